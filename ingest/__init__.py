@@ -1,0 +1,1 @@
+"""Ingestion: source files -> parsed elements -> chunks -> vectors -> the knowledge store."""

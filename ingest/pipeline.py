@@ -1,0 +1,174 @@
+"""The ingestion pipeline: check -> parse (in the worker) -> chunk -> embed -> write.
+
+One failed source never stops the others; a source is visible only once fully written
+(knowledge.store guarantees the atomic switch).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.chunk import ChunkingConfig, chunk_elements
+from ingest.errors import IngestError
+from ingest.guards import Limits, check_source
+from ingest.parse import ParsedElement
+from ingest.sources import BadSource, Source
+from ingest.worker import Budget, ParseWorker
+from knowledge.protocols import Embedder
+from knowledge.records import Chunk
+from knowledge.store import DocumentWrite, KnowledgeStore
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["ingested", "unchanged", "replaced", "failed"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one source; `error` says what to do when status is failed."""
+
+    source: str
+    document_id: str
+    status: Outcome
+    chunks: int = 0
+    error: str | None = None
+
+
+@dataclass
+class _Ready:
+    index: int
+    source: Source
+    content_hash: str
+    chunks: list[Chunk]
+
+
+class Ingestor:
+    """Runs sources of one tenant through the pipeline and reports each result."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        limits: Limits = Limits(),
+        budget: Budget = Budget(),
+        chunking: ChunkingConfig = ChunkingConfig(),
+        embed_batch: int = 64,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._limits = limits
+        self._budget = budget
+        self._chunking = chunking
+        self._embed_batch = embed_batch
+
+    def signature(self) -> str:
+        """Changes whenever the same bytes would produce different chunks or vectors."""
+        return f"{self._chunking.signature}|{self._embedder.name}"
+
+    def run(
+        self,
+        tenant: str,
+        items: Iterable[Source | BadSource],
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
+        results: dict[int, IngestResult] = {}
+
+        def report(index: int, result: IngestResult) -> None:
+            results[index] = result
+            if result.status == "failed":
+                logger.info("ingest failed for %s: %s", result.source, result.error)
+            if on_result is not None:
+                on_result(result)
+
+        to_parse: list[tuple[int, Source, str]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if isinstance(item, BadSource):
+                report(index, IngestResult(item.display, item.document_id, "failed",
+                                           error=str(item.error)))
+                continue
+            if item.document_id in seen:
+                report(index, _failed(item, IngestError(
+                    f"{item.display}: document id '{item.document_id}' appears twice in this "
+                    "ingestion; give every source a unique id")))
+                continue
+            seen.add(item.document_id)
+            try:
+                check_source(item, self._limits)
+                content_hash = f"{item.content_hash()}|{self.signature()}"
+            except IngestError as error:
+                report(index, _failed(item, error))
+                continue
+            except OSError as error:
+                report(index, _failed(item, IngestError(
+                    f"cannot read '{item.display}': {error.strerror}; check the path")))
+                continue
+            current = self._store.get(tenant, item.document_id)
+            if current is not None and current.content_hash == content_hash:
+                report(index, IngestResult(item.display, item.document_id, "unchanged",
+                                           current.chunk_count))
+                continue
+            to_parse.append((index, item, content_hash))
+
+        by_source = {id(source): (index, content_hash) for index, source, content_hash in to_parse}
+        batch: list[_Ready] = []
+        with ParseWorker(self._budget) as worker:
+            for source, parsed in worker.parse_all(s for _, s, _ in to_parse):
+                index, content_hash = by_source[id(source)]
+                if isinstance(parsed, IngestError):
+                    report(index, _failed(source, parsed))
+                    continue
+                batch.append(_Ready(index, source, content_hash, self._chunk(source, parsed)))
+                if sum(len(r.chunks) for r in batch) >= self._embed_batch:
+                    self._write_batch(tenant, batch, report)
+                    batch = []
+            self._write_batch(tenant, batch, report)
+        return [results[i] for i in sorted(results)]
+
+    def _chunk(self, source: Source, elements: list[ParsedElement]) -> list[Chunk]:
+        return chunk_elements(
+            source.document_id, elements, self._embedder.count_tokens, self._chunking
+        )
+
+    def _write_batch(
+        self, tenant: str, batch: list[_Ready], report: Callable[[int, IngestResult], None]
+    ) -> None:
+        if not batch:
+            return
+        texts = [embedding_text(r.source.title, c) for r in batch for c in r.chunks]
+        vectors = self._embedder.embed(texts)
+        offset = 0
+        for ready in batch:
+            mine = vectors[offset : offset + len(ready.chunks)]
+            offset += len(ready.chunks)
+            document = DocumentWrite(
+                document_id=ready.source.document_id,
+                title=ready.source.title,
+                source=ready.source.display,
+                doc_type=ready.source.kind,
+                content_hash=ready.content_hash,
+                metadata=ready.source.metadata,
+            )
+            try:
+                written = self._store.write(tenant, document, ready.chunks, mine)
+            except Exception as error:  # a storage failure fails this document only
+                logger.exception("storing %s failed", ready.source.display)
+                report(ready.index, _failed(ready.source, IngestError(
+                    f"cannot store '{ready.source.display}': {error}; retry the ingestion")))
+                continue
+            report(ready.index, IngestResult(
+                ready.source.display, ready.source.document_id, written.status,
+                written.chunk_count))
+
+
+def embedding_text(title: str, chunk: Chunk) -> str:
+    """The text a chunk is embedded as: its document title and section give it context."""
+    heading = " > ".join(part for part in (title, chunk.section) if part)
+    return f"{heading}\n{chunk.text}" if heading else chunk.text
+
+
+def _failed(source: Source, error: IngestError) -> IngestResult:
+    return IngestResult(source.display, source.document_id, "failed", error=str(error))

@@ -1,0 +1,143 @@
+"""Turning the paths a user gives into sources: one per file or corpus record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import IngestError, InvalidRecord, UnsupportedType
+
+KINDS = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "md",
+    ".markdown": "md",
+    ".txt": "txt",
+    ".text": "txt",
+}
+CORPUS_SUFFIX = ".jsonl"
+SUPPORTED = "PDF, DOCX, HTML, Markdown, plain text (.txt) or a corpus .jsonl"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document to ingest: a file on disk, or a record of a corpus JSONL."""
+
+    document_id: str
+    display: str
+    kind: str
+    title: str
+    path: Path | None = None
+    text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        if self.path is not None:
+            with self.path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        else:
+            payload = {"title": self.title, "text": self.text, "metadata": self.metadata}
+            digest.update(json.dumps(payload, sort_keys=True).encode("utf-8"))
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BadSource:
+    """A path or record that was refused before parsing."""
+
+    document_id: str
+    display: str
+    error: IngestError
+
+
+def kind_of(path: Path) -> str:
+    kind = KINDS.get(path.suffix.lower())
+    if kind is None:
+        suffix = path.suffix or "(no extension)"
+        raise UnsupportedType(
+            f"cannot ingest '{path.name}': unsupported file type {suffix}; "
+            f"upload {SUPPORTED}"
+        )
+    return kind
+
+
+def expand(paths: Sequence[Path]) -> Iterator[Source | BadSource]:
+    """Files as given; folders recursively (ids relative to the folder); corpora by record."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                yield from sources_for_file(child, child.relative_to(path).as_posix())
+        elif path.is_file():
+            yield from sources_for_file(path, path.name)
+        else:
+            error = IngestError(f"cannot ingest '{path}': no such file or folder; check the path")
+            yield BadSource(str(path), str(path), error)
+
+
+def sources_for_file(path: Path, document_id: str) -> Iterator[Source | BadSource]:
+    """One source for a document file, or one per record for a corpus JSONL."""
+    if path.suffix.lower() == CORPUS_SUFFIX:
+        yield from corpus_records(path)
+        return
+    try:
+        kind = kind_of(path)
+    except IngestError as error:
+        yield BadSource(document_id, str(path), error)
+        return
+    yield Source(document_id, str(path), kind, title=path.stem.replace("-", " "), path=path)
+
+
+def corpus_records(path: Path) -> Iterator[Source | BadSource]:
+    """Records of a corpus JSONL: {"id", "title", "text" | "html", "metadata"}."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        yield BadSource(path.name, str(path), IngestError(f"cannot read '{path}': {error}"))
+        return
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name} line {number}"
+            try:
+                yield _record(json.loads(line), where)
+            except (ValueError, InvalidRecord) as error:
+                message = str(error) if isinstance(error, InvalidRecord) else (
+                    f"{where} is not valid JSON ({error}); fix or remove that line"
+                )
+                yield BadSource(where, where, InvalidRecord(message))
+
+
+def _record(data: Any, where: str) -> Source:
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"{where} is not a JSON object; each line must be one record")
+    doc_id = data.get("id")
+    if not isinstance(doc_id, str | int) or str(doc_id).strip() == "":
+        raise InvalidRecord(f"{where} has no 'id'; every record needs a unique id")
+    text, html = data.get("text"), data.get("html")
+    if not isinstance(text, str) and not isinstance(html, str):
+        raise InvalidRecord(
+            f"{where} (id '{doc_id}') has neither 'text' nor 'html'; add the content"
+        )
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidRecord(f"{where} (id '{doc_id}'): 'metadata' must be an object")
+    kind = "corpus-html" if isinstance(html, str) and not isinstance(text, str) else "corpus-text"
+    return Source(
+        document_id=str(doc_id),
+        display=f"{where} (id '{doc_id}')",
+        kind=kind,
+        title=str(data.get("title") or doc_id),
+        text=text if isinstance(text, str) else html,
+        metadata=metadata,
+    )

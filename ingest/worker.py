@@ -1,0 +1,150 @@
+"""A separate process that parses sources within a time and memory budget.
+
+Parsing untrusted files is the riskiest step: a crafted PDF can spin for minutes, an odd
+DOCX can balloon in memory. The worker process caps its address space (RLIMIT_AS) and
+interrupts itself with SIGALRM; if it still dies or hangs, the parent kills it, reports that
+file as failed, and starts a fresh worker for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import FrameType
+
+from ingest.errors import BudgetExceeded, IngestError
+from ingest.parse import ParsedElement, parse
+from ingest.sources import Source
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    seconds: float = 120.0
+    memory_mb: int = 2048
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise _Timeout
+
+
+def _init_worker(memory_mb: int) -> None:
+    import ingest.parse as warm  # noqa: F401  (import the parsers once, before the cap)
+    import unstructured.partition.html  # noqa: F401
+
+    signal.signal(signal.SIGALRM, _alarm)
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[0])
+    baseline = pages * resource.getpagesize()
+    cap = baseline + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _parse_in_worker(source: Source, budget: Budget) -> list[ParsedElement]:
+    signal.setitimer(signal.ITIMER_REAL, budget.seconds)
+    try:
+        return parse(source.kind, source.display, source.path, source.text)
+    except _Timeout:
+        raise BudgetExceeded(
+            f"cannot ingest '{source.display}': parsing took longer than the "
+            f"{budget.seconds:.0f} s budget; split the file or raise CLEARLINE_PARSE_TIMEOUT_S"
+        ) from None
+    except MemoryError:
+        raise BudgetExceeded(
+            f"cannot ingest '{source.display}': parsing needed more than the "
+            f"{budget.memory_mb} MB memory budget; split the file or raise "
+            "CLEARLINE_PARSE_MEMORY_MB"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+class ParseWorker:
+    """Parses sources in one child process, a few ahead of the consumer.
+
+    >>> with ParseWorker(Budget()) as worker:
+    ...     for source, result in worker.parse_all(sources): ...
+    """
+
+    def __init__(self, budget: Budget, window: int = 4) -> None:
+        self._budget = budget
+        self._window = window
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ParseWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._budget.memory_mb,),
+            )
+        return self._pool
+
+    def _kill(self) -> None:
+        if self._pool is None:
+            return
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def parse_all(
+        self, sources: Iterable[Source]
+    ) -> Iterator[tuple[Source, list[ParsedElement] | IngestError]]:
+        """Yield each source with its elements or its error, in the order given."""
+        pending: deque[tuple[Source, Future[list[ParsedElement]]]] = deque()
+        queue = iter(sources)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self._window:
+                source = next(queue, None)
+                if source is None:
+                    exhausted = True
+                    break
+                pending.append((source, self._start().submit(_parse_in_worker, source, self._budget)))
+            if not pending:
+                return
+            source, future = pending.popleft()
+            try:
+                # Everything submitted before this one is done, so it has been running for
+                # at most the time we wait here: the budget plus start-up grace.
+                yield source, future.result(timeout=self._budget.seconds + 60)
+            except IngestError as error:
+                yield source, error
+            except (FutureTimeout, BrokenProcessPool) as error:
+                logger.warning("parse worker lost on %s (%s); restarting it", source.display, error)
+                self._kill()
+                yield source, BudgetExceeded(
+                    f"cannot ingest '{source.display}': the parser stopped responding or ran "
+                    f"out of memory ({self._budget.memory_mb} MB budget); split the file or "
+                    "raise CLEARLINE_PARSE_MEMORY_MB"
+                )
+                retry = [s for s, _ in pending]
+                pending.clear()
+                for again in retry:
+                    pending.append((again, self._start().submit(_parse_in_worker, again, self._budget)))

@@ -1,0 +1,1 @@
+"""The knowledge store: documents, chunks, embeddings, vector and keyword indexes."""

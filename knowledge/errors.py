@@ -1,0 +1,25 @@
+"""Errors raised by the knowledge store."""
+
+
+class ClearlineError(Exception):
+    """Base of every error Clearline raises on purpose; the message is for people."""
+
+
+class KnowledgeError(ClearlineError):
+    """A knowledge-store operation failed at run time."""
+
+
+class DocumentNotFound(KnowledgeError):
+    """The tenant has no document with that id."""
+
+    def __init__(self, tenant: str, document_id: str) -> None:
+        super().__init__(
+            f"tenant '{tenant}' has no knowledge source '{document_id}'; "
+            "list sources with `clearline sources --tenant {tenant}`".replace("{tenant}", tenant)
+        )
+        self.tenant = tenant
+        self.document_id = document_id
+
+
+class InvalidTenantName(ClearlineError):
+    """A tenant name cannot be used as an index partition name."""

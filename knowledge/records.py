@@ -1,0 +1,70 @@
+"""Typed records that flow through the knowledge store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one version of a document, small enough to embed.
+
+    `section` is the heading path ("Returns > Refunds"), `page` the 1-based page of a
+    paginated source (None otherwise).
+    """
+
+    document_id: str
+    version: int
+    ordinal: int
+    text: str
+    section: str = ""
+    page: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chunk_id(self) -> str:
+        return chunk_id_for(self.document_id, self.version, self.ordinal)
+
+
+def chunk_id_for(document_id: str, version: int, ordinal: int) -> str:
+    """Stable id of a chunk: readable, unique per (document, version, position)."""
+    import hashlib
+
+    digest = hashlib.sha1(document_id.encode("utf-8")).hexdigest()[:16]
+    return f"{digest}-v{version}-{ordinal}"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One registry row: the current visible version of a tenant's document."""
+
+    tenant: str
+    document_id: str
+    title: str
+    source: str
+    doc_type: str
+    content_hash: str
+    version: int
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoredId:
+    """An index hit: a chunk id and the backend's raw similarity (higher is better)."""
+
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk returned by search, with a score in [0, 1] (see knowledge.search)."""
+
+    chunk: Chunk
+    score: float
+    title: str = ""

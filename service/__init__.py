@@ -1,0 +1,1 @@
+"""The composition root: settings, storage wiring, the HTTP API and the CLI."""

@@ -1,0 +1,142 @@
+"""Background ingestion jobs inside the server process, persisted with their progress.
+
+Uploaded files are written to `<data-dir>/uploads/<job id>/` before the job is queued, so a
+restart loses nothing: jobs that were running are queued again and, because ingestion is
+idempotent (content hashes), finish where they left off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ingest.pipeline import IngestResult
+from ingest.sources import Source, BadSource, sources_for_file
+from service.errors import NotFound
+from service.models import Job, utcnow
+from service.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def upload_sources(work_dir: Path) -> list[Source | BadSource]:
+    """Sources of an upload folder: `<n>/<original name>`, in upload order."""
+    items: list[Source | BadSource] = []
+    for slot in sorted((p for p in work_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name)):
+        for path in slot.iterdir():
+            items.extend(sources_for_file(path, path.name))
+    return items
+
+
+class JobRunner:
+    """Runs queued jobs one at a time on a background thread."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._runtime.sessions.begin() as session:
+            for job in session.scalars(select(Job).where(Job.status == "running")):
+                job.status = "queued"
+        self._thread = threading.Thread(target=self._loop, name="clearline-jobs", daemon=True)
+        self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def new_work_dir(self) -> tuple[str, Path]:
+        job_id = str(uuid.uuid4())
+        work_dir = self._runtime.uploads_dir() / job_id
+        work_dir.mkdir(parents=True)
+        return job_id, work_dir
+
+    def submit(self, job_id: str, tenant: str, work_dir: Path) -> Job:
+        job = Job(id=job_id, tenant=tenant, status="queued", work_dir=str(work_dir))
+        with self._runtime.sessions.begin() as session:
+            session.add(job)
+        self._wake.set()
+        return job
+
+    def get(self, tenant: str, job_id: str) -> Job:
+        with self._runtime.sessions() as session:
+            job = session.get(Job, job_id)
+        if job is None or job.tenant != tenant:
+            raise NotFound(f"no job '{job_id}' for this tenant")
+        return job
+
+    def wait_idle(self, timeout: float) -> bool:
+        """For tests and shutdown: True once no job is queued or running."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._runtime.sessions() as session:
+                busy = session.scalars(
+                    select(Job.id).where(Job.status.in_(("queued", "running")))
+                ).first()
+            if busy is None:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=2.0)
+            self._wake.clear()
+            while not self._stop.is_set():
+                with self._runtime.sessions() as session:
+                    job_id = session.scalars(
+                        select(Job.id).where(Job.status == "queued").order_by(Job.created_at)
+                    ).first()
+                if job_id is None:
+                    break
+                try:
+                    self._run(job_id)
+                except Exception as error:  # the job fails, the runner goes on
+                    logger.exception("job %s failed", job_id)
+                    self._update(job_id, status="failed", error=f"internal error: {error}")
+
+    def _update(self, job_id: str, **fields: object) -> None:
+        with self._runtime.sessions.begin() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                return
+            for name, value in fields.items():
+                setattr(job, name, value)
+            job.updated_at = utcnow()
+
+    def _run(self, job_id: str) -> None:
+        with self._runtime.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            tenant, work_dir = job.tenant, Path(job.work_dir)
+        items = upload_sources(work_dir)
+        self._update(job_id, status="running", total=len(items), done=0, results="[]")
+        results: list[dict[str, object]] = []
+
+        def progress(result: IngestResult) -> None:
+            results.append(asdict(result))
+            self._update(job_id, done=len(results), results=json.dumps(results))
+
+        final = self._runtime.ingestor(tenant).run(tenant, items, on_result=progress)
+        failed = sum(1 for r in final if r.status == "failed")
+        status = "succeeded" if failed == 0 else ("failed" if failed == len(final) else "partial")
+        self._update(
+            job_id, status=status, done=len(final),
+            results=json.dumps([asdict(r) for r in final]),
+        )
+        shutil.rmtree(work_dir, ignore_errors=True)

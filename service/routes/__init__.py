@@ -1,0 +1,1 @@
+"""HTTP routes, thin: they call the same services as the CLI."""

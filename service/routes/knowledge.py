@@ -1,0 +1,66 @@
+"""Knowledge sources: upload (as a background job), list, delete; job status."""
+
+from __future__ import annotations
+
+import shutil
+
+from fastapi import APIRouter, Request, Response
+
+from service.deps import AdminDep, JobsDep, RuntimeDep
+from service.errors import PayloadTooLarge
+from service.schemas import ErrorResponse, JobPublic, SourceList, SourcePublic
+from service.uploads import receive_files
+
+router = APIRouter(tags=["knowledge"])
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413)
+}
+
+
+@router.post("/v1/knowledge/sources", status_code=202, response_model=JobPublic, responses=_ERRORS)
+async def upload_sources(
+    request: Request, principal: AdminDep, runtime: RuntimeDep, jobs: JobsDep
+) -> JobPublic:
+    """Upload files (multipart, field `files`); returns the ingestion job to poll."""
+    settings = runtime.settings
+    limit = settings.max_file_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit * settings.max_upload_files + 1048576:
+        raise PayloadTooLarge(
+            f"the upload is {int(declared) / 1048576:.1f} MB, more than "
+            f"{settings.max_upload_files} files of {settings.max_file_mb:g} MB; send it in batches"
+        )
+    job_id, work_dir = jobs.new_work_dir()
+    try:
+        names = await receive_files(
+            request.headers.get("content-type", ""), request.stream(), work_dir,
+            limit, settings.max_upload_files,
+        )
+    except Exception:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    runtime.ensure_tenant(principal.tenant)
+    job = jobs.submit(job_id, principal.tenant, work_dir)
+    runtime.audit(principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names)
+    return JobPublic.of(job)
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobPublic, responses=_ERRORS)
+def get_job(job_id: str, principal: AdminDep, jobs: JobsDep) -> JobPublic:
+    """Progress and per-file results of an ingestion job of the caller's tenant."""
+    return JobPublic.of(jobs.get(principal.tenant, job_id))
+
+
+@router.get("/v1/knowledge/sources", response_model=SourceList, responses=_ERRORS)
+def list_sources(principal: AdminDep, runtime: RuntimeDep) -> SourceList:
+    """Every knowledge source of the caller's tenant."""
+    records = runtime.store(principal.tenant).list(principal.tenant)
+    return SourceList(sources=[SourcePublic.of(r) for r in records])
+
+
+@router.delete("/v1/knowledge/sources/{document_id:path}", status_code=204, responses=_ERRORS)
+def delete_source(document_id: str, principal: AdminDep, runtime: RuntimeDep) -> Response:
+    """Remove a source from the registry and from every index."""
+    runtime.store(principal.tenant).delete(principal.tenant, document_id)
+    runtime.audit(principal.tenant, principal.key_id, "knowledge.delete", document_id=document_id)
+    return Response(status_code=204)

@@ -1,0 +1,100 @@
+"""Builds the long-lived objects of one process from Settings, once.
+
+The CLI (working directly on a data directory) and the HTTP app share this wiring; both
+hold the data directory's lock while a Runtime is open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+from ingest.chunk import ChunkingConfig
+from ingest.guards import Limits
+from ingest.pipeline import Ingestor
+from ingest.worker import Budget
+from knowledge.embed import MiniLMEmbedder
+from knowledge.protocols import Embedder
+from knowledge.store import KnowledgeStore
+from knowledge.vector_chroma import ChromaVectorStore
+from service.db import make_engine, migrate, session_factory
+from service.errors import NotFound
+from service.models import AuditEntry, Tenant
+from service.settings import Settings
+from service.tenants import Tenants
+
+logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Settings, control database, embedder and per-region knowledge stores."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(f"sqlite:///{settings.control_db}")
+        migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.tenants = Tenants(self.sessions)
+        self.embedder: Embedder = embedder or MiniLMEmbedder(
+            threads=settings.embed_threads, batch_size=settings.embed_batch
+        )
+        self._stores: dict[str, KnowledgeStore] = {}
+        self._lock = threading.Lock()
+
+    def store_for_region(self, region: str) -> KnowledgeStore:
+        with self._lock:
+            store = self._stores.get(region)
+            if store is None:
+                root = self.settings.region_dir(region)
+                store = KnowledgeStore(root / "knowledge.db", ChromaVectorStore(root / "chroma"))
+                finished = store.recover()
+                if finished:
+                    logger.warning("finished %d interrupted knowledge writes in %s", finished, root)
+                self._stores[region] = store
+            return store
+
+    def store(self, tenant: str) -> KnowledgeStore:
+        return self.store_for_region(self.tenants.get(tenant).region)
+
+    def ensure_tenant(self, name: str) -> Tenant:
+        """The tenant, created in the default region if allowed by settings."""
+        tenant = self.tenants.find(name)
+        if tenant is not None:
+            return tenant
+        if not self.settings.auto_create_tenants:
+            raise NotFound(
+                f"tenant '{name}' does not exist; create it with "
+                f"`clearline tenant create {name} --region eu`"
+            )
+        logger.info("creating tenant %s in region %s", name, self.settings.default_region)
+        return self.tenants.create(name, self.settings.default_region)
+
+    def ingestor(self, tenant: str) -> Ingestor:
+        s = self.settings
+        return Ingestor(
+            self.store(tenant),
+            self.embedder,
+            limits=Limits(max_file_bytes=s.max_file_bytes, max_unpacked_bytes=s.max_unpacked_bytes),
+            budget=Budget(seconds=s.parse_timeout_s, memory_mb=s.parse_memory_mb),
+            chunking=ChunkingConfig(s.chunk_max_tokens, s.chunk_overlap_tokens),
+            embed_batch=s.embed_batch,
+        )
+
+    def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
+        with self.sessions.begin() as session:
+            session.add(
+                AuditEntry(tenant=tenant, actor=actor, action=action, detail=json.dumps(detail))
+            )
+
+    def uploads_dir(self) -> Path:
+        return self.settings.data_dir / "uploads"
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()
+        self.engine.dispose()

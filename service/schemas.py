@@ -1,0 +1,82 @@
+"""Public API schemas (separate from storage records)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from knowledge.records import DocumentRecord
+from service.models import Job
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class FileResult(BaseModel):
+    source: str
+    document_id: str
+    status: Literal["ingested", "unchanged", "replaced", "failed"]
+    chunks: int
+    error: str | None
+
+
+class JobPublic(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "partial", "failed"]
+    total: int
+    done: int
+    progress: float
+    results: list[FileResult]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job) -> JobPublic:
+        results = [FileResult(**r) for r in json.loads(job.results)]
+        return cls(
+            id=job.id, status=job.status,  # type: ignore[arg-type]
+            total=job.total, done=job.done,
+            progress=(job.done / job.total) if job.total else (1.0 if job.status not in ("queued", "running") else 0.0),
+            results=results, error=job.error,
+            created_at=job.created_at, updated_at=job.updated_at,
+        )
+
+
+class SourcePublic(BaseModel):
+    document_id: str
+    title: str
+    source: str
+    type: str
+    version: int
+    chunks: int
+    content_hash: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> SourcePublic:
+        return cls(
+            document_id=record.document_id, title=record.title, source=record.source,
+            type=record.doc_type, version=record.version, chunks=record.chunk_count,
+            content_hash=record.content_hash.split("|", 1)[0],
+            created_at=record.created_at, updated_at=record.updated_at,
+        )
+
+
+class SourceList(BaseModel):
+    sources: list[SourcePublic]

@@ -1,0 +1,99 @@
+"""Tenants (each with a region) and their API keys (tenant, role), stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge.tenancy import validate_tenant
+from service.errors import ConfigurationError, Conflict, NotFound, Unauthorized
+from service.models import ApiKey, Tenant
+from service.settings import REGIONS
+
+Role = Literal["end_user", "agent", "admin", "qa_lead"]
+ROLES: tuple[str, ...] = get_args(Role)
+KEY_PREFIX = "cl"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant and role come from the key, never from the request."""
+
+    tenant: str
+    role: Role
+    key_id: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class Tenants:
+    """Creates and finds tenants and keys in the control database."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def create(self, name: str, region: str) -> Tenant:
+        validate_tenant(name)
+        if region not in REGIONS:
+            raise ConfigurationError(
+                f"unknown region '{region}'; choose one of {', '.join(REGIONS)}"
+            )
+        with self._sessions.begin() as session:
+            if session.get(Tenant, name) is not None:
+                raise Conflict(f"tenant '{name}' already exists")
+            tenant = Tenant(name=name, region=region)
+            session.add(tenant)
+        return tenant
+
+    def get(self, name: str) -> Tenant:
+        with self._sessions() as session:
+            tenant = session.get(Tenant, name)
+        if tenant is None:
+            raise NotFound(
+                f"tenant '{name}' does not exist; create it with "
+                f"`clearline tenant create {name} --region eu`"
+            )
+        return tenant
+
+    def find(self, name: str) -> Tenant | None:
+        with self._sessions() as session:
+            return session.get(Tenant, name)
+
+    def list(self) -> list[Tenant]:
+        with self._sessions() as session:
+            return list(session.scalars(select(Tenant).order_by(Tenant.name)))
+
+    def create_key(self, tenant: str, role: str, label: str = "") -> str:
+        """Create a key and return its secret; it is shown once and stored only hashed."""
+        if role not in ROLES:
+            raise ConfigurationError(f"unknown role '{role}'; choose one of {', '.join(ROLES)}")
+        self.get(tenant)
+        key_id = secrets.token_hex(6)
+        secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(24)}"
+        with self._sessions.begin() as session:
+            session.add(
+                ApiKey(id=key_id, tenant=tenant, role=role, key_hash=_hash(secret), label=label)
+            )
+        return secret
+
+    def authenticate(self, secret: str) -> Principal:
+        parts = secret.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise Unauthorized("malformed API key; send 'Authorization: Bearer cl_...'")
+        with self._sessions() as session:
+            key = session.get(ApiKey, parts[1])
+        if (
+            key is None
+            or key.revoked_at is not None
+            or not hmac.compare_digest(key.key_hash, _hash(secret))
+        ):
+            raise Unauthorized("invalid or revoked API key")
+        return Principal(tenant=key.tenant, role=cast(Role, key.role), key_id=key.id)

@@ -1,0 +1,135 @@
+"""Shared fixtures and the guard that fails any outbound network connection."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.offline import go_offline
+
+go_offline()
+
+DATA = Path(__file__).parent / "data"
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+class OutboundConnectionBlocked(RuntimeError):
+    pass
+
+
+def _check(address: Any) -> None:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return
+    host = address[0]
+    if host in ("localhost", ""):
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise OutboundConnectionBlocked(f"test tried to connect to {address!r}; tests run offline")
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        _check((name, 0))
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _check(address)
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    _check(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_outbound_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _guarded_getaddrinfo
+    yield
+    socket.getaddrinfo = _real_getaddrinfo
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Any:
+    from knowledge.embed import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder(threads=1)
+    embedder.warm_up()
+    return embedder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """The real app served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, settings: Any) -> None:
+        import uvicorn
+
+        from service.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=settings.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{settings.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    @property
+    def jobs(self) -> Any:
+        return self.app.state.jobs
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Any:
+    from service.settings import Settings
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"data_dir": tmp_path / "data", "port": free_port()}
+        values.update(overrides)
+        return Settings(**values)
+
+    return build

@@ -1,0 +1,148 @@
+"""One contract class per Protocol, run against the real implementation and the fake."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from knowledge.keyword_fts import SqliteKeywordIndex
+from knowledge.records import Chunk
+from knowledge.testing import HashEmbedder, InMemoryKeywordIndex, InMemoryVectorStore
+from knowledge.vector_chroma import ChromaVectorStore
+
+TEXTS = [
+    "Refunds are issued to the original card within five business days.",
+    "Shipping to Canada takes seven to ten days.",
+    "You can reset your password from the sign-in page.",
+]
+
+
+def _chunks(document_id: str = "doc", version: int = 1) -> list[Chunk]:
+    return [Chunk(document_id, version, i, text) for i, text in enumerate(TEXTS)]
+
+
+class EmbedderContract:
+    @pytest.fixture
+    def embedder(self) -> Any:
+        raise NotImplementedError
+
+    def test_vectors_have_the_declared_dimension_and_unit_length(self, embedder: Any) -> None:
+        vectors = embedder.embed(TEXTS)
+        assert len(vectors) == len(TEXTS)
+        for vector in vectors:
+            assert len(vector) == embedder.dimension
+            assert math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0, rel_tol=1e-3)
+
+    def test_same_text_same_vector_and_related_text_is_closer(self, embedder: Any) -> None:
+        a, b = embedder.embed(["refund to my card", "refund to my card"])
+        assert a == pytest.approx(b, abs=1e-5)
+        query, refund, shipping = embedder.embed(["refunds issued card", TEXTS[0], TEXTS[1]])
+        dot = lambda x, y: sum(p * q for p, q in zip(x, y))  # noqa: E731
+        assert dot(query, refund) > dot(query, shipping)
+
+    def test_empty_input_and_token_count(self, embedder: Any) -> None:
+        assert embedder.embed([]) == []
+        assert embedder.count_tokens("three short words") >= 3
+
+
+class TestMiniLMEmbedder(EmbedderContract):
+    @pytest.fixture
+    def embedder(self, minilm: Any) -> Any:
+        return minilm
+
+
+class TestHashEmbedder(EmbedderContract):
+    @pytest.fixture
+    def embedder(self) -> Any:
+        return HashEmbedder()
+
+
+class VectorStoreContract:
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Any:
+        raise NotImplementedError
+
+    def test_query_returns_nearest_first_with_cosine_scores(self, store: Any) -> None:
+        embedder = HashEmbedder()
+        chunks = _chunks()
+        store.add("acme", chunks, embedder.embed(TEXTS))
+        hits = store.query("acme", embedder.embed([TEXTS[1]])[0], 2)
+        assert hits[0].chunk_id == chunks[1].chunk_id
+        assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+        assert len(hits) == 2 and hits[0].score >= hits[1].score
+
+    def test_add_is_idempotent_and_delete_version_removes_only_that_version(self, store: Any) -> None:
+        embedder = HashEmbedder()
+        store.add("acme", _chunks(version=1), embedder.embed(TEXTS))
+        store.add("acme", _chunks(version=1), embedder.embed(TEXTS))
+        store.add("acme", _chunks(version=2), embedder.embed(TEXTS))
+        assert len(store.ids("acme")) == 6
+        store.delete_version("acme", "doc", 1)
+        assert store.ids("acme") == {c.chunk_id for c in _chunks(version=2)}
+
+    def test_tenants_never_see_each_other(self, store: Any) -> None:
+        embedder = HashEmbedder()
+        store.add("acme", _chunks(), embedder.embed(TEXTS))
+        assert store.query("globex", embedder.embed([TEXTS[0]])[0], 5) == []
+        assert store.ids("globex") == set()
+        store.drop_tenant("acme")
+        assert store.ids("acme") == set()
+
+
+class TestChromaVectorStore(VectorStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Any:
+        return ChromaVectorStore(tmp_path / "chroma")
+
+
+class TestInMemoryVectorStore(VectorStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Any:
+        return InMemoryVectorStore()
+
+
+class KeywordIndexContract:
+    @pytest.fixture
+    def index(self, tmp_path: Path) -> Any:
+        raise NotImplementedError
+
+    def test_search_ranks_matching_chunks_first(self, index: Any) -> None:
+        chunks = _chunks()
+        index.add("acme", chunks)
+        hits = index.search("acme", "how long does shipping to Canada take?", 3)
+        assert hits[0].chunk_id == chunks[1].chunk_id
+        assert all(h.score > 0 for h in hits)
+
+    def test_delete_and_ids(self, index: Any) -> None:
+        chunks = _chunks()
+        index.add("acme", chunks)
+        index.delete("acme", [chunks[0].chunk_id])
+        assert index.ids("acme") == {c.chunk_id for c in chunks[1:]}
+        hits = index.search("acme", "refunds original card shipping", 3)
+        assert hits and all(h.chunk_id != chunks[0].chunk_id for h in hits)
+
+    def test_query_syntax_is_not_interpreted(self, index: Any) -> None:
+        index.add("acme", _chunks())
+        assert index.search("acme", 'password" OR NOT (sign-in* AND', 3)
+        assert index.search("acme", "", 3) == []
+
+    def test_tenants_never_see_each_other(self, index: Any) -> None:
+        index.add("acme", _chunks())
+        assert index.search("globex", "refunds", 3) == []
+        assert index.ids("globex") == set()
+
+
+class TestSqliteKeywordIndex(KeywordIndexContract):
+    @pytest.fixture
+    def index(self, tmp_path: Path) -> Any:
+        return SqliteKeywordIndex(sqlite3.connect(tmp_path / "kw.db"))
+
+
+class TestInMemoryKeywordIndex(KeywordIndexContract):
+    @pytest.fixture
+    def index(self, tmp_path: Path) -> Any:
+        return InMemoryKeywordIndex()
