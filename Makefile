@@ -47,7 +47,7 @@ lock: ## re-resolve requirements.in into requirements.lock (needs the package in
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet -r requirements.in
 	.lock-venv/bin/pip uninstall --quiet -y torchvision
-	.lock-venv/bin/pip freeze | grep -v -E '^(torchvision|-e )' > requirements.lock
+	.lock-venv/bin/pip freeze --all | grep -v -E '^(torchvision|pip)==|^-e ' > requirements.lock
 	rm -rf .lock-venv
 
 clean: ## remove the venv and local data

@@ -30,7 +30,7 @@ class Limits:
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / (1024 * 1024):.3g} MB"
 
 
 def check_source(source: Source, limits: Limits) -> None:

@@ -33,8 +33,8 @@ class Budget:
     memory_mb: int = 2048
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """BaseException, so that no parser's `except Exception` can swallow it."""
 
 
 def _alarm(signum: int, frame: FrameType | None) -> None:
@@ -60,7 +60,7 @@ def _parse_in_worker(source: Source, budget: Budget) -> list[ParsedElement]:
     except _Timeout:
         raise BudgetExceeded(
             f"cannot ingest '{source.display}': parsing took longer than the "
-            f"{budget.seconds:.0f} s budget; split the file or raise CLEARLINE_PARSE_TIMEOUT_S"
+            f"{budget.seconds:g} s budget; split the file or raise CLEARLINE_PARSE_TIMEOUT_S"
         ) from None
     except MemoryError:
         raise BudgetExceeded(
@@ -140,8 +140,8 @@ class ParseWorker:
                 logger.warning("parse worker lost on %s (%s); restarting it", source.display, error)
                 self._kill()
                 yield source, BudgetExceeded(
-                    f"cannot ingest '{source.display}': the parser stopped responding or ran "
-                    f"out of memory ({self._budget.memory_mb} MB budget); split the file or "
+                    f"cannot ingest '{source.display}': the parser crashed, hung, or ran out "
+                    f"of its {self._budget.memory_mb} MB memory budget; split the file or "
                     "raise CLEARLINE_PARSE_MEMORY_MB"
                 )
                 retry = [s for s, _ in pending]

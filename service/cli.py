@@ -15,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from knowledge.errors import ClearlineError
 from service.lock import DataDirLock
 from service.offline import go_offline
@@ -237,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"CLEARLINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        sys.stderr.write(f"error: invalid setting ({problems}); fix the environment variable\n")
+        return 2
+    try:
         code: int = args.func(args, settings)
         return code
     except ClearlineError as error:

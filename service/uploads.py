@@ -94,7 +94,7 @@ async def receive_files(
         state.size += end - start
         if state.size > max_file_bytes:
             state.error = PayloadTooLarge(
-                f"'{state.name}' is larger than the {max_file_bytes / 1048576:.1f} MB limit; "
+                f"'{state.name}' is larger than the {max_file_bytes / 1048576:.3g} MB limit; "
                 "split it or ask an operator to raise CLEARLINE_MAX_FILE_MB"
             )
             return

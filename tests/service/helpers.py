@@ -1,0 +1,28 @@
+"""Helpers for HTTP tests against a live server."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def upload(url: str, key: str, *paths: Path) -> httpx.Response:
+    files = [("files", (p.name, p.read_bytes())) for p in paths]
+    return httpx.post(f"{url}/v1/knowledge/sources", headers=auth(key), files=files, timeout=60)
+
+
+def wait_job(url: str, key: str, job_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = httpx.get(f"{url}/v1/jobs/{job_id}", headers=auth(key)).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")

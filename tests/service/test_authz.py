@@ -1,0 +1,90 @@
+"""Authorisation matrix: every route x every role, plus a key of another tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from service.tenants import ROLES
+from tests.conftest import DATA, LiveServer
+from tests.service.helpers import auth, upload, wait_job
+
+# route -> roles allowed; None means public
+POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
+    ("GET", "/v1/health"): None,
+    ("POST", "/v1/knowledge/sources"): ("admin",),
+    ("GET", "/v1/knowledge/sources"): ("admin",),
+    ("DELETE", "/v1/knowledge/sources/{document_id}"): ("admin",),
+    ("GET", "/v1/jobs/{job_id}"): ("admin",),
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from service.settings import Settings
+    from tests.conftest import free_port
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("authz"), port=free_port())
+    with LiveServer(settings) as live:
+        tenants = live.runtime.tenants
+        tenants.create("acme", "eu")
+        tenants.create("globex", "us")
+        live.keys = {role: tenants.create_key("acme", role) for role in ROLES}
+        live.other_admin = tenants.create_key("globex", "admin")
+        response = upload(live.url, live.keys["admin"], DATA / "valid" / "warranty.html")
+        live.job_id = response.json()["id"]
+        wait_job(live.url, live.keys["admin"], live.job_id)
+        yield live
+
+
+def _call(server: Any, method: str, path: str, key: str | None) -> httpx.Response:
+    headers = auth(key) if key else {}
+    concrete = path.replace("{document_id}", "warranty.html").replace(
+        "{job_id}", server.job_id)
+    if method == "POST":
+        files = [("files", ("note.txt", b"Opening hours are nine to five."))]
+        return httpx.post(server.url + concrete, headers=headers, files=files, timeout=60)
+    if method == "DELETE":
+        # A harmless target for allowed roles so the fixture's document stays.
+        concrete = concrete.replace("warranty.html", "does-not-exist.md")
+    return httpx.request(method, server.url + concrete, headers=headers, timeout=60)
+
+
+def test_policy_covers_every_route(server: Any) -> None:
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    routes = {(method.upper(), path) for path, item in paths.items() for method in item}
+    assert routes == set(POLICY)
+
+
+@pytest.mark.parametrize(("method", "path"), list(POLICY))
+@pytest.mark.parametrize("who", [*ROLES, "no key", "bad key"])
+def test_matrix(server: Any, method: str, path: str, who: str) -> None:
+    allowed = POLICY[(method, path)]
+    key = {"no key": None, "bad key": "cl_000000000000_forged"}.get(who, server.keys.get(who))
+    response = _call(server, method, path, key)
+    if allowed is None:
+        assert response.status_code == 200
+    elif who in ("no key", "bad key"):
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    elif who in allowed:
+        assert response.status_code in (200, 202, 404), response.text
+        if method == "DELETE":
+            assert response.status_code == 404  # the harmless target does not exist
+    else:
+        assert response.status_code == 403
+        assert f"role '{who}'" in response.json()["error"]["message"]
+
+
+def test_key_of_another_tenant_never_reaches_this_tenant(server: Any) -> None:
+    other = server.other_admin
+    job = httpx.get(f"{server.url}/v1/jobs/{server.job_id}", headers=auth(other))
+    assert job.status_code == 404
+    listed = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(other)).json()
+    assert listed["sources"] == []
+    deleted = httpx.delete(f"{server.url}/v1/knowledge/sources/warranty.html", headers=auth(other))
+    assert deleted.status_code == 404
+    mine = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.keys["admin"]))
+    assert "warranty.html" in [s["document_id"] for s in mine.json()["sources"]]

@@ -1,0 +1,121 @@
+"""`clearline` as a user runs it: a real subprocess on a real data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.lock import DataDirLock
+from tests.conftest import DATA
+
+
+def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, env=env,
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("returns-policy.pdf", "shipping.docx", "warranty.html", "account-help.md",
+                 "contact.txt"):
+        shutil.copy(DATA / "valid" / name, folder / name)
+    for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
+        shutil.copy(DATA / "bad" / name, folder / name)
+    return folder
+
+
+@pytest.mark.slow
+def test_ingest_folder_twice(mixed_folder: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = clearline("ingest", str(mixed_folder), "--tenant", "acme", "--json", data_dir=data_dir)
+    assert first.returncode == 1, first.stderr
+    assert "ingest" in first.stderr  # the progress bar
+    report: dict[str, Any] = json.loads(first.stdout)
+    by_id = {d["document_id"]: d for d in report["documents"]}
+    for name in ("returns-policy.pdf", "shipping.docx", "warranty.html", "account-help.md",
+                 "contact.txt"):
+        assert by_id[name]["status"] == "ingested" and by_id[name]["chunks"] > 0
+    for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
+        assert by_id[name]["status"] == "failed"
+        assert name in by_id[name]["error"]
+    assert report["totals"]["failed"] == 4 and report["totals"]["ingested"] == 5
+
+    second = clearline("ingest", str(mixed_folder), "--tenant", "acme", "--json", data_dir=data_dir)
+    again = {d["document_id"]: d for d in json.loads(second.stdout)["documents"]}
+    for name, doc in by_id.items():
+        if doc["status"] == "ingested":
+            assert again[name]["status"] == "unchanged"
+            assert again[name]["chunks"] == doc["chunks"]
+
+    listed = clearline("sources", "--tenant", "acme", "--json", data_dir=data_dir)
+    assert listed.returncode == 0
+    assert sorted(s["document_id"] for s in json.loads(listed.stdout)["sources"]) == sorted(
+        n for n, d in by_id.items() if d["status"] == "ingested"
+    )
+    deleted = clearline("delete-source", "contact.txt", "--tenant", "acme", data_dir=data_dir)
+    assert deleted.returncode == 0
+    listed = json.loads(clearline("sources", "--tenant", "acme", "--json", data_dir=data_dir).stdout)
+    assert "contact.txt" not in [s["document_id"] for s in listed["sources"]]
+    missing = clearline("delete-source", "contact.txt", "--tenant", "acme", data_dir=data_dir)
+    assert missing.returncode == 1 and "no knowledge source 'contact.txt'" in missing.stderr
+
+
+@pytest.mark.slow
+def test_all_good_exits_zero_and_corpus_ids_are_kept(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(
+        json.dumps({"id": f"https://example.test/page-{i}", "title": f"Page {i}",
+                    "text": f"Passage {i} explains rule {i} of the returns policy."})
+        for i in range(30)) + "\n")
+    done = clearline("ingest", str(corpus), "--tenant", "acme", "--json",
+                     data_dir=tmp_path / "data")
+    assert done.returncode == 0, done.stderr
+    ids = [d["document_id"] for d in json.loads(done.stdout)["documents"]]
+    assert ids == [f"https://example.test/page-{i}" for i in range(30)]
+
+
+def test_second_process_is_refused_while_the_directory_is_owned(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with DataDirLock(data_dir, "clearline serve", "http://127.0.0.1:9999"):
+        refused = clearline("sources", "--tenant", "acme", data_dir=data_dir)
+    assert refused.returncode == 1
+    assert "is in use by `clearline serve`" in refused.stderr
+    assert "http://127.0.0.1:9999/v1/knowledge/sources" in refused.stderr
+
+
+def test_bad_settings_and_arguments_have_clear_messages(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    bad_region = clearline("tenant", "create", "acme", "--region", "mars", data_dir=data_dir)
+    assert bad_region.returncode == 2 and "invalid choice: 'mars'" in bad_region.stderr
+    bad_name = clearline("tenant", "create", "Acme Corp", "--region", "eu", data_dir=data_dir)
+    assert bad_name.returncode == 1 and "3-40 lowercase letters" in bad_name.stderr
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0
+    twice = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert twice.returncode == 1 and "already exists" in twice.stderr
+    no_tenant = clearline("key", "create", "--tenant", "nobody", "--role", "admin",
+                          data_dir=data_dir)
+    assert no_tenant.returncode == 1 and "tenant 'nobody' does not exist" in no_tenant.stderr
+    env_bad = subprocess.run(
+        [sys.executable, "-m", "service.cli", "sources", "--tenant", "acme"],
+        capture_output=True, text=True,
+        env={**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), "CLEARLINE_MAX_FILE_MB": "-3"},
+    )
+    assert env_bad.returncode == 2 and "Traceback" not in env_bad.stderr
+    assert "invalid setting (CLEARLINE_MAX_FILE_MB: Input should be greater than 0)" in (
+        env_bad.stderr
+    )
+    listed = clearline("tenant", "list", "--json", data_dir=data_dir)
+    assert json.loads(listed.stdout) == [{"name": "acme", "region": "eu"}]
