@@ -42,13 +42,14 @@ def chunk_elements(
     document_id: str,
     elements: Sequence[ParsedElement],
     count_tokens: Callable[[str], int],
-    config: ChunkingConfig = ChunkingConfig(),
+    config: ChunkingConfig | None = None,
 ) -> list[Chunk]:
     """Group elements by section and page, then pack sentences up to `max_tokens` per chunk.
 
     A chunk never spans two sections or pages, so its metadata is exact; consecutive chunks
     of one section share up to `overlap_tokens` of trailing sentences.
     """
+    config = config or ChunkingConfig()
     groups: list[tuple[str, list[ParsedElement]]] = []
     previous = ""
     for element in elements:
@@ -65,37 +66,50 @@ def chunk_elements(
 
     chunks: list[Chunk] = []
     for section, members in groups:
-        window: list[tuple[str, int, int | None]] = []  # (sentence, tokens, page)
-        size = 0
-
-        def flush() -> None:
-            if window:
-                chunks.append(
-                    Chunk(
-                        document_id=document_id, version=0, ordinal=len(chunks),
-                        text=" ".join(s for s, _, _ in window), section=section,
-                        page=next((p for _, _, p in window if p is not None), None),
-                    )
+        for text, page in _pack(members, count_tokens, config):
+            chunks.append(
+                Chunk(
+                    document_id=document_id,
+                    version=0,
+                    ordinal=len(chunks),
+                    text=text,
+                    section=section,
+                    page=page,
                 )
-
-        fresh = 0  # sentences added since the last flush (overlap alone is not a chunk)
-        for element in members:
-            for piece in _pieces(element.text, count_tokens, config.max_tokens):
-                tokens = count_tokens(piece)
-                if window and size + tokens > config.max_tokens and fresh:
-                    flush()
-                    kept: list[tuple[str, int, int | None]] = []
-                    kept_size = 0
-                    room = min(config.overlap_tokens, config.max_tokens - tokens)
-                    for item in reversed(window):
-                        if kept_size + item[1] > room:
-                            break
-                        kept.insert(0, item)
-                        kept_size += item[1]
-                    window, size, fresh = kept, kept_size, 0
-                window.append((piece, tokens, element.page))
-                size += tokens
-                fresh += 1
-        if fresh:
-            flush()
+            )
     return chunks
+
+
+def _pack(
+    members: Sequence[ParsedElement], count: Callable[[str], int], config: ChunkingConfig
+) -> list[tuple[str, int | None]]:
+    """Texts (with page) of one section's chunks: sentences packed up to the bound."""
+    out: list[tuple[str, int | None]] = []
+    window: list[tuple[str, int, int | None]] = []  # (sentence, tokens, page)
+    size = 0
+    fresh = 0  # sentences added since the last flush (overlap alone is not a chunk)
+
+    def emit(items: list[tuple[str, int, int | None]]) -> None:
+        page = next((p for _, _, p in items if p is not None), None)
+        out.append((" ".join(s for s, _, _ in items), page))
+
+    for element in members:
+        for piece in _pieces(element.text, count, config.max_tokens):
+            tokens = count(piece)
+            if window and size + tokens > config.max_tokens and fresh:
+                emit(window)
+                kept: list[tuple[str, int, int | None]] = []
+                kept_size = 0
+                room = min(config.overlap_tokens, config.max_tokens - tokens)
+                for item in reversed(window):
+                    if kept_size + item[1] > room:
+                        break
+                    kept.insert(0, item)
+                    kept_size += item[1]
+                window, size, fresh = kept, kept_size, 0
+            window.append((piece, tokens, element.page))
+            size += tokens
+            fresh += 1
+    if fresh:
+        emit(window)
+    return out

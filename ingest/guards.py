@@ -6,11 +6,10 @@ file is refused cheaply and a parser never expands it.
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import logging
 
 from ingest.errors import CorruptFile, EmptySource, EncryptedFile, FileTooLarge, UnsafeFile
 from ingest.sources import Source

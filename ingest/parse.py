@@ -31,7 +31,7 @@ class ParsedElement:
 def _partition(kind: str, path: Path | None, text: str | None) -> list[Any]:
     import unstructured.nlp.tokenize as tokenize
 
-    tokenize._SPACY_MODEL_NAME = SPACY_MODEL
+    tokenize._SPACY_MODEL_NAME = SPACY_MODEL  # type: ignore[misc]
     common: dict[str, Any] = {"languages": ["eng"]}
     if kind == "pdf":
         from unstructured.partition.pdf import partition_pdf
@@ -67,9 +67,9 @@ def _plain_text(path: Path | None, text: str | None) -> list[ParsedElement]:
     return [ParsedElement(p, "NarrativeText", "", None) for p in paragraphs if p]
 
 
-def parse(kind: str, display: str, path: Path | None = None, text: str | None = None) -> list[
-    ParsedElement
-]:
+def parse(
+    kind: str, display: str, path: Path | None = None, text: str | None = None
+) -> list[ParsedElement]:
     """Parse one source into elements; raises an IngestError naming `display`."""
     if kind in ("txt", "corpus-text"):
         elements = _plain_text(path, text)
@@ -86,6 +86,13 @@ def parse(kind: str, display: str, path: Path | None = None, text: str | None = 
             ) from error
         elements = _with_sections(raw)
     if not any(e.text.strip() for e in elements):
+        if kind == "pdf" and path is not None and _pdf_has_text(path):
+            # unstructured swallows some internal failures (e.g. out of memory) and returns
+            # nothing; never report those as an empty document.
+            raise CorruptFile(
+                f"cannot ingest '{display}': the PDF has a text layer but the parser could not "
+                "read it; export the PDF again, or raise CLEARLINE_PARSE_MEMORY_MB"
+            )
         hint = (
             "it has no text layer (a scanned document?); run OCR and upload the result"
             if kind == "pdf"
@@ -93,6 +100,13 @@ def parse(kind: str, display: str, path: Path | None = None, text: str | None = 
         )
         raise EmptySource(f"cannot ingest '{display}': {hint}")
     return elements
+
+
+def _pdf_has_text(path: Path) -> bool:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path), strict=False)
+    return any((page.extract_text() or "").strip() for page in reader.pages[:5])
 
 
 def _with_sections(raw: list[Any]) -> list[ParsedElement]:

@@ -52,17 +52,32 @@ class Ingestor:
         self,
         store: KnowledgeStore,
         embedder: Embedder,
-        limits: Limits = Limits(),
-        budget: Budget = Budget(),
-        chunking: ChunkingConfig = ChunkingConfig(),
+        limits: Limits | None = None,
+        budget: Budget | None = None,
+        chunking: ChunkingConfig | None = None,
         embed_batch: int = 64,
     ) -> None:
         self._store = store
         self._embedder = embedder
-        self._limits = limits
-        self._budget = budget
-        self._chunking = chunking
+        self._limits = limits or Limits()
+        self._budget = budget or Budget()
+        self._chunking = chunking or ChunkingConfig()
         self._embed_batch = embed_batch
+        self._worker = ParseWorker(self._budget)
+
+    def warm_up(self) -> None:
+        """Load the embedding model and start the parse worker (both take seconds)."""
+        self._embedder.warm_up()
+        self._worker.warm_up()
+
+    def close(self) -> None:
+        self._worker.close()
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def signature(self) -> str:
         """Changes whenever the same bytes would produce different chunks or vectors."""
@@ -83,17 +98,50 @@ class Ingestor:
             if on_result is not None:
                 on_result(result)
 
+        to_parse = self._triage(tenant, items, report)
+        hashes = {id(source): (index, content_hash) for index, source, content_hash in to_parse}
+        batch: list[_Ready] = []
+        for source, parsed in self._worker.parse_all(s for _, s, _ in to_parse):
+            index, content_hash = hashes[id(source)]
+            if isinstance(parsed, IngestError):
+                report(index, _failed(source, parsed))
+                continue
+            batch.append(_Ready(index, source, content_hash, self._chunk(source, parsed)))
+            # Several embedding batches per call: the embedder sorts by length, so
+            # bigger calls pad less, while the worker keeps parsing ahead.
+            if sum(len(r.chunks) for r in batch) >= 4 * self._embed_batch:
+                self._write_batch(tenant, batch, report)
+                batch = []
+        self._write_batch(tenant, batch, report)
+        return [results[i] for i in sorted(results)]
+
+    def _triage(
+        self,
+        tenant: str,
+        items: Iterable[Source | BadSource],
+        report: Callable[[int, IngestResult], None],
+    ) -> list[tuple[int, Source, str]]:
+        """Report bad and unchanged sources at once; return the rest with their hashes."""
         to_parse: list[tuple[int, Source, str]] = []
         seen: set[str] = set()
         for index, item in enumerate(items):
             if isinstance(item, BadSource):
-                report(index, IngestResult(item.display, item.document_id, "failed",
-                                           error=str(item.error)))
+                report(
+                    index,
+                    IngestResult(item.display, item.document_id, "failed", error=str(item.error)),
+                )
                 continue
             if item.document_id in seen:
-                report(index, _failed(item, IngestError(
-                    f"{item.display}: document id '{item.document_id}' appears twice in this "
-                    "ingestion; give every source a unique id")))
+                report(
+                    index,
+                    _failed(
+                        item,
+                        IngestError(
+                            f"{item.display}: document id '{item.document_id}' appears twice "
+                            "in this ingestion; give every source a unique id"
+                        ),
+                    ),
+                )
                 continue
             seen.add(item.document_id)
             try:
@@ -103,30 +151,27 @@ class Ingestor:
                 report(index, _failed(item, error))
                 continue
             except OSError as error:
-                report(index, _failed(item, IngestError(
-                    f"cannot read '{item.display}': {error.strerror}; check the path")))
+                report(
+                    index,
+                    _failed(
+                        item,
+                        IngestError(
+                            f"cannot read '{item.display}': {error.strerror}; check the path"
+                        ),
+                    ),
+                )
                 continue
             current = self._store.get(tenant, item.document_id)
             if current is not None and current.content_hash == content_hash:
-                report(index, IngestResult(item.display, item.document_id, "unchanged",
-                                           current.chunk_count))
+                report(
+                    index,
+                    IngestResult(item.display, item.document_id, "unchanged", current.chunk_count),
+                )
                 continue
+            if not to_parse:
+                self._worker.start()
             to_parse.append((index, item, content_hash))
-
-        by_source = {id(source): (index, content_hash) for index, source, content_hash in to_parse}
-        batch: list[_Ready] = []
-        with ParseWorker(self._budget) as worker:
-            for source, parsed in worker.parse_all(s for _, s, _ in to_parse):
-                index, content_hash = by_source[id(source)]
-                if isinstance(parsed, IngestError):
-                    report(index, _failed(source, parsed))
-                    continue
-                batch.append(_Ready(index, source, content_hash, self._chunk(source, parsed)))
-                if sum(len(r.chunks) for r in batch) >= self._embed_batch:
-                    self._write_batch(tenant, batch, report)
-                    batch = []
-            self._write_batch(tenant, batch, report)
-        return [results[i] for i in sorted(results)]
+        return to_parse
 
     def _chunk(self, source: Source, elements: list[ParsedElement]) -> list[Chunk]:
         return chunk_elements(
@@ -140,10 +185,9 @@ class Ingestor:
             return
         texts = [embedding_text(r.source.title, c) for r in batch for c in r.chunks]
         vectors = self._embedder.embed(texts)
+        items = []
         offset = 0
         for ready in batch:
-            mine = vectors[offset : offset + len(ready.chunks)]
-            offset += len(ready.chunks)
             document = DocumentWrite(
                 document_id=ready.source.document_id,
                 title=ready.source.title,
@@ -152,16 +196,33 @@ class Ingestor:
                 content_hash=ready.content_hash,
                 metadata=ready.source.metadata,
             )
-            try:
-                written = self._store.write(tenant, document, ready.chunks, mine)
-            except Exception as error:  # a storage failure fails this document only
-                logger.exception("storing %s failed", ready.source.display)
-                report(ready.index, _failed(ready.source, IngestError(
-                    f"cannot store '{ready.source.display}': {error}; retry the ingestion")))
-                continue
-            report(ready.index, IngestResult(
-                ready.source.display, ready.source.document_id, written.status,
-                written.chunk_count))
+            items.append((document, ready.chunks, vectors[offset : offset + len(ready.chunks)]))
+            offset += len(ready.chunks)
+        try:
+            written = self._store.write_many(tenant, items)
+        except Exception as error:  # a storage failure fails this batch, not the run
+            logger.exception("storing a batch of %d documents failed", len(batch))
+            for ready in batch:
+                report(
+                    ready.index,
+                    _failed(
+                        ready.source,
+                        IngestError(
+                            f"cannot store '{ready.source.display}': {error}; retry the ingestion"
+                        ),
+                    ),
+                )
+            return
+        for ready, result in zip(batch, written, strict=True):
+            report(
+                ready.index,
+                IngestResult(
+                    ready.source.display,
+                    ready.source.document_id,
+                    result.status,
+                    result.chunk_count,
+                ),
+            )
 
 
 def embedding_text(title: str, chunk: Chunk) -> str:

@@ -63,8 +63,7 @@ def kind_of(path: Path) -> str:
     if kind is None:
         suffix = path.suffix or "(no extension)"
         raise UnsupportedType(
-            f"cannot ingest '{path.name}': unsupported file type {suffix}; "
-            f"upload {SUPPORTED}"
+            f"cannot ingest '{path.name}': unsupported file type {suffix}; upload {SUPPORTED}"
         )
     return kind
 
@@ -112,8 +111,10 @@ def corpus_records(path: Path) -> Iterator[Source | BadSource]:
             try:
                 yield _record(json.loads(line), where)
             except (ValueError, InvalidRecord) as error:
-                message = str(error) if isinstance(error, InvalidRecord) else (
-                    f"{where} is not valid JSON ({error}); fix or remove that line"
+                message = (
+                    str(error)
+                    if isinstance(error, InvalidRecord)
+                    else (f"{where} is not valid JSON ({error}); fix or remove that line")
                 )
                 yield BadSource(where, where, InvalidRecord(message))
 

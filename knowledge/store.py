@@ -137,7 +137,7 @@ class KnowledgeStore:
             ).fetchone()
         return _record(row) if row else None
 
-    def list(self, tenant: str) -> list[DocumentRecord]:
+    def list_documents(self, tenant: str) -> list[DocumentRecord]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT * FROM documents WHERE tenant=? ORDER BY document_id",
@@ -159,8 +159,13 @@ class KnowledgeStore:
                 ).fetchall()
                 for row in rows:
                     found[row[0]] = Chunk(
-                        document_id=row[1], version=row[2], ordinal=row[3], text=row[4],
-                        section=row[5], page=row[6], metadata=json.loads(row[7]),
+                        document_id=row[1],
+                        version=row[2],
+                        ordinal=row[3],
+                        text=row[4],
+                        section=row[5],
+                        page=row[6],
+                        metadata=json.loads(row[7]),
                     )
         return found
 
@@ -169,8 +174,7 @@ class KnowledgeStore:
             ids = [
                 row[0]
                 for row in self._db.execute(
-                    "SELECT chunk_id FROM chunks WHERE tenant=? AND document_id=? "
-                    "ORDER BY ordinal",
+                    "SELECT chunk_id FROM chunks WHERE tenant=? AND document_id=? ORDER BY ordinal",
                     (tenant, document_id),
                 )
             ]
@@ -208,55 +212,119 @@ class KnowledgeStore:
 
         `chunks` must carry version 0; the store assigns the real version number.
         """
+        return self.write_many(tenant, [(document, chunks, vectors)])[0]
+
+    def write_many(
+        self,
+        tenant: str,
+        items: Sequence[tuple[DocumentWrite, Sequence[Chunk], Sequence[Sequence[float]]]],
+    ) -> list[WriteResult]:
+        """`write` for several documents with one vector upsert and one commit.
+
+        Each document still switches atomically from its old version to its new one.
+        """
         validate_tenant(tenant)
-        current = self.get(tenant, document.document_id)
-        if current is not None and current.content_hash == document.content_hash:
-            return WriteResult("unchanged", current.version, current.chunk_count)
-        version = (current.version if current else 0) + 1
-        versioned = [
-            Chunk(
-                document_id=document.document_id, version=version, ordinal=c.ordinal,
-                text=c.text, section=c.section, page=c.page,
-                metadata={**c.metadata, "title": document.title},
-            )
-            for c in chunks
-        ]
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO cleanup VALUES (?, ?, ?, 'pending', ?)",
-                (tenant, document.document_id, version, _now()),
-            )
-        self.vectors.add(tenant, versioned, vectors)
-        with self._transaction() as db:
-            created = current.created_at.isoformat() if current else _now()
-            if current is not None:
-                self._remove_visible(db, tenant, document.document_id, current.version)
-                db.execute(
-                    "INSERT OR REPLACE INTO cleanup VALUES (?, ?, ?, 'superseded', ?)",
-                    (tenant, document.document_id, current.version, _now()),
+        plans: list[tuple[DocumentWrite, DocumentRecord | None, int, list[Chunk]]] = []
+        results: dict[str, WriteResult] = {}
+        all_chunks: list[Chunk] = []
+        all_vectors: list[Sequence[float]] = []
+        for document, chunks, vectors in items:
+            current = self.get(tenant, document.document_id)
+            if current is not None and current.content_hash == document.content_hash:
+                results[document.document_id] = WriteResult(
+                    "unchanged", current.version, current.chunk_count
                 )
-            db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.chunk_id, tenant, c.document_id, c.version, c.ordinal, c.text,
-                     c.section, c.page, json.dumps(c.metadata), _now())
-                    for c in versioned
-                ],
-            )
-            self.keywords.add(tenant, versioned)
-            db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (tenant, document.document_id, document.title, document.source,
-                 document.doc_type, document.content_hash, version, len(versioned),
-                 json.dumps(document.metadata), created, _now()),
-            )
-            db.execute(
-                "DELETE FROM cleanup WHERE tenant=? AND document_id=? AND version=?",
-                (tenant, document.document_id, version),
-            )
+                continue
+            version = (current.version if current else 0) + 1
+            versioned = [
+                Chunk(
+                    document_id=document.document_id,
+                    version=version,
+                    ordinal=c.ordinal,
+                    text=c.text,
+                    section=c.section,
+                    page=c.page,
+                    metadata={**c.metadata, "title": document.title},
+                )
+                for c in chunks
+            ]
+            plans.append((document, current, version, versioned))
+            all_chunks.extend(versioned)
+            all_vectors.extend(vectors)
+        if plans:
+            with self._transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO cleanup VALUES (?, ?, ?, 'pending', ?)",
+                    [(tenant, d.document_id, v, _now()) for d, _, v, _ in plans],
+                )
+            self.vectors.add(tenant, all_chunks, all_vectors)
+            with self._transaction() as db:
+                for document, current, version, versioned in plans:
+                    self._switch(db, tenant, document, current, version, versioned)
+            for document, current, version, versioned in plans:
+                if current is not None:
+                    self._finish_cleanup(tenant, document.document_id, current.version)
+                results[document.document_id] = WriteResult(
+                    "replaced" if current else "ingested", version, len(versioned)
+                )
+        return [results[document.document_id] for document, _, _ in items]
+
+    def _switch(
+        self,
+        db: sqlite3.Connection,
+        tenant: str,
+        document: DocumentWrite,
+        current: DocumentRecord | None,
+        version: int,
+        versioned: list[Chunk],
+    ) -> None:
+        """Inside a transaction: retire the old version, make the new one visible."""
+        created = current.created_at.isoformat() if current else _now()
         if current is not None:
-            self._finish_cleanup(tenant, document.document_id, current.version)
-        return WriteResult("replaced" if current else "ingested", version, len(versioned))
+            self._remove_visible(db, tenant, document.document_id, current.version)
+            db.execute(
+                "INSERT OR REPLACE INTO cleanup VALUES (?, ?, ?, 'superseded', ?)",
+                (tenant, document.document_id, current.version, _now()),
+            )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c.chunk_id,
+                    tenant,
+                    c.document_id,
+                    c.version,
+                    c.ordinal,
+                    c.text,
+                    c.section,
+                    c.page,
+                    json.dumps(c.metadata),
+                    _now(),
+                )
+                for c in versioned
+            ],
+        )
+        self.keywords.add(tenant, versioned)
+        db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant,
+                document.document_id,
+                document.title,
+                document.source,
+                document.doc_type,
+                document.content_hash,
+                version,
+                len(versioned),
+                json.dumps(document.metadata),
+                created,
+                _now(),
+            ),
+        )
+        db.execute(
+            "DELETE FROM cleanup WHERE tenant=? AND document_id=? AND version=?",
+            (tenant, document.document_id, version),
+        )
 
     def delete(self, tenant: str, document_id: str) -> None:
         """Remove a document from the registry and from every index."""
@@ -357,7 +425,15 @@ class KnowledgeStore:
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> DocumentRecord:
     return DocumentRecord(
-        tenant=row[0], document_id=row[1], title=row[2], source=row[3], doc_type=row[4],
-        content_hash=row[5], version=row[6], chunk_count=row[7], metadata=json.loads(row[8]),
-        created_at=datetime.fromisoformat(row[9]), updated_at=datetime.fromisoformat(row[10]),
+        tenant=row[0],
+        document_id=row[1],
+        title=row[2],
+        source=row[3],
+        doc_type=row[4],
+        content_hash=row[5],
+        version=row[6],
+        chunk_count=row[7],
+        metadata=json.loads(row[8]),
+        created_at=datetime.fromisoformat(row[9]),
+        updated_at=datetime.fromisoformat(row[10]),
     )

@@ -69,7 +69,7 @@ class InMemoryVectorStore:
     def query(self, tenant: str, vector: Sequence[float], k: int) -> list[ScoredId]:
         space = self._data.get(validate_tenant(tenant), {})
         scored = [
-            ScoredId(chunk_id=key, score=sum(a * b for a, b in zip(vector, value[0])))
+            ScoredId(chunk_id=key, score=sum(a * b for a, b in zip(vector, value[0], strict=True)))
             for key, value in space.items()
         ]
         return sorted(scored, key=lambda s: -s.score)[:k]

@@ -66,9 +66,7 @@ class ChromaVectorStore:
         collection = self._collection(tenant, create=False)
         if collection is None:
             return
-        collection.delete(
-            where={"$and": [{"document_id": document_id}, {"version": version}]}
-        )
+        collection.delete(where={"$and": [{"document_id": document_id}, {"version": version}]})
 
     def query(self, tenant: str, vector: Sequence[float], k: int) -> list[ScoredId]:
         collection = self._collection(tenant, create=False)
@@ -80,7 +78,9 @@ class ChromaVectorStore:
         ids = result["ids"][0]
         distances = result["distances"][0]
         # Cosine distance is 1 - cosine similarity.
-        return [ScoredId(chunk_id=i, score=1.0 - float(d)) for i, d in zip(ids, distances)]
+        return [
+            ScoredId(chunk_id=i, score=1.0 - float(d)) for i, d in zip(ids, distances, strict=True)
+        ]
 
     def ids(self, tenant: str) -> set[str]:
         collection = self._collection(tenant, create=False)

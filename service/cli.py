@@ -60,18 +60,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         try:
             runtime.ensure_tenant(args.tenant)
             items = list(expand([Path(p) for p in args.paths]))
-            with tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar:
-                results = runtime.ingestor(args.tenant).run(
-                    args.tenant, items, on_result=lambda _: bar.update(1)
-                )
+            with (
+                tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar,
+                runtime.ingestor(args.tenant) as ingestor,
+            ):
+                results = ingestor.run(args.tenant, items, on_result=lambda _: bar.update(1))
         finally:
             runtime.close()
     counts = Counter(r.status for r in results)
     totals = {s: counts.get(s, 0) for s in ("ingested", "unchanged", "replaced", "failed")}
     totals["documents"] = len(results)
     totals["chunks"] = sum(r.chunks for r in results)
-    lines = [f"{r.status:<9} {r.chunks:>4}  {r.source}" + (f"\n          {r.error}" if r.error else "")
-             for r in results]
+    lines = [
+        f"{r.status:<9} {r.chunks:>4}  {r.source}" + (f"\n          {r.error}" if r.error else "")
+        for r in results
+    ]
     lines.append(", ".join(f"{v} {k}" for k, v in totals.items()))
     _emit(args, {"documents": [asdict(r) for r in results], "totals": totals}, "\n".join(lines))
     return 1 if totals["failed"] else 0
@@ -83,12 +86,17 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     with DataDirLock(settings.data_dir, "clearline sources"):
         runtime = _runtime(settings)
         try:
-            records = runtime.store(args.tenant).list(args.tenant)
+            records = runtime.store(args.tenant).list_documents(args.tenant)
         finally:
             runtime.close()
     sources = [SourcePublic.of(r).model_dump(mode="json") for r in records]
-    human = "\n".join(f"{s['document_id']}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
-                      for s in sources) or f"tenant '{args.tenant}' has no sources yet"
+    human = (
+        "\n".join(
+            f"{s['document_id']}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
+            for s in sources
+        )
+        or f"tenant '{args.tenant}' has no sources yet"
+    )
     _emit(args, {"sources": sources}, human)
     return 0
 
@@ -131,8 +139,11 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
             runtime.audit(args.tenant, "cli", "key.create", role=args.role)
         finally:
             runtime.close()
-    _emit(args, {"tenant": args.tenant, "role": args.role, "key": secret},
-          f"{secret}\n(shown once: store it now; Clearline keeps only its hash)")
+    _emit(
+        args,
+        {"tenant": args.tenant, "role": args.role, "key": secret},
+        f"{secret}\n(shown once: store it now; Clearline keeps only its hash)",
+    )
     return 0
 
 
@@ -151,8 +162,12 @@ def _serve(settings: Settings, lock: DataDirLock) -> None:
     from service.app import create_app
 
     try:
-        uvicorn.run(create_app(settings, lock=lock), host=settings.host, port=settings.port,
-                    log_level="info")
+        uvicorn.run(
+            create_app(settings, lock=lock),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+        )
     finally:
         lock.release()
 
@@ -167,7 +182,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings)
     try:
         runtime.ensure_tenant("demo")
-        results = runtime.ingestor("demo").run("demo", list(expand([EXAMPLES])))
+        with runtime.ingestor("demo") as ingestor:
+            results = ingestor.run("demo", list(expand([EXAMPLES])))
         admin = runtime.tenants.create_key("demo", "admin", "make run")
         end_user = runtime.tenants.create_key("demo", "end_user", "make run")
     finally:
@@ -225,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_key)
 
     for name, func in (("serve", cmd_serve), ("demo", cmd_demo)):
-        p = sub.add_parser(name, parents=[common], help=(func.__doc__ or "").split("\n")[0]
-                           or "run the HTTP API")
+        p = sub.add_parser(
+            name, parents=[common], help=(func.__doc__ or "").split("\n")[0] or "run the HTTP API"
+        )
         p.add_argument("--host")
         p.add_argument("--port", type=int)
         p.set_defaults(func=func)

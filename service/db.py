@@ -22,7 +22,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {}
+    )
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

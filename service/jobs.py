@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ingest.pipeline import IngestResult
-from ingest.sources import Source, BadSource, sources_for_file
+from ingest.sources import BadSource, Source, sources_for_file
 from service.errors import NotFound
 from service.models import Job, utcnow
 from service.runtime import Runtime
@@ -132,11 +132,14 @@ class JobRunner:
             results.append(asdict(result))
             self._update(job_id, done=len(results), results=json.dumps(results))
 
-        final = self._runtime.ingestor(tenant).run(tenant, items, on_result=progress)
+        with self._runtime.ingestor(tenant) as ingestor:
+            final = ingestor.run(tenant, items, on_result=progress)
         failed = sum(1 for r in final if r.status == "failed")
         status = "succeeded" if failed == 0 else ("failed" if failed == len(final) else "partial")
         self._update(
-            job_id, status=status, done=len(final),
+            job_id,
+            status=status,
+            done=len(final),
             results=json.dumps([asdict(r) for r in final]),
         )
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -49,11 +49,17 @@ class JobPublic(BaseModel):
     def of(cls, job: Job) -> JobPublic:
         results = [FileResult(**r) for r in json.loads(job.results)]
         return cls(
-            id=job.id, status=job.status,  # type: ignore[arg-type]
-            total=job.total, done=job.done,
-            progress=(job.done / job.total) if job.total else (1.0 if job.status not in ("queued", "running") else 0.0),
-            results=results, error=job.error,
-            created_at=job.created_at, updated_at=job.updated_at,
+            id=job.id,
+            status=job.status,
+            total=job.total,
+            done=job.done,
+            progress=(job.done / job.total)
+            if job.total
+            else (1.0 if job.status not in ("queued", "running") else 0.0),
+            results=results,
+            error=job.error,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
         )
 
 
@@ -71,10 +77,15 @@ class SourcePublic(BaseModel):
     @classmethod
     def of(cls, record: DocumentRecord) -> SourcePublic:
         return cls(
-            document_id=record.document_id, title=record.title, source=record.source,
-            type=record.doc_type, version=record.version, chunks=record.chunk_count,
+            document_id=record.document_id,
+            title=record.title,
+            source=record.source,
+            type=record.doc_type,
+            version=record.version,
+            chunks=record.chunk_count,
             content_hash=record.content_hash.split("|", 1)[0],
-            created_at=record.created_at, updated_at=record.updated_at,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
         )
 
 

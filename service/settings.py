@@ -17,15 +17,25 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLEARLINE_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where every store of this installation lives.")
-    default_region: Region = Field("eu", description="Region of tenants created implicitly by `ingest`.")
+    data_dir: Path = Field(
+        Path("data"), description="Where every store of this installation lives."
+    )
+    default_region: Region = Field(
+        "eu", description="Region of tenants created implicitly by `ingest`."
+    )
     auto_create_tenants: bool = Field(
         True, description="`clearline ingest` creates a missing tenant in the default region."
     )
-    max_file_mb: float = Field(50, gt=0, description="Largest accepted source file, checked before parsing.")
-    max_unpacked_mb: float = Field(100, gt=0, description="Largest unpacked size of a DOCX package.")
+    max_file_mb: float = Field(
+        50, gt=0, description="Largest accepted source file, checked before parsing."
+    )
+    max_unpacked_mb: float = Field(
+        100, gt=0, description="Largest unpacked size of a DOCX package."
+    )
     parse_timeout_s: float = Field(120, gt=0, description="Time budget for parsing one file.")
-    parse_memory_mb: int = Field(2048, gt=0, description="Memory budget of the parse worker per file.")
+    parse_memory_mb: int = Field(
+        2048, gt=0, description="Memory budget of the parse worker per file."
+    )
     chunk_max_tokens: int = Field(200, ge=32, le=256, description="Token bound of one chunk.")
     chunk_overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
     embed_threads: int = Field(1, ge=1, description="torch threads for embedding.")

@@ -59,8 +59,8 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 @pytest.fixture(autouse=True, scope="session")
 def no_outbound_network() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = _guarded_getaddrinfo
     yield
     socket.getaddrinfo = _real_getaddrinfo
@@ -85,7 +85,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The real app served by uvicorn on a loopback port, in a thread."""
+    """The real app served by uvicorn on a loopback port, in a thread.
+
+    Tests keep the keys they create on it (`admin`, `keys`, `other_admin`, `job_id`).
+    """
+
+    admin: str
+    keys: dict[str, str]
+    other_admin: str
+    job_id: str
 
     def __init__(self, settings: Any) -> None:
         import uvicorn
@@ -94,9 +102,7 @@ class LiveServer:
 
         self.settings = settings
         self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=settings.port, log_level="warning"
-        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=settings.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{settings.port}"

@@ -25,7 +25,11 @@ async def upload_sources(
     settings = runtime.settings
     limit = settings.max_file_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit * settings.max_upload_files + 1048576:
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > limit * settings.max_upload_files + 1048576
+    ):
         raise PayloadTooLarge(
             f"the upload is {int(declared) / 1048576:.1f} MB, more than "
             f"{settings.max_upload_files} files of {settings.max_file_mb:g} MB; send it in batches"
@@ -33,8 +37,11 @@ async def upload_sources(
     job_id, work_dir = jobs.new_work_dir()
     try:
         names = await receive_files(
-            request.headers.get("content-type", ""), request.stream(), work_dir,
-            limit, settings.max_upload_files,
+            request.headers.get("content-type", ""),
+            request.stream(),
+            work_dir,
+            limit,
+            settings.max_upload_files,
         )
     except Exception:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -54,7 +61,7 @@ def get_job(job_id: str, principal: AdminDep, jobs: JobsDep) -> JobPublic:
 @router.get("/v1/knowledge/sources", response_model=SourceList, responses=_ERRORS)
 def list_sources(principal: AdminDep, runtime: RuntimeDep) -> SourceList:
     """Every knowledge source of the caller's tenant."""
-    records = runtime.store(principal.tenant).list(principal.tenant)
+    records = runtime.store(principal.tenant).list_documents(principal.tenant)
     return SourceList(sources=[SourcePublic.of(r) for r in records])
 
 

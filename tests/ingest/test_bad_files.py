@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,12 @@ def store(tmp_path: Path) -> KnowledgeStore:
 def test_bad_files_fail_one_by_one_and_prior_data_is_intact(
     store: KnowledgeStore, minilm: Any
 ) -> None:
-    ingestor = Ingestor(store, minilm)
-    first = ingestor.run("acme", expand([DATA / "valid"]))
+    with Ingestor(store, minilm) as ingestor:
+        first = ingestor.run("acme", expand([DATA / "valid"]))
+        before = {d.document_id: (d.version, d.chunk_count) for d in store.list_documents("acme")}
+        results = ingestor.run("acme", expand([DATA / "bad"]))
     assert all(r.status == "ingested" and r.chunks > 0 for r in first)
-    before = {d.document_id: (d.version, d.chunk_count) for d in store.list("acme")}
 
-    results = ingestor.run("acme", expand([DATA / "bad"]))
     failed = {r.document_id: r.error for r in results if r.status == "failed"}
     assert set(failed) == set(EXPECTED)
     for document_id, fragment in EXPECTED.items():
@@ -57,25 +56,25 @@ def test_bad_files_fail_one_by_one_and_prior_data_is_intact(
     ok = [r for r in results if r.status != "failed"]
     assert [(r.document_id, r.status) for r in ok] == [("ok-1", "ingested")]
 
-    after = {d.document_id: (d.version, d.chunk_count) for d in store.list("acme")}
+    after = {d.document_id: (d.version, d.chunk_count) for d in store.list_documents("acme")}
     assert after == {**before, "ok-1": after["ok-1"]}
     assert store.consistency_problems("acme") == []
 
 
 def test_size_limit_is_checked_before_parsing(store: KnowledgeStore, minilm: Any) -> None:
-    ingestor = Ingestor(store, minilm, limits=Limits(max_file_bytes=1000))
-    results = ingestor.run("acme", expand([DATA / "valid" / "returns-policy.pdf"]))
+    with Ingestor(store, minilm, limits=Limits(max_file_bytes=1000)) as ingestor:
+        results = ingestor.run("acme", expand([DATA / "valid" / "returns-policy.pdf"]))
     assert results[0].status == "failed"
     assert "over the 0.000954 MB limit; split it or raise CLEARLINE_MAX_FILE_MB" in (
         results[0].error or ""
     )
     assert "returns-policy.pdf" in (results[0].error or "")
-    assert store.list("acme") == []
+    assert store.list_documents("acme") == []
 
 
 def test_time_budget(store: KnowledgeStore, minilm: Any, tmp_path: Path) -> None:
-    ingestor = Ingestor(store, minilm, budget=Budget(seconds=0.001))
-    results = ingestor.run("acme", expand([DATA / "valid" / "shipping.docx"]))
+    with Ingestor(store, minilm, budget=Budget(seconds=0.001)) as ingestor:
+        results = ingestor.run("acme", expand([DATA / "valid" / "shipping.docx"]))
     assert results[0].status == "failed"
     assert "took longer than the 0.001 s budget" in (results[0].error or "")
     assert "shipping.docx" in (results[0].error or "")
@@ -86,11 +85,12 @@ def test_memory_budget_and_the_next_file_still_goes_through(
 ) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    shutil.copy(DATA / "valid" / "returns-policy.pdf", folder / "a.pdf")
-    ingestor = Ingestor(store, minilm, budget=Budget(memory_mb=1))
-    results = ingestor.run("acme", expand([folder]))
-    assert results[0].status == "failed"
+    rows = "".join(f"<p>Rule {i}: items of type {i} may be returned.</p>" for i in range(200_000))
+    (folder / "a-huge.html").write_text(f"<html><body><h1>Rules</h1>{rows}</body></html>")
+    (folder / "b-small.html").write_bytes((DATA / "valid" / "warranty.html").read_bytes())
+    with Ingestor(store, minilm, budget=Budget(memory_mb=64)) as ingestor:
+        results = ingestor.run("acme", expand([folder]))
+    assert [r.status for r in results] == ["failed", "ingested"]
+    assert "a-huge.html" in (results[0].error or "")
     assert "memory budget" in (results[0].error or "")
-    assert store.list("acme") == []
-    ok = Ingestor(store, minilm).run("acme", expand([folder]))
-    assert ok[0].status == "ingested"
+    assert [d.document_id for d in store.list_documents("acme")] == ["b-small.html"]

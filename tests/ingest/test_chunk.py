@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ingest.chunk import ChunkingConfig, chunk_elements
 from ingest.parse import ParsedElement
 
@@ -11,10 +13,12 @@ def count(text: str) -> int:
 def test_chunks_respect_the_token_bound_and_overlap() -> None:
     sentences = [f"Sentence number {i} says something useful." for i in range(60)]
     elements = [ParsedElement(" ".join(sentences), "NarrativeText", "Returns", 1)]
-    chunks = chunk_elements("doc", elements, count, ChunkingConfig(max_tokens=40, overlap_tokens=12))
+    chunks = chunk_elements(
+        "doc", elements, count, ChunkingConfig(max_tokens=40, overlap_tokens=12)
+    )
     assert len(chunks) > 5
     assert all(count(c.text) <= 40 for c in chunks)
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in pairwise(chunks):
         assert before.text.split(". ")[-1].rstrip(".") in after.text  # shared tail sentence
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     # every sentence survives
@@ -32,7 +36,9 @@ def test_a_chunk_never_spans_two_sections_or_pages() -> None:
     ]
     chunks = chunk_elements("doc", elements, count)
     assert [(c.section, c.page) for c in chunks] == [
-        ("Returns", 1), ("Returns > Refunds", 1), ("Returns > Refunds", 2)
+        ("Returns", 1),
+        ("Returns > Refunds", 1),
+        ("Returns > Refunds", 2),
     ]
 
 

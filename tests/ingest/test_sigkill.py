@@ -35,8 +35,11 @@ def _corpus(path: Path, version: str) -> None:
             f"within {p + 10} days when the receipt shows order number {i * 100 + p}."
             for p in range(6 + (i % 5) + (3 if version == "b" else 0))
         ]
-        lines.append(json.dumps({"id": f"policy-{i}", "title": f"Policy {i}",
-                                 "text": "\n\n".join(paragraphs)}))
+        lines.append(
+            json.dumps(
+                {"id": f"policy-{i}", "title": f"Policy {i}", "text": "\n\n".join(paragraphs)}
+            )
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -44,7 +47,10 @@ def _run(corpus: Path, data_dir: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), "CLEARLINE_EMBED_BATCH": "8"}
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--tenant", "acme", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
 
 
@@ -56,13 +62,14 @@ def _check(data_dir: Path) -> int:
     try:
         store.recover()
         assert store.consistency_problems("acme") == []
-        documents = store.list("acme")
+        documents = store.list_documents("acme")
         for document in documents:
             chunks = store.document_chunks("acme", document.document_id)
             assert len(chunks) == document.chunk_count > 0
             assert {c.version for c in chunks} == {document.version}
-            versions = {word for c in chunks for word in ("version a", "version b")
-                        if word in c.text}
+            versions = {
+                word for c in chunks for word in ("version a", "version b") if word in c.text
+            }
             assert len(versions) == 1, f"{document.document_id} mixes {versions}"
         return len(documents)
     finally:

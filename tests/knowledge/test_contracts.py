@@ -25,6 +25,10 @@ def _chunks(document_id: str = "doc", version: int = 1) -> list[Chunk]:
     return [Chunk(document_id, version, i, text) for i, text in enumerate(TEXTS)]
 
 
+def dot(x: list[float], y: list[float]) -> float:
+    return sum(p * q for p, q in zip(x, y, strict=True))
+
+
 class EmbedderContract:
     @pytest.fixture
     def embedder(self) -> Any:
@@ -41,7 +45,6 @@ class EmbedderContract:
         a, b = embedder.embed(["refund to my card", "refund to my card"])
         assert a == pytest.approx(b, abs=1e-5)
         query, refund, shipping = embedder.embed(["refunds issued card", TEXTS[0], TEXTS[1]])
-        dot = lambda x, y: sum(p * q for p, q in zip(x, y))  # noqa: E731
         assert dot(query, refund) > dot(query, shipping)
 
     def test_empty_input_and_token_count(self, embedder: Any) -> None:
@@ -75,7 +78,9 @@ class VectorStoreContract:
         assert hits[0].score == pytest.approx(1.0, abs=1e-4)
         assert len(hits) == 2 and hits[0].score >= hits[1].score
 
-    def test_add_is_idempotent_and_delete_version_removes_only_that_version(self, store: Any) -> None:
+    def test_add_is_idempotent_and_delete_version_removes_only_that_version(
+        self, store: Any
+    ) -> None:
         embedder = HashEmbedder()
         store.add("acme", _chunks(version=1), embedder.embed(TEXTS))
         store.add("acme", _chunks(version=1), embedder.embed(TEXTS))

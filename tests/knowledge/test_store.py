@@ -17,8 +17,9 @@ EMBED = HashEmbedder()
 
 
 def _doc(doc_id: str, content_hash: str) -> DocumentWrite:
-    return DocumentWrite(doc_id, title=doc_id, source=f"{doc_id}.md", doc_type="md",
-                         content_hash=content_hash)
+    return DocumentWrite(
+        doc_id, title=doc_id, source=f"{doc_id}.md", doc_type="md", content_hash=content_hash
+    )
 
 
 def _chunks(doc_id: str, texts: list[str]) -> list[Chunk]:
@@ -51,7 +52,7 @@ def test_delete_removes_from_every_index(store: KnowledgeStore) -> None:
     _write(store, "refunds", "h1", ["Refunds take five days."])
     _write(store, "shipping", "h1", ["Shipping is free over 50 euros."])
     store.delete("acme", "refunds")
-    assert [d.document_id for d in store.list("acme")] == ["shipping"]
+    assert [d.document_id for d in store.list_documents("acme")] == ["shipping"]
     assert store.keyword_search("acme", "refunds", 5) == []
     shipping = {c.chunk_id for c in store.document_chunks("acme", "shipping")}
     assert store.vectors.ids("acme") == shipping
@@ -84,4 +85,4 @@ def test_a_crash_between_vector_write_and_commit_leaves_the_old_version(
 
 def test_invalid_tenant_name_is_refused_with_the_rule(store: KnowledgeStore) -> None:
     with pytest.raises(Exception, match="3-40 lowercase letters"):
-        store.list("Bad Tenant!")
+        store.list_documents("Bad Tenant!")

@@ -27,25 +27,35 @@ def test_health_needs_no_key(server: LiveServer) -> None:
 
 
 def test_upload_job_progress_list_delete(server: Any) -> None:
-    response = upload(server.url, server.admin, DATA / "valid" / "warranty.html",
-                      DATA / "valid" / "contact.txt", DATA / "bad" / "encrypted.pdf")
+    response = upload(
+        server.url,
+        server.admin,
+        DATA / "valid" / "warranty.html",
+        DATA / "valid" / "contact.txt",
+        DATA / "bad" / "encrypted.pdf",
+    )
     assert response.status_code == 202, response.text
     job = wait_job(server.url, server.admin, response.json()["id"])
     assert job["status"] == "partial" and job["total"] == 3 and job["progress"] == 1.0
     statuses = {r["document_id"]: r["status"] for r in job["results"]}
-    assert statuses == {"warranty.html": "ingested", "contact.txt": "ingested",
-                        "encrypted.pdf": "failed"}
+    assert statuses == {
+        "warranty.html": "ingested",
+        "contact.txt": "ingested",
+        "encrypted.pdf": "failed",
+    }
     failed = next(r for r in job["results"] if r["status"] == "failed")
     assert "encrypted.pdf" in failed["error"] and "unencrypted copy" in failed["error"]
 
     sources = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.admin)).json()
     assert sorted(s["document_id"] for s in sources["sources"]) == ["contact.txt", "warranty.html"]
 
-    gone = httpx.delete(f"{server.url}/v1/knowledge/sources/contact.txt",
-                        headers=auth(server.admin))
+    gone = httpx.delete(
+        f"{server.url}/v1/knowledge/sources/contact.txt", headers=auth(server.admin)
+    )
     assert gone.status_code == 204
-    again = httpx.delete(f"{server.url}/v1/knowledge/sources/contact.txt",
-                         headers=auth(server.admin))
+    again = httpx.delete(
+        f"{server.url}/v1/knowledge/sources/contact.txt", headers=auth(server.admin)
+    )
     assert again.status_code == 404
     assert again.json()["error"]["code"] == "not_found"
     assert "contact.txt" in again.json()["error"]["message"]
@@ -61,15 +71,17 @@ def test_oversized_upload_is_refused_while_streaming(server: Any, tmp_path: Path
 
     def body() -> Any:
         boundary = b"xyz"
-        yield b"--xyz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
+        yield b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
         yield b"Content-Type: text/plain\r\n\r\n"
         data = big.read_bytes()
         for start in range(0, len(data), 8192):
-            yield data[start:start + 8192]
+            yield data[start : start + 8192]
         yield b"\r\n--" + boundary + b"--\r\n"
 
     response = httpx.post(
-        f"{server.url}/v1/knowledge/sources", content=body(), timeout=60,
+        f"{server.url}/v1/knowledge/sources",
+        content=body(),
+        timeout=60,
         headers={**auth(server.admin), "Content-Type": "multipart/form-data; boundary=xyz"},
     )
     assert response.status_code == 413
@@ -77,17 +89,26 @@ def test_oversized_upload_is_refused_while_streaming(server: Any, tmp_path: Path
     assert "'big.txt' is larger than the 0.05 MB limit" in response.json()["error"]["message"]
     uploads = server.settings.data_dir / "uploads"
     assert not uploads.exists() or list(uploads.iterdir()) == []  # nothing kept, nothing parsed
-    names = [s["document_id"] for s in httpx.get(
-        f"{server.url}/v1/knowledge/sources", headers=auth(server.admin)).json()["sources"]]
+    names = [
+        s["document_id"]
+        for s in httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.admin)).json()[
+            "sources"
+        ]
+    ]
     assert names == ["contact.txt"]  # prior data intact
 
 
 def test_bad_requests_have_clear_errors(server: Any) -> None:
-    no_files = httpx.post(f"{server.url}/v1/knowledge/sources", headers=auth(server.admin),
-                          data={"note": "x"}, files={"other": ("", b"")})
+    no_files = httpx.post(
+        f"{server.url}/v1/knowledge/sources",
+        headers=auth(server.admin),
+        data={"note": "x"},
+        files={"other": ("", b"")},
+    )
     assert no_files.status_code == 400
-    not_multipart = httpx.post(f"{server.url}/v1/knowledge/sources", headers=auth(server.admin),
-                               json={"files": []})
+    not_multipart = httpx.post(
+        f"{server.url}/v1/knowledge/sources", headers=auth(server.admin), json={"files": []}
+    )
     assert not_multipart.status_code == 400
     assert "multipart/form-data" in not_multipart.json()["error"]["message"]
     missing_job = httpx.get(f"{server.url}/v1/jobs/nope", headers=auth(server.admin))
@@ -95,4 +116,6 @@ def test_bad_requests_have_clear_errors(server: Any) -> None:
     unknown_route = httpx.get(f"{server.url}/v1/nothing-here")
     assert unknown_route.status_code == 404 and "error" in unknown_route.json()
     no_key = httpx.get(f"{server.url}/v1/knowledge/sources")
-    assert no_key.status_code == 401 and "Authorization: Bearer" in no_key.json()["error"]["message"]
+    assert (
+        no_key.status_code == 401 and "Authorization: Bearer" in no_key.json()["error"]["message"]
+    )

@@ -41,8 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def _call(server: Any, method: str, path: str, key: str | None) -> httpx.Response:
     headers = auth(key) if key else {}
-    concrete = path.replace("{document_id}", "warranty.html").replace(
-        "{job_id}", server.job_id)
+    concrete = path.replace("{document_id}", "warranty.html").replace("{job_id}", server.job_id)
     if method == "POST":
         files = [("files", ("note.txt", b"Opening hours are nine to five."))]
         return httpx.post(server.url + concrete, headers=headers, files=files, timeout=60)

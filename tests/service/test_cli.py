@@ -19,7 +19,10 @@ from tests.conftest import DATA
 def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=600,
     )
 
@@ -28,8 +31,13 @@ def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 def mixed_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    for name in ("returns-policy.pdf", "shipping.docx", "warranty.html", "account-help.md",
-                 "contact.txt"):
+    for name in (
+        "returns-policy.pdf",
+        "shipping.docx",
+        "warranty.html",
+        "account-help.md",
+        "contact.txt",
+    ):
         shutil.copy(DATA / "valid" / name, folder / name)
     for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
         shutil.copy(DATA / "bad" / name, folder / name)
@@ -44,8 +52,13 @@ def test_ingest_folder_twice(mixed_folder: Path, tmp_path: Path) -> None:
     assert "ingest" in first.stderr  # the progress bar
     report: dict[str, Any] = json.loads(first.stdout)
     by_id = {d["document_id"]: d for d in report["documents"]}
-    for name in ("returns-policy.pdf", "shipping.docx", "warranty.html", "account-help.md",
-                 "contact.txt"):
+    for name in (
+        "returns-policy.pdf",
+        "shipping.docx",
+        "warranty.html",
+        "account-help.md",
+        "contact.txt",
+    ):
         assert by_id[name]["status"] == "ingested" and by_id[name]["chunks"] > 0
     for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
         assert by_id[name]["status"] == "failed"
@@ -66,7 +79,9 @@ def test_ingest_folder_twice(mixed_folder: Path, tmp_path: Path) -> None:
     )
     deleted = clearline("delete-source", "contact.txt", "--tenant", "acme", data_dir=data_dir)
     assert deleted.returncode == 0
-    listed = json.loads(clearline("sources", "--tenant", "acme", "--json", data_dir=data_dir).stdout)
+    listed = json.loads(
+        clearline("sources", "--tenant", "acme", "--json", data_dir=data_dir).stdout
+    )
     assert "contact.txt" not in [s["document_id"] for s in listed["sources"]]
     missing = clearline("delete-source", "contact.txt", "--tenant", "acme", data_dir=data_dir)
     assert missing.returncode == 1 and "no knowledge source 'contact.txt'" in missing.stderr
@@ -75,12 +90,22 @@ def test_ingest_folder_twice(mixed_folder: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_all_good_exits_zero_and_corpus_ids_are_kept(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("\n".join(
-        json.dumps({"id": f"https://example.test/page-{i}", "title": f"Page {i}",
-                    "text": f"Passage {i} explains rule {i} of the returns policy."})
-        for i in range(30)) + "\n")
-    done = clearline("ingest", str(corpus), "--tenant", "acme", "--json",
-                     data_dir=tmp_path / "data")
+    corpus.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"https://example.test/page-{i}",
+                    "title": f"Page {i}",
+                    "text": f"Passage {i} explains rule {i} of the returns policy.",
+                }
+            )
+            for i in range(30)
+        )
+        + "\n"
+    )
+    done = clearline(
+        "ingest", str(corpus), "--tenant", "acme", "--json", data_dir=tmp_path / "data"
+    )
     assert done.returncode == 0, done.stderr
     ids = [d["document_id"] for d in json.loads(done.stdout)["documents"]]
     assert ids == [f"https://example.test/page-{i}" for i in range(30)]
@@ -105,12 +130,14 @@ def test_bad_settings_and_arguments_have_clear_messages(tmp_path: Path) -> None:
     assert made.returncode == 0
     twice = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
     assert twice.returncode == 1 and "already exists" in twice.stderr
-    no_tenant = clearline("key", "create", "--tenant", "nobody", "--role", "admin",
-                          data_dir=data_dir)
+    no_tenant = clearline(
+        "key", "create", "--tenant", "nobody", "--role", "admin", data_dir=data_dir
+    )
     assert no_tenant.returncode == 1 and "tenant 'nobody' does not exist" in no_tenant.stderr
     env_bad = subprocess.run(
         [sys.executable, "-m", "service.cli", "sources", "--tenant", "acme"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), "CLEARLINE_MAX_FILE_MB": "-3"},
     )
     assert env_bad.returncode == 2 and "Traceback" not in env_bad.stderr

@@ -41,8 +41,9 @@ def test_tenant_isolation_everywhere(make_settings: Any, tmp_path: Any) -> None:
 
     cli = clearline("sources", "--tenant", "globex", "--json", data_dir=settings.data_dir)
     assert [s["document_id"] for s in json.loads(cli.stdout)["sources"]] == ["contact.txt"]
-    cli = clearline("delete-source", "warranty.html", "--tenant", "globex",
-                    data_dir=settings.data_dir)
+    cli = clearline(
+        "delete-source", "warranty.html", "--tenant", "globex", data_dir=settings.data_dir
+    )
     assert cli.returncode == 1
     cli = clearline("sources", "--tenant", "acme", "--json", data_dir=settings.data_dir)
     assert [s["document_id"] for s in json.loads(cli.stdout)["sources"]] == ["warranty.html"]

@@ -1,0 +1,1 @@
+"""One conversation turn: understand -> route -> retrieve -> compose -> verify -> decide (next issue)."""

@@ -1,0 +1,1 @@
+"""The QA loop: datasets, metrics, reports, gates (a later issue)."""
