@@ -12,7 +12,7 @@ import logging
 import shutil
 import threading
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,7 +31,11 @@ def upload_sources(work_dir: Path) -> list[Source | BadSource]:
     items: list[Source | BadSource] = []
     for slot in sorted((p for p in work_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name)):
         for path in slot.iterdir():
-            items.extend(sources_for_file(path, path.name))
+            # People know an upload by its file name, not by the job folder it waits in.
+            items.extend(
+                replace(item, display=item.display.replace(str(path), path.name))
+                for item in sources_for_file(path, path.name)
+            )
     return items
 
 
