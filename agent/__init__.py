@@ -1,1 +1,1 @@
-"""One conversation turn: understand -> route -> retrieve -> compose -> verify -> decide (next issue)."""
+"""One conversation turn: understand, route, retrieve, compose, verify, decide (next issue)."""

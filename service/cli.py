@@ -203,6 +203,34 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.questions import load_questions
+    from evaluation.retrieval import evaluate
+    from knowledge.retrieve import Retriever
+
+    questions = load_questions(Path(args.questions))
+    with DataDirLock(settings.data_dir, "clearline eval"):
+        runtime = _runtime(settings)
+        try:
+            retriever = Retriever(runtime.store(args.tenant), runtime.embedder)
+            report = evaluate(retriever, args.tenant, questions)
+        finally:
+            runtime.close()
+    methods = report["methods"]
+    assert isinstance(methods, dict)
+    lines = [
+        f"{report['n']} questions; default method: {report['default']}",
+        "method    nDCG@10    R@5   R@10    MRR  p50 ms  p95 ms",
+    ]
+    for name, m in methods.items():
+        lines.append(
+            f"{name:<8} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} {m['recall@10']:>6.3f} "
+            f"{m['mrr']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
+        )
+    _emit(args, report, "\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default $CLEARLINE_DATA_DIR or ./data)")
@@ -239,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--label")
     p.set_defaults(func=cmd_key)
+
+    p = sub.add_parser("eval", parents=[common], help="evaluate retrieval on a questions JSONL")
+    eval_sub = p.add_subparsers(dest="action", required=True)
+    retrieval = eval_sub.add_parser("retrieval", parents=[common])
+    retrieval.add_argument("--tenant", required=True)
+    retrieval.add_argument("--questions", required=True)
+    p.set_defaults(func=cmd_eval)
 
     for name, func in (("serve", cmd_serve), ("demo", cmd_demo)):
         p = sub.add_parser(

@@ -43,8 +43,11 @@ def test_upload_job_progress_list_delete(server: Any) -> None:
         "contact.txt": "ingested",
         "encrypted.pdf": "failed",
     }
-    assert {r["source"] for r in job["results"]} == {"warranty.html", "contact.txt",
-                                                     "encrypted.pdf"}
+    assert {r["source"] for r in job["results"]} == {
+        "warranty.html",
+        "contact.txt",
+        "encrypted.pdf",
+    }
     failed = next(r for r in job["results"] if r["status"] == "failed")
     assert "encrypted.pdf" in failed["error"] and "unencrypted copy" in failed["error"]
 

@@ -1,0 +1,61 @@
+"""Reading a questions JSONL (the ARCHITECTURE contract) into typed records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge.errors import ClearlineError
+from knowledge.query import Query, Turn
+
+
+class InvalidQuestions(ClearlineError):
+    pass
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    query: Query
+    reference_answer: str | None
+    reference_doc_ids: tuple[str, ...]
+    answerable: bool | None
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Parse every line; a bad line stops with its number and what is wrong."""
+    if not path.is_file():
+        raise InvalidQuestions(f"questions file '{path}' does not exist")
+    questions = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                questions.append(_question(line, f"{path.name} line {number}"))
+    if not questions:
+        raise InvalidQuestions(f"questions file '{path}' holds no questions")
+    return questions
+
+
+def _question(line: str, where: str) -> Question:
+    try:
+        data: Any = json.loads(line)
+    except ValueError as error:
+        raise InvalidQuestions(f"{where} is not valid JSON ({error})") from error
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise InvalidQuestions(f"{where} needs an object with a 'question' string")
+    history = []
+    for turn in data.get("history") or []:
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise InvalidQuestions(f"{where}: each history turn needs role user|assistant")
+        history.append(Turn(role=turn["role"], text=str(turn.get("text", ""))))
+    return Question(
+        id=str(data.get("id", where)),
+        query=Query(
+            text=data["question"], history=tuple(history), scenario=str(data.get("scenario") or "")
+        ),
+        reference_answer=data.get("reference_answer"),
+        reference_doc_ids=tuple(str(d) for d in data.get("reference_doc_ids") or ()),
+        answerable=data.get("answerable"),
+    )
