@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knowledge.errors import DocumentNotFound
-from knowledge.keyword_fts import SqliteKeywordIndex
+from knowledge.keyword_fts import SqliteKeywordIndex, rekey_keyword_tables
 from knowledge.protocols import VectorStore
 from knowledge.records import Chunk, DocumentRecord, ScoredId
 from knowledge.tenancy import validate_tenant
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: keyword rows keyed by a hash of the chunk id
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     tenant TEXT NOT NULL,
@@ -106,7 +106,10 @@ class KnowledgeStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         self._db.executescript(_SCHEMA)
+        if version == 1:
+            rekey_keyword_tables(self._db)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._lock = threading.RLock()
         self.vectors = vectors

@@ -46,7 +46,6 @@ async def upload_sources(
     except Exception:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    runtime.ensure_tenant(principal.tenant)
     job = jobs.submit(job_id, principal.tenant, work_dir)
     runtime.audit(principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names)
     return JobPublic.of(job)

@@ -86,3 +86,22 @@ def test_a_crash_between_vector_write_and_commit_leaves_the_old_version(
 def test_invalid_tenant_name_is_refused_with_the_rule(store: KnowledgeStore) -> None:
     with pytest.raises(Exception, match="3-40 lowercase letters"):
         store.list_documents("Bad Tenant!")
+
+
+def test_schema_1_keyword_rows_are_rekeyed_on_open(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = KnowledgeStore(tmp_path / "k.db", ChromaVectorStore(tmp_path / "chroma"))
+    _write(store, "refunds", "h1", ["Refunds take five days.", "Gift cards are final."])
+    store.close()
+    db = sqlite3.connect(tmp_path / "k.db")  # make it look like a schema-1 store
+    rows = db.execute("SELECT chunk_id, text FROM kw_acme").fetchall()
+    db.execute("DELETE FROM kw_acme")
+    db.executemany("INSERT INTO kw_acme (chunk_id, text) VALUES (?, ?)", rows)
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    reopened = KnowledgeStore(tmp_path / "k.db", ChromaVectorStore(tmp_path / "chroma"))
+    reopened.delete("acme", "refunds")  # deletes keyword rows by their new keys
+    assert reopened.consistency_problems("acme") == []
+    assert reopened.keyword_search("acme", "refunds gift", 5) == []
