@@ -1,10 +1,12 @@
 """Retrieval latency of the default method at ~10k and ~100k chunks, against the floor.
 
-    .venv/bin/python bench/query.py [--sizes 10000 100000] [--queries 60]
+    .venv/bin/python bench/query.py [--sizes 10000 100000] [--queries 60] [--synthetic]
 
-For each size, fills a fresh store with synthetic chunks (Zipf-distributed words, so keyword
-posting lists look like real text; random unit vectors, so the vector index does real work),
-then times, for the same queries in the same run:
+For each size, fills a fresh store with chunks made of real sentences (drawn at random from
+../shared/data/conditionalqa/corpus.jsonl, so keyword posting lists look like real text; with
+--synthetic or without that file, Zipf-distributed made-up words) and random unit vectors (so
+the vector index does real work without embedding 100k texts), then times, for the same real
+questions with their scenarios (or synthetic ones) in the same run:
 - the default method (`Retriever.search`, hybrid: embed the query, BM25 + dense, fuse,
   read the chunks back), and
 - the floor: embedding the query plus a bare vector search (k = 10).
@@ -14,7 +16,10 @@ It prints p50/p95 for both and the ratios; the last line is `p95_ratio_at_<large
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import random
+import re
 import sys
 import tempfile
 import time
@@ -37,6 +42,47 @@ from knowledge.store import DocumentWrite, KnowledgeStore  # noqa: E402
 from knowledge.vector_chroma import ChromaVectorStore  # noqa: E402
 
 CHUNKS_PER_DOC = 10
+DATA = ROOT.parent / "shared" / "data" / "conditionalqa"
+_TAGS = re.compile(r"<[^>]+>")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _plain(markup: str) -> str:
+    return html.unescape(_TAGS.sub(" ", markup))
+
+
+class Text:
+    """Makes chunk texts and queries: real sentences when available, else Zipf words."""
+
+    def __init__(self, rng: random.Random, synthetic: bool) -> None:
+        self.rng = rng
+        corpus, questions = DATA / "corpus.jsonl", DATA / "questions.dev.jsonl"
+        self.real = not synthetic and corpus.exists() and questions.exists()
+        if self.real:
+            self.sentences = [
+                sentence.strip()
+                for line in corpus.read_text().splitlines()
+                for sentence in _SENTENCE.split(_plain(json.loads(line)["html"]))
+                if len(sentence.split()) > 3
+            ]
+            self.questions = [json.loads(line) for line in questions.read_text().splitlines()]
+        else:
+            self.words = vocabulary(20_000, rng)
+            self.weights = [1 / (rank + 1) for rank in range(len(self.words))]  # Zipf
+
+    def chunk(self) -> str:
+        if self.real:
+            return " ".join(self.rng.choices(self.sentences, k=6))
+        return sentence(self.words, self.weights, self.rng, 120)
+
+    def query(self, index: int) -> Query:
+        if self.real:
+            row = self.questions[index % len(self.questions)]
+            return Query(row["question"], scenario=row.get("scenario") or "")
+        return Query(
+            sentence(self.words, self.weights, self.rng, 12),
+            scenario=sentence(self.words, self.weights, self.rng, 40),
+        )
 
 
 def vocabulary(size: int, rng: random.Random) -> list[str]:
@@ -50,13 +96,7 @@ def sentence(words: list[str], weights: list[float], rng: random.Random, n: int)
 
 
 def fill(
-    store: KnowledgeStore,
-    target: int,
-    words: list[str],
-    weights: list[float],
-    rng: random.Random,
-    np_rng: np.random.Generator,
-    start: int,
+    store: KnowledgeStore, target: int, text: Text, np_rng: np.random.Generator, start: int
 ) -> int:
     """Add documents until the tenant holds `target` chunks; returns the count added."""
     added = 0
@@ -64,10 +104,7 @@ def fill(
     while start * CHUNKS_PER_DOC + added < target:
         items = []
         for _ in range(100):
-            chunks = [
-                Chunk(f"doc-{doc}", 0, i, sentence(words, weights, rng, 120))
-                for i in range(CHUNKS_PER_DOC)
-            ]
+            chunks = [Chunk(f"doc-{doc}", 0, i, text.chunk()) for i in range(CHUNKS_PER_DOC)]
             vectors = np_rng.standard_normal((CHUNKS_PER_DOC, 384)).astype("float32")
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             items.append(
@@ -91,15 +128,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--synthetic", action="store_true", help="made-up words, not real text")
     args = parser.parse_args()
-    rng = random.Random(7)
     np_rng = np.random.default_rng(7)
-    words = vocabulary(20_000, rng)
-    weights = [1 / (rank + 1) for rank in range(len(words))]  # Zipf
-    queries = [
-        Query(sentence(words, weights, rng, 12), scenario=sentence(words, weights, rng, 40))
-        for _ in range(args.queries)
-    ]
+    text = Text(random.Random(7), args.synthetic)
+    print(f"text: {'real sentences and questions' if text.real else 'synthetic Zipf words'}")
+    queries = [text.query(i) for i in range(args.queries)]
     embedder = MiniLMEmbedder(threads=1)
     embedder.warm_up()
     last_ratio = 0.0
@@ -109,7 +143,7 @@ def main() -> None:
         have = 0
         for size in sorted(args.sizes):
             started = time.perf_counter()
-            have += fill(store, size, words, weights, rng, np_rng, have // CHUNKS_PER_DOC)
+            have += fill(store, size, text, np_rng, have // CHUNKS_PER_DOC)
             print(f"filled {have} chunks in {time.perf_counter() - started:.0f} s", flush=True)
             for query in queries[:5]:  # warm caches
                 retriever.search("bench", query)
