@@ -18,27 +18,173 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # English function words: they match nearly every chunk, add almost nothing to BM25 and
 # make an OR-query score the whole index (measured: bench/query.py).
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself
-    yourselves im ive id dont doesnt didnt cant wont s t""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "im",
+        "ive",
+        "id",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "wont",
+        "s",
+        "t",
+    ]
 )
 
 
-def fts_query(text: str, max_terms: int = 64) -> str:
-    """An FTS5 OR-query of the distinct content words of `text`, each quoted (no operators
-    leak), in order of appearance: the question comes first in the text we are given."""
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+# An OR-query costs about one step per posting (term occurrence in a chunk) it reads. Past
+# this many postings, the most common query terms are dropped first: they separate least
+# (lowest IDF) and cost most. Small collections never reach it.
+POSTINGS_BUDGET = 50_000
+MIN_TERMS = 3
+
+
+def query_words(text: str, max_terms: int = 64) -> list[str]:
+    """Distinct content words of `text` in order of appearance (the question comes first)."""
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
         if word not in seen and word not in STOPWORDS:
             seen[word] = None
         if len(seen) >= max_terms:
             break
-    return " OR ".join(f'"{word}"' for word in seen)
+    return list(seen)
+
+
+def fts_query(text: str, max_terms: int = 64) -> str:
+    """An FTS5 OR-query of the content words of `text`, each quoted (no operators leak)."""
+    return _or(query_words(text, max_terms))
+
+
+def _or(words: Sequence[str]) -> str:
+    return " OR ".join(f'"{word}"' for word in words)
 
 
 class SqliteKeywordIndex:
@@ -46,14 +192,19 @@ class SqliteKeywordIndex:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        # Per table: chunk count and document frequency by query word; dropped on any write.
+        self._sizes: dict[str, int] = {}
+        self._frequencies: dict[str, dict[str, int]] = {}
+        self._probe_ready = False
 
     def _table(self, tenant: str, create: bool = False) -> str:
         table = "kw_" + partition_name(tenant)
         if create:
             self._db.execute(
                 f'CREATE VIRTUAL TABLE IF NOT EXISTS "{table}" USING fts5('
-                "chunk_id UNINDEXED, text, tokenize='porter unicode61 remove_diacritics 2')"
+                f"chunk_id UNINDEXED, text, tokenize='{TOKENIZER}')"
             )
+            self._forget(table)
         return table
 
     def _exists(self, table: str) -> bool:
@@ -74,6 +225,7 @@ class SqliteKeywordIndex:
         table = self._table(tenant)
         if not chunk_ids or not self._exists(table):
             return
+        self._forget(table)
         # By rowid: FTS5 cannot index chunk_id, and a scan per id is quadratic at scale.
         self._db.executemany(
             f'DELETE FROM "{table}" WHERE rowid = ?', [(_rowid(cid),) for cid in chunk_ids]
@@ -81,8 +233,13 @@ class SqliteKeywordIndex:
 
     def search(self, tenant: str, query: str, k: int) -> list[ScoredId]:
         table = self._table(tenant)
-        match = fts_query(query)
-        if not match or not self._exists(table):
+        words = query_words(query)
+        if not words or not self._exists(table):
+            return []
+        if len(words) > MIN_TERMS:
+            words = self._selective(table, words)
+        match = _or(words)
+        if not match:
             return []
         rows = self._db.execute(
             f'SELECT chunk_id, bm25("{table}") AS rank FROM "{table}" '
@@ -92,6 +249,71 @@ class SqliteKeywordIndex:
         # FTS5's bm25() is negated so that ORDER BY ascending puts the best first.
         return [ScoredId(chunk_id=row[0], score=-float(row[1])) for row in rows]
 
+    def _selective(self, table: str, words: list[str]) -> list[str]:
+        """Keep the query within POSTINGS_BUDGET by dropping its most common words."""
+        size = self._sizes.get(table)
+        if size is None:
+            size = self._db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            self._sizes[table] = size
+        if size * len(words) <= POSTINGS_BUDGET:
+            return words  # cannot exceed the budget: skip the lookups
+        frequencies = self._document_frequencies(table, words)
+        present = [w for w in words if frequencies[w]]
+        total = sum(frequencies[w] for w in present)
+        dropped: set[str] = set()
+        for word in sorted(present, key=lambda w: -frequencies[w]):
+            if total <= POSTINGS_BUDGET or len(present) - len(dropped) <= MIN_TERMS:
+                break
+            dropped.add(word)
+            total -= frequencies[word]
+        return [w for w in present if w not in dropped]
+
+    def _forget(self, table: str) -> None:
+        self._sizes.pop(table, None)
+        self._frequencies.pop(table, None)
+
+    def _document_frequencies(self, table: str, words: list[str]) -> dict[str, int]:
+        """How many chunks hold each word, after the index's own tokenizer (stemming)."""
+        known = self._frequencies.setdefault(table, {})
+        missing = [w for w in words if w not in known]
+        if missing:
+            known.update(self._look_up_frequencies(table, missing))
+        return {w: known[w] for w in words}
+
+    def _look_up_frequencies(self, table: str, words: list[str]) -> dict[str, int]:
+        db = self._db
+        if not self._probe_ready:
+            # A scratch FTS5 table with the same tokenizer tells us each word's indexed term.
+            db.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.clearline_probe USING fts5("
+                f"word, tokenize='{TOKENIZER}')"
+            )
+            db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.clearline_probe_terms USING "
+                "fts5vocab(temp, 'clearline_probe', 'instance')"
+            )
+            self._probe_ready = True
+        db.execute(
+            f'CREATE VIRTUAL TABLE IF NOT EXISTS "{table}_terms" USING '
+            f"fts5vocab('{table}', 'row')"
+        )
+        db.execute("DELETE FROM temp.clearline_probe")
+        db.executemany(
+            "INSERT INTO temp.clearline_probe (rowid, word) VALUES (?, ?)", list(enumerate(words))
+        )
+        terms = dict(
+            (row, term)
+            for term, row in db.execute("SELECT term, doc FROM temp.clearline_probe_terms")
+        )
+        db.execute("DELETE FROM temp.clearline_probe")
+        frequencies: dict[str, int] = {}
+        for index, word in enumerate(words):
+            found = db.execute(
+                f'SELECT doc FROM "{table}_terms" WHERE term = ?', (terms.get(index, word),)
+            ).fetchone()
+            frequencies[word] = int(found[0]) if found else 0
+        return frequencies
+
     def ids(self, tenant: str) -> set[str]:
         table = self._table(tenant)
         if not self._exists(table):
@@ -99,7 +321,10 @@ class SqliteKeywordIndex:
         return {row[0] for row in self._db.execute(f'SELECT chunk_id FROM "{table}"')}
 
     def drop_tenant(self, tenant: str) -> None:
-        self._db.execute(f'DROP TABLE IF EXISTS "{self._table(tenant)}"')
+        table = self._table(tenant)
+        self._forget(table)
+        self._db.execute(f'DROP TABLE IF EXISTS "{table}_terms"')
+        self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 def rekey_keyword_tables(db: sqlite3.Connection) -> None:
@@ -109,7 +334,7 @@ def rekey_keyword_tables(db: sqlite3.Connection) -> None:
         row[0]
         for row in db.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'kw\\_%' ESCAPE '\\' "
-            "AND sql LIKE '%fts5%'"
+            "AND sql LIKE '%USING fts5(%'"
         )
     ]
     db.execute("BEGIN IMMEDIATE")

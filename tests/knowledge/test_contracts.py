@@ -178,3 +178,20 @@ class TestInMemoryKeywordIndex(KeywordIndexContract):
     @pytest.fixture
     def index(self, tmp_path: Path) -> Any:
         return InMemoryKeywordIndex()
+
+
+def test_fts_drops_the_most_common_words_past_the_postings_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge.keyword_fts as fts
+
+    index = SqliteKeywordIndex(sqlite3.connect(tmp_path / "kw.db"))
+    chunks = [Chunk("doc", 1, i, f"order number {i} shipped") for i in range(40)]
+    chunks.append(Chunk("doc", 1, 40, "order refunded to the original card"))
+    index.add("acme", chunks)
+    monkeypatch.setattr(fts, "POSTINGS_BUDGET", 10)
+    kept = index._selective("kw_acme", ["orders", "shipped", "refunded", "card", "unknown"])
+    # "orders" (in every chunk) goes first, absent words never count; at least 3 terms stay.
+    assert kept == ["shipped", "refunded", "card"]
+    hits = index.search("acme", "orders shipped refunded card", 3)
+    assert hits[0].chunk_id == chunks[40].chunk_id
