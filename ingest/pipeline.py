@@ -101,18 +101,23 @@ class Ingestor:
         to_parse = self._triage(tenant, items, report)
         hashes = {id(source): (index, content_hash) for index, source, content_hash in to_parse}
         batch: list[_Ready] = []
-        for source, parsed in self._worker.parse_all(s for _, s, _ in to_parse):
+
+        def flush() -> None:
+            self._write_batch(tenant, batch, report)
+            batch.clear()
+
+        # Embed whenever parsing has nothing ready (so neither side waits for the other),
+        # and at most every 4 embedding batches: bigger calls pad less (length sorting).
+        parsed_sources = self._worker.parse_all((s for _, s, _ in to_parse), idle=flush)
+        for source, parsed in parsed_sources:
             index, content_hash = hashes[id(source)]
             if isinstance(parsed, IngestError):
                 report(index, _failed(source, parsed))
                 continue
             batch.append(_Ready(index, source, content_hash, self._chunk(source, parsed)))
-            # Several embedding batches per call: the embedder sorts by length, so
-            # bigger calls pad less, while the worker keeps parsing ahead.
             if sum(len(r.chunks) for r in batch) >= 4 * self._embed_batch:
-                self._write_batch(tenant, batch, report)
-                batch = []
-        self._write_batch(tenant, batch, report)
+                flush()
+        flush()
         return [results[i] for i in sorted(results)]
 
     def _triage(

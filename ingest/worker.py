@@ -14,7 +14,7 @@ import os
 import resource
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -161,9 +161,13 @@ class ParseWorker:
             self._pool = None
 
     def parse_all(
-        self, sources: Iterable[Source]
+        self, sources: Iterable[Source], idle: Callable[[], None] | None = None
     ) -> Iterator[tuple[Source, list[ParsedElement] | IngestError]]:
-        """Yield each source with its elements or its error, in the order given."""
+        """Yield each source with its elements or its error, in the order given.
+
+        `idle` is called whenever the next result is not ready yet, so the caller can use
+        the wait (the pipeline embeds what it has instead of waiting for a full batch).
+        """
         pending: deque[tuple[Source, Future[list[ParsedElement]]]] = deque()
         queue = iter(sources)
         exhausted = False
@@ -178,7 +182,10 @@ class ParseWorker:
                 )
             if not pending:
                 return
-            source, future = pending.popleft()
+            source, future = pending[0]
+            if idle is not None and not future.done():
+                idle()
+            pending.popleft()
             try:
                 # Everything submitted before this one is done, so it has been running for
                 # at most the time we wait here: the budget plus start-up grace.

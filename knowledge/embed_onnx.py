@@ -8,6 +8,7 @@ PyTorch model is measured by bench/embed_backends.py before it may become the de
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -50,16 +51,18 @@ def export_onnx(target: Path, variant: Variant) -> Path:
 
         sample = model.tokenizer(["warm up", "a second sample"], padding=True, return_tensors="pt")
         partial = fp32.with_suffix(".partial")
-        torch.onnx.export(
-            Encoder(),
-            tuple(sample[name] for name in _INPUTS),
-            str(partial),
-            input_names=list(_INPUTS),
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "seq"} for n in (*_INPUTS, "last_hidden_state")},
-            opset_version=17,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():  # tracer notes about control flow fixed at export
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Encoder(),
+                tuple(sample[name] for name in _INPUTS),
+                str(partial),
+                input_names=list(_INPUTS),
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "seq"} for n in (*_INPUTS, "last_hidden_state")},
+                opset_version=17,
+                dynamo=False,
+            )
         os.replace(partial, fp32)
     if variant == "int8" and not target.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic

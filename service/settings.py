@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(200, ge=32, le=256, description="Token bound of one chunk.")
     chunk_overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
     embedder: Literal["torch", "onnx-fp32", "onnx-int8"] = Field(
-        "torch", description="Embedding backend for all-MiniLM-L6-v2 (see docs/benchmarks.md)."
+        "onnx-int8", description="Embedding backend for all-MiniLM-L6-v2 (see docs/benchmarks.md)."
     )
     embed_threads: int = Field(1, ge=1, description="torch threads for embedding.")
     embed_batch: int = Field(64, ge=1, description="Chunks embedded per batch.")
