@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     embedder: Literal["torch", "onnx-fp32", "onnx-int8"] = Field(
         "onnx-int8", description="Embedding backend for all-MiniLM-L6-v2 (see docs/benchmarks.md)."
     )
-    embed_threads: int = Field(1, ge=1, description="torch threads for embedding.")
+    embed_threads: int = Field(1, ge=1, description="Threads for embedding (torch or ONNX).")
     embed_batch: int = Field(64, ge=1, description="Chunks embedded per batch.")
     max_upload_files: int = Field(100, ge=1, description="Files accepted in one upload request.")
     host: str = Field("127.0.0.1", description="Address `clearline serve` binds to.")
