@@ -7,6 +7,7 @@ PyTorch model is measured by bench/embed_backends.py before it may become the de
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Sequence
@@ -68,7 +69,13 @@ def export_onnx(target: Path, variant: Variant) -> Path:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         partial = target.with_suffix(".partial")
-        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser logs advice about image models on root
+        try:
+            quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         os.replace(partial, target)
     return target
 
