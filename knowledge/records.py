@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,8 +31,6 @@ class Chunk:
 
 def chunk_id_for(document_id: str, version: int, ordinal: int) -> str:
     """Stable id of a chunk: readable, unique per (document, version, position)."""
-    import hashlib
-
     digest = hashlib.sha1(document_id.encode("utf-8")).hexdigest()[:16]
     return f"{digest}-v{version}-{ordinal}"
 

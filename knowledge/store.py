@@ -188,20 +188,6 @@ class KnowledgeStore:
         with self._lock:
             return self.keywords.search(validate_tenant(tenant), query, k)
 
-    def chunk_count(self, tenant: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM chunks WHERE tenant=?", (tenant,)
-            ).fetchone()
-        return int(row[0])
-
-    def status_of(self, tenant: str, document_id: str, content_hash: str) -> Status:
-        """What writing this content would do: ingest it new, replace, or nothing."""
-        current = self.get(tenant, document_id)
-        if current is None:
-            return "ingested"
-        return "unchanged" if current.content_hash == content_hash else "replaced"
-
     # -- writing -------------------------------------------------------------------------
 
     def write(

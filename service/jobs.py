@@ -82,21 +82,6 @@ class JobRunner:
             raise NotFound(f"no job '{job_id}' for this tenant")
         return job
 
-    def wait_idle(self, timeout: float) -> bool:
-        """For tests and shutdown: True once no job is queued or running."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._runtime.sessions() as session:
-                busy = session.scalars(
-                    select(Job.id).where(Job.status.in_(("queued", "running")))
-                ).first()
-            if busy is None:
-                return True
-            time.sleep(0.1)
-        return False
-
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(timeout=2.0)
