@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
 from knowledge.records import DocumentRecord
 from service.models import Job
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ErrorBody(BaseModel):
@@ -58,8 +63,8 @@ class JobPublic(BaseModel):
             else (1.0 if job.status not in ("queued", "running") else 0.0),
             results=results,
             error=job.error,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
+            created_at=_utc(job.created_at),
+            updated_at=_utc(job.updated_at),
         )
 
 

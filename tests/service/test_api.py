@@ -37,6 +37,7 @@ def test_upload_job_progress_list_delete(server: Any) -> None:
     assert response.status_code == 202, response.text
     job = wait_job(server.url, server.admin, response.json()["id"])
     assert job["status"] == "partial" and job["total"] == 3 and job["progress"] == 1.0
+    assert job["created_at"].endswith(("Z", "+00:00"))  # times carry their zone (UTC)
     statuses = {r["document_id"]: r["status"] for r in job["results"]}
     assert statuses == {
         "warranty.html": "ingested",
