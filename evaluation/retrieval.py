@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evaluation.questions import Question
@@ -52,6 +52,15 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
+def _mean(
+    metric: Callable[[Sequence[str], set[str]], float],
+    rankings: Sequence[Sequence[str]],
+    relevant: Sequence[set[str]],
+) -> float:
+    pairs = zip(rankings, relevant, strict=True)
+    return sum(metric(r, rel) for r, rel in pairs) / max(len(rankings), 1)
+
+
 def evaluate(
     retriever: Retriever,
     tenant: str,
@@ -71,19 +80,18 @@ def evaluate(
             ranked_ids[method] = ids
             per_method[method].append((ids, result.elapsed_ms))
         results.append({"id": question.id, "ranked_doc_ids": ranked_ids})
+    relevant = [set(q.reference_doc_ids) for q in usable]
     scores: dict[str, dict[str, float]] = {}
     for name, runs in per_method.items():
-        relevant = [set(q.reference_doc_ids) for q in usable]
-        n = max(len(runs), 1)
+        rankings = [ranked for ranked, _ in runs]
+        timings = [elapsed for _, elapsed in runs]
+
         scores[name] = MethodScores(
-            ndcg_at_10=sum(ndcg(r, rel) for (r, _), rel in zip(runs, relevant, strict=True)) / n,
-            recall_at_5=sum(recall(r, rel, 5) for (r, _), rel in zip(runs, relevant, strict=True))
-            / n,
-            recall_at_10=sum(recall(r, rel, 10) for (r, _), rel in zip(runs, relevant, strict=True))
-            / n,
-            mrr=sum(reciprocal_rank(r, rel) for (r, _), rel in zip(runs, relevant, strict=True))
-            / n,
-            p50_ms=percentile([t for _, t in runs], 0.5),
-            p95_ms=percentile([t for _, t in runs], 0.95),
+            ndcg_at_10=_mean(ndcg, rankings, relevant),
+            recall_at_5=_mean(lambda r, rel: recall(r, rel, 5), rankings, relevant),
+            recall_at_10=_mean(lambda r, rel: recall(r, rel, 10), rankings, relevant),
+            mrr=_mean(reciprocal_rank, rankings, relevant),
+            p50_ms=percentile(timings, 0.5),
+            p95_ms=percentile(timings, 0.95),
         ).as_json()
     return {"default": DEFAULT_METHOD, "n": len(usable), "methods": scores, "results": results}

@@ -196,6 +196,7 @@ class SqliteKeywordIndex:
         self._sizes: dict[str, int] = {}
         self._frequencies: dict[str, dict[str, int]] = {}
         self._probe_ready = False
+        self._vocabularies: set[str] = set()  # tables whose fts5vocab view exists
 
     def _table(self, tenant: str, create: bool = False) -> str:
         table = "kw_" + partition_name(tenant)
@@ -293,10 +294,12 @@ class SqliteKeywordIndex:
                 "fts5vocab(temp, 'clearline_probe', 'instance')"
             )
             self._probe_ready = True
-        db.execute(
-            f'CREATE VIRTUAL TABLE IF NOT EXISTS "{table}_terms" USING '
-            f"fts5vocab('{table}', 'row')"
-        )
+        if table not in self._vocabularies:
+            db.execute(
+                f'CREATE VIRTUAL TABLE IF NOT EXISTS "{table}_terms" USING '
+                f"fts5vocab('{table}', 'row')"
+            )
+            self._vocabularies.add(table)
         db.execute("DELETE FROM temp.clearline_probe")
         db.executemany(
             "INSERT INTO temp.clearline_probe (rowid, word) VALUES (?, ?)", list(enumerate(words))
@@ -323,6 +326,7 @@ class SqliteKeywordIndex:
     def drop_tenant(self, tenant: str) -> None:
         table = self._table(tenant)
         self._forget(table)
+        self._vocabularies.discard(table)
         self._db.execute(f'DROP TABLE IF EXISTS "{table}_terms"')
         self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
 

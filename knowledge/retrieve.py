@@ -118,13 +118,13 @@ class Retriever:
         self, tenant: str, ranked: list[ScoredId], filters: Filters | None
     ) -> list[ScoredChunk]:
         found = self._store.chunks(tenant, [h.chunk_id for h in ranked])
-        titles: dict[str, tuple[str, str, list[str]]] = {}
+        documents: dict[str, tuple[str, list[str]]] = {}  # id -> (type, tags)
         out: list[ScoredChunk] = []
         for hit in ranked:
             chunk = found.get(hit.chunk_id)
             if chunk is None:  # not visible (a write in progress or retired)
                 continue
-            if filters and filters.active() and not self._admits(tenant, chunk, filters, titles):
+            if filters and filters.active() and not self._admits(tenant, chunk, filters, documents):
                 continue
             title = str(chunk.metadata.get("title", chunk.document_id))
             out.append(ScoredChunk(chunk=chunk, score=min(1.0, hit.score), title=title))
@@ -135,7 +135,7 @@ class Retriever:
         tenant: str,
         chunk: Chunk,
         filters: Filters,
-        cache: dict[str, tuple[str, str, list[str]]],
+        cache: dict[str, tuple[str, list[str]]],
     ) -> bool:
         if filters.document_ids is not None and chunk.document_id not in filters.document_ids:
             return False
@@ -144,10 +144,9 @@ class Retriever:
             tags = record.metadata.get("tags", []) if record else []
             cache[chunk.document_id] = (
                 record.doc_type if record else "",
-                record.title if record else "",
                 [str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
             )
-        doc_type, _, tags = cache[chunk.document_id]
+        doc_type, tags = cache[chunk.document_id]
         if filters.doc_types is not None and doc_type not in filters.doc_types:
             return False
         return filters.tags is None or bool(filters.tags & set(tags))

@@ -27,19 +27,17 @@ def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+VALID = ("returns-policy.pdf", "shipping.docx", "warranty.html", "account-help.md", "contact.txt")
+BAD = ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png")
+
+
 @pytest.fixture
 def mixed_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    for name in (
-        "returns-policy.pdf",
-        "shipping.docx",
-        "warranty.html",
-        "account-help.md",
-        "contact.txt",
-    ):
+    for name in VALID:
         shutil.copy(DATA / "valid" / name, folder / name)
-    for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
+    for name in BAD:
         shutil.copy(DATA / "bad" / name, folder / name)
     return folder
 
@@ -52,15 +50,9 @@ def test_ingest_folder_twice(mixed_folder: Path, tmp_path: Path) -> None:
     assert "ingest" in first.stderr  # the progress bar
     report: dict[str, Any] = json.loads(first.stdout)
     by_id = {d["document_id"]: d for d in report["documents"]}
-    for name in (
-        "returns-policy.pdf",
-        "shipping.docx",
-        "warranty.html",
-        "account-help.md",
-        "contact.txt",
-    ):
+    for name in VALID:
         assert by_id[name]["status"] == "ingested" and by_id[name]["chunks"] > 0
-    for name in ("corrupt.pdf", "empty.txt", "encrypted.pdf", "image.png"):
+    for name in BAD:
         assert by_id[name]["status"] == "failed"
         assert name in by_id[name]["error"]
     assert report["totals"]["failed"] == 4 and report["totals"]["ingested"] == 5
