@@ -19,7 +19,7 @@ class ChunkingConfig:
 
     @property
     def signature(self) -> str:
-        return f"sections-{self.max_tokens}-{self.overlap_tokens}"
+        return f"sections-lines-{self.max_tokens}-{self.overlap_tokens}"
 
 
 def _pieces(text: str, count: Callable[[str], int], limit: int) -> list[str]:
@@ -91,7 +91,7 @@ def _pack(
 
     def emit(items: list[tuple[str, int, int | None]]) -> None:
         page = next((p for _, _, p in items if p is not None), None)
-        out.append((" ".join(s for s, _, _ in items), page))
+        out.append(("\n".join(s for s, _, _ in items), page))
 
     for element in members:
         for piece in _pieces(element.text, count, config.max_tokens):

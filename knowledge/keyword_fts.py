@@ -269,6 +269,17 @@ class SqliteKeywordIndex:
             total -= frequencies[word]
         return [w for w in present if w not in dropped]
 
+    def document_frequencies(self, tenant: str, words: Sequence[str]) -> tuple[dict[str, int], int]:
+        """Per word, how many of the tenant's chunks hold it (after stemming); and the total."""
+        table = self._table(tenant)
+        if not self._exists(table) or not words:
+            return {w: 0 for w in words}, 0
+        size = self._sizes.get(table)
+        if size is None:
+            size = self._db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            self._sizes[table] = size
+        return self._document_frequencies(table, list(dict.fromkeys(words))), int(size)
+
     def _forget(self, table: str) -> None:
         self._sizes.pop(table, None)
         self._frequencies.pop(table, None)

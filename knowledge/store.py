@@ -12,6 +12,7 @@ a process killed at any point leaves no half document visible and no stray vecto
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -187,6 +188,14 @@ class KnowledgeStore:
     def keyword_search(self, tenant: str, query: str, k: int) -> list[ScoredId]:
         with self._lock:
             return self.keywords.search(validate_tenant(tenant), query, k)
+
+    def term_weights(self, tenant: str, words: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each word in the tenant's chunks (BM25's idf, >= 0)."""
+        with self._lock:
+            counts, total = self.keywords.document_frequencies(validate_tenant(tenant), words)
+        return {
+            w: max(0.0, math.log((total - n + 0.5) / (n + 0.5) + 1.0)) for w, n in counts.items()
+        }
 
     # -- writing -------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from service.errors import ServiceError
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
-from service.routes import health, knowledge
+from service.routes import agent_admin, conversations, health, knowledge
 from service.runtime import Runtime
 from service.settings import Settings
 from service.version import VERSION
@@ -87,4 +87,6 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
 
     app.include_router(health.router)
     app.include_router(knowledge.router)
+    app.include_router(conversations.router)
+    app.include_router(agent_admin.router)
     return app

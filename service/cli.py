@@ -23,8 +23,6 @@ from service.offline import go_offline
 from service.settings import REGIONS, Settings
 from service.tenants import ROLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "knowledge"
-
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
@@ -173,37 +171,133 @@ def _serve(settings: Settings, lock: DataDirLock) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Set up the demo tenant on the sample knowledge base, print keys, then serve."""
-    from ingest.sources import expand
+    """Set up the demo tenant (sample knowledge, procedures, actions service), then serve."""
+    from service.demo import set_up, start_actions_service, walkthrough
 
     url = f"http://{settings.host}:{settings.port}"
     lock = DataDirLock(settings.data_dir, "clearline serve", url)
     lock.acquire()
     runtime = _runtime(settings)
     try:
-        runtime.ensure_tenant("demo")
-        with runtime.ingestor("demo") as ingestor:
-            results = ingestor.run("demo", list(expand([EXAMPLES])))
-        admin = runtime.tenants.create_key("demo", "admin", "make run")
-        end_user = runtime.tenants.create_key("demo", "end_user", "make run")
+        demo = set_up(runtime)
     finally:
         runtime.close()
-    counts = Counter(r.status for r in results)
-    sys.stderr.write(
-        f"\nDemo tenant 'demo': {len(results)} sample documents "
-        f"({dict(counts)}), serving on {url}\n"
-        f"  admin key:    {admin}\n  end-user key: {end_user}\n\nTry:\n"
-        f"  curl {url}/v1/health\n"
-        f"  curl -H 'Authorization: Bearer {admin}' {url}/v1/knowledge/sources\n"
-        f"  curl -H 'Authorization: Bearer {admin}' -F files=@README.md "
-        f"{url}/v1/knowledge/sources\n"
-        f"  open {url}/docs for the OpenAPI reference\n\n"
+    actions = start_actions_service(settings)
+    sys.stderr.write(walkthrough(url, demo))
+    try:
+        _serve(settings, lock)
+    finally:
+        actions.should_exit = True
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask the tenant's agent one question (optionally in an existing conversation)."""
+    with DataDirLock(settings.data_dir, "clearline ask"):
+        runtime = _runtime(settings)
+        try:
+            runtime.tenants.get(args.tenant)
+            conversations = runtime.conversations
+            conversation_id = args.conversation or conversations.start(args.tenant).id
+            posted = conversations.post(args.tenant, conversation_id, args.question)
+        finally:
+            runtime.close()
+    reply = posted.reply
+    shown = reply.decision != "draft"
+    data = {
+        "conversation_id": conversation_id,
+        "message_id": posted.message.id,
+        "text": reply.text,
+        "ai_generated": True,
+        "decision": reply.decision,
+        "confidence": round(reply.confidence, 4),
+        "citations": [asdict(c) for c in reply.citations] if shown else [],
+        "trace_id": reply.trace.trace_id,
+    }
+    cited = "".join(f"\n  [{c['document_id']}] {c['quote'][:100]}" for c in data["citations"])
+    human = (
+        f"{reply.text}\n(AI-generated; decision: {reply.decision}, confidence "
+        f"{reply.confidence:.2f}; trace {reply.trace.trace_id}; conversation {conversation_id})"
+        + (f"\nSources:{cited}" if cited else "")
     )
-    _serve(settings, lock)
+    _emit(args, data, human)
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the reasoning trace of one reply."""
+    from service.errors import NotFound
+
+    with DataDirLock(settings.data_dir, "clearline trace"):
+        runtime = _runtime(settings)
+        try:
+            tenants = [args.tenant] if args.tenant else [t.name for t in runtime.tenants.list()]
+            trace = next(
+                (t for name in tenants if (t := runtime.agent.traces.get(name, args.trace_id))),
+                None,
+            )
+        finally:
+            runtime.close()
+    if trace is None:
+        raise NotFound(f"trace '{args.trace_id}' does not exist")
+    data = trace.model_dump(mode="json")
+    lines = [f"trace {trace.trace_id} (tenant {trace.tenant}) question: {trace.question}"]
+    for step in trace.steps:
+        lines.append(
+            f"  {step.name:<10} {step.status:<7} {step.elapsed_ms:>8.1f} ms  {step.reason}"
+        )
+    if trace.decision:
+        lines.append(f"  decision: {trace.decision.decision} — {trace.decision.rule}")
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+def cmd_eval_answers(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from agent.verify import Verifier
+    from evaluation.answers import results, run, summarise
+    from evaluation.questions import load_questions
+
+    questions = load_questions(Path(args.questions))
+    with DataDirLock(settings.data_dir, "clearline eval"):
+        runtime = _runtime(settings)
+        try:
+            runtime.tenants.get(args.tenant)
+            tenant_agent = runtime.agents.agent(args.tenant)
+            with tqdm(total=len(questions), unit="q", desc="eval answers", disable=None) as bar:
+                outcomes = run(runtime.agent, tenant_agent, questions, lambda _: bar.update())
+            verifier = Verifier(runtime.embedder, tenant_agent.config.thresholds.support)
+            summary = summarise(
+                outcomes, runtime.store(args.tenant), args.tenant, runtime.embedder, verifier
+            )
+        finally:
+            runtime.close()
+    report = {"n": len(outcomes), "summary": summary, "results": results(outcomes)}
+    lines = [
+        f"{len(outcomes)} questions",
+        f"answered (answerable):        {summary['answered_rate']}",
+        f"declined (unanswerable):      {summary['declined_rate']}",
+        f"groundedness:                 {summary['groundedness']}",
+        f"citation validity:            {summary['citation_validity']}",
+        f"correctness token F1 / cos:   {summary['correctness']['token_f1']} / "
+        f"{summary['correctness']['embedding_similarity']}",
+        f"calibration ECE:              {summary['calibration']['ece']}",
+        f"latency p50 / p95 ms:         {summary['latency_ms']['p50']} / "
+        f"{summary['latency_ms']['p95']}",
+        "threshold  answered  declined",
+    ]
+    for row in summary["tradeoff"]:
+        lines.append(
+            f"{row['threshold']:>9}  {row['answered_rate']!s:>8}  {row['declined_rate']!s:>8}"
+        )
+    _emit(args, report, "\n".join(lines))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "answers":
+        return cmd_eval_answers(args, settings)
     from evaluation.questions import load_questions
     from evaluation.retrieval import evaluate
     from knowledge.retrieve import Retriever
@@ -268,12 +362,26 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label")
     p.set_defaults(func=cmd_key)
 
-    p = sub.add_parser("eval", parents=[common], help="evaluate retrieval on a questions JSONL")
+    p = sub.add_parser("eval", parents=[common], help="evaluate retrieval or answers")
     eval_sub = p.add_subparsers(dest="action", required=True)
     retrieval = eval_sub.add_parser("retrieval", parents=[common])
     retrieval.add_argument("--tenant", required=True)
     retrieval.add_argument("--questions", required=True)
+    answers = eval_sub.add_parser("answers", parents=[common])
+    answers.add_argument("--tenant", required=True)
+    answers.add_argument("--questions", required=True)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ask", parents=[common], help="ask the agent a question")
+    p.add_argument("question")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--conversation", help="continue this conversation id")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("trace", parents=[common], help="show the reasoning trace of a reply")
+    p.add_argument("trace_id")
+    p.add_argument("--tenant", help="the trace's tenant (default: look in every tenant)")
+    p.set_defaults(func=cmd_trace)
 
     for name, func in (("serve", cmd_serve), ("demo", cmd_demo)):
         p = sub.add_parser(

@@ -44,3 +44,7 @@ class DataDirBusy(ServiceError):
 
     status_code = 409
     code = "data_dir_busy"
+
+
+class BadRequest(ServiceError):
+    """Input that is wrong as given: the message says what and how to fix it."""

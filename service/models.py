@@ -67,3 +67,73 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenantConfig(Base):
+    """A tenant's agent configuration (agent.config.AgentConfig as JSON), versioned."""
+
+    __tablename__ = "tenant_configs"
+
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    config: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcedureRecord(Base):
+    """An admin-defined procedure, kept as the YAML text the admin uploaded."""
+
+    __tablename__ = "procedures"
+
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | handoff | closed
+    scenario: Mapped[str] = mapped_column(Text, default="")
+    procedure_state: Mapped[str | None] = mapped_column(Text, default=None)
+    handoff_summary: Mapped[str | None] = mapped_column(Text, default=None)
+    channel: Mapped[str] = mapped_column(String(16), default="api")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One message. Drafts stay invisible to the end user until a human approves them."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    tenant: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant | human_agent
+    text: Mapped[str] = mapped_column(Text)
+    visible: Mapped[bool] = mapped_column(default=True)
+    decision: Mapped[str | None] = mapped_column(String(16), default=None)
+    confidence: Mapped[float | None] = mapped_column(default=None)
+    citations: Mapped[str] = mapped_column(Text, default="[]")
+    trace_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    draft_status: Mapped[str | None] = mapped_column(
+        String(16), default=None
+    )  # pending|approved|rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    rating: Mapped[str | None] = mapped_column(String(8), default=None)  # up | down
+    rating_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TraceRecord(Base):
+    __tablename__ = "traces"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(40), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

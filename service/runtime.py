@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from functools import cached_property
 from pathlib import Path
 
+from agent.chat import ChatModel
+from agent.openai_chat import build_chat_model
+from agent.turn import Agent
 from ingest.chunk import ChunkingConfig
 from ingest.guards import Limits
 from ingest.pipeline import Ingestor
@@ -18,8 +22,11 @@ from ingest.worker import Budget
 from knowledge.embed import MiniLMEmbedder
 from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
 from knowledge.protocols import Embedder
+from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
+from service.agents import TenantAgents
+from service.conversations import Conversations, SqlTraceStore
 from service.db import make_engine, migrate, session_factory
 from service.errors import NotFound
 from service.models import AuditEntry, Tenant
@@ -93,6 +100,33 @@ class Runtime:
             embed_batch=s.embed_batch,
         )
 
+    @cached_property
+    def chat(self) -> ChatModel | None:
+        s = self.settings
+        return build_chat_model(s.chat_base_url, s.chat_model, s.chat_api_key, s.chat_timeout_s)
+
+    @cached_property
+    def agents(self) -> TenantAgents:
+        return TenantAgents(self.sessions, self.settings, self.embedder)
+
+    @cached_property
+    def agent(self) -> Agent:
+        models = {"embedder": self.embedder.name}
+        if self.chat is not None:
+            models["chat"] = self.chat.name
+        return Agent(
+            lambda tenant: Retriever(self.store(tenant), self.embedder),
+            self.embedder,
+            lambda tenant, words: self.store(tenant).term_weights(tenant, words),
+            SqlTraceStore(self.sessions),
+            chat=self.chat,
+            models=models,
+        )
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        return Conversations(self.sessions, self.agents, self.agent)
+
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
         with self.sessions.begin() as session:
             session.add(
@@ -103,6 +137,8 @@ class Runtime:
         return self.settings.data_dir / "uploads"
 
     def close(self) -> None:
+        if "agents" in self.__dict__:
+            self.agents.close()
         with self._lock:
             for store in self._stores.values():
                 store.close()

@@ -44,6 +44,25 @@ class Settings(BaseSettings):
     embed_threads: int = Field(1, ge=1, description="Threads for embedding (torch or ONNX).")
     embed_batch: int = Field(64, ge=1, description="Chunks embedded per batch.")
     max_upload_files: int = Field(100, ge=1, description="Files accepted in one upload request.")
+    chat_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080/v1) for generative "
+        "features; unset = none (the default composer needs no model).",
+    )
+    chat_model: str = Field("default", description="Model name sent to the chat endpoint.")
+    chat_api_key: str | None = Field(None, description="Bearer key for the chat endpoint, if any.")
+    chat_timeout_s: float = Field(30, gt=0, description="Timeout of one chat-model request.")
+    actions_url: str = Field(
+        "http://127.0.0.1:8765", description="Base URL of the company's actions service."
+    )
+    actions_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="Hosts procedures may call (any other host is refused).",
+    )
+    actions_token: str = Field(
+        "demo-token", description="Secret sent to the actions service; never written to traces."
+    )
+    actions_timeout_s: float = Field(5, gt=0, description="Timeout of one procedure action call.")
     host: str = Field("127.0.0.1", description="Address `clearline serve` binds to.")
     port: int = Field(8000, description="Port `clearline serve` listens on.")
 

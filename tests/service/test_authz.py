@@ -18,7 +18,27 @@ POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/v1/knowledge/sources"): ("admin",),
     ("DELETE", "/v1/knowledge/sources/{document_id}"): ("admin",),
     ("GET", "/v1/jobs/{job_id}"): ("admin",),
+    ("POST", "/v1/conversations"): ("end_user",),
+    ("POST", "/v1/conversations/{conversation_id}/messages"): ("end_user",),
+    ("GET", "/v1/conversations/{conversation_id}"): ("end_user", "agent"),
+    ("POST", "/v1/messages/{message_id}/rating"): ("end_user",),
+    ("GET", "/v1/handoffs"): ("agent",),
+    ("POST", "/v1/conversations/{conversation_id}/replies"): ("agent",),
+    ("POST", "/v1/conversations/{conversation_id}/status"): ("agent",),
+    ("GET", "/v1/drafts"): ("agent",),
+    ("POST", "/v1/drafts/{message_id}/review"): ("agent",),
+    ("GET", "/v1/agent/config"): ("admin",),
+    ("PATCH", "/v1/agent/config"): ("admin",),
+    ("GET", "/v1/features"): ("admin",),
+    ("PUT", "/v1/features/{name}"): ("admin",),
+    ("GET", "/v1/procedures"): ("admin",),
+    ("PUT", "/v1/procedures"): ("admin",),
+    ("DELETE", "/v1/procedures/{procedure_id}"): ("admin",),
+    ("GET", "/v1/traces/{trace_id}"): ("qa_lead", "admin"),
 }
+# A harmless id for every other path parameter: allowed roles get 404 (or 422 for a body
+# that is deliberately empty), never a change.
+_MISSING = ("{conversation_id}", "{message_id}", "{trace_id}", "{name}", "{procedure_id}")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +62,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def _call(server: Any, method: str, path: str, key: str | None) -> httpx.Response:
     headers = auth(key) if key else {}
     concrete = path.replace("{document_id}", "warranty.html").replace("{job_id}", server.job_id)
+    for parameter in _MISSING:
+        concrete = concrete.replace(parameter, "does-not-exist")
+    if path == "/v1/conversations":
+        return httpx.post(server.url + concrete, headers=headers, json={}, timeout=60)
+    if method in ("POST", "PUT", "PATCH") and path != "/v1/knowledge/sources":
+        body = {"not_a_field": True} if method == "PATCH" else {}
+        return httpx.request(method, server.url + concrete, headers=headers, json=body, timeout=60)
     if method == "POST":
         files = [("files", ("note.txt", b"Opening hours are nine to five."))]
         return httpx.post(server.url + concrete, headers=headers, files=files, timeout=60)
@@ -69,7 +96,7 @@ def test_matrix(server: Any, method: str, path: str, who: str) -> None:
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
     elif who in allowed:
-        assert response.status_code in (200, 202, 404), response.text
+        assert response.status_code in (200, 201, 202, 400, 404, 422), response.text
         if method == "DELETE":
             assert response.status_code == 404  # the harmless target does not exist
     else:

@@ -1,0 +1,108 @@
+"""A tenant's agent configuration: autonomy, thresholds, AI feature switches, notices."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Autonomy = Literal["copilot", "autonomous", "per_intent"]
+
+# name -> (what it does, whether it uses a generative model)
+FEATURES: dict[str, tuple[str, bool]] = {
+    "intent_prediction": ("Predict the intent of each message to trigger procedures.", False),
+    "sentiment": ("Estimate the end user's sentiment for routing and handoff summaries.", False),
+    "procedures": ("Run admin-defined procedures when their intent is recognised.", False),
+    "generative_composition": (
+        "Compose replies with the configured chat model instead of quoting passages.",
+        True,
+    ),
+    "query_rewriting": (
+        "Rewrite follow-up questions into standalone ones with the configured chat model.",
+        True,
+    ),
+}
+
+# Generative features stay off until an admin turns them on (and configures a chat model).
+DEFAULT_FEATURES = {name: not generative for name, (_, generative) in FEATURES.items()}
+
+DEFAULT_DISCLOSURE = (
+    "You are chatting with an AI assistant. Its answers come only from this company's "
+    "published guidance; ask for a human at any time."
+)
+DEFAULT_PRIVACY_NOTICE = (
+    "Messages in this conversation are stored to answer you and to check answer quality. "
+    "Personal data is masked before any text is sent to an external model."
+)
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: float = Field(
+        0.40, ge=0, le=1, description="Answer when P(answerable) is at least this."
+    )
+    clarify: float = Field(
+        0.30, ge=0, le=1, description="Below `answer` but at least this: ask to clarify."
+    )
+    intent: float = Field(
+        0.50,
+        ge=0,
+        le=1,
+        description="Start a procedure at this intent confidence or more.",
+    )
+    support: float = Field(
+        0.60,
+        ge=0,
+        le=1,
+        description="A draft sentence is supported at this score or more.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.clarify > self.answer:
+            raise ValueError(
+                f"thresholds.clarify ({self.clarify}) must not exceed "
+                f"thresholds.answer ({self.answer})"
+            )
+        return self
+
+
+class AgentConfig(BaseModel):
+    """Everything an admin sets about how the agent behaves for one tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    autonomy: Autonomy = "autonomous"
+    autonomous_intents: list[str] = Field(
+        default_factory=list, description="With autonomy per_intent: intents that reply directly."
+    )
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    features: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_FEATURES))
+    intents: dict[str, list[str]] = Field(
+        default_factory=dict, description="Tenant intents (name -> example utterances)."
+    )
+    disclosure: str = DEFAULT_DISCLOSURE
+    privacy_notice: str = DEFAULT_PRIVACY_NOTICE
+    version: int = 1
+
+    @model_validator(mode="after")
+    def _known_features(self) -> AgentConfig:
+        unknown = sorted(set(self.features) - set(FEATURES))
+        if unknown:
+            raise ValueError(
+                f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(sorted(FEATURES))}"
+            )
+        for name in FEATURES:
+            self.features.setdefault(name, DEFAULT_FEATURES[name])
+        return self
+
+    def enabled(self, feature: str) -> bool:
+        return self.features.get(feature, False)
+
+    def autonomous_for(self, intent: str | None) -> bool:
+        if self.autonomy == "autonomous":
+            return True
+        if self.autonomy == "copilot":
+            return False
+        return intent is not None and intent in self.autonomous_intents

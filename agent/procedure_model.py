@@ -1,0 +1,297 @@
+"""Admin-defined procedures: the YAML schema, slot validation, and the run state.
+
+One YAML file holds one procedure: the intents that trigger it, example utterances for
+them, the document ids its replies cite, and a list of steps. Each step is exactly one of
+`ask`, `action`, `branch`, `reply` or `handoff`. Loading, with the cross-step checks that
+name the file, is in `agent.procedure_load`; running is in `agent.procedures`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from agent.procedure_language import NAME, Condition, as_text, parse_condition
+from knowledge.errors import ClearlineError
+
+STEP_KINDS = ("ask", "action", "branch", "reply", "handoff")
+DEFAULT_ORDER_ID = r"\b\d{8,12}\b"
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+class ProcedureError(ClearlineError):
+    """A procedure file is invalid, or a procedure was used the wrong way."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Validation(_Strict):
+    """How an answer is checked; `extract` finds the value inside a whole message."""
+
+    kind: Literal["email", "order_id", "number", "choice", "regex", "text"] = "text"
+    choices: list[str] | dict[str, list[str]] | None = None
+    pattern: str | None = None
+    minimum: float | None = Field(default=None, alias="min")
+    maximum: float | None = Field(default=None, alias="max")
+    max_length: int = Field(default=500, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Validation:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError("validate kind 'choice' needs 'choices'")
+        if self.kind == "regex" and not self.pattern:
+            raise ValueError("validate kind 'regex' needs 'pattern'")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern '{self.pattern}' is not a regex: {error}") from None
+        return self
+
+    def synonyms(self) -> dict[str, list[str]]:
+        if isinstance(self.choices, dict):
+            return {key: [key, *words] for key, words in self.choices.items()}
+        return {choice: [choice] for choice in self.choices or []}
+
+    def extract(self, message: str) -> Any | None:
+        """The valid value found in `message`, or None."""
+        text = message.strip()
+        if self.kind == "email":
+            found = EMAIL.search(text)
+            return found.group(0).lower() if found else None
+        if self.kind in ("order_id", "regex"):
+            found = re.search(self.pattern or DEFAULT_ORDER_ID, text)
+            if found is None:
+                return None
+            return found.group(1) if found.re.groups else found.group(0)
+        if self.kind == "number":
+            found = NUMBER.search(text.replace("$", ""))
+            if found is None:
+                return None
+            number = float(found.group(0).replace(",", "."))
+            too_low = self.minimum is not None and number < self.minimum
+            too_high = self.maximum is not None and number > self.maximum
+            return None if too_low or too_high else number
+        if self.kind == "choice":
+            lowered = text.casefold()
+            hits = {
+                key
+                for key, words in self.synonyms().items()
+                if any(re.search(rf"\b{re.escape(w.casefold())}\b", lowered) for w in words)
+            }
+            return hits.pop() if len(hits) == 1 else None
+        return text if 0 < len(text) <= self.max_length else None
+
+    def hint(self) -> str:
+        """What a valid answer looks like, for the re-ask message."""
+        if self.kind == "email":
+            return "That doesn't look like an email address (for example name@example.com)."
+        if self.kind == "order_id":
+            return "I couldn't find an order number in that (it is the number on your receipt)."
+        if self.kind == "number":
+            bounds = [f"at least {as_text(self.minimum)}"] if self.minimum is not None else []
+            bounds += [f"at most {as_text(self.maximum)}"] if self.maximum is not None else []
+            return "Please answer with a number" + (f" ({', '.join(bounds)})." if bounds else ".")
+        if self.kind == "choice":
+            return "Please answer with one of: " + ", ".join(self.synonyms()) + "."
+        if self.kind == "regex":
+            return "That doesn't look right."
+        return f"Please answer in at most {self.max_length} characters."
+
+
+class Ask(_Strict):
+    slot: str = Field(pattern=f"^{NAME}$")
+    prompt: str
+    check: Validation = Field(default_factory=Validation, alias="validate")
+    invalid: str | None = None  # re-ask message; default is the validation hint
+    max_attempts: int | None = Field(default=None, ge=1)
+    personal: bool | None = None  # masked in traces; default: every kind but number/choice
+    from_first_message: bool | None = None  # default: email, order_id, regex
+
+    def is_personal(self) -> bool:
+        return (
+            self.personal
+            if self.personal is not None
+            else self.check.kind
+            not in (
+                "number",
+                "choice",
+            )
+        )
+
+    def prefills(self) -> bool:
+        if self.from_first_message is not None:
+            return self.from_first_message
+        return self.check.kind in ("email", "order_id", "regex")
+
+
+class Action(_Strict):
+    name: str = Field(pattern=f"^{NAME}$")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str
+    body: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(default=None, gt=0, le=120)
+    secret: str | None = Field(default=None, pattern=f"^{NAME}$")
+    secret_header: str = "Authorization"
+    high_impact: bool = False
+    describe: str | None = None  # what the approver is asked to allow
+
+
+class BranchRule(_Strict):
+    when: str | None = None
+    otherwise: bool = False
+    goto: str
+    _condition: Condition | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one(self) -> BranchRule:
+        if (self.when is None) == (not self.otherwise):
+            raise ValueError("a branch rule needs either 'when: <condition>' or 'otherwise: true'")
+        if self.when is not None:
+            self._condition = parse_condition(self.when)
+        return self
+
+    @property
+    def condition(self) -> Condition | None:
+        return self._condition
+
+    def describe(self) -> str:
+        return self.when if self.when is not None else "otherwise"
+
+
+class Step(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    ask: Ask | None = None
+    action: Action | None = None
+    branch: list[BranchRule] | None = None
+    reply: str | None = None
+    handoff: str | None = None  # the reason, for the human who takes over
+    say: str | None = None  # handoff: what the end user is told
+    save_as: str | None = Field(default=None, pattern=f"^{NAME}$")
+    on_error: str | None = None  # action: a step id, or "continue"; default hands off
+    end: bool = True  # reply: False continues with the next step
+    next: str | None = None  # go here instead of the following step
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [kind for kind in STEP_KINDS if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            found = " and ".join(kinds) or "no kind"
+            raise ValueError(f"has {found}; give exactly one of {', '.join(STEP_KINDS)}")
+        misplaced = [
+            name
+            for name, allowed in (("save_as", "action"), ("on_error", "action"), ("say", "handoff"))
+            if getattr(self, name) is not None and kinds[0] != allowed
+        ]
+        if misplaced:
+            raise ValueError(f"'{misplaced[0]}' is not allowed on a {kinds[0]} step")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in STEP_KINDS if getattr(self, kind) is not None)
+
+    def terminal(self) -> bool:
+        """True when the step never falls through to the following one."""
+        if self.handoff is not None or (self.reply is not None and self.end):
+            return True
+        if self.branch is not None:
+            return any(rule.otherwise for rule in self.branch)
+        return self.next is not None
+
+
+class Procedure(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    intents: list[str] = Field(min_length=1)
+    examples: list[str] | dict[str, list[str]]
+    citations: list[str] = Field(default_factory=list)
+    max_attempts: int = Field(default=3, ge=1)
+    steps: list[Step] = Field(min_length=1)
+    _source: str = PrivateAttr(default="")
+    _variables: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def source(self) -> str:
+        """The file (or text name) the procedure was loaded from."""
+        return self._source
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Run-time variables (e.g. `actions_url`) this procedure uses."""
+        return self._variables
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise ProcedureError(f"procedure '{self.id}' has no step '{step_id}'")
+
+    def following(self, step: Step) -> str | None:
+        """The step after `step`: its `next`, else the one below it."""
+        if step.next is not None:
+            return step.next
+        index = self.steps.index(step)
+        return self.steps[index + 1].id if index + 1 < len(self.steps) else None
+
+    def slots(self) -> dict[str, Ask]:
+        return {step.ask.slot: step.ask for step in self.steps if step.ask is not None}
+
+    def examples_by_intent(self) -> dict[str, list[str]]:
+        if isinstance(self.examples, dict):
+            return {intent: list(self.examples.get(intent, [])) for intent in self.intents}
+        return {self.intents[0]: list(self.examples)}
+
+
+# -- run state ----------------------------------------------------------------------------
+
+Status = Literal["running", "waiting_input", "waiting_approval", "done", "handoff"]
+Decision = Literal["ask", "reply", "handoff", "needs_approval"]
+
+
+class PendingAction(BaseModel):
+    """A rendered high-impact call waiting for approval; approval runs exactly this."""
+
+    step_id: str
+    name: str
+    method: str
+    url: str
+    body: dict[str, Any] = Field(default_factory=dict)
+    describe: str
+
+
+class ProcedureState(BaseModel):
+    """Where a running procedure is: everything needed to continue it on the next turn."""
+
+    procedure_id: str
+    step_id: str | None
+    status: Status = "running"
+    slots: dict[str, Any] = Field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    attempts: dict[str, int] = Field(default_factory=dict)
+    pending: PendingAction | None = None
+    handoff_reason: str | None = None
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> ProcedureState:
+        return cls.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one turn produced: the text for the end user and what should happen next."""
+
+    text: str
+    citations: list[str]
+    state: ProcedureState
+    decision: Decision
+    events: list[dict[str, Any]]

@@ -1,0 +1,156 @@
+"""Reading the retrieved passages: which sentences answer the question, and how likely it
+is that the passages hold an answer at all.
+
+Retrieval similarity alone cannot tell "the right page, but it does not say" from "the
+page that says it". The reader looks at sentences: how close the best sentence comes to the
+question (with the end user's scenario and earlier turns), and how much of the question's
+rare vocabulary one stretch of a passage covers; and at whether keyword and dense search
+agree on the best passage (its fused score). A logistic model turns the three into
+P(answerable). Its weights were fitted on synthetic negatives (the same questions with their
+reference documents removed from the results), never on the unanswerable questions
+themselves; `bench/answerability_fit.py` refits them and prints what it measured.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge.keyword_fts import STOPWORDS
+from knowledge.protocols import Embedder
+from knowledge.records import ScoredChunk
+
+# P(answerable) = sigmoid(INTERCEPT + W_SIMILARITY * similarity + W_COVERAGE * coverage
+#                         + W_AGREEMENT * agreement), fitted by bench/answerability_fit.py
+# (see docs/benchmarks.md for the run).
+INTERCEPT = -6.35
+W_SIMILARITY = 3.51
+W_COVERAGE = 1.38
+W_AGREEMENT = 3.62
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"‘(])|\n+")
+_WORD = re.compile(r"[a-z0-9]+")
+_SUFFIXES = ("ing", "ed", "es", "s")
+MIN_SENTENCE_CHARS = 12
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage (chunks keep one element or sentence a line)."""
+    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+
+
+def stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> dict[str, str]:
+    """Stem -> first surface word, for the content words of `text`."""
+    terms: dict[str, str] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and len(word) > 1:
+            terms.setdefault(stem(word), word)
+    return terms
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sentence of a retrieved chunk and how close it is to the question."""
+
+    sentence: str
+    chunk: ScoredChunk
+    position: int  # index of the sentence within its chunk
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    evidence: list[Evidence]  # best first
+    similarity: float  # best sentence's cosine similarity to question + context
+    coverage: float  # share of the question's idf-weighted terms in the best window
+    agreement: float  # the best chunk's hybrid score: 1.0 = first for BM25 and dense alike
+    answerability: float  # P(the passages hold the answer)
+    missing_terms: list[str] = field(default_factory=list)
+
+    def features(self) -> dict[str, float]:
+        return {
+            "similarity": round(self.similarity, 4),
+            "coverage": round(self.coverage, 4),
+            "agreement": round(self.agreement, 4),
+            "answerability": round(self.answerability, 4),
+        }
+
+
+def answerability(similarity: float, coverage: float, agreement: float) -> float:
+    z = INTERCEPT + W_SIMILARITY * similarity + W_COVERAGE * coverage + W_AGREEMENT * agreement
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class PassageReader:
+    """Scores the sentences of the top chunks against the question.
+
+    `term_weights` gives the idf of words in the tenant's knowledge (KnowledgeStore.
+    term_weights); rare words the passages lack weigh most.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        term_weights: Callable[[Sequence[str]], dict[str, float]],
+        top_chunks: int = 5,
+    ) -> None:
+        self._embedder = embedder
+        self._term_weights = term_weights
+        self._top_chunks = top_chunks
+
+    def read(self, question: str, context: str, chunks: Sequence[ScoredChunk]) -> Reading:
+        sentences: list[tuple[str, ScoredChunk, int]] = []
+        for scored in chunks[: self._top_chunks]:
+            for position, sentence in enumerate(split_sentences(scored.chunk.text)):
+                sentences.append((sentence, scored, position))
+        if not sentences:
+            return Reading([], 0.0, 0.0, 0.0, answerability(0.0, 0.0, 0.0))
+        probe = f"{question} {context}".strip()
+        vectors = np.asarray(self._embedder.embed([probe] + [s for s, _, _ in sentences]))
+        similarities = vectors[1:] @ vectors[0]
+        evidence = sorted(
+            (
+                Evidence(sentence, scored, position, float(sim))
+                for (sentence, scored, position), sim in zip(sentences, similarities, strict=True)
+            ),
+            key=lambda e: -e.similarity,
+        )
+        coverage, missing = self._coverage(question, sentences)
+        best = evidence[0].similarity
+        agreement = chunks[0].score
+        return Reading(
+            evidence, best, coverage, agreement, answerability(best, coverage, agreement), missing
+        )
+
+    def _coverage(
+        self, question: str, sentences: list[tuple[str, ScoredChunk, int]]
+    ) -> tuple[float, list[str]]:
+        """Best share of question terms (idf-weighted) found in 3 neighbouring sentences."""
+        asked = content_terms(question)
+        if not asked:
+            return 0.0, []
+        weights = self._term_weights(list(asked.values()))
+        weight = {s: weights.get(w, 0.0) for s, w in asked.items()}
+        total = sum(weight.values()) or 1.0
+        terms = [set(content_terms(s)) for s, _, _ in sentences]
+        best = 0.0
+        for i in range(len(sentences)):
+            window: set[str] = set()
+            for j in range(max(0, i - 1), min(len(sentences), i + 2)):
+                if sentences[j][1] is sentences[i][1]:
+                    window |= terms[j]
+            best = max(best, sum(weight[t] for t in asked if t in window) / total)
+        seen = set().union(*terms)
+        missing = [asked[t] for t in asked if t not in seen]
+        return best, missing

@@ -1,0 +1,504 @@
+"""One conversation turn, as explicit steps:
+understand -> route -> retrieve -> compose -> verify -> decide, recorded in a Trace.
+
+Rules of the decide step, in order (the trace names the one that applied):
+1. an explicit request for a human hands off, in any language;
+2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
+3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
+   sentence survived verification; between thresholds.clarify and thresholds.answer the
+   agent asks a clarifying question (once; a second time it hands off); below, it hands off;
+4. autonomy: in copilot mode (or per-intent mode for an intent not listed) a reply becomes a
+   draft that a human approves before the end user sees it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent.chat import ChatModel, ChatModelError
+from agent.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.config import FEATURES, AgentConfig
+from agent.handoff import detect_human_request
+from agent.intents import IntentClassifier
+from agent.language import detect_language
+from agent.procedures import ProcedureRunner, ProcedureState, StepOutcome
+from agent.reading import PassageReader, Reading
+from agent.rewrite import rewrite_query
+from agent.sentiment import detect_sentiment
+from agent.trace import Decision, Trace, TraceStore
+from agent.understand import OUT_OF_SCOPE, Prediction, Understanding
+from agent.verify import Verification, Verifier
+from knowledge.protocols import Embedder
+from knowledge.query import Query, Turn
+from knowledge.retrieve import Retriever, SearchResult
+
+Outcome = Literal["answered", "clarify", "handoff"]
+RETRIEVE_K = 10
+
+HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
+DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
+CLARIFY_TEXT = (
+    "I want to make sure I answer the right question. Could you tell me a little more "
+    "about what you need?"
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    document_id: str
+    title: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the agent needs of the conversation so far (the service persists it)."""
+
+    conversation_id: str | None = None
+    history: tuple[Turn, ...] = ()
+    scenario: str = ""
+    procedure_state: str | None = None
+    last_decision: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantAgent:
+    """One tenant's configuration and the models built from it."""
+
+    tenant: str
+    config: AgentConfig
+    intents: IntentClassifier | None = None
+    procedures: ProcedureRunner | None = None
+    procedure_intents: dict[str, str] = field(default_factory=dict)  # intent -> procedure id
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str  # what the end user sees now
+    draft_text: str  # the reply itself (equal to text unless held as a draft)
+    # `citations` belong to draft_text: show them to the end user only when not a draft
+    decision: Literal["answered", "clarify", "handoff", "draft"]
+    proposed: Outcome
+    confidence: float
+    citations: list[Citation]
+    trace: Trace
+    procedure_state: str | None
+    handoff_summary: str | None
+    intent: str | None
+    needs_approval: bool = False  # a high-impact procedure action waits for a human
+
+
+class Agent:
+    """Runs turns for any tenant; per-tenant parts come in with each call."""
+
+    def __init__(
+        self,
+        retriever_for: Callable[[str], Retriever],
+        embedder: Embedder,
+        term_weights: Callable[[str, Sequence[str]], dict[str, float]],
+        traces: TraceStore,
+        chat: ChatModel | None = None,
+        models: dict[str, str] | None = None,
+    ) -> None:
+        self._retriever_for = retriever_for
+        self._embedder = embedder
+        self._term_weights = term_weights
+        self._traces = traces
+        self._chat = chat
+        self._models = models or {}
+
+    @property
+    def traces(self) -> TraceStore:
+        return self._traces
+
+    def respond(self, agent: TenantAgent, state: ConversationState, message: str) -> Reply:
+        started = time.perf_counter()
+        config = agent.config
+        trace = Trace(
+            tenant=agent.tenant,
+            conversation_id=state.conversation_id,
+            config_version=config.version,
+            models=dict(self._models),
+            question=message,
+        )
+        understanding = self._understand(agent, message, trace)
+        reply = self._route_and_answer(agent, state, message, understanding, trace)
+        trace.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        trace.reply = reply.draft_text
+        trace.citations = sorted({c.document_id for c in reply.citations})
+        self._traces.save(trace)
+        return reply
+
+    # -- understand ------------------------------------------------------------------
+
+    def _understand(self, agent: TenantAgent, message: str, trace: Trace) -> Understanding:
+        config = agent.config
+        with trace.timed("understand", message=message) as step:
+            human = detect_human_request(message)
+            language = detect_language(message)
+            if not config.enabled("intent_prediction"):
+                intent = Prediction(OUT_OF_SCOPE, 0.0, {"skipped": "intent_prediction is off"})
+            elif agent.intents is None:
+                why = "fewer than two intents defined (procedures or config.intents)"
+                intent = Prediction(OUT_OF_SCOPE, 0.0, {"skipped": why})
+            else:
+                intent = agent.intents.predict(message)
+            if config.enabled("sentiment"):
+                sentiment = detect_sentiment(message)
+            else:
+                sentiment = Prediction("neutral", 0.0, {"skipped": "sentiment is off"})
+            skipped = [f for f in ("intent_prediction", "sentiment") if not config.enabled(f)]
+            step.reason = (
+                f"features off, skipped: {', '.join(skipped)}" if skipped else "all detectors ran"
+            )
+            step.outputs = {
+                name: {"label": p.label, "confidence": round(p.confidence, 4), "detail": p.detail}
+                for name, p in (
+                    ("intent", intent),
+                    ("language", language),
+                    ("sentiment", sentiment),
+                    ("human_request", human),
+                )
+            }
+            step.scores = {
+                "intent": intent.confidence,
+                "language": language.confidence,
+                "sentiment": sentiment.confidence,
+                "human_request": human.confidence,
+            }
+        return Understanding(intent, language, sentiment, human)
+
+    # -- route and the rest ----------------------------------------------------------
+
+    def _route_and_answer(
+        self,
+        agent: TenantAgent,
+        state: ConversationState,
+        message: str,
+        understanding: Understanding,
+        trace: Trace,
+    ) -> Reply:
+        config = agent.config
+        intent = understanding.intent
+        running = _running(state.procedure_state)
+        procedure_id = agent.procedure_intents.get(intent.label)
+        with trace.timed("route", intent=intent.label) as step:
+            if understanding.wants_human:
+                route, step.reason = "handoff", "the end user asked for a human"
+            elif running is not None and config.enabled("procedures") and agent.procedures:
+                route = "procedure"
+                step.reason = f"continuing procedure '{running.procedure_id}'"
+            elif (
+                procedure_id
+                and config.enabled("procedures")
+                and agent.procedures
+                and intent.confidence >= config.thresholds.intent
+            ):
+                route = "procedure"
+                step.reason = (
+                    f"intent '{intent.label}' ({intent.confidence:.2f} >= "
+                    f"{config.thresholds.intent}) triggers procedure '{procedure_id}'"
+                )
+            else:
+                route = "knowledge"
+                step.reason = _knowledge_reason(config, intent, procedure_id, agent)
+            step.outputs = {"route": route}
+        if route == "handoff":
+            return self._handoff(agent, state, message, understanding, trace, rule=step.reason)
+        if route == "procedure":
+            assert agent.procedures is not None
+            return self._procedure(agent, state, message, understanding, trace, running)
+        return self._knowledge(agent, state, message, understanding, trace)
+
+    def _skip_answer_steps(self, trace: Trace, reason: str) -> None:
+        for name in ("retrieve", "compose", "verify"):
+            trace.skip(name, reason)
+
+    def _handoff(
+        self,
+        agent: TenantAgent,
+        state: ConversationState,
+        message: str,
+        understanding: Understanding,
+        trace: Trace,
+        rule: str,
+        found: str = "",
+        confidence: float = 1.0,
+    ) -> Reply:
+        if not trace.steps or trace.steps[-1].name == "route":
+            self._skip_answer_steps(trace, "handed off before answering")
+        summary = handoff_summary(state, message, understanding, rule, found)
+        with trace.timed("decide") as step:
+            step.outputs = {"decision": "handoff", "summary": summary}
+            step.reason = rule
+        confidence = round(confidence, 4)
+        trace.decision = Decision(
+            decision="handoff", proposed="handoff", confidence=confidence, rule=rule
+        )
+        return Reply(
+            HANDOFF_TEXT, HANDOFF_TEXT, "handoff", "handoff", confidence, [], trace,
+            state.procedure_state, summary, understanding.intent.label,
+        )  # fmt: skip
+
+    def _procedure(
+        self,
+        agent: TenantAgent,
+        state: ConversationState,
+        message: str,
+        understanding: Understanding,
+        trace: Trace,
+        running: ProcedureState | None,
+    ) -> Reply:
+        runner = agent.procedures
+        assert runner is not None
+        with trace.timed("retrieve") as step:
+            if running is not None:
+                outcome: StepOutcome = runner.resume(running, message)
+            else:
+                procedure_id = agent.procedure_intents[understanding.intent.label]
+                outcome = runner.start(procedure_id, message)
+            step.reason = f"procedure '{outcome.state.procedure_id}' steps ran"
+            step.outputs = {"events": outcome.events, "status": outcome.state.status}
+        trace.skip("compose", "the procedure's own templated text is the reply")
+        trace.skip("verify", "procedure replies are templates written by the admin")
+        procedure_state = (
+            outcome.state.to_json()
+            if outcome.state.status in ("running", "waiting_input", "waiting_approval")
+            else None
+        )
+        citations = [Citation(d, d, "") for d in outcome.citations]
+        if outcome.decision == "handoff":
+            reason = outcome.state.handoff_reason or "the procedure handed off"
+            reply = self._handoff(
+                agent, state, message, understanding, trace, rule=f"procedure: {reason}"
+            )
+            return _replace_state(reply, procedure_state)
+        if outcome.decision == "needs_approval":
+            rule = "a high-impact action needs a human's approval before it runs"
+            with trace.timed("decide") as step:
+                step.reason = rule
+                step.outputs = {"decision": "draft", "pending": outcome.state.pending}
+            trace.decision = Decision(
+                decision="draft", proposed="answered", confidence=1.0, rule=rule
+            )
+            return Reply(
+                outcome.text or DRAFT_TEXT, outcome.text, "draft", "answered", 1.0, citations,
+                trace, procedure_state, None, understanding.intent.label, needs_approval=True,
+            )  # fmt: skip
+        proposed: Outcome = "answered" if outcome.decision == "reply" else "clarify"
+        return self._finish(
+            agent, trace, understanding, outcome.text, proposed, 1.0, citations,
+            procedure_state, rule=f"procedure step ({outcome.decision})",
+        )  # fmt: skip
+
+    def _knowledge(
+        self,
+        agent: TenantAgent,
+        state: ConversationState,
+        message: str,
+        understanding: Understanding,
+        trace: Trace,
+    ) -> Reply:
+        config = agent.config
+        query = Query(message, state.history, state.scenario)
+        with trace.timed("retrieve") as step:
+            if config.enabled("query_rewriting") and self._chat is not None:
+                query = rewrite_query(self._chat, query)
+                step.generative = True
+                step.model = self._chat.name
+            elif config.enabled("query_rewriting"):
+                step.reason = "query_rewriting is on but no chat model is configured"
+            result: SearchResult = self._retriever_for(agent.tenant).search(
+                agent.tenant, query, k=RETRIEVE_K
+            )
+            reader = PassageReader(self._embedder, lambda w: self._term_weights(agent.tenant, w))
+            reading: Reading = reader.read(message, result.resolved.context, result.chunks)
+            step.inputs = {"query": query.text, "context": result.resolved.context}
+            step.outputs = {
+                "method": result.method,
+                "chunks": [
+                    {"chunk_id": c.chunk.chunk_id, "document_id": c.chunk.document_id,
+                     "score": round(c.score, 4)}
+                    for c in result.chunks
+                ],
+                "missing_terms": reading.missing_terms,
+            }  # fmt: skip
+            step.scores = reading.features()
+        draft = self._compose(config, message, reading, result, trace)
+        verifier = Verifier(self._embedder, config.thresholds.support)
+        with trace.timed("verify") as step:
+            verification: Verification = verifier.check(draft)
+            step.outputs = {
+                "sentences": [
+                    {"text": c.text, "chunk_ids": list(c.chunk_ids), "support": c.support,
+                     "supported": c.supported}
+                    for c in verification.checks
+                ]
+            }  # fmt: skip
+            step.scores = {"groundedness": verification.groundedness}
+            removed = len(verification.checks) - len(verification.kept)
+            step.reason = (
+                f"{removed} of {len(verification.checks)} sentences removed as unsupported"
+            )
+        confidence = reading.answerability
+        kept = verification.kept
+        thresholds = config.thresholds
+        found = kept[0].text if kept else ""
+        if kept and confidence >= thresholds.answer:
+            chunks = draft.chunks
+            citations = [
+                Citation(
+                    chunks[c.chunk_ids[0]].chunk.document_id, chunks[c.chunk_ids[0]].title, c.text
+                )
+                for c in kept
+            ]
+            text = " ".join(c.text for c in kept)
+            rule = (
+                f"P(answerable) {confidence:.2f} >= answer threshold {thresholds.answer} and "
+                f"{len(kept)} verified sentence(s)"
+            )
+            return self._finish(
+                agent, trace, understanding, text, "answered", confidence, citations,
+                state.procedure_state, rule=rule,
+            )  # fmt: skip
+        if not kept:
+            why = "no sentence of the draft is supported by the passages"
+        else:
+            why = f"P(answerable) {confidence:.2f} < answer threshold {thresholds.answer}"
+        if confidence >= thresholds.clarify and kept and state.last_decision != "clarify":
+            return self._finish(
+                agent, trace, understanding, CLARIFY_TEXT, "clarify",
+                1 - confidence, [], state.procedure_state,
+                rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once",
+            )  # fmt: skip
+        if state.last_decision == "clarify":
+            why += "; already asked to clarify"
+        return self._handoff(
+            agent, state, message, understanding, trace, rule=why, found=found,
+            confidence=1 - confidence,
+        )  # fmt: skip
+
+    def _compose(
+        self,
+        config: AgentConfig,
+        message: str,
+        reading: Reading,
+        result: SearchResult,
+        trace: Trace,
+    ) -> Draft:
+        composer: Composer = ExtractiveComposer()
+        reason = "extractive: quotes the best-supported sentences"
+        if config.enabled("generative_composition"):
+            if self._chat is None:
+                reason = "generative_composition is on but no chat model is configured; extractive"
+            else:
+                composer = GenerativeComposer(self._chat)
+                reason = "generative (flagged): the chat model answers from numbered passages"
+        with trace.timed("compose") as step:
+            step.generative = composer.generative
+            step.model = composer.name
+            try:
+                draft = composer.compose(message, reading, result.chunks)
+            except ChatModelError as error:
+                step.status = "failed"
+                reason = f"{error}; fell back to extractive"
+                draft = ExtractiveComposer().compose(message, reading, result.chunks)
+            step.reason = reason
+            step.outputs = {
+                "sentences": [
+                    {"text": s.text, "chunk_ids": list(s.chunk_ids)} for s in draft.sentences
+                ]
+            }
+        return draft
+
+    def _finish(
+        self,
+        agent: TenantAgent,
+        trace: Trace,
+        understanding: Understanding,
+        text: str,
+        proposed: Outcome,
+        confidence: float,
+        citations: list[Citation],
+        procedure_state: str | None,
+        rule: str,
+    ) -> Reply:
+        config = agent.config
+        intent = understanding.intent.label
+        direct = config.autonomous_for(intent if intent != OUT_OF_SCOPE else None)
+        decision: Literal["answered", "clarify", "draft"] = proposed if direct else "draft"  # type: ignore[assignment]
+        if not direct:
+            rule += f"; autonomy '{config.autonomy}' holds it as a draft for human approval"
+        with trace.timed("decide") as step:
+            step.reason = rule
+            step.outputs = {"decision": decision, "proposed": proposed}
+            step.scores = {"confidence": round(confidence, 4)}
+        trace.decision = Decision(
+            decision=decision, proposed=proposed, confidence=round(confidence, 4), rule=rule
+        )
+        shown = text if direct else DRAFT_TEXT
+        return Reply(
+            shown, text, decision, proposed, confidence, citations, trace,
+            procedure_state, None, intent,
+        )  # fmt: skip
+
+
+def _running(procedure_state: str | None) -> ProcedureState | None:
+    if not procedure_state:
+        return None
+    state = ProcedureState.from_json(procedure_state)
+    return state if state.status in ("running", "waiting_input") else None
+
+
+def _replace_state(reply: Reply, procedure_state: str | None) -> Reply:
+    from dataclasses import replace
+
+    return replace(reply, procedure_state=procedure_state)
+
+
+def _knowledge_reason(
+    config: AgentConfig, intent: Prediction, procedure_id: str | None, agent: TenantAgent
+) -> str:
+    if procedure_id and not config.enabled("procedures"):
+        return f"intent '{intent.label}' has a procedure, but procedures are off: knowledge"
+    if procedure_id:
+        return (
+            f"intent '{intent.label}' confidence {intent.confidence:.2f} < "
+            f"{config.thresholds.intent}: knowledge"
+        )
+    if not config.enabled("intent_prediction"):
+        return "intent_prediction is off: knowledge"
+    return f"intent '{intent.label}' has no procedure: answer from knowledge"
+
+
+def handoff_summary(
+    state: ConversationState, message: str, understanding: Understanding, rule: str, found: str
+) -> str:
+    """What a human agent needs to pick the conversation up without re-reading it."""
+    asked = [t.text for t in state.history if t.role == "user"][-2:]
+    lines = [
+        f"Why: {rule}.",
+        f"Customer's last message: {message}",
+        f"Intent: {understanding.intent.label} ({understanding.intent.confidence:.2f}); "
+        f"sentiment: {understanding.sentiment.label}; language: {understanding.language.label}.",
+    ]
+    if asked:
+        lines.append("Earlier: " + " | ".join(asked))
+    if state.scenario:
+        lines.append(f"Customer's situation: {state.scenario[:300]}")
+    if found:
+        lines.append(f"Closest passage found (not sent): {found[:300]}")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "FEATURES",
+    "Agent",
+    "Citation",
+    "ConversationState",
+    "Reply",
+    "TenantAgent",
+]

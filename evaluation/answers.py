@@ -1,0 +1,224 @@
+"""Answer evaluation: every question through the agent, then what the replies were worth.
+
+Definitions (all in the summary):
+- answered: the agent answered (or drafted an answer, in copilot mode); declined: it asked
+  to clarify or handed off.
+- correctness: token F1 and embedding cosine of the answer against `reference_answer`
+  (answered, answerable questions that have one).
+- groundedness: share of answer sentences supported by the passages they cite, checked
+  again here by the verifier against the cited chunks' stored text.
+- citation validity: share of citations whose document exists in the tenant and was among
+  the chunks retrieved for that turn.
+- a reply is "right" when it answers an answerable question citing one of its reference
+  documents (or, without reference documents, with token F1 >= 0.5), or declines an
+  unanswerable one; calibration is the expected calibration error of `confidence` against
+  that, in 10 bins.
+- tradeoff: answered and declined rates if the answer threshold were each of several values
+  (same replies, re-decided from the recorded P(answerable)).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agent.trace import Trace
+from agent.turn import Agent, ConversationState, Reply, TenantAgent
+from agent.verify import Verifier
+from evaluation.questions import Question
+from evaluation.retrieval import percentile
+from knowledge.protocols import Embedder
+from knowledge.store import KnowledgeStore
+
+THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def token_f1(answer: str, reference: str) -> float:
+    a = _TOKEN.findall(answer.lower())
+    r = _TOKEN.findall(reference.lower())
+    if not a or not r:
+        return 0.0
+    common = sum((Counter(a) & Counter(r)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    if not confidences:
+        return 0.0
+    conf = np.asarray(confidences, dtype=float)
+    right = np.asarray(correct, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for i in range(bins):
+        upper = conf <= edges[i + 1] if i == bins - 1 else conf < edges[i + 1]
+        members = (conf >= edges[i]) & upper
+        if members.any():
+            total += members.mean() * abs(conf[members].mean() - right[members].mean())
+    return float(total)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: Question
+    reply: Reply
+    elapsed_ms: float
+
+    @property
+    def answered(self) -> bool:
+        return self.reply.proposed == "answered"
+
+    @property
+    def cited(self) -> list[str]:
+        return sorted({c.document_id for c in self.reply.citations})
+
+
+def run(
+    agent: Agent, tenant: TenantAgent, questions: Sequence[Question],
+    progress: Callable[[int], None] | None = None,
+) -> list[Outcome]:  # fmt: skip
+    outcomes = []
+    for done, question in enumerate(questions, 1):
+        state = ConversationState(history=question.query.history, scenario=question.query.scenario)
+        started = time.perf_counter()
+        reply = agent.respond(tenant, state, question.query.text)
+        outcomes.append(Outcome(question, reply, (time.perf_counter() - started) * 1000))
+        if progress:
+            progress(done)
+    return outcomes
+
+
+def _right(outcome: Outcome) -> bool:
+    q = outcome.question
+    if q.answerable is False:
+        return not outcome.answered
+    if not outcome.answered:
+        return False
+    if q.reference_doc_ids:
+        return bool(set(q.reference_doc_ids) & set(outcome.cited))
+    return token_f1(outcome.reply.draft_text, q.reference_answer or "") >= 0.5
+
+
+def _retrieved(trace: Trace) -> set[str]:
+    try:
+        chunks = trace.step("retrieve").outputs.get("chunks", [])
+    except StopIteration:
+        return set()
+    return {str(c["chunk_id"]) for c in chunks}
+
+
+def _answerability(trace: Trace) -> float | None:
+    try:
+        value = trace.step("retrieve").scores.get("answerability")
+    except StopIteration:
+        return None
+    return None if value is None else float(value)
+
+
+def summarise(
+    outcomes: Sequence[Outcome], store: KnowledgeStore, tenant: str, embedder: Embedder,
+    verifier: Verifier,
+) -> dict[str, Any]:  # fmt: skip
+    answerable = [o for o in outcomes if o.question.answerable is not False]
+    unanswerable = [o for o in outcomes if o.question.answerable is False]
+    answered = [o for o in outcomes if o.answered]
+    f1s: list[float] = []
+    pairs: list[tuple[str, str]] = []
+    for o in answerable:
+        if o.answered and o.question.reference_answer:
+            f1s.append(token_f1(o.reply.draft_text, o.question.reference_answer))
+            pairs.append((o.reply.draft_text, o.question.reference_answer))
+    similarities: list[float] = []
+    if pairs:
+        vectors = np.asarray(embedder.embed([t for pair in pairs for t in pair]))
+        similarities = [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
+    supported = sentences = valid = citations = 0
+    for o in answered:
+        retrieved = _retrieved(o.reply.trace)
+        chunks = store.chunks(tenant, sorted(retrieved))
+        for citation in o.reply.citations:
+            sentences += 1
+            texts = [c.text for c in chunks.values() if c.document_id == citation.document_id]
+            if any(verifier.support(citation.quote, t) >= verifier.threshold for t in texts):
+                supported += 1
+            citations += 1
+            exists = store.get(tenant, citation.document_id) is not None
+            valid += int(exists and bool(texts))
+    tradeoff = []
+    for threshold in THRESHOLDS:
+
+        def would_answer(o: Outcome, t: float = threshold) -> bool:
+            p = _answerability(o.reply.trace)
+            has_text = bool(o.reply.citations) or o.answered
+            return p is not None and p >= t and has_text
+
+        tradeoff.append({
+            "threshold": threshold,
+            "answered_rate": _rate([would_answer(o) for o in answerable]),
+            "declined_rate": _rate([not would_answer(o) for o in unanswerable]),
+        })  # fmt: skip
+    latencies = [o.elapsed_ms for o in outcomes]
+    return {
+        "answered_rate": _rate([o.answered for o in answerable]),
+        "declined_rate": _rate([not o.answered for o in unanswerable]),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "decisions": dict(Counter(o.reply.decision for o in outcomes)),
+        "correctness": {
+            "token_f1": _mean(f1s),
+            "embedding_similarity": _mean(similarities),
+            "n": len(f1s),
+            "right_rate": _rate([_right(o) for o in outcomes]),
+        },
+        "groundedness": round(supported / sentences, 4) if sentences else None,
+        "citation_validity": round(valid / citations, 4) if citations else None,
+        "citations": citations,
+        "calibration": {
+            "ece": round(
+                expected_calibration_error(
+                    [o.reply.confidence for o in outcomes], [_right(o) for o in outcomes]
+                ),
+                4,
+            ),
+            "definition": "a reply is right when it answers an answerable question citing a "
+            "reference document, or declines an unanswerable one",
+        },
+        "latency_ms": {
+            "p50": round(percentile(latencies, 0.5), 1),
+            "p95": round(percentile(latencies, 0.95), 1),
+        },
+        "tradeoff": tradeoff,
+    }
+
+
+def results(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": o.question.id,
+            "decision": o.reply.decision,
+            "confidence": round(o.reply.confidence, 4),
+            "answer": o.reply.draft_text,
+            "citations": o.cited,
+            "trace_id": o.reply.trace.trace_id,
+        }
+        for o in outcomes
+    ]
+
+
+def _rate(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None

@@ -1,0 +1,101 @@
+"""`make run`: the demo tenant on the sample knowledge base, the retailer's procedures, and
+the local actions service they call."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ingest.sources import expand
+from service.errors import ConfigurationError
+from service.runtime import Runtime
+from service.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TENANT = "demo"
+
+
+@dataclass(frozen=True)
+class Demo:
+    documents: dict[str, int]
+    procedures: list[str]
+    keys: dict[str, str]
+
+
+def set_up(runtime: Runtime) -> Demo:
+    """Ingest the sample knowledge base and load the procedures (both idempotent)."""
+    runtime.ensure_tenant(TENANT)
+    with runtime.ingestor(TENANT) as ingestor:
+        results = ingestor.run(TENANT, list(expand([EXAMPLES / "knowledge"])))
+    procedures = [
+        runtime.agents.put_procedure(TENANT, path.read_text(encoding="utf-8"))
+        for path in sorted((EXAMPLES / "procedures").glob("*.yaml"))
+    ]
+    keys = {
+        role: runtime.tenants.create_key(TENANT, role, "make run")
+        for role in ("admin", "end_user", "agent", "qa_lead")
+    }
+    return Demo(dict(Counter(r.status for r in results)), procedures, keys)
+
+
+def _actions_module() -> Any:
+    path = EXAMPLES / "actions_service.py"
+    spec = importlib.util.spec_from_file_location("northwind_actions_service", path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot load the sample actions service from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def start_actions_service(settings: Settings) -> Any:
+    """Serve the sample actions service on `settings.actions_url` (loopback only), in a
+    thread; returns the uvicorn server (set `should_exit` to stop it)."""
+    import uvicorn
+
+    parts = urlsplit(settings.actions_url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
+        raise ConfigurationError(
+            f"CLEARLINE_ACTIONS_URL={settings.actions_url}: the demo serves the sample actions "
+            "service on a loopback address with a port, e.g. http://127.0.0.1:8765"
+        )
+    app = _actions_module().create_actions_app(settings.actions_token)
+    config = uvicorn.Config(app, host=parts.hostname, port=parts.port, log_level="warning")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True, name="actions-service").start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise ConfigurationError(
+                f"the sample actions service did not start on {settings.actions_url}; "
+                "is the port in use? set CLEARLINE_ACTIONS_URL to another port"
+            )
+        time.sleep(0.05)
+    return server
+
+
+def walkthrough(url: str, demo: Demo) -> str:
+    k = demo.keys
+    user = f"-H 'Authorization: Bearer {k['end_user']}' -H 'Content-Type: application/json'"
+    return (
+        f"\nDemo tenant '{TENANT}': sample documents {demo.documents}, procedures "
+        f"{', '.join(demo.procedures)}; serving on {url}\n"
+        f"  admin key:    {k['admin']}\n  end-user key: {k['end_user']}\n"
+        f"  agent key:    {k['agent']}\n  qa-lead key:  {k['qa_lead']}\n\n"
+        "Try (README.md walks through this):\n"
+        f"  curl -X POST {url}/v1/conversations {user} -d '{{}}'\n"
+        f"  curl -X POST {url}/v1/conversations/CONV/messages {user} "
+        '-d \'{"text": "How long do I have to return a defective item?"}\'\n'
+        f"  curl -X POST {url}/v1/conversations/CONV/messages {user} "
+        '-d \'{"text": "I forgot my password"}\'\n'
+        f"  curl -H 'Authorization: Bearer {k['qa_lead']}' {url}/v1/traces/TRACE_ID\n"
+        f"  open {url}/docs for the OpenAPI reference\n\n"
+    )

@@ -1,0 +1,527 @@
+"""Procedures end to end: the shipped YAML files, run against the sample actions service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Header
+from fastapi.responses import PlainTextResponse
+
+from agent.actions import ActionClient, ActionRequest
+from agent.procedure_language import parse_condition
+from agent.procedures import (
+    ProcedureError,
+    ProcedureRunner,
+    ProcedureSet,
+    ProcedureState,
+    StepOutcome,
+)
+from examples.actions_service import Store, create_actions_app
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCEDURES = ROOT / "examples" / "procedures"
+KNOWLEDGE = ROOT / "examples" / "knowledge"
+TOKEN = "tok-" + secrets.token_hex(12)
+HOSTS = {"127.0.0.1"}
+
+
+class ActionsServer:
+    """The sample actions service plus test-only routes, served by uvicorn in a thread."""
+
+    def __init__(self) -> None:
+        self.app = create_actions_app(TOKEN)
+        add_test_routes(self.app)
+        port = free_port()
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.app.state.store
+        return store
+
+    def __enter__(self) -> ActionsServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("actions service did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def add_test_routes(app: FastAPI) -> None:
+    @app.post("/test/slow")
+    async def slow() -> dict[str, bool]:
+        await asyncio.sleep(1.5)
+        return {"late": True}
+
+    @app.post("/test/echo")
+    def echo(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        return {"authorization": authorization, "nested": [{"again": authorization}]}
+
+    @app.post("/test/text")
+    def text() -> PlainTextResponse:
+        return PlainTextResponse("<html>not json</html>")
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[ActionsServer]:
+    with ActionsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def store(service: ActionsServer) -> Store:
+    service.store.reset()
+    return service.store
+
+
+@pytest.fixture(scope="module")
+def shipped() -> ProcedureSet:
+    return ProcedureSet.load_dir(PROCEDURES, HOSTS)
+
+
+@pytest.fixture
+def runner(service: ActionsServer, shipped: ProcedureSet) -> Iterator[ProcedureRunner]:
+    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
+        yield ProcedureRunner(shipped, client, variables={"actions_url": service.url})
+
+
+def rules(outcome: StepOutcome) -> list[str]:
+    return [event["rule"] for event in outcome.events]
+
+
+def dump(outcomes: list[StepOutcome]) -> str:
+    return json.dumps(
+        [[o.text, o.citations, o.decision, o.events, o.state.to_json()] for o in outcomes]
+    )
+
+
+# -- the shipped files -----------------------------------------------------------------
+
+
+def test_every_shipped_procedure_loads_with_examples_and_real_citations(
+    shipped: ProcedureSet,
+) -> None:
+    files = sorted(PROCEDURES.glob("*.yaml"))
+    assert 4 <= len(files) == len(shipped) <= 6
+    documents = {path.name for path in KNOWLEDGE.iterdir()}
+    for procedure in shipped:
+        assert set(procedure.citations) <= documents, procedure.source
+        assert procedure.citations
+        lines = (PROCEDURES / procedure.source).read_text(encoding="utf-8").splitlines()
+        header = " ".join(line for line in lines[:6] if line.startswith("#"))
+        assert lines[0].startswith("#") and "ABCD" in header and "MIT" in header
+        for intent in procedure.intents:
+            assert shipped.for_intent(intent) is procedure
+    examples = shipped.intent_examples()
+    assert set(examples) == {i for p in shipped for i in p.intents}
+    assert all(8 <= len(texts) <= 15 for texts in examples.values())
+    assert shipped.for_intent("no_such_intent") is None
+
+
+# -- full conversations ---------------------------------------------------------------
+
+
+def test_reset_password_validates_calls_branches_and_replies(
+    runner: ProcedureRunner, store: Store
+) -> None:
+    first = runner.start("reset-password", "I forgot my password")
+    assert first.decision == "ask" and "email" in first.text.lower()
+    bad = runner.resume(first.state, "it's cminh730 at email dot com")
+    assert bad.decision == "ask" and "doesn't look like an email" in bad.text
+    assert bad.state.attempts == {"ask_email": 1}
+    pin = runner.resume(bad.state, "Sure: cminh730@email.com")
+    assert pin.decision == "ask" and "Crystal" in pin.text and "PIN" in pin.text
+    assert "branch account_found: account.found == true -> ask_pin" in rules(pin)
+    assert store.reset_links == []
+    done = runner.resume(pin.state, "my pin is 4410")
+    assert done.decision == "reply" and done.state.status == "done"
+    assert "cminh730@email.com" in done.text and "30 minutes" in done.text
+    assert done.citations == ["account-access.docx"]
+    assert "branch identity_ok: identity.verified == true -> send_link" in rules(done)
+    assert store.reset_links == ["NW-1001"]
+    kinds = [(e["step"], e["kind"], e["status"]) for e in done.events]
+    assert kinds[0] == ("ask_pin", "ask", "ok")
+    assert ("send_link", "action", "ok") in kinds
+    assert all(e["elapsed_ms"] >= 0 for e in done.events)
+
+
+def test_wrong_pin_and_unknown_account_hand_off(runner: ProcedureRunner, store: Store) -> None:
+    pin = runner.start("reset-password", "forgot my password, I'm cminh730@email.com")
+    assert "PIN" in pin.text  # the email was read from the first message
+    wrong = runner.resume(pin.state, "1234")
+    assert wrong.decision == "handoff" and wrong.state.status == "handoff"
+    assert "NW-1001" in (wrong.state.handoff_reason or "")
+    assert store.reset_links == []
+    unknown = runner.start("reset-password", "password reset for nobody@example.org please")
+    assert unknown.decision == "handoff"
+    assert unknown.state.handoff_reason == "No account matches the email address nobody@example.org"
+    assert "nobody@example.org" not in json.dumps(unknown.events)
+
+
+def test_first_message_fills_slots_and_skips_their_questions(runner: ProcedureRunner) -> None:
+    outcome = runner.start("order-status", "Where is order 7916676427? I'm APhoenix939@email.com")
+    assert outcome.decision == "reply"
+    assert "in transit" in outcome.text and "2024-06-04" in outcome.text
+    assert outcome.citations == ["shipping-issue.html", "order-issue.pdf"]
+    skipped = [e["step"] for e in outcome.events if e["status"] == "skipped"]
+    assert skipped == ["ask_order", "ask_email"]
+    answer = runner.start("order-status", "where's my stuff")
+    both = runner.resume(answer.state, "3348917502 and cminh730@email.com")
+    assert both.decision == "reply" and "delivered on 2024-04-30" in both.text
+
+
+def test_ask_gives_up_after_max_attempts(runner: ProcedureRunner) -> None:
+    outcome = runner.start("order-status", "where is my order")
+    for attempt in (1, 2):
+        outcome = runner.resume(outcome.state, "I don't have it to hand")
+        assert outcome.decision == "ask" and outcome.state.attempts["ask_order"] == attempt
+        assert "order number" in outcome.text
+    outcome = runner.resume(outcome.state, "still no idea")
+    assert outcome.decision == "handoff"
+    assert outcome.state.handoff_reason == "could not get a valid order_id after 3 attempts"
+
+
+def test_refund_waits_for_approval_and_runs_only_after_it(
+    runner: ProcedureRunner, store: Store
+) -> None:
+    asked = runner.start("return-refund", "I want to return the jeans from order 3348917502")
+    method = runner.resume(asked.state, "cminh730@email.com")
+    assert method.decision == "ask" and "$94" in method.text
+    unclear = runner.resume(method.state, "whatever you think")
+    assert unclear.decision == "ask" and "credit card" in unclear.text
+    waiting = runner.resume(unclear.state, "back to my credit card please")
+    assert waiting.decision == "needs_approval" and waiting.state.status == "waiting_approval"
+    assert waiting.state.pending is not None
+    assert waiting.state.pending.describe == (
+        "refund $94 for order 3348917502 (Michael Kors jeans) as credit card"
+    )
+    assert store.refunds == []  # nothing ran yet
+    with pytest.raises(ProcedureError, match="waiting_approval, not waiting_input"):
+        runner.resume(waiting.state, "hello?")
+    restored = ProcedureState.from_json(waiting.state.to_json())
+    done = runner.approve(restored, True, "lead@northwind.example")
+    assert done.decision == "reply" and "RF-00001" in done.text and "$94" in done.text
+    assert done.citations == ["product-defect.pdf"]
+    assert [r["method"] for r in store.refunds] == ["credit card"]
+    assert "approval refund: approved by lead@northwind.example -> run issue_refund" in rules(done)
+    with pytest.raises(ProcedureError, match="done"):
+        runner.approve(done.state, True, "lead@northwind.example")
+    again = runner.start("return-refund", "refund order 3348917502, cminh730@email.com")
+    assert again.decision == "reply" and "already been refunded" in again.text
+
+
+def test_rejected_refund_hands_off_and_never_runs(runner: ProcedureRunner, store: Store) -> None:
+    waiting = runner.start("return-refund", "refund 3348917502 please, email cminh730@email.com")
+    waiting = runner.resume(waiting.state, "a gift card")
+    assert waiting.decision == "needs_approval"
+    rejected = runner.approve(waiting.state, False, "lead@northwind.example")
+    assert rejected.decision == "handoff" and rejected.state.pending is None
+    assert "did not approve" in (rejected.state.handoff_reason or "")
+    assert store.refunds == []
+
+
+def test_refund_branches_on_membership_return_window(runner: ProcedureRunner) -> None:
+    old = runner.start("return-refund", "return order 6402817735 for jwu455@email.com")
+    assert old.decision == "handoff"  # guest member, 75 days > 30-day window
+    assert "30-day return window" in (old.state.handoff_reason or "")
+    early = runner.start("return-refund", "return 5520194863, jwu455@email.com")
+    assert early.decision == "reply" and "order received" in early.text
+
+
+def test_subscription_choice_and_high_impact_payment(runner: ProcedureRunner, store: Store) -> None:
+    due = runner.start("subscription-status", "is my subscription active? aphoenix939@email.com")
+    assert due.decision == "ask" and "$99 was due" in due.text and "yes or no" in due.text
+    assert due.citations == ["subscription-inquiry.md"]
+    unclear = runner.resume(due.state, "hmm")
+    assert unclear.decision == "ask" and "one of: yes, no" in unclear.text
+    waiting = runner.resume(unclear.state, "yes please")
+    assert waiting.decision == "needs_approval" and store.payments == []
+    assert waiting.state.pending is not None and waiting.state.pending.body["amount"] == 99.0
+    paid = runner.approve(waiting.state, True, "billing@northwind.example")
+    assert paid.decision == "reply" and "PM-00001" in paid.text
+    assert [p["amount"] for p in store.payments] == [99.0]
+    active = runner.start("subscription-status", "cminh730@email.com, is my plan paid?")
+    assert active.decision == "reply" and "2024-09-14" in active.text
+
+
+def test_change_address_before_and_after_dispatch(runner: ProcedureRunner, store: Store) -> None:
+    asked = runner.start("change-shipping-address", "change address of 5520194863 jwu455@email.com")
+    assert asked.decision == "ask" and "new delivery address" in asked.text
+    bad = runner.resume(asked.state, "tomorrow")
+    assert bad.decision == "ask" and "street number" in bad.text
+    done = runner.resume(bad.state, "12 Oak Street, Springfield, IL 62704")
+    assert done.decision == "reply" and "12 Oak Street" in done.text
+    order = next(o for o in store.orders if o["order_id"] == "5520194863")
+    assert order["address"] == "12 Oak Street, Springfield, IL 62704"
+    assert "12 Oak Street" not in json.dumps(done.events)  # personal slot masked in the trace
+    late = runner.start("change-shipping-address", "new address for 3348917502 cminh730@email.com")
+    assert late.decision == "reply" and "already delivered" in late.text
+
+
+# -- secrets, allowlist, failures --------------------------------------------------------
+
+ECHO = """
+id: echo
+title: Echo
+intents: [echo]
+examples: [echo please]
+steps:
+  - id: ask_email
+    ask: {slot: email, prompt: "Email?", validate: {kind: email}}
+  - id: call
+    action: {name: echo, url: "{{actions_url}}/test/echo", body: {email: "{{email}}"},
+             secret: actions_token}
+    save_as: echoed
+  - id: done
+    reply: "Header was {{echoed.authorization}} for {{email}}"
+"""
+
+
+def test_secret_never_appears_in_events_or_outcomes(
+    service: ActionsServer, runner: ProcedureRunner, store: Store
+) -> None:
+    outcomes = [runner.start("return-refund", "refund 3348917502 cminh730@email.com")]
+    outcomes.append(runner.resume(outcomes[-1].state, "store credit"))
+    outcomes.append(runner.approve(outcomes[-1].state, True, "lead"))
+    procedures = ProcedureSet.from_texts({"echo.yaml": ECHO}, HOSTS)
+    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
+        echo = ProcedureRunner(procedures, client, variables={"actions_url": service.url})
+        outcomes.append(echo.start("echo", "me@example.com"))
+    assert outcomes[-1].text == "Header was Bearer <secret> for me@example.com"
+    assert store.refunds and outcomes[2].decision == "reply"
+    everything = dump(outcomes)
+    assert TOKEN not in everything
+    assert '"secret": "actions_token"' in everything  # named, never valued
+    assert "cminh730@email.com" not in json.dumps([o.events for o in outcomes])
+    assert "me@example.com" not in json.dumps(outcomes[-1].events)
+
+
+def procedure_text(url: str, extra_step: str = "", timeout: str = "") -> str:
+    return f"""
+id: probe
+title: Probe
+intents: [probe]
+examples: [probe it]
+steps:
+  - id: call
+    action: {{name: probe, url: "{url}", secret: actions_token{timeout}}}
+    save_as: probe{extra_step}
+  - id: done
+    reply: "ok"
+"""
+
+
+def test_host_outside_the_allowlist_is_refused(service: ActionsServer) -> None:
+    with pytest.raises(ProcedureError, match=r"'evil\.yaml'.*203\.0\.113\.5.*not in the allowed"):
+        ProcedureSet.from_texts({"evil.yaml": procedure_text("http://203.0.113.5/x")}, HOSTS)
+    fine = ProcedureSet.from_texts({"probe.yaml": procedure_text("{{actions_url}}/x")}, HOSTS)
+    with ActionClient(HOSTS, {}) as client:
+        with pytest.raises(ProcedureError, match=r"'probe\.yaml'.*host '198\.51\.100\.7'"):
+            ProcedureRunner(fine, client, variables={"actions_url": "http://198.51.100.7"})
+        with pytest.raises(ProcedureError, match="'actions_url' has no value"):
+            ProcedureRunner(fine, client)
+        refused = client.call(ActionRequest("x", "POST", "http://198.51.100.7/steal", {}))
+        assert (
+            not refused.ok
+            and refused.error == "host '198.51.100.7' is not in the actions allowlist"
+        )
+
+
+def test_timeout_non_2xx_and_non_json_become_failed_results(service: ActionsServer) -> None:
+    slow = procedure_text("{{actions_url}}/test/slow", timeout=", timeout_s: 0.3")
+    branching = slow.replace(
+        "  - id: done",
+        "  - id: check\n    branch: [{when: 'probe.ok == false', goto: sorry}, "
+        "{otherwise: true, goto: done}]\n  - id: sorry\n    reply: 'The system is slow.'\n"
+        "  - id: done",
+    )
+    texts = {
+        "slow.yaml": slow,
+        "text.yaml": procedure_text("{{actions_url}}/test/text").replace("probe", "text"),
+    }
+    procedures = ProcedureSet.from_texts(texts, HOSTS)
+    variables = {"actions_url": service.url}
+    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
+        runner = ProcedureRunner(procedures, client, variables=variables)
+        started = time.perf_counter()
+        timed_out = runner.start("probe", "go")
+        assert time.perf_counter() - started < 1.2
+        assert timed_out.decision == "handoff"
+        assert (
+            timed_out.state.handoff_reason
+            == "the probe action failed: no answer within 0.3 s (timeout)"
+        )
+        not_json = runner.start("text", "go")
+        assert not_json.decision == "handoff"
+        assert "did not answer with JSON" in (not_json.state.handoff_reason or "")
+        branched = ProcedureRunner(
+            ProcedureSet.from_texts({"b.yaml": branching}, HOSTS), client, variables=variables
+        ).start("probe", "go")
+        assert branched.decision == "reply" and branched.text == "The system is slow."
+        assert branched.state.results["probe"]["ok"] is False
+    with ActionClient(HOSTS, {"actions_token": "wrong-token"}) as client:
+        runner = ProcedureRunner(
+            ProcedureSet.load_dir(PROCEDURES, HOSTS), client, variables=variables
+        )
+        refused = runner.start("order-status", "order 3348917502 cminh730@email.com")
+        assert refused.decision == "handoff"
+        assert (
+            refused.state.handoff_reason
+            == "the lookup_order action failed: the system answered HTTP 401"
+        )
+    with ActionClient(HOSTS, {}) as client:
+        runner = ProcedureRunner(
+            ProcedureSet.load_dir(PROCEDURES, HOSTS), client, variables=variables
+        )
+        unset = runner.start("order-status", "order 3348917502 cminh730@email.com")
+        assert "secret 'actions_token' is not configured" in (unset.state.handoff_reason or "")
+
+
+# -- bad files -------------------------------------------------------------------------
+
+GOOD_HEAD = "id: bad\ntitle: Bad\nintents: [bad]\nexamples: [bad]\nsteps:\n"
+ASK = "  - id: a\n    ask: {slot: email, prompt: 'Email?', validate: {kind: email}}\n"
+BAD_FILES = {
+    "syntax": ("id: bad\nsteps: [\n  - id: a\n", "invalid YAML at line"),
+    "unknown-kind": (
+        GOOD_HEAD + "  - id: a\n    email_customer: hi\n",
+        "unknown kind 'email_customer'",
+    ),
+    "unknown-field": (
+        GOOD_HEAD + "  - id: a\n    reply: hi\n    colour: red\n",
+        "unknown field 'colour'",
+    ),
+    "two-kinds": (
+        GOOD_HEAD + "  - id: a\n    reply: hi\n    handoff: x\n",
+        "has reply and handoff",
+    ),
+    "missing-goto": (
+        GOOD_HEAD + ASK + "  - id: b\n    branch: [{otherwise: true, goto: nowhere}]\n",
+        "step 'b' goes to 'nowhere', which is not a step",
+    ),
+    "host": (
+        GOOD_HEAD + "  - id: a\n    action: {name: x, url: 'https://example.com/x'}\n"
+        "  - id: b\n    reply: hi\n",
+        "calls host 'https://example.com', which is not in the allowed hosts",
+    ),
+    "host-from-slot": (
+        GOOD_HEAD + ASK + "  - id: b\n    action: {name: x, url: 'http://{{email}}/x'}\n"
+        "  - id: c\n    reply: hi\n",
+        "host comes from 'email'",
+    ),
+    "missing-slot": (GOOD_HEAD + ASK + "  - id: b\n    reply: 'Hi {{name}}'\n", "uses '{{name}}'"),
+    "missing-in-condition": (
+        GOOD_HEAD + ASK + "  - id: b\n    branch: [{when: 'account.found == true', goto: a}, "
+        "{otherwise: true, goto: a}]\n",
+        "uses 'account'",
+    ),
+    "eval-attempt": (
+        GOOD_HEAD + ASK + "  - id: b\n    branch: [{when: \"__import__('os').system('x')\", "
+        "goto: a}, {otherwise: true, goto: a}]\n",
+        "expected a slot or result path",
+    ),
+    "no-end": (GOOD_HEAD + ASK, "step 'a' is the last step but does not end"),
+    "missing-prompt": (
+        GOOD_HEAD + "  - id: a\n    ask: {slot: email}\n  - id: b\n    reply: hi\n",
+        "steps[0] (id 'a').ask.prompt: Field required",
+    ),
+    "duplicate-step": (
+        GOOD_HEAD + "  - id: a\n    reply: hi\n  - id: a\n    reply: ho\n",
+        "used twice",
+    ),
+    "bad-regex": (
+        GOOD_HEAD
+        + "  - id: a\n    ask: {slot: z, prompt: 'Z?', validate: {kind: regex, pattern: '('}}\n"
+        "  - id: b\n    reply: hi\n",
+        "is not a regex",
+    ),
+    "not-a-mapping": ("- just\n- a list\n", "expected a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_procedure_files_name_the_file_and_the_problem(case: str, tmp_path: Path) -> None:
+    text, problem = BAD_FILES[case]
+    (tmp_path / f"{case}.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ProcedureError) as raised:
+        ProcedureSet.load_dir(tmp_path, HOSTS)
+    assert f"procedure file '{case}.yaml'" in str(raised.value)
+    assert problem in str(raised.value)
+
+
+def test_duplicate_intents_across_files_are_refused() -> None:
+    one = GOOD_HEAD.replace("id: bad", "id: one") + "  - id: a\n    reply: hi\n"
+    two = one.replace("id: one", "id: two")
+    with pytest.raises(ProcedureError, match=r"'two\.yaml': intent 'bad' already triggers 'one'"):
+        ProcedureSet.from_texts({"one.yaml": one, "two.yaml": two}, HOSTS)
+
+
+def test_condition_language() -> None:
+    scope: dict[str, Any] = {
+        "order": {"found": True, "status": "In Transit", "amount": 94.0, "note": None},
+        "pay_now": "yes",
+        "count": "3",
+    }
+    holds = {
+        "order.found == true": True,
+        "order.found != true": False,
+        "order.status == 'in transit'": True,
+        "order.status in [delivered, 'in transit']": True,
+        "order.amount > 90 and order.amount <= 94": True,
+        "order.amount < 50": False,
+        "count >= 3": True,
+        "exists order.status": True,
+        "exists order.note": False,
+        "not exists order.refund": True,
+        "order.refund == true": False,
+        "order.status > 3": False,
+        "pay_now == yes and order.found == false": False,
+    }
+    for text, expected in holds.items():
+        assert parse_condition(text).holds(scope) is expected, text
+    for broken in ("order.found ~ 3", "exists", "order.status in delivered", "a == 1 or b == 2"):
+        with pytest.raises(ValueError):
+            parse_condition(broken)
+
+
+def test_a_goto_loop_hands_off_instead_of_spinning() -> None:
+    loop = GOOD_HEAD + "  - id: a\n    branch: [{otherwise: true, goto: a}]\n"
+    procedures = ProcedureSet.from_texts({"loop.yaml": loop}, HOSTS)
+    with ActionClient(HOSTS, {}) as client:
+        outcome = ProcedureRunner(procedures, client, max_steps_per_turn=20).start("bad", "hi")
+    assert outcome.decision == "handoff" and len(outcome.events) == 22  # start + 20 + handoff
+    assert outcome.state.handoff_reason == "ran more than 20 steps in one turn (a loop?)"
+
+
+def test_trace_events_show_what_ran_without_personal_data(runner: ProcedureRunner) -> None:
+    outcome = runner.start("order-status", "order 3348917502, cminh730@email.com")
+    lookup = next(e for e in outcome.events if e["kind"] == "action")
+    assert lookup["inputs"]["action"] == "lookup_order" and lookup["inputs"]["secret"] == (
+        "actions_token"
+    )
+    assert lookup["inputs"]["body"] == {"order_id": "<order_id>", "email": "<masked>"}
+    assert lookup["outputs"]["status"] == "delivered" and lookup["outputs"]["http_status"] == 200
+    branch = next(e for e in outcome.events if e["kind"] == "branch")
+    assert branch["outputs"]["values"]["order.status"] == "delivered"
+    assert branch["rule"] == "branch which_status: order.status == delivered -> delivered"
