@@ -289,8 +289,10 @@ class Agent:
                 trace, procedure_state, None, understanding.intent.label, needs_approval=True,
             )  # fmt: skip
         proposed: Outcome = "answered" if outcome.decision == "reply" else "clarify"
+        # Starting a procedure is as sure as the intent; its later steps follow its rules.
+        confidence = understanding.intent.confidence if running is None else 1.0
         return self._finish(
-            agent, trace, understanding, outcome.text, proposed, 1.0, citations,
+            agent, trace, understanding, outcome.text, proposed, confidence, citations,
             procedure_state, rule=f"procedure step ({outcome.decision})",
         )  # fmt: skip
 

@@ -14,7 +14,8 @@ Definitions (all in the summary):
   unanswerable one; calibration is the expected calibration error of `confidence` against
   that, in 10 bins.
 - tradeoff: answered and declined rates if the answer threshold were each of several values
-  (same replies, re-decided from the recorded P(answerable)).
+  (same replies, re-decided from the recorded P(answerable) and verified sentences; knowledge
+  replies only: a procedure or a human request is decided by other rules).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from evaluation.retrieval import percentile
 from knowledge.protocols import Embedder
 from knowledge.store import KnowledgeStore
 
-THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+THRESHOLDS = (0.3, 0.35, 0.4, 0.43, 0.45, 0.5, 0.55, 0.6, 0.7)
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -118,6 +119,15 @@ def _retrieved(trace: Trace) -> set[str]:
     return {str(c["chunk_id"]) for c in chunks}
 
 
+def _verified(trace: Trace) -> bool:
+    """Whether at least one draft sentence survived verification in that turn."""
+    try:
+        checks = trace.step("verify").outputs.get("sentences", [])
+    except StopIteration:
+        return False
+    return any(bool(c.get("supported")) for c in checks)
+
+
 def _answerability(trace: Trace) -> float | None:
     try:
         value = trace.step("retrieve").scores.get("answerability")
@@ -160,8 +170,7 @@ def summarise(
 
         def would_answer(o: Outcome, t: float = threshold) -> bool:
             p = _answerability(o.reply.trace)
-            has_text = bool(o.reply.citations) or o.answered
-            return p is not None and p >= t and has_text
+            return p is not None and p >= t and _verified(o.reply.trace)
 
         tradeoff.append({
             "threshold": threshold,

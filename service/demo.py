@@ -93,7 +93,7 @@ def walkthrough(url: str, demo: Demo) -> str:
         "Try (README.md walks through this):\n"
         f"  curl -X POST {url}/v1/conversations {user} -d '{{}}'\n"
         f"  curl -X POST {url}/v1/conversations/CONV/messages {user} "
-        '-d \'{"text": "How long do I have to return a defective item?"}\'\n'
+        '-d \'{"text": "What payment methods do you accept?"}\'\n'
         f"  curl -X POST {url}/v1/conversations/CONV/messages {user} "
         '-d \'{"text": "I forgot my password"}\'\n'
         f"  curl -H 'Authorization: Bearer {k['qa_lead']}' {url}/v1/traces/TRACE_ID\n"
