@@ -3,8 +3,8 @@
 An explicit request always hands off, so this favours recall: a request verb ("talk",
 "parler", "sprechen", "hablar", ...) within a few words of a person noun ("someone", "agent",
 "conseiller", "Mitarbeiter", "asesor", ...) in either order (German and Dutch put the verb
-last) fires; a verb of wanting ("want", "quiero", "ich möchte") fires only with a noun for
-service staff ("agent", "human", not "person"). So does a service noun alone in a short
+last) fires; a verb of wanting ("want", "quiero", "ich möchte") fires only before a noun
+for service staff ("agent", "human", not "person"). So does a service noun alone in a short
 message ("agent please") and a phrase that only means a person ("real person"). Text is
 folded first: lower case, accents stripped, apostrophes and punctuation to spaces. Spans that
 name a person without asking for one ("human resources", "the agent told me") are blanked
@@ -50,12 +50,12 @@ _AGENTS = (  # nouns that mean someone who serves customers
     r"humano|ser humano|agente|asesor|asesora|operador|operadora|representante|ejecutivo|"
     r"umano|essere umano|operatore|consulente|addetto|"
     r"atendente|consultor|"
-    r"mens|medewerker"
+    r"medewerker"
 )
 _PERSONS = (  # any person: after a verb of getting in touch
     _AGENTS + r"|person|someone|somebody|staff|employee|manager|support team|"
     r"une personne|quelqu un|responsable|jemandem|jemanden|jemand|persona|alguien|"
-    r"qualcuno|pessoa|alguem|assistente|persoon|iemand"
+    r"qualcuno|pessoa|alguem|assistente|mens|persoon|iemand"
 )
 # Phrases that on their own mean "a person, not a bot".
 _STRONG = (
@@ -77,7 +77,7 @@ _NOT_REQUESTS = (
 _GAP = rf"(?:\s+\S+){{0,{WINDOW}}}?\s+"
 _REQUEST = re.compile(
     rf"\b(?:{_TALK}){_GAP}(?:{_PERSONS})\b|\b(?:{_PERSONS}){_GAP}(?:{_TALK})\b"
-    rf"|\b(?:{_WANT}){_GAP}(?:{_AGENTS})\b|\b(?:{_AGENTS}){_GAP}(?:{_WANT})\b"
+    rf"|\b(?:{_WANT}){_GAP}(?:{_AGENTS})\b"  # not reversed: "the agent will call"
 )
 _AGENT = re.compile(rf"\b(?:{_AGENTS})\b")
 _PERSON = re.compile(rf"\b(?:{_PERSONS})\b")

@@ -27,9 +27,9 @@ from knowledge.records import ScoredChunk
 # P(answerable) = sigmoid(INTERCEPT + W_SIMILARITY * similarity + W_COVERAGE * coverage
 #                         + W_AGREEMENT * agreement), fitted by bench/answerability_fit.py
 # (see docs/benchmarks.md for the run).
-INTERCEPT = -6.35
-W_SIMILARITY = 3.51
-W_COVERAGE = 1.38
+INTERCEPT = -6.32
+W_SIMILARITY = 3.45
+W_COVERAGE = 1.39
 W_AGREEMENT = 3.62
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"‘(])|\n+")

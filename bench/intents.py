@@ -227,9 +227,9 @@ def main() -> None:
             evaluate(f"clinc-{shots}shot", few_shot(train, shots), test, embedder, args.latency)
         )
     columns = [k for k in results[0] if k != "dataset"]
-    print(f"{'metric':<22}" + "".join(f"{r['dataset']!s:>12}" for r in results))
+    print(f"{'metric':<22}" + "".join(f"{r['dataset']!s:>14}" for r in results))
     for column in columns:
-        print(f"{column:<22}" + "".join(f"{_cell(r[column]):>12}" for r in results))
+        print(f"{column:<22}" + "".join(f"{_cell(r[column]):>14}" for r in results))
     print(json.dumps({"bench": "intents", "results": results}))
 
 

@@ -51,6 +51,8 @@ NOT_REQUESTS = [
     "I need my password manager reset",
     "personne ne m'a répondu",
     "Le conseiller m'a dit d'attendre",
+    "the agent will call me back tomorrow",
+    "I want the mens shoes in size 10",
 ]
 
 
