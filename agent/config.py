@@ -21,6 +21,11 @@ FEATURES: dict[str, tuple[str, bool]] = {
         "Rewrite follow-up questions into standalone ones with the configured chat model.",
         True,
     ),
+    "quality_scoring": (
+        "Score every reply in the background (groundedness, relevance, correctness) and queue "
+        "replies for QA review.",
+        False,
+    ),
 }
 
 # Generative features stay off until an admin turns them on (and configures a chat model).
@@ -73,6 +78,17 @@ class Thresholds(BaseModel):
         return self
 
 
+class QaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    review_threshold: float = Field(
+        0.5, ge=0, le=1, description="Replies with any score below this enter the review queue."
+    )
+    sample_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of other replies sampled into the review queue."
+    )
+
+
 class AgentConfig(BaseModel):
     """Everything an admin sets about how the agent behaves for one tenant."""
 
@@ -87,6 +103,7 @@ class AgentConfig(BaseModel):
     intents: dict[str, list[str]] = Field(
         default_factory=dict, description="Tenant intents (name -> example utterances)."
     )
+    qa: QaSettings = Field(default_factory=QaSettings)
     disclosure: str = DEFAULT_DISCLOSURE
     privacy_notice: str = DEFAULT_PRIVACY_NOTICE
     version: int = 1
@@ -100,6 +117,9 @@ class AgentConfig(BaseModel):
             )
         for name in FEATURES:
             self.features.setdefault(name, DEFAULT_FEATURES[name])
+        for intent, examples in self.intents.items():
+            if len([e for e in examples if e.strip()]) < 2:
+                raise ValueError(f"intent '{intent}' needs at least 2 example utterances")
         return self
 
     def enabled(self, feature: str) -> bool:

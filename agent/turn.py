@@ -323,7 +323,7 @@ class Agent:
                 "method": result.method,
                 "chunks": [
                     {"chunk_id": c.chunk.chunk_id, "document_id": c.chunk.document_id,
-                     "score": round(c.score, 4)}
+                     "title": c.title, "score": round(c.score, 4), "text": c.chunk.text}
                     for c in result.chunks
                 ],
                 "missing_terms": reading.missing_terms,

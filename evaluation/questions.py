@@ -32,13 +32,14 @@ def load_questions(path: Path) -> list[Question]:
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                questions.append(_question(line, f"{path.name} line {number}"))
+                questions.append(parse_question(line, f"{path.name} line {number}"))
     if not questions:
         raise InvalidQuestions(f"questions file '{path}' holds no questions")
     return questions
 
 
-def _question(line: str, where: str) -> Question:
+def parse_question(line: str, where: str) -> Question:
+    """One questions-JSONL record; `where` names it in errors ("q.jsonl line 3")."""
     try:
         data: Any = json.loads(line)
     except ValueError as error:

@@ -16,7 +16,8 @@ from service.errors import ServiceError
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
-from service.routes import agent_admin, conversations, health, knowledge
+from service.qa import QaWorker
+from service.routes import agent_admin, conversations, health, knowledge, qa
 from service.runtime import Runtime
 from service.settings import Settings
 from service.version import VERSION
@@ -45,11 +46,14 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         runtime.embedder.warm_up()
         jobs = JobRunner(runtime)
         jobs.start()
+        scorer = QaWorker(runtime.qa, settings.qa_interval_s)
+        scorer.start()
         app.state.runtime = runtime
         app.state.jobs = jobs
         try:
             yield
         finally:
+            scorer.stop()
             jobs.stop()
             runtime.close()
             owned.release()
@@ -89,4 +93,5 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     app.include_router(knowledge.router)
     app.include_router(conversations.router)
     app.include_router(agent_admin.router)
+    app.include_router(qa.router)
     return app

@@ -38,6 +38,8 @@ def set_up(runtime: Runtime) -> Demo:
         runtime.agents.put_procedure(TENANT, path.read_text(encoding="utf-8"))
         for path in sorted((EXAMPLES / "procedures").glob("*.yaml"))
     ]
+    golden = EXAMPLES / "golden.jsonl"
+    runtime.qa.import_golden(TENANT, golden.read_text(encoding="utf-8"), golden.name)
     keys = {
         role: runtime.tenants.create_key(TENANT, role, "make run")
         for role in ("admin", "end_user", "agent", "qa_lead")

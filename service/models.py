@@ -137,3 +137,44 @@ class TraceRecord(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(40), default=None)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scored_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+class QueueItem(Base):
+    """A reply waiting for a QA lead's review, with why it entered the queue."""
+
+    __tablename__ = "qa_queue"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(40), index=True)
+    trace_id: Mapped[str] = mapped_column(String(40), index=True)
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of words
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | reviewed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A QA lead's verdict on one reply, with labels and an optional corrected answer."""
+
+    __tablename__ = "qa_reviews"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(40), index=True)
+    trace_id: Mapped[str] = mapped_column(String(40), index=True)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(24))
+    labels: Mapped[str] = mapped_column(Text, default="[]")
+    corrected_answer: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GoldenCase(Base):
+    """One case of a tenant's golden set (questions contract), imported or from a correction."""
+
+    __tablename__ = "golden_cases"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # one questions-JSONL record
+    source: Mapped[str] = mapped_column(String(16), default="import")  # import | correction
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

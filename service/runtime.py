@@ -30,6 +30,7 @@ from service.conversations import Conversations, SqlTraceStore
 from service.db import make_engine, migrate, session_factory
 from service.errors import NotFound
 from service.models import AuditEntry, Tenant
+from service.qa import QaService
 from service.settings import Settings
 from service.tenants import Tenants
 
@@ -126,6 +127,18 @@ class Runtime:
     @cached_property
     def conversations(self) -> Conversations:
         return Conversations(self.sessions, self.agents, self.agent)
+
+    @cached_property
+    def judge(self) -> ChatModel | None:
+        """The QA judge model: the chat model, when one is configured and judging is on."""
+        return self.chat if self.settings.qa_judge else None
+
+    @cached_property
+    def qa(self) -> QaService:
+        from evaluation.scoring import ReplyScorer
+
+        scorer = ReplyScorer(self.embedder, judge=self.judge)
+        return QaService(self.sessions, self.agents, self.store, scorer)
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
         with self.sessions.begin() as session:

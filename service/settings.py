@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         "demo-token", description="Secret sent to the actions service; never written to traces."
     )
     actions_timeout_s: float = Field(5, gt=0, description="Timeout of one procedure action call.")
+    qa_interval_s: float = Field(
+        0.5, gt=0, le=60, description="How often the server looks for replies to score."
+    )
+    qa_judge: bool = Field(
+        False, description="Use the configured chat model as the QA judge (ragas LLM metrics)."
+    )
     host: str = Field("127.0.0.1", description="Address `clearline serve` binds to.")
     port: int = Field(8000, description="Port `clearline serve` listens on.")
 

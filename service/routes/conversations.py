@@ -99,6 +99,7 @@ def rate_reply(
 ) -> MessagePublic:
     """Rate a reply the end user received: up or down, with an optional comment."""
     message = runtime.conversations.rate(principal.tenant, message_id, body.rating, body.comment)
+    runtime.qa.on_rating(message)
     return MessagePublic.of(message)
 
 

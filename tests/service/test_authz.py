@@ -35,6 +35,12 @@ POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("PUT", "/v1/procedures"): ("admin",),
     ("DELETE", "/v1/procedures/{procedure_id}"): ("admin",),
     ("GET", "/v1/traces/{trace_id}"): ("qa_lead", "admin"),
+    ("GET", "/v1/qa/queue"): ("qa_lead",),
+    ("POST", "/v1/qa/reviews"): ("qa_lead",),
+    ("GET", "/v1/qa/reviews"): ("qa_lead",),
+    ("GET", "/v1/qa/golden"): ("qa_lead", "admin"),
+    ("POST", "/v1/qa/golden"): ("qa_lead", "admin"),
+    ("GET", "/v1/qa/report"): ("qa_lead", "admin"),
 }
 # A harmless id for every other path parameter: allowed roles get 404 (or 422 for a body
 # that is deliberately empty), never a change.
