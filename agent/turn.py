@@ -2,6 +2,8 @@
 understand -> route -> retrieve -> compose -> verify -> decide, recorded in a Trace.
 
 Rules of the decide step, in order (the trace names the one that applied):
+0. a message that looks like a prompt injection hands off (agent.injection); retrieved
+   paragraphs that look like one never reach the composer (listed in the retrieve step);
 1. an explicit request for a human hands off, in any language;
 2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from agent.chat import ChatModel, ChatModelError
 from agent.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.config import FEATURES, AgentConfig
 from agent.handoff import detect_human_request
+from agent.injection import INJECTION, detect_injection, screen_chunks
 from agent.intents import IntentClassifier
 from agent.language import detect_language
 from agent.procedures import ProcedureRunner, ProcedureState, StepOutcome
@@ -138,6 +141,7 @@ class Agent:
         config = agent.config
         with trace.timed("understand", message=message) as step:
             human = detect_human_request(message)
+            injection = detect_injection(message)
             language = detect_language(message)
             if not config.enabled("intent_prediction"):
                 intent = Prediction(OUT_OF_SCOPE, 0.0, {"skipped": "intent_prediction is off"})
@@ -161,6 +165,7 @@ class Agent:
                     ("language", language),
                     ("sentiment", sentiment),
                     ("human_request", human),
+                    ("injection", injection),
                 )
             }
             step.scores = {
@@ -168,6 +173,7 @@ class Agent:
                 "language": language.confidence,
                 "sentiment": sentiment.confidence,
                 "human_request": human.confidence,
+                "injection": injection.confidence,
             }
         return Understanding(intent, language, sentiment, human)
 
@@ -185,8 +191,11 @@ class Agent:
         intent = understanding.intent
         running = _running(state.procedure_state)
         procedure_id = agent.procedure_intents.get(intent.label)
+        injection = _injection_rule(trace)
         with trace.timed("route", intent=intent.label) as step:
-            if understanding.wants_human:
+            if injection is not None:
+                route, step.reason = "handoff", injection
+            elif understanding.wants_human:
                 route, step.reason = "handoff", "the end user asked for a human"
             elif running is not None and config.enabled("procedures") and agent.procedures:
                 route = "procedure"
@@ -316,6 +325,8 @@ class Agent:
             result: SearchResult = self._retriever_for(agent.tenant).search(
                 agent.tenant, query, k=RETRIEVE_K
             )
+            screening = screen_chunks(result.chunks)  # injected paragraphs never reach compose
+            result = replace(result, chunks=screening.chunks)
             reader = PassageReader(self._embedder, lambda w: self._term_weights(agent.tenant, w))
             reading: Reading = reader.read(message, result.resolved.context, result.chunks)
             step.inputs = {"query": query.text, "context": result.resolved.context}
@@ -327,6 +338,7 @@ class Agent:
                     for c in result.chunks
                 ],
                 "missing_terms": reading.missing_terms,
+                "excluded_sentences": [e.as_dict() for e in screening.excluded],
             }  # fmt: skip
             step.scores = reading.features()
         draft = self._compose(config, message, reading, result, trace)
@@ -456,9 +468,16 @@ def _running(procedure_state: str | None) -> ProcedureState | None:
 
 
 def _replace_state(reply: Reply, procedure_state: str | None) -> Reply:
-    from dataclasses import replace
-
     return replace(reply, procedure_state=procedure_state)
+
+
+def _injection_rule(trace: Trace) -> str | None:
+    """The rule in words when the understand step flagged the message as a prompt injection."""
+    found = trace.step("understand").outputs["injection"]
+    if found["label"] != INJECTION:
+        return None
+    rules = ", ".join(str(r["rule"]) for r in found["detail"]["rules"])
+    return f"the message looks like a prompt injection ({rules})"
 
 
 def _knowledge_reason(

@@ -185,3 +185,32 @@ def test_generative_feature_without_a_model_falls_back_and_says_why(
     reply = agent.respond(config, ConversationState(), "How long do I have to return shoes?")
     assert "no chat model is configured" in reply.trace.step("compose").reason
     assert reply.decision == "answered"
+
+
+def test_per_intent_autonomy_answers_listed_intents_and_drafts_the_rest(
+    store: KnowledgeStore, minilm: Any
+) -> None:
+    from agent.intents import IntentClassifier
+
+    intents = {
+        "returns": [
+            "how do I return shoes", "can I send back my order", "return window for items",
+            "I want a refund for my boots", "how many days do I have to return something",
+        ],
+        "shipping": [
+            "how long does delivery take", "when will my parcel arrive", "shipping to Canada",
+            "is express shipping available", "how much is delivery",
+        ],
+    }  # fmt: skip
+    config = AgentConfig(autonomy="per_intent", autonomous_intents=["returns"], intents=intents)
+    tenant_agent = TenantAgent("acme", config, IntentClassifier(minilm, intents))
+    agent, _ = make_agent(store, minilm)
+    returns = agent.respond(
+        tenant_agent, ConversationState(), "How long do I have to return shoes?"
+    )
+    assert returns.intent == "returns" and returns.decision == "answered"
+    shipping = agent.respond(
+        tenant_agent, ConversationState(), "How long does standard delivery to Canada take?"
+    )
+    assert shipping.intent == "shipping" and shipping.decision == "draft"
+    assert shipping.trace.decision is not None and "per_intent" in shipping.trace.decision.rule
