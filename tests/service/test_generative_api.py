@@ -59,9 +59,9 @@ def test_generative_composition_masks_personal_data_and_is_verified(servers: Any
             "refund [1]. We will also send a free gift to <PERSON_1> at <EMAIL_1> [1]."
         )
     )
-    conversation = httpx.post(
-        f"{live.url}/v1/conversations", headers=auth(user), json={}
-    ).json()["conversation_id"]
+    conversation = httpx.post(f"{live.url}/v1/conversations", headers=auth(user), json={}).json()[
+        "conversation_id"
+    ]
     message = (
         "Hi, I am Jane Doe, my email is jane.doe@example.com and my card is "
         "4111 1111 1111 1111. How long do I have to return a defective item?"
