@@ -90,3 +90,24 @@ def test_ask_unknown_tenant_is_a_clear_error(tmp_path: Path) -> None:
     done = clearline("ask", "hello", "--tenant", "nobody", data_dir=tmp_path / "data")
     assert done.returncode == 1
     assert "nobody" in done.stderr and "does not exist" in done.stderr
+
+
+@pytest.mark.slow
+def test_qa_run_scores_every_reply_and_the_report_has_plots(data_dir: Path, tmp_path: Path) -> None:
+    asked = clearline("ask", "How long do refunds take?", "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    done = clearline("qa", "run", "--tenant", "acme", "--json", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["scored"] >= 1 and report["replies"] >= report["scored"]
+    assert set(report["evaluators"]) >= {"groundedness", "answer_relevance", "correctness"}
+    again = json.loads(
+        clearline("qa", "run", "--tenant", "acme", "--json", data_dir=data_dir).stdout
+    )
+    assert again["scored"] == 0  # nothing left to score
+    out = tmp_path / "report.html"
+    page = clearline("qa", "report", "--tenant", "acme", "--out", str(out), "--json",
+                     data_dir=data_dir)  # fmt: skip
+    assert page.returncode == 0, page.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == len(json.loads(page.stdout)["plots"]) > 0
