@@ -82,7 +82,17 @@ class QaSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     review_threshold: float = Field(
-        0.5, ge=0, le=1, description="Replies with any score below this enter the review queue."
+        0.5,
+        ge=0,
+        le=1,
+        description="Replies whose groundedness or correctness is below this enter the queue.",
+    )
+    relevance_threshold: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Replies whose answer or context relevance is below this enter the queue "
+        "(embedding cosines sit lower than the other scores, hence a lower bar).",
     )
     sample_rate: float = Field(
         0.05, ge=0, le=1, description="Share of other replies sampled into the review queue."

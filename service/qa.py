@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.config import QaSettings
 from agent.trace import Trace
 from evaluation.questions import Question, parse_question
-from evaluation.records import ScoredReply
+from evaluation.records import Score, ScoredReply
 from knowledge.store import KnowledgeStore
 from service.agents import TenantAgents
 from service.errors import BadRequest, NotFound
@@ -112,7 +113,7 @@ class QaService:
                 stored.body = trace.model_dump_json()
                 stored.scored_at = datetime.now(UTC)
             if config.enabled("quality_scoring"):
-                self._maybe_enqueue(trace, config.qa.review_threshold, config.qa.sample_rate)
+                self._maybe_enqueue(trace, config.qa)
             return trace
 
     def _score(self, trace: Trace) -> dict[str, Any]:
@@ -133,18 +134,25 @@ class QaService:
                 texts = [chunks[c].text for c in sentence.get("chunk_ids", []) if c in chunks]
                 citations.append((str(sentence["text"]), "\n".join(texts)))
         reference = self.reference_for(trace.tenant, trace.question)
-        answer = trace.reply if answered else ""
-        return self._scorer.score(trace.question, answer, contexts, citations, reference)
+        if not answered:  # a handoff or clarifying question: nothing to judge as an answer
+            scores = self._scorer.score(trace.question, "", contexts, [], None, answered=False)
+            for name in ("answer_relevance", "correctness"):
+                if name in scores:
+                    scores[name] = Score(name, None, scores[name].evaluator,
+                                         {"reason": "not an answer"})  # fmt: skip
+            return scores
+        return self._scorer.score(trace.question, trace.reply, contexts, citations, reference)
 
-    def _maybe_enqueue(self, trace: Trace, threshold: float, sample_rate: float) -> None:
+    def _maybe_enqueue(self, trace: Trace, qa: QaSettings) -> None:
         reasons: list[str] = []
         for name, score in trace.scores.items():
             value = score.get("value") if isinstance(score, dict) else None
-            if isinstance(value, (int, float)) and value < threshold:
-                reasons.append(f"{name} {value:.2f} < {threshold}")
+            bar = qa.relevance_threshold if name.endswith("relevance") else qa.review_threshold
+            if isinstance(value, (int, float)) and value < bar:
+                reasons.append(f"{name} {value:.2f} < {bar}")
         if trace.decision is not None and trace.decision.decision == "handoff":
             reasons.append("handed off")
-        if not reasons and self._random.random() < sample_rate:
+        if not reasons and self._random.random() < qa.sample_rate:
             reasons.append("random sample")
         if reasons:
             self.enqueue(trace.tenant, trace.trace_id, reasons)
