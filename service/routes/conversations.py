@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -22,6 +22,7 @@ from service.agent_schemas import (
     StartConversation,
 )
 from service.deps import RuntimeDep, require
+from service.models import Conversation
 from service.schemas import ErrorResponse
 from service.tenants import Principal
 
@@ -79,16 +80,17 @@ def get_conversation(
     conversation_id: str, principal: ReaderDep, runtime: RuntimeDep
 ) -> ConversationPublic:
     """The history: end users see what was sent to them; human agents also see drafts."""
-    conversations = runtime.conversations
-    conversation = conversations.get(principal.tenant, conversation_id)
-    messages = conversations.messages(
-        principal.tenant, conversation_id, visible_only=principal.role == "end_user"
-    )
+    conversation = runtime.conversations.get(principal.tenant, conversation_id)
+    return _public(runtime, conversation, visible_only=principal.role == "end_user")
+
+
+def _public(runtime: Any, conversation: Conversation, visible_only: bool) -> ConversationPublic:
+    messages = runtime.conversations.messages(conversation.tenant, conversation.id, visible_only)
     return ConversationPublic(
         conversation_id=conversation.id,
         status=conversation.status,
         scenario=conversation.scenario,
-        disclosure=runtime.agents.config(principal.tenant).disclosure,
+        disclosure=runtime.agents.config(conversation.tenant).disclosure,
         messages=[MessagePublic.of(m) for m in messages],
     )
 
@@ -137,16 +139,8 @@ def set_status(
     conversation_id: str, body: ConversationStatus, principal: HumanAgentDep, runtime: RuntimeDep
 ) -> ConversationPublic:
     """Hand the conversation back to the AI agent (`open`) or close it."""
-    conversations = runtime.conversations
-    conversation = conversations.resolve(principal.tenant, conversation_id, body.status)
-    messages = conversations.messages(principal.tenant, conversation_id, visible_only=False)
-    return ConversationPublic(
-        conversation_id=conversation.id,
-        status=conversation.status,
-        scenario=conversation.scenario,
-        disclosure=runtime.agents.config(principal.tenant).disclosure,
-        messages=[MessagePublic.of(m) for m in messages],
-    )
+    conversation = runtime.conversations.resolve(principal.tenant, conversation_id, body.status)
+    return _public(runtime, conversation, visible_only=False)
 
 
 @router.get("/v1/drafts", response_model=list[DraftPublic], responses=_ERRORS)

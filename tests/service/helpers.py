@@ -26,3 +26,24 @@ def wait_job(url: str, key: str, job_id: str, timeout: float = 300) -> dict[str,
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+RETURNS_POLICY = (
+    "You can return a defective item within 30 days of delivery for a full refund.",
+    "Refunds are paid to the original payment card within five business days.",
+    "Gold members can return items at any time.",
+)
+
+
+def seed_returns_policy(runtime: Any, tenant: str) -> None:
+    """Write one small document (`returns.md`) straight into the tenant's store."""
+    from knowledge.records import Chunk
+    from knowledge.store import DocumentWrite
+
+    chunk = Chunk("returns.md", 0, 0, "\n".join(RETURNS_POLICY), metadata={"title": "Returns"})
+    runtime.store(tenant).write(
+        tenant,
+        DocumentWrite("returns.md", "Returns", "returns.md", "md", "h"),
+        [chunk],
+        runtime.embedder.embed([f"Returns\n{chunk.text}"]),
+    )

@@ -9,18 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from knowledge.records import Chunk
-from knowledge.store import DocumentWrite
 from service.demo import EXAMPLES, start_actions_service
 from service.tenants import ROLES
 from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
-
-POLICY = [
-    "You can return a defective item within 30 days of delivery for a full refund.",
-    "Refunds are paid to the original payment card within five business days.",
-    "Gold members can return items at any time.",
-]
+from tests.service.helpers import RETURNS_POLICY, auth, seed_returns_policy
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
         runtime = live.runtime
         for name in ("acme", "globex"):
             runtime.tenants.create(name, "eu")
-        store = runtime.store("acme")
-        chunk = Chunk("returns.md", 0, 0, "\n".join(POLICY), metadata={"title": "Returns"})
-        vectors = runtime.embedder.embed([f"Returns\n{chunk.text}"])
-        store.write("acme", DocumentWrite("returns.md", "Returns", "returns.md", "md", "h"),
-                    [chunk], vectors)  # fmt: skip
+        seed_returns_policy(runtime, "acme")
         live.keys = {role: runtime.tenants.create_key("acme", role) for role in ROLES}
         live.other_admin = runtime.tenants.create_key("globex", "admin")
         live.other_qa = runtime.tenants.create_key("globex", "qa_lead")  # type: ignore[attr-defined]
@@ -93,7 +81,7 @@ def test_a_knowledge_answer_with_citations_and_a_trace_for_qa(server: Any) -> No
     assert reply["decision"] == "answered", reply
     assert "30 days" in reply["text"]
     assert reply["citations"][0]["document_id"] == "returns.md"
-    assert reply["citations"][0]["quote"] in "\n".join(POLICY)
+    assert reply["citations"][0]["quote"] in "\n".join(RETURNS_POLICY)
     assert 0 <= reply["confidence"] <= 1
     trace_path = f"/v1/traces/{reply['trace_id']}"
     for role in ("qa_lead", "admin"):

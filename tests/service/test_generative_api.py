@@ -9,16 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from knowledge.records import Chunk
-from knowledge.store import DocumentWrite
 from tests.agent.test_chat import Action, FakeOpenAIServer
 from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
-
-POLICY = [
-    "You can return a defective item within 30 days of delivery for a full refund.",
-    "Refunds are paid to the original payment card within five business days.",
-]
+from tests.service.helpers import auth, seed_returns_policy
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +26,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Any:
         with LiveServer(settings) as live:
             runtime = live.runtime
             runtime.tenants.create("acme", "eu")
-            chunk = Chunk("returns.md", 0, 0, "\n".join(POLICY), metadata={"title": "Returns"})
-            runtime.store("acme").write(
-                "acme", DocumentWrite("returns.md", "Returns", "returns.md", "md", "h"), [chunk],
-                runtime.embedder.embed([f"Returns\n{chunk.text}"]),
-            )  # fmt: skip
+            seed_returns_policy(runtime, "acme")
             live.keys = {r: runtime.tenants.create_key("acme", r) for r in ("admin", "end_user")}
             yield live, model
 

@@ -12,18 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from knowledge.records import Chunk
-from knowledge.store import DocumentWrite
 from service.tenants import ROLES
 from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
+from tests.service.helpers import auth, seed_returns_policy
 from tests.service.test_cli import clearline
 
-POLICY = [
-    "You can return a defective item within 30 days of delivery for a full refund.",
-    "Refunds are paid to the original payment card within five business days.",
-    "Gold members can return items at any time.",
-]
 MAX_DELAY_S = 30  # generous for a loaded 2-core machine; the server polls every 0.2 s
 
 
@@ -50,11 +43,7 @@ def test_scores_queue_review_golden_report_and_gate(tmp_path: Path) -> None:
     with LiveServer(settings) as live:
         runtime = live.runtime
         runtime.tenants.create("acme", "eu")
-        chunk = Chunk("returns.md", 0, 0, "\n".join(POLICY), metadata={"title": "Returns"})
-        runtime.store("acme").write(
-            "acme", DocumentWrite("returns.md", "Returns", "returns.md", "md", "h"), [chunk],
-            runtime.embedder.embed([f"Returns\n{chunk.text}"]),
-        )  # fmt: skip
+        seed_returns_policy(runtime, "acme")
         keys = {role: runtime.tenants.create_key("acme", role) for role in ROLES}
         url = live.url
         user, qa = keys["end_user"], keys["qa_lead"]
