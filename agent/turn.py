@@ -17,28 +17,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Literal
 
 from agent.chat import ChatModel, ChatModelError
 from agent.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
-from agent.config import FEATURES, AgentConfig
+from agent.config import AgentConfig
 from agent.handoff import detect_human_request
 from agent.injection import INJECTION, detect_injection, screen_chunks
-from agent.intents import IntentClassifier
 from agent.language import detect_language
-from agent.procedures import ProcedureRunner, ProcedureState, StepOutcome
+from agent.procedures import ProcedureState, StepOutcome
 from agent.reading import PassageReader, Reading
+from agent.replies import (
+    Citation,
+    ConversationState,
+    Outcome,
+    Reply,
+    TenantAgent,
+    handoff_summary,
+)
 from agent.rewrite import rewrite_query
 from agent.sentiment import detect_sentiment
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand import OUT_OF_SCOPE, Prediction, Understanding
 from agent.verify import Verification, Verifier
 from knowledge.protocols import Embedder
-from knowledge.query import Query, Turn
+from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult
 
-Outcome = Literal["answered", "clarify", "handoff"]
 RETRIEVE_K = 10
 
 HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
@@ -47,51 +53,6 @@ CLARIFY_TEXT = (
     "I want to make sure I answer the right question. Could you tell me a little more "
     "about what you need?"
 )
-
-
-@dataclass(frozen=True)
-class Citation:
-    document_id: str
-    title: str
-    quote: str
-
-
-@dataclass(frozen=True)
-class ConversationState:
-    """What the agent needs of the conversation so far (the service persists it)."""
-
-    conversation_id: str | None = None
-    history: tuple[Turn, ...] = ()
-    scenario: str = ""
-    procedure_state: str | None = None
-    last_decision: str | None = None
-
-
-@dataclass(frozen=True)
-class TenantAgent:
-    """One tenant's configuration and the models built from it."""
-
-    tenant: str
-    config: AgentConfig
-    intents: IntentClassifier | None = None
-    procedures: ProcedureRunner | None = None
-    procedure_intents: dict[str, str] = field(default_factory=dict)  # intent -> procedure id
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str  # what the end user sees now
-    draft_text: str  # the reply itself (equal to text unless held as a draft)
-    # `citations` belong to draft_text: show them to the end user only when not a draft
-    decision: Literal["answered", "clarify", "handoff", "draft"]
-    proposed: Outcome
-    confidence: float
-    citations: list[Citation]
-    trace: Trace
-    procedure_state: str | None
-    handoff_summary: str | None
-    intent: str | None
-    needs_approval: bool = False  # a high-impact procedure action waits for a human
 
 
 class Agent:
@@ -493,33 +454,3 @@ def _knowledge_reason(
     if not config.enabled("intent_prediction"):
         return "intent_prediction is off: knowledge"
     return f"intent '{intent.label}' has no procedure: answer from knowledge"
-
-
-def handoff_summary(
-    state: ConversationState, message: str, understanding: Understanding, rule: str, found: str
-) -> str:
-    """What a human agent needs to pick the conversation up without re-reading it."""
-    asked = [t.text for t in state.history if t.role == "user"][-2:]
-    lines = [
-        f"Why: {rule}.",
-        f"Customer's last message: {message}",
-        f"Intent: {understanding.intent.label} ({understanding.intent.confidence:.2f}); "
-        f"sentiment: {understanding.sentiment.label}; language: {understanding.language.label}.",
-    ]
-    if asked:
-        lines.append("Earlier: " + " | ".join(asked))
-    if state.scenario:
-        lines.append(f"Customer's situation: {state.scenario[:300]}")
-    if found:
-        lines.append(f"Closest passage found (not sent): {found[:300]}")
-    return "\n".join(lines)
-
-
-__all__ = [
-    "FEATURES",
-    "Agent",
-    "Citation",
-    "ConversationState",
-    "Reply",
-    "TenantAgent",
-]

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from agent.replies import ConversationState, Reply, TenantAgent
 from agent.trace import Trace
-from agent.turn import Agent, ConversationState, Reply, TenantAgent
+from agent.turn import Agent
 from agent.verify import Verifier
 from evaluation.questions import Question
 from evaluation.retrieval import percentile

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from agent.config import AgentConfig
-from agent.turn import Agent, TenantAgent
+from agent.replies import TenantAgent
+from agent.turn import Agent
 from agent.verify import Verifier
 from evaluation.answers import Outcome, run
 from evaluation.questions import Question

@@ -20,7 +20,7 @@ from agent.intents import IntentClassifier
 from agent.procedure_load import ProcedureSet
 from agent.procedure_model import ProcedureError
 from agent.procedures import ProcedureRunner
-from agent.turn import TenantAgent
+from agent.replies import TenantAgent
 from knowledge.protocols import Embedder
 from service.errors import BadRequest, NotFound
 from service.models import ProcedureRecord, TenantConfig

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.procedures import ProcedureState
+from agent.replies import ConversationState, Reply
 from agent.trace import Trace
-from agent.turn import Agent, ConversationState, Reply
+from agent.turn import Agent
 from knowledge.query import Turn
 from service.agents import TenantAgents
 from service.errors import Conflict, NotFound

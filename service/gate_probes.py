@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore
-from agent.turn import Agent, ConversationState, TenantAgent
+from agent.turn import Agent
 from evaluation.gate import ProbeRunner
 from evaluation.injection_probes import load_probes, plant, probe_success
 from knowledge.retrieve import Retriever

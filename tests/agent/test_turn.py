@@ -10,9 +10,10 @@ import pytest
 
 from agent.chat import ChatMessage
 from agent.config import AgentConfig
+from agent.replies import ConversationState, TenantAgent
 from agent.testing import ScriptedChatModel
 from agent.trace import STEPS, InMemoryTraceStore
-from agent.turn import Agent, ConversationState, TenantAgent
+from agent.turn import Agent
 from knowledge.query import Turn
 from knowledge.records import Chunk
 from knowledge.retrieve import Retriever
