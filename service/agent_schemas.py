@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from service.models import Conversation, Message
 
@@ -34,7 +34,9 @@ class ConversationStarted(BaseModel):
 class PostMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT, validation_alias=AliasChoices("text", "message")
+    )
 
 
 class CitationPublic(BaseModel):

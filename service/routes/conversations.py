@@ -39,9 +39,11 @@ ReaderDep = Annotated[Principal, Depends(require("end_user", "agent"))]
     "/v1/conversations", status_code=201, response_model=ConversationStarted, responses=_ERRORS
 )
 def start_conversation(
-    body: StartConversation, principal: EndUserDep, runtime: RuntimeDep
+    principal: EndUserDep, runtime: RuntimeDep, body: StartConversation | None = None
 ) -> ConversationStarted:
-    """Start a conversation; returns its id, the privacy notice and the AI disclosure."""
+    """Start a conversation (the body is optional); returns its id, the privacy notice and
+    the AI disclosure."""
+    body = body or StartConversation()
     config = runtime.agents.config(principal.tenant)
     conversation = runtime.conversations.start(principal.tenant, body.scenario, body.channel)
     return ConversationStarted(

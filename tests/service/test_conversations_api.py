@@ -242,3 +242,17 @@ def test_conversations_of_another_tenant_are_invisible(server: Any) -> None:
         headers=auth(other_user), json={"text": "hello"},
     )  # fmt: skip
     assert posted.status_code == 404
+
+
+def test_starting_without_a_body_and_posting_with_message_work(server: Any) -> None:
+    started = httpx.post(f"{server.url}/v1/conversations", headers=auth(server.keys["end_user"]))
+    assert started.status_code == 201, started.text
+    conversation = started.json()["conversation_id"]
+    reply = call(
+        server, "POST", f"/v1/conversations/{conversation}/messages", "end_user",
+        json={"message": "How long do I have to return a defective item?"},
+    )  # fmt: skip
+    assert reply.status_code == 200 and reply.json()["ai_generated"] is True
+    empty = call(server, "POST", f"/v1/conversations/{conversation}/messages", "end_user",
+                 json={"text": ""})  # fmt: skip
+    assert empty.status_code == 422 and "text" in empty.json()["error"]["message"]
