@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -131,6 +132,19 @@ class AgentConfig(BaseModel):
             if len([e for e in examples if e.strip()]) < 2:
                 raise ValueError(f"intent '{intent}' needs at least 2 example utterances")
         return self
+
+    def merged(self, changes: Mapping[str, Any], version: int | None = None) -> AgentConfig:
+        """This configuration with `changes` merged in (nested mappings too), validated
+        (pydantic.ValidationError if the result is invalid)."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        if version is not None:
+            data["version"] = version
+        return AgentConfig.model_validate(data)
 
     def enabled(self, feature: str) -> bool:
         return self.features.get(feature, False)

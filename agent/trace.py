@@ -59,6 +59,22 @@ class Trace(BaseModel):
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
 
+    def ran(self, name: str) -> Step | None:
+        """The step if it ran (not skipped, not failed, present at all)."""
+        return next((s for s in self.steps if s.name == name and s.status == "ran"), None)
+
+    def retrieved(self) -> list[dict[str, Any]]:
+        """The chunks retrieved for this reply, as recorded (chunk_id, document_id, text...)."""
+        step = self.ran("retrieve")
+        return list(step.outputs.get("chunks", [])) if step else []
+
+    def passages_by_document(self) -> dict[str, list[str]]:
+        """Document id -> texts of its chunks retrieved for this reply."""
+        texts: dict[str, list[str]] = {}
+        for chunk in self.retrieved():
+            texts.setdefault(str(chunk["document_id"]), []).append(str(chunk.get("text", "")))
+        return texts
+
     @contextmanager
     def timed(self, name: str, **inputs: Any) -> Iterator[Step]:
         """Record a step; its time is measured around the block."""

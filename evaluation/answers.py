@@ -6,7 +6,7 @@ Definitions (all in the summary):
 - correctness: token F1 and embedding cosine of the answer against `reference_answer`
   (answered, answerable questions that have one).
 - groundedness: share of answer sentences supported by the passages they cite, checked
-  again here by the verifier against the cited chunks' stored text.
+  again here by the verifier against the cited chunks' text as the turn's trace recorded it.
 - citation validity: share of citations whose document exists in the tenant and was among
   the chunks retrieved for that turn.
 - a reply is "right" when it answers an answerable question citing one of its reference
@@ -112,29 +112,34 @@ def _right(outcome: Outcome) -> bool:
     return token_f1(outcome.reply.draft_text, q.reference_answer or "") >= 0.5
 
 
-def _retrieved(trace: Trace) -> set[str]:
-    try:
-        chunks = trace.step("retrieve").outputs.get("chunks", [])
-    except StopIteration:
-        return set()
-    return {str(c["chunk_id"]) for c in chunks}
-
-
 def _verified(trace: Trace) -> bool:
     """Whether at least one draft sentence survived verification in that turn."""
-    try:
-        checks = trace.step("verify").outputs.get("sentences", [])
-    except StopIteration:
-        return False
+    step = trace.ran("verify")
+    checks = step.outputs.get("sentences", []) if step else []
     return any(bool(c.get("supported")) for c in checks)
 
 
 def _answerability(trace: Trace) -> float | None:
-    try:
-        value = trace.step("retrieve").scores.get("answerability")
-    except StopIteration:
-        return None
+    step = trace.ran("retrieve")
+    value = step.scores.get("answerability") if step else None
     return None if value is None else float(value)
+
+
+def citation_support(outcomes: Sequence[Outcome], verifier: Verifier) -> tuple[int, int]:
+    """(supported, total) citations of the answered outcomes, each quote checked again by
+    the verifier against the chunks of its document retrieved in that turn."""
+    supported = total = 0
+    for o in outcomes:
+        if not o.answered:
+            continue
+        passages = o.reply.trace.passages_by_document()
+        for citation in o.reply.citations:
+            total += 1
+            texts = passages.get(citation.document_id, [])
+            supported += any(
+                verifier.support(citation.quote, t) >= verifier.threshold for t in texts
+            )
+    return supported, total
 
 
 def summarise(
@@ -154,18 +159,13 @@ def summarise(
     if pairs:
         vectors = np.asarray(embedder.embed([t for pair in pairs for t in pair]))
         similarities = [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
-    supported = sentences = valid = citations = 0
+    supported, citations = citation_support(answered, verifier)
+    valid = 0
     for o in answered:
-        retrieved = _retrieved(o.reply.trace)
-        chunks = store.chunks(tenant, sorted(retrieved))
+        passages = o.reply.trace.passages_by_document()
         for citation in o.reply.citations:
-            sentences += 1
-            texts = [c.text for c in chunks.values() if c.document_id == citation.document_id]
-            if any(verifier.support(citation.quote, t) >= verifier.threshold for t in texts):
-                supported += 1
-            citations += 1
             exists = store.get(tenant, citation.document_id) is not None
-            valid += int(exists and bool(texts))
+            valid += int(exists and citation.document_id in passages)
     tradeoff = []
     for threshold in THRESHOLDS:
 
@@ -191,7 +191,7 @@ def summarise(
             "n": len(f1s),
             "right_rate": _rate([_right(o) for o in outcomes]),
         },
-        "groundedness": round(supported / sentences, 4) if sentences else None,
+        "groundedness": round(supported / citations, 4) if citations else None,
         "citation_validity": round(valid / citations, 4) if citations else None,
         "citations": citations,
         "calibration": {

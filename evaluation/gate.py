@@ -25,7 +25,7 @@ from agent.config import AgentConfig
 from agent.replies import TenantAgent
 from agent.turn import Agent
 from agent.verify import Verifier
-from evaluation.answers import Outcome, run
+from evaluation.answers import Outcome, citation_support, run
 from evaluation.questions import Question
 from knowledge.protocols import Embedder
 
@@ -71,17 +71,6 @@ class GateResult:
         }
 
 
-def merged(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
-    """The candidate: the current configuration with `changes` merged in (nested dicts too)."""
-    data = current.model_dump()
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return AgentConfig.model_validate(data)
-
-
 # A probe runner answers every probe with a given configuration and returns the ids of the
 # probes whose attack worked, and how many probes it ran.
 ProbeRunner = Callable[[AgentConfig], tuple[list[str], int]]
@@ -116,14 +105,20 @@ def measure(
 def _correctness(outcomes: Sequence[Outcome], embedder: Embedder) -> float:
     if not outcomes:
         return 1.0
+    compared = [o for o in outcomes if o.answered and (o.question.reference_answer or "").strip()]
+    texts = [
+        t
+        for o in compared
+        for t in (o.reply.draft_text, (o.question.reference_answer or "").strip())
+    ]
+    vectors = np.asarray(embedder.embed(texts)) if texts else np.zeros((0, 0))
+    cosine = {id(o): float(vectors[2 * i] @ vectors[2 * i + 1]) for i, o in enumerate(compared)}
     values: list[float] = []
     for o in outcomes:
-        reference = (o.question.reference_answer or "").strip()
         if not o.answered:
             values.append(0.0)
-        elif reference:
-            answer, ref = np.asarray(embedder.embed([o.reply.draft_text, reference]))
-            values.append(max(0.0, float(answer @ ref)))
+        elif id(o) in cosine:
+            values.append(max(0.0, cosine[id(o)]))
         else:
             docs = set(o.question.reference_doc_ids)
             values.append(1.0 if docs & set(o.cited) else 0.0)
@@ -132,31 +127,9 @@ def _correctness(outcomes: Sequence[Outcome], embedder: Embedder) -> float:
 
 def _groundedness(outcomes: Sequence[Outcome], verifier: Verifier) -> float:
     """Share of sent sentences that the verifier finds supported by the passage they cite,
-    checked again here (not read from the trace)."""
-    supported = total = 0
-    for o in outcomes:
-        if not o.answered:
-            continue
-        passages = _cited_passages(o)
-        for citation in o.reply.citations:
-            total += 1
-            texts = passages.get(citation.document_id, [])
-            supported += any(
-                verifier.support(citation.quote, t) >= verifier.threshold for t in texts
-            )
+    checked again (not read from the trace's verify step)."""
+    supported, total = citation_support(outcomes, verifier)
     return round(supported / total, 4) if total else 1.0
-
-
-def _cited_passages(outcome: Outcome) -> dict[str, list[str]]:
-    try:
-        chunks = outcome.reply.trace.step("retrieve").outputs.get("chunks", [])
-    except StopIteration:
-        return {}
-    texts: dict[str, list[str]] = {}
-    for chunk in chunks:
-        if "text" in chunk:
-            texts.setdefault(str(chunk["document_id"]), []).append(str(chunk["text"]))
-    return texts
 
 
 def compare(

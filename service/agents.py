@@ -63,15 +63,9 @@ class TenantAgents:
 
     def update(self, tenant: str, changes: dict[str, object]) -> AgentConfig:
         """Merge `changes` into the tenant's configuration; invalid input changes nothing."""
-        current = self.config(tenant).model_dump()
-        for key, value in changes.items():
-            if isinstance(value, dict) and isinstance(current.get(key), dict):
-                current[key] = {**current[key], **value}
-            else:
-                current[key] = value
-        current["version"] = self.config(tenant).version + 1
+        existing = self.config(tenant)
         try:
-            config = AgentConfig.model_validate(current)
+            config = existing.merged(changes, version=existing.version + 1)
         except ValidationError as error:
             raise config_error(error) from None
         self._save(tenant, config)

@@ -176,7 +176,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         _serve(settings, lock)
     finally:
-        actions.should_exit = True
+        actions.stop()
     return 0
 
 

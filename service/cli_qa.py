@@ -95,7 +95,7 @@ def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
     import yaml
 
     from agent.verify import Verifier
-    from evaluation.gate import compare, measure, merged
+    from evaluation.gate import compare, measure
     from service.errors import BadRequest
     from service.gate_probes import probe_runner
 
@@ -112,7 +112,7 @@ def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
             runtime.tenants.get(args.tenant)
             current = runtime.agents.agent(args.tenant)
             try:
-                candidate_config = merged(current.config, changes)
+                candidate_config = current.config.merged(changes)
             except ValidationError as error:
                 from service.agents import config_error
 

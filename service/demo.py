@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from urllib.parse import urlsplit
 from ingest.sources import expand
 from service.errors import ConfigurationError
 from service.runtime import Runtime
+from service.serving import ThreadedServer
 from service.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -58,11 +57,9 @@ def _actions_module() -> Any:
     return module
 
 
-def start_actions_service(settings: Settings) -> Any:
+def start_actions_service(settings: Settings) -> ThreadedServer:
     """Serve the sample actions service on `settings.actions_url` (loopback only), in a
-    thread; returns the uvicorn server (set `should_exit` to stop it)."""
-    import uvicorn
-
+    thread; `stop()` the returned server to end it."""
     parts = urlsplit(settings.actions_url)
     if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
         raise ConfigurationError(
@@ -70,18 +67,13 @@ def start_actions_service(settings: Settings) -> Any:
             "service on a loopback address with a port, e.g. http://127.0.0.1:8765"
         )
     app = _actions_module().create_actions_app(settings.actions_token)
-    config = uvicorn.Config(app, host=parts.hostname, port=parts.port, log_level="warning")
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, daemon=True, name="actions-service").start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise ConfigurationError(
-                f"the sample actions service did not start on {settings.actions_url}; "
-                "is the port in use? set CLEARLINE_ACTIONS_URL to another port"
-            )
-        time.sleep(0.05)
-    return server
+    server = ThreadedServer(app, parts.hostname, parts.port, "the sample actions service")
+    try:
+        return server.start()
+    except RuntimeError as error:
+        raise ConfigurationError(
+            f"{error}; is the port in use? set CLEARLINE_ACTIONS_URL to another port"
+        ) from None
 
 
 def walkthrough(url: str, demo: Demo) -> str:

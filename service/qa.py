@@ -27,7 +27,6 @@ from agent.config import QaSettings
 from agent.trace import Trace
 from evaluation.questions import Question, parse_question
 from evaluation.records import Score, ScoredReply
-from knowledge.store import KnowledgeStore
 from service.agents import TenantAgents
 from service.errors import BadRequest, NotFound
 from service.models import GoldenCase, Message, QueueItem, Review, TraceRecord
@@ -55,13 +54,11 @@ class QaService:
         self,
         sessions: sessionmaker[Session],
         agents: TenantAgents,
-        stores: Any,  # tenant -> KnowledgeStore (Runtime.store)
         scorer: ReplyScorer,
         seed: int | None = None,
     ) -> None:
         self._sessions = sessions
         self._agents = agents
-        self._stores = stores
         self._scorer = scorer
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -117,21 +114,18 @@ class QaService:
             return trace
 
     def _score(self, trace: Trace) -> dict[str, Any]:
-        store: KnowledgeStore = self._stores(trace.tenant)
-        chunk_ids: list[str] = []
-        sentences: list[dict[str, Any]] = []
-        for step in trace.steps:
-            if step.name == "retrieve" and step.status == "ran":
-                chunk_ids = [str(c["chunk_id"]) for c in step.outputs.get("chunks", [])]
-            if step.name == "verify" and step.status == "ran":
-                sentences = [s for s in step.outputs.get("sentences", []) if s.get("supported")]
-        chunks = store.chunks(trace.tenant, chunk_ids) if chunk_ids else {}
-        contexts = [chunks[c].text for c in chunk_ids if c in chunks]
+        """Scores from what the trace recorded: the retrieved passages as they were then."""
+        chunks = {str(c["chunk_id"]): str(c.get("text", "")) for c in trace.retrieved()}
+        verify = trace.ran("verify")
+        sentences = (
+            [s for s in verify.outputs.get("sentences", []) if s.get("supported")] if verify else []
+        )
+        contexts = list(chunks.values())
         answered = trace.decision is not None and trace.decision.proposed == "answered"
         citations = []
         if answered:
             for sentence in sentences:
-                texts = [chunks[c].text for c in sentence.get("chunk_ids", []) if c in chunks]
+                texts = [chunks[c] for c in sentence.get("chunk_ids", []) if c in chunks]
                 citations.append((str(sentence["text"]), "\n".join(texts)))
         reference = self.reference_for(trace.tenant, trace.question)
         if not answered:  # a handoff or clarifying question: nothing to judge as an answer

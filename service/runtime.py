@@ -138,7 +138,7 @@ class Runtime:
         from evaluation.scoring import ReplyScorer
 
         scorer = ReplyScorer(self.embedder, judge=self.judge)
-        return QaService(self.sessions, self.agents, self.store, scorer)
+        return QaService(self.sessions, self.agents, scorer)
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
         with self.sessions.begin() as session:

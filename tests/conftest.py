@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,29 +94,20 @@ class LiveServer:
     job_id: str
 
     def __init__(self, settings: Any) -> None:
-        import uvicorn
-
         from service.app import create_app
+        from service.serving import ThreadedServer
 
         self.settings = settings
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=settings.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{settings.port}"
+        self._served = ThreadedServer(self.app, "127.0.0.1", settings.port, "the Clearline app")
+        self.url = self._served.url
 
     def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
+        self._served.start(timeout_s=60)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self._served.stop()
 
     @property
     def runtime(self) -> Any:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -25,6 +23,7 @@ from agent.privacy import MaskingChatModel, PiiMasker
 from agent.rewrite import rewrite_query
 from agent.testing import ScriptedChatModel
 from knowledge.query import Query, Turn
+from service.serving import ThreadedServer
 from tests.conftest import free_port
 
 API_KEY = "sk-test-3f9a1c77e0b24d51"
@@ -101,20 +100,12 @@ class FakeOpenAIServer:
         return app
 
     def __enter__(self) -> FakeOpenAIServer:
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.02)
+        self._served = ThreadedServer(self.app(), "127.0.0.1", self.port, "fake OpenAI server")
+        self._served.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._served.stop(timeout_s=10)
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Header
 from fastapi.responses import PlainTextResponse
 
@@ -26,6 +24,7 @@ from agent.procedures import (
     StepOutcome,
 )
 from examples.actions_service import Store, create_actions_app
+from service.serving import ThreadedServer
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +41,10 @@ class ActionsServer:
         self.app = create_actions_app(TOKEN)
         add_test_routes(self.app)
         port = free_port()
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        self._served = ThreadedServer(
+            self.app, "127.0.0.1", port, "actions service", timeout_graceful_shutdown=1
         )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = self._served.url
 
     @property
     def store(self) -> Store:
@@ -55,17 +52,11 @@ class ActionsServer:
         return store
 
     def __enter__(self) -> ActionsServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("actions service did not start")
-            time.sleep(0.02)
+        self._served.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self._served.stop(timeout_s=10)
 
 
 def add_test_routes(app: FastAPI) -> None:

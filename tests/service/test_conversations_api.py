@@ -33,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
         live.other_admin = runtime.tenants.create_key("globex", "admin")
         live.other_qa = runtime.tenants.create_key("globex", "qa_lead")  # type: ignore[attr-defined]
         yield live
-    actions.should_exit = True
+    actions.stop()
 
 
 def call(server: Any, method: str, path: str, role: str, **kwargs: Any) -> httpx.Response:
