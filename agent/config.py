@@ -43,15 +43,16 @@ DEFAULT_PRIVACY_NOTICE = (
 
 
 class Thresholds(BaseModel):
-    """Decision thresholds. The default `answer` (0.43) is the middle of the range of
+    """Decision thresholds. The default `answer` (0.39) is the middle of the range of
     thresholds that, on the ConditionalQA dev questions, answer at least 80% of answerable
-    and decline at least 60% of unanswerable questions (0.40 to 0.45; docs/benchmarks.md).
+    and decline at least 60% of unanswerable questions (0.37 to 0.41 with the current
+    retrieval; docs/benchmarks.md).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     answer: float = Field(
-        0.43, ge=0, le=1, description="Answer when P(answerable) is at least this."
+        0.39, ge=0, le=1, description="Answer when P(answerable) is at least this."
     )
     clarify: float = Field(
         0.30, ge=0, le=1, description="Below `answer` but at least this: ask to clarify."

@@ -1,8 +1,9 @@
 """Fit the reader's answerability weights (agent/reading.py) and show what they do.
 
 Positives: each answerable question with what hybrid retrieval returns. Negatives: the same
-question with its reference documents removed from the results, i.e. passages that are on
-topic but do not hold the answer. No unanswerable question is used for fitting; they are
+question searched again with its reference documents filtered out, as if the knowledge base
+lacked them: passages that are on topic but do not hold the answer, scored the way a search
+without the answer scores them. No unanswerable question is used for fitting; they are
 only scored at the end, with the trade-off between answering and declining.
 
     .venv/bin/python bench/answerability_fit.py --data-dir D --tenant T --questions Q.jsonl
@@ -24,7 +25,7 @@ from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noq
 
 from agent.reading import PassageReader, answerability  # noqa: E402
 from evaluation.questions import load_questions  # noqa: E402
-from knowledge.retrieve import Retriever  # noqa: E402
+from knowledge.retrieve import Filters, Retriever  # noqa: E402
 from service.offline import go_offline  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -40,6 +41,7 @@ def main() -> None:
     runtime = Runtime(Settings(data_dir=args.data_dir))
     store = runtime.store(args.tenant)
     retriever = Retriever(store, runtime.embedder)
+    all_ids = {d.document_id for d in store.list_documents(args.tenant)}
     reader = PassageReader(runtime.embedder, lambda w: store.term_weights(args.tenant, w))
     fit_x: list[list[float]] = []
     fit_y: list[int] = []
@@ -56,8 +58,9 @@ def main() -> None:
         if question.answerable is not False and gold:
             fit_x.append(row)
             fit_y.append(1)
-            others = [c for c in result.chunks if c.chunk.document_id not in gold]
-            negative = reader.read(question.query.text, ctx, others)
+            without = Filters(document_ids=frozenset(all_ids - gold))
+            others = retriever.search(args.tenant, question.query, k=30, filters=without)
+            negative = reader.read(question.query.text, ctx, others.chunks)
             fit_x.append([negative.similarity, negative.coverage, negative.agreement])
             fit_y.append(0)
     model = LogisticRegression(max_iter=1000).fit(np.array(fit_x), np.array(fit_y))
@@ -72,14 +75,18 @@ def main() -> None:
             }
         )
     )
-    shipped = np.array([answerability(s, c, a) for s, c, a in real_x])
     labels = np.array(real_y)
-    if 0 < labels.sum() < len(labels):
-        print(f"real AUC (shipped weights) {roc_auc_score(labels, shipped):.3f}")
-    for threshold in (0.30, 0.35, 0.40, 0.45, 0.50, 0.55):
-        answered = float((shipped[labels == 1] >= threshold).mean())
-        declined = float((shipped[labels == 0] < threshold).mean()) if (labels == 0).any() else 0
-        print(f"threshold {threshold:.2f}: answered {answered:.3f}  declined {declined:.3f}")
+    fitted = model.predict_proba(np.array(real_x))[:, 1]
+    shipped = np.array([answerability(s, c, a) for s, c, a in real_x])
+    for name, probabilities in (("shipped", shipped), ("fitted", fitted)):
+        if 0 < labels.sum() < len(labels):
+            print(f"real AUC ({name} weights) {roc_auc_score(labels, probabilities):.3f}")
+        for threshold in (0.30, 0.35, 0.38, 0.40, 0.42, 0.45, 0.50, 0.55):
+            answered = float((probabilities[labels == 1] >= threshold).mean())
+            declined = (
+                float((probabilities[labels == 0] < threshold).mean()) if (labels == 0).any() else 0
+            )
+            print(f"  threshold {threshold:.2f}: answered {answered:.3f}  declined {declined:.3f}")
     runtime.close()
 
 

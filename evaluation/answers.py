@@ -38,7 +38,7 @@ from evaluation.retrieval import percentile
 from knowledge.protocols import Embedder
 from knowledge.store import KnowledgeStore
 
-THRESHOLDS = (0.3, 0.35, 0.4, 0.43, 0.45, 0.5, 0.55, 0.6, 0.7)
+THRESHOLDS = (0.3, 0.35, 0.37, 0.39, 0.41, 0.43, 0.45, 0.5, 0.55, 0.6, 0.7)
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 

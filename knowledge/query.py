@@ -33,11 +33,17 @@ class ResolvedQuery:
 
     question: str
     context: str = ""
+    scenario: str = ""
 
     @property
     def full(self) -> str:
         """Question first: the embedder truncates long inputs, never the question."""
         return f"{self.question}\n{self.context}".strip()
+
+    @property
+    def current(self) -> str:
+        """This turn alone: the question and the scenario given with it, no history."""
+        return f"{self.question}\n{self.scenario}".strip()
 
 
 def resolve(query: Query, max_turns: int = 3, max_chars: int = 1500) -> ResolvedQuery:
@@ -56,4 +62,6 @@ def resolve(query: Query, max_turns: int = 3, max_chars: int = 1500) -> Resolved
     if assistant:
         parts.append(assistant[-1][:400])
     context = " ".join(parts)[-max_chars:]
-    return ResolvedQuery(question=query.text.strip(), context=context)
+    return ResolvedQuery(
+        question=query.text.strip(), context=context, scenario=query.scenario.strip()
+    )

@@ -9,7 +9,13 @@ import pytest
 
 from knowledge.query import Query, Turn, resolve
 from knowledge.records import Chunk, ScoredId
-from knowledge.retrieve import METHODS, Filters, Retriever
+from knowledge.retrieve import (
+    METHODS,
+    Filters,
+    Retriever,
+    combine,
+    reciprocal_rank_fusion,
+)
 from knowledge.store import DocumentWrite, KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
 
@@ -81,13 +87,70 @@ def test_every_method_finds_the_right_document_with_scores_in_range(
     )
 
 
-def test_fusion_rewards_agreement(retriever: Retriever) -> None:
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     a = [ScoredId("x", 1.0), ScoredId("y", 0.9), ScoredId("z", 0.8)]
     b = [ScoredId("y", 1.0), ScoredId("z", 0.9), ScoredId("x", 0.1)]
-    fused = retriever._fuse([a, b])
-    assert fused[0].chunk_id == "y"
-    top = retriever._fuse([[ScoredId("q", 1.0)], [ScoredId("q", 1.0)]])
+    assert reciprocal_rank_fusion([a, b])[0].chunk_id == "y"
+    top = reciprocal_rank_fusion([[ScoredId("q", 1.0)], [ScoredId("q", 1.0)]])
     assert top[0].score == pytest.approx(1.0)
+
+
+def test_combine_rewards_agreement_and_keeps_score_gaps() -> None:
+    a = [ScoredId("x", 9.0), ScoredId("y", 8.9), ScoredId("z", 1.0)]
+    b = [ScoredId("y", 0.8), ScoredId("x", 0.79), ScoredId("z", 0.2)]
+    fused = combine([a, b])
+    # x and y are close in both lists and far above z: z stays last with score 0
+    assert [h.chunk_id for h in fused][2] == "z" and fused[2].score == pytest.approx(0.0)
+    assert fused[0].score <= 1.0
+    both_top = combine([[ScoredId("q", 3.0), ScoredId("r", 1.0)], [ScoredId("q", 0.9)]])
+    assert both_top[0].chunk_id == "q" and both_top[0].score == pytest.approx(1.0)
+
+
+def test_combine_lets_the_list_with_a_clear_winner_decide() -> None:
+    # keyword search has one clear winner; dense search cannot tell its top ten apart
+    keyword = [ScoredId("k", 20.0)] + [ScoredId(f"n{i}", 2.0 - i / 100) for i in range(20)]
+    dense = [ScoredId(f"d{i}", 0.50 - i / 1000) for i in range(10)] + [
+        ScoredId(f"n{i}", 0.30 - i / 100) for i in range(20)
+    ]
+    assert combine([keyword, dense])[0].chunk_id == "k"
+    # plain rank fusion gives the flat list's first as much weight as the clear winner
+    assert reciprocal_rank_fusion([keyword, dense])[0].chunk_id != "k"
+
+
+def test_combine_with_flat_or_empty_lists() -> None:
+    flat = [ScoredId("a", 0.5), ScoredId("b", 0.5)]
+    fused = combine([flat, []])
+    assert {h.chunk_id for h in fused} == {"a", "b"} and all(h.score == 1.0 for h in fused)
+    assert combine([[], []]) == []
+
+
+def test_hybrid_query_vector_adds_the_current_turn(retriever: Retriever, minilm: Any) -> None:
+    import numpy as np
+
+    query = Query(
+        "how long does delivery to Canada take?",
+        history=(Turn("user", "I forgot my password"), Turn("assistant", "Use the link.")),
+    )
+    resolved = resolve(query)
+    whole, current = (np.asarray(v) for v in minilm.embed([resolved.full, resolved.current]))
+    expected = (whole + current) / np.linalg.norm(whole + current)
+    got = np.asarray(retriever._query_vector(resolved, turn_weighted=True))
+    assert np.allclose(got, expected, atol=1e-5)
+    plain = np.asarray(retriever._query_vector(resolved, turn_weighted=False))
+    assert np.allclose(plain, whole, atol=1e-5)
+    alone = resolve(Query("refund", scenario="I bought shoes."))
+    assert alone.current == alone.full  # no history: one embedding, nothing to add
+
+
+def test_hybrid_follows_a_change_of_topic(retriever: Retriever) -> None:
+    changed = Query(
+        "how long does delivery to Canada take?",
+        history=(
+            Turn("user", "I forgot my password and cannot sign in to my account"),
+            Turn("assistant", "Reset your password from the sign-in page."),
+        ),
+    )
+    assert retriever.search("acme", changed).documents[0].document_id == "shipping"
 
 
 @pytest.mark.parametrize("method", METHODS)

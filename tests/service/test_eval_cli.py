@@ -50,13 +50,18 @@ def test_eval_retrieval_reports_every_method(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["default"] == "hybrid" and report["n"] == 2
-    assert set(report["methods"]) == {"bm25", "dense", "hybrid"}
+    assert set(report["methods"]) == {"bm25", "dense", "rrf", "hybrid"}
     for scores in report["methods"].values():
         assert set(scores) == {"ndcg@10", "recall@5", "recall@10", "mrr", "p50_ms", "p95_ms"}
         assert 0.0 <= scores["ndcg@10"] <= 1.0
     assert report["methods"]["hybrid"]["recall@10"] == 1.0
     first = report["results"][0]
-    assert first["id"] == "q1" and set(first["ranked_doc_ids"]) == {"bm25", "dense", "hybrid"}
+    assert first["id"] == "q1" and set(first["ranked_doc_ids"]) == {
+        "bm25",
+        "dense",
+        "rrf",
+        "hybrid",
+    }
     assert first["ranked_doc_ids"]["hybrid"][0] == "returns-policy.pdf"
     assert len(first["ranked_doc_ids"]["dense"]) >= 10  # 10 documents exist; all are ranked
 

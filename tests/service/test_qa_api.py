@@ -108,7 +108,7 @@ def test_scores_queue_review_golden_report_and_gate(tmp_path: Path) -> None:
 
     # The next gate run (from the CLI, the server stopped) includes the correction.
     candidate = tmp_path / "same.yaml"
-    candidate.write_text("thresholds: {answer: 0.43}\n")
+    candidate.write_text("thresholds: {answer: 0.39}\n")
     done = clearline(
         "eval", "gate", "--tenant", "acme", "--candidate", str(candidate), "--no-probes",
         "--json", data_dir=data_dir,
