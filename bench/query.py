@@ -1,6 +1,7 @@
 """Retrieval latency of the default method at ~10k and ~100k chunks, against the floor.
 
     .venv/bin/python bench/query.py [--sizes 10000 100000] [--queries 60] [--synthetic]
+                                    [--embedder onnx-int8|onnx-fp32|torch]
 
 For each size, fills a fresh store with chunks made of real sentences (drawn at random from
 ../shared/data/conditionalqa/corpus.jsonl, so keyword posting lists look like real text; with
@@ -9,8 +10,11 @@ the vector index does real work without embedding 100k texts), then times, for t
 questions with their scenarios (or synthetic ones) in the same run:
 - the default method (`Retriever.search`, hybrid: embed the query, BM25 + dense, fuse,
   read the chunks back), and
-- the floor: embedding the query plus a bare vector search (k = 10).
-It prints p50/p95 for both and the ratios; the last line is `p95_ratio_at_<largest size>`.
+- the floor: embedding the query (question + context) plus a bare vector search (k = 10).
+Every other question is asked as a follow-up (the previous question as an earlier user
+turn), which makes hybrid embed the conversation and the current turn (one batch of two).
+The embedder is the service's default unless --embedder says otherwise. It prints p50/p95
+for both and the ratios; the last line is `p95_ratio_at_<largest size>`.
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ go_offline()
 
 import numpy as np  # noqa: E402
 
-from knowledge.embed import MiniLMEmbedder  # noqa: E402
-from knowledge.query import Query  # noqa: E402
+from knowledge.query import Query, Turn, resolve  # noqa: E402
 from knowledge.records import Chunk  # noqa: E402
 from knowledge.retrieve import DEFAULT_METHOD, Retriever  # noqa: E402
 from knowledge.store import DocumentWrite, KnowledgeStore  # noqa: E402
 from knowledge.vector_chroma import ChromaVectorStore  # noqa: E402
+from service.runtime import build_embedder  # noqa: E402
+from service.settings import Settings  # noqa: E402
 
 CHUNKS_PER_DOC = 10
 DATA = ROOT.parent / "shared" / "data" / "conditionalqa"
@@ -78,11 +83,17 @@ class Text:
     def query(self, index: int) -> Query:
         if self.real:
             row = self.questions[index % len(self.questions)]
-            return Query(row["question"], scenario=row.get("scenario") or "")
-        return Query(
-            sentence(self.words, self.weights, self.rng, 12),
-            scenario=sentence(self.words, self.weights, self.rng, 40),
-        )
+            query = Query(row["question"], scenario=row.get("scenario") or "")
+        else:
+            query = Query(
+                sentence(self.words, self.weights, self.rng, 12),
+                scenario=sentence(self.words, self.weights, self.rng, 40),
+            )
+        if index % 2:  # a follow-up: the previous question came first
+            earlier = self.query(index - 1).text
+            history = (Turn("user", earlier), Turn("assistant", "Here is what I found."))
+            query = Query(query.text, history=history, scenario=query.scenario)
+        return query
 
 
 def vocabulary(size: int, rng: random.Random) -> list[str]:
@@ -129,15 +140,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--synthetic", action="store_true", help="made-up words, not real text")
+    parser.add_argument(
+        "--embedder", choices=["onnx-int8", "onnx-fp32", "torch"], default=Settings().embedder
+    )
     args = parser.parse_args()
     np_rng = np.random.default_rng(7)
     text = Text(random.Random(7), args.synthetic)
     print(f"text: {'real sentences and questions' if text.real else 'synthetic Zipf words'}")
     queries = [text.query(i) for i in range(args.queries)]
-    embedder = MiniLMEmbedder(threads=1)
-    embedder.warm_up()
     last_ratio = 0.0
     with tempfile.TemporaryDirectory() as tmp:
+        embedder = build_embedder(Settings(data_dir=Path(tmp), embedder=args.embedder))
+        embedder.embed(["warm up"])
+        print(f"embedder: {args.embedder}")
         store = KnowledgeStore(Path(tmp) / "k.db", ChromaVectorStore(Path(tmp) / "chroma"))
         retriever = Retriever(store, embedder)
         have = 0
@@ -153,7 +168,7 @@ def main() -> None:
                 retriever.search("bench", query, k=10, method=DEFAULT_METHOD)
                 full.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
-                vector = embedder.embed([f"{query.text}\n{query.scenario}"])[0]
+                vector = embedder.embed([resolve(query).full])[0]
                 store.vectors.query("bench", vector, 10)
                 floor.append((time.perf_counter() - started) * 1000)
             last_ratio = pct(full, 95) / pct(floor, 95)

@@ -163,7 +163,7 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 # An OR-query costs about one step per posting (term occurrence in a chunk) it reads. Past
 # this many postings, the most common query terms are dropped first: they separate least
 # (lowest IDF) and cost most. Small collections never reach it.
-POSTINGS_BUDGET = 50_000
+POSTINGS_BUDGET = 20_000
 MIN_TERMS = 3
 
 

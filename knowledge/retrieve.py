@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +37,8 @@ from knowledge.tenancy import validate_tenant
 Method = Literal["bm25", "dense", "rrf", "hybrid"]
 METHODS: tuple[Method, ...] = ("bm25", "dense", "rrf", "hybrid")
 DEFAULT_METHOD: Method = "hybrid"
+# Fused methods run their keyword search here while the query is embedded.
+_KEYWORD_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-search")
 CURRENT_TURN_WEIGHT = 1.0  # hybrid's dense query: the conversation + this turn alone
 
 
@@ -97,11 +100,19 @@ class Retriever:
         depth = self._depth * (5 if filters and filters.active() else 1)
         keyword: list[ScoredId] = []
         dense: list[ScoredId] = []
+        pending: Future[list[ScoredId]] | None = None
         if method != "dense":  # raw FTS5 BM25 scores, best first
-            keyword = self._store.keyword_search(tenant, resolved.full, depth)
+            if method == "bm25":
+                keyword = self._store.keyword_search(tenant, resolved.full, depth)
+            else:  # SQLite and the embedder both release the GIL: search while embedding
+                pending = _KEYWORD_POOL.submit(
+                    self._store.keyword_search, tenant, resolved.full, depth
+                )
         if method != "bm25":  # cosine similarities, best first
             vector = self._query_vector(resolved, turn_weighted=method == "hybrid")
             dense = self._store.vectors.query(tenant, vector, depth)
+        if pending is not None:
+            keyword = pending.result()
         if method == "hybrid":
             ranked = combine([keyword, dense])
         elif method == "rrf":
