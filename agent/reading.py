@@ -72,7 +72,7 @@ class Evidence:
 @dataclass(frozen=True)
 class Reading:
     evidence: list[Evidence]  # best first
-    similarity: float  # best sentence's cosine similarity to question + context
+    similarity: float  # best sentence's cosine similarity to question + context, or turn
     coverage: float  # share of the question's idf-weighted terms in the best window
     agreement: float  # the best chunk's hybrid score: 1.0 = first for BM25 and dense alike
     answerability: float  # P(the passages hold the answer)
@@ -109,16 +109,28 @@ class PassageReader:
         self._term_weights = term_weights
         self._top_chunks = top_chunks
 
-    def read(self, question: str, context: str, chunks: Sequence[ScoredChunk]) -> Reading:
+    def read(
+        self,
+        question: str,
+        context: str,
+        chunks: Sequence[ScoredChunk],
+        current: str | None = None,
+    ) -> Reading:
+        """`context`: the scenario and earlier turns. `current`, given when there are earlier
+        turns: this turn alone (question + scenario). A sentence's similarity is then the
+        higher of its similarity to the whole probe and to this turn alone, so that an
+        earlier, different subject does not lower it (measured against adding the two
+        embeddings, as retrieval does: better on both conversation variants in
+        docs/benchmarks.md)."""
         sentences: list[tuple[str, ScoredChunk, int]] = []
         for scored in chunks[: self._top_chunks]:
             for position, sentence in enumerate(split_sentences(scored.chunk.text)):
                 sentences.append((sentence, scored, position))
         if not sentences:
             return Reading([], 0.0, 0.0, 0.0, answerability(0.0, 0.0, 0.0))
-        probe = f"{question} {context}".strip()
-        vectors = np.asarray(self._embedder.embed([probe] + [s for s, _, _ in sentences]))
-        similarities = vectors[1:] @ vectors[0]
+        probes = [f"{question} {context}".strip()] + ([current] if current else [])
+        vectors = np.asarray(self._embedder.embed(probes + [s for s, _, _ in sentences]))
+        similarities = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
         evidence = sorted(
             (
                 Evidence(sentence, scored, position, float(sim))

@@ -289,7 +289,9 @@ class Agent:
             screening = screen_chunks(result.chunks)  # injected paragraphs never reach compose
             result = replace(result, chunks=screening.chunks)
             reader = PassageReader(self._embedder, lambda w: self._term_weights(agent.tenant, w))
-            reading: Reading = reader.read(message, result.resolved.context, result.chunks)
+            resolved = result.resolved
+            current = resolved.current if resolved.has_history else None
+            reading: Reading = reader.read(message, resolved.context, result.chunks, current)
             step.inputs = {"query": query.text, "context": result.resolved.context}
             step.outputs = {
                 "method": result.method,

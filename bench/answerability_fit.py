@@ -51,7 +51,8 @@ def main() -> None:
         result = retriever.search(args.tenant, question.query, k=30)
         gold = set(question.reference_doc_ids)
         ctx = result.resolved.context
-        reading = reader.read(question.query.text, ctx, result.chunks)
+        current = result.resolved.current if result.resolved.has_history else None
+        reading = reader.read(question.query.text, ctx, result.chunks, current)
         row = [reading.similarity, reading.coverage, reading.agreement]
         real_x.append(row)
         real_y.append(0 if question.answerable is False else 1)
@@ -60,7 +61,7 @@ def main() -> None:
             fit_y.append(1)
             without = Filters(document_ids=frozenset(all_ids - gold))
             others = retriever.search(args.tenant, question.query, k=30, filters=without)
-            negative = reader.read(question.query.text, ctx, others.chunks)
+            negative = reader.read(question.query.text, ctx, others.chunks, current)
             fit_x.append([negative.similarity, negative.coverage, negative.agreement])
             fit_y.append(0)
     model = LogisticRegression(max_iter=1000).fit(np.array(fit_x), np.array(fit_y))

@@ -45,6 +45,11 @@ class ResolvedQuery:
         """This turn alone: the question and the scenario given with it, no history."""
         return f"{self.question}\n{self.scenario}".strip()
 
+    @property
+    def has_history(self) -> bool:
+        """Earlier turns are part of the context (so `current` differs from `full`)."""
+        return self.current != self.full
+
 
 def resolve(query: Query, max_turns: int = 3, max_chars: int = 1500) -> ResolvedQuery:
     """Context = scenario + the user's recent earlier turns (+ the last assistant reply).

@@ -129,7 +129,7 @@ class Retriever:
     def _query_vector(self, resolved: ResolvedQuery, turn_weighted: bool) -> list[float]:
         """The whole conversation's embedding; turn-weighted, plus CURRENT_TURN_WEIGHT x
         this turn's own (one batch), renormalised. Without history the two are the same."""
-        if not turn_weighted or resolved.current == resolved.full:
+        if not turn_weighted or not resolved.has_history:
             return list(self._embedder.embed([resolved.full])[0])
         whole, current = self._embedder.embed([resolved.full, resolved.current])
         mixed = np.asarray(whole, dtype=np.float64) + CURRENT_TURN_WEIGHT * np.asarray(

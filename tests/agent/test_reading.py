@@ -1,0 +1,53 @@
+"""The passage reader: sentence similarity with and without the conversation before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.reading import PassageReader, answerability
+from knowledge.records import Chunk, ScoredChunk
+
+PASSAGE = (
+    "Standard delivery to Canada takes seven to ten business days. "
+    "Express shipping arrives in two days."
+)
+QUESTION = "How long does delivery to Canada take?"
+UNRELATED = (
+    "I forgot my password and cannot sign in to my account. "
+    "Reset your password from the sign-in page using the link in your email."
+)
+
+
+@pytest.fixture(scope="module")
+def reader(minilm: Any) -> PassageReader:
+    return PassageReader(minilm, lambda words: {w: 1.0 for w in words})
+
+
+def chunks() -> list[ScoredChunk]:
+    return [ScoredChunk(Chunk("shipping", 0, 0, PASSAGE), 0.9, "Shipping")]
+
+
+def test_the_best_sentence_is_the_one_that_answers(reader: PassageReader) -> None:
+    reading = reader.read(QUESTION, "", chunks())
+    assert reading.evidence[0].sentence.startswith("Standard delivery to Canada")
+    assert reading.coverage == pytest.approx(0.75) and reading.missing_terms == ["long"]
+    expected = answerability(reading.similarity, reading.coverage, 0.9)
+    assert reading.answerability == pytest.approx(expected)
+
+
+def test_the_current_turn_keeps_an_earlier_subject_from_hiding_the_answer(
+    reader: PassageReader,
+) -> None:
+    whole = reader.read(QUESTION, UNRELATED, chunks())
+    with_turn = reader.read(QUESTION, UNRELATED, chunks(), current=QUESTION)
+    alone = reader.read(QUESTION, "", chunks())
+    # The unrelated earlier turn pulls the similarity down; the current turn wins part back.
+    assert whole.similarity < with_turn.similarity < alone.similarity + 1e-6
+    assert with_turn.answerability > whole.answerability
+
+
+def test_no_passages_read_as_unanswerable(reader: PassageReader) -> None:
+    reading = reader.read(QUESTION, "", [])
+    assert reading.evidence == [] and reading.answerability == pytest.approx(answerability(0, 0, 0))
