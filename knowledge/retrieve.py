@@ -101,14 +101,12 @@ class Retriever:
         keyword: list[ScoredId] = []
         dense: list[ScoredId] = []
         pending: Future[list[ScoredId]] | None = None
-        if method != "dense":  # raw FTS5 BM25 scores, best first
-            if method == "bm25":
-                keyword = self._store.keyword_search(tenant, resolved.full, depth)
-            else:  # SQLite and the embedder both release the GIL: search while embedding
-                pending = _KEYWORD_POOL.submit(
-                    self._store.keyword_search, tenant, resolved.full, depth
-                )
-        if method != "bm25":  # cosine similarities, best first
+        # Keyword lists hold raw FTS5 BM25 scores, dense lists cosines; both best first.
+        if method == "bm25":
+            keyword = self._store.keyword_search(tenant, resolved.full, depth)
+        elif method != "dense":  # SQLite and the embedder release the GIL: search meanwhile
+            pending = _KEYWORD_POOL.submit(self._store.keyword_search, tenant, resolved.full, depth)
+        if method != "bm25":
             vector = self._query_vector(resolved, turn_weighted=method == "hybrid")
             dense = self._store.vectors.query(tenant, vector, depth)
         if pending is not None:

@@ -55,6 +55,15 @@ DOCS = {
     ),
 }
 
+# A question about delivery after an exchange about something else.
+CHANGE_OF_SUBJECT = Query(
+    "how long does delivery to Canada take?",
+    history=(
+        Turn("user", "I forgot my password and cannot sign in to my account"),
+        Turn("assistant", "Reset your password from the sign-in page."),
+    ),
+)
+
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory: pytest.TempPathFactory, minilm: Any) -> Retriever:
@@ -127,11 +136,7 @@ def test_combine_with_flat_or_empty_lists() -> None:
 def test_hybrid_query_vector_adds_the_current_turn(retriever: Retriever, minilm: Any) -> None:
     import numpy as np
 
-    query = Query(
-        "how long does delivery to Canada take?",
-        history=(Turn("user", "I forgot my password"), Turn("assistant", "Use the link.")),
-    )
-    resolved = resolve(query)
+    resolved = resolve(CHANGE_OF_SUBJECT)
     whole, current = (np.asarray(v) for v in minilm.embed([resolved.full, resolved.current]))
     expected = (whole + current) / np.linalg.norm(whole + current)
     got = np.asarray(retriever._query_vector(resolved, turn_weighted=True))
@@ -143,14 +148,8 @@ def test_hybrid_query_vector_adds_the_current_turn(retriever: Retriever, minilm:
 
 
 def test_hybrid_follows_a_change_of_topic(retriever: Retriever) -> None:
-    changed = Query(
-        "how long does delivery to Canada take?",
-        history=(
-            Turn("user", "I forgot my password and cannot sign in to my account"),
-            Turn("assistant", "Reset your password from the sign-in page."),
-        ),
-    )
-    assert retriever.search("acme", changed).documents[0].document_id == "shipping"
+    result = retriever.search("acme", CHANGE_OF_SUBJECT)
+    assert result.documents[0].document_id == "shipping"
 
 
 @pytest.mark.parametrize("method", METHODS)
