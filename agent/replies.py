@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.config import AgentConfig
-from agent.intents import IntentClassifier
-from agent.procedures import ProcedureRunner
+from agent.procedures.runner import ProcedureRunner
 from agent.trace import Trace
-from agent.understand import Understanding
+from agent.understand.intents import IntentClassifier
+from agent.understand.records import Understanding
 from knowledge.query import Turn
 
 Outcome = Literal["answered", "clarify", "handoff"]

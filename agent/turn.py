@@ -2,7 +2,7 @@
 understand -> route -> retrieve -> compose -> verify -> decide, recorded in a Trace.
 
 Rules of the decide step, in order (the trace names the one that applied):
-0. a message that looks like a prompt injection hands off (agent.injection); retrieved
+0. a message that looks like a prompt injection hands off (agent.understand.screening); retrieved
    paragraphs that look like one never reach the composer (listed in the retrieve step);
 1. an explicit request for a human hands off, in any language;
 2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
@@ -20,14 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
-from agent.chat import ChatModel, ChatModelError
-from agent.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.reading import PassageReader, Reading
+from agent.answer.rewrite import rewrite_query
+from agent.answer.verify import Verification, Verifier
 from agent.config import AgentConfig
-from agent.handoff import detect_human_request
-from agent.injection import INJECTION, detect_injection, screen_chunks
-from agent.language import detect_language
-from agent.procedures import ProcedureState, StepOutcome
-from agent.reading import PassageReader, Reading
+from agent.llm.chat import ChatModel, ChatModelError
+from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.replies import (
     Citation,
     ConversationState,
@@ -36,11 +35,12 @@ from agent.replies import (
     TenantAgent,
     handoff_summary,
 )
-from agent.rewrite import rewrite_query
-from agent.sentiment import detect_sentiment
 from agent.trace import Decision, Trace, TraceStore
-from agent.understand import OUT_OF_SCOPE, Prediction, Understanding
-from agent.verify import Verification, Verifier
+from agent.understand.human_request import detect_human_request
+from agent.understand.language import detect_language
+from agent.understand.records import OUT_OF_SCOPE, Prediction, Understanding
+from agent.understand.screening import INJECTION, detect_injection, screen_chunks
+from agent.understand.sentiment import detect_sentiment
 from knowledge.protocols import Embedder
 from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult

@@ -1,4 +1,4 @@
-"""Fit the reader's answerability weights (agent/reading.py) and show what they do.
+"""Fit the reader's answerability weights (agent/answer/reading.py) and show what they do.
 
 Positives: each answerable question with what hybrid retrieval returns. Negatives: the same
 question searched again with its reference documents filtered out, as if the knowledge base
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
 
-from agent.reading import PassageReader, answerability  # noqa: E402
+from agent.answer.reading import PassageReader, answerability  # noqa: E402
 from evaluation.questions import load_questions  # noqa: E402
 from knowledge.retrieve import Filters, Retriever  # noqa: E402
 from service.offline import go_offline  # noqa: E402

@@ -44,7 +44,7 @@ go_offline()
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
 
-from agent.reading import split_sentences  # noqa: E402
+from agent.answer.reading import split_sentences  # noqa: E402
 from evaluation.scoring import ReplyScorer  # noqa: E402
 from knowledge.embed import MiniLMEmbedder  # noqa: E402
 

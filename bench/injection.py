@@ -1,10 +1,10 @@
-"""How well `agent.injection.detect_injection` separates prompt injections from ordinary text.
+"""How well `agent.understand.screening.detect_injection` separates injections from ordinary text.
 
     .venv/bin/python bench/injection.py [--data ../shared/data] [--show 5]
 
 - deepset: `injection/deepset_train.jsonl` (546 prompts, label 1 = injection); precision,
   recall, F1 and false-positive rate, overall and by language (langdetect through
-  `agent.language.detect_language`: en, de, other), and the expected calibration error of
+  `agent.understand.language.detect_language`: en, de, other), and the expected calibration error of
   P(injection) (10 equal-width bins).
 - bipia attacks: detection rate of the attack instructions (`*_attack_train.json`), by file
   and category. Some categories are plain questions or tasks ("What is the capital of
@@ -39,10 +39,10 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()
 
-from agent.injection import INJECTION, detect_injection, rule_names  # noqa: E402
-from agent.language import detect_language  # noqa: E402
-from agent.reading import split_sentences  # noqa: E402
-from agent.understand import Prediction  # noqa: E402
+from agent.answer.reading import split_sentences  # noqa: E402
+from agent.understand.language import detect_language  # noqa: E402
+from agent.understand.records import Prediction  # noqa: E402
+from agent.understand.screening import INJECTION, detect_injection, rule_names  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 KNOWLEDGE = ROOT / "examples" / "knowledge"

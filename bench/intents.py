@@ -41,8 +41,8 @@ go_offline()
 
 import numpy as np  # noqa: E402
 
-from agent.intents import IntentClassifier  # noqa: E402
-from agent.understand import OUT_OF_SCOPE, Prediction  # noqa: E402
+from agent.understand.intents import IntentClassifier  # noqa: E402
+from agent.understand.records import OUT_OF_SCOPE, Prediction  # noqa: E402
 from knowledge.embed import MiniLMEmbedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -1,4 +1,4 @@
-"""Personal-data masking quality of `agent.privacy.PiiMasker` on Presidio's synthetic set.
+"""Personal-data masking quality of `agent.llm.masking.PiiMasker` on Presidio's synthetic set.
 
     .venv/bin/python bench/pii.py [--data ../shared/data/pii/presidio_synth_dev.json] [--no-names]
 
@@ -28,7 +28,7 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()
 
-from agent.privacy import KINDS, PiiKind, PiiMasker, PiiSpan  # noqa: E402
+from agent.llm.masking import KINDS, PiiKind, PiiMasker, PiiSpan  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "pii" / "presidio_synth_dev.json"
 GOLD_TYPES: dict[PiiKind, tuple[str, ...]] = {

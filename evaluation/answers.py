@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from agent.answer.verify import Verifier
 from agent.replies import ConversationState, Reply, TenantAgent
 from agent.trace import Trace
 from agent.turn import Agent
-from agent.verify import Verifier
 from evaluation.questions import Question
 from evaluation.retrieval import percentile
 from knowledge.protocols import Embedder

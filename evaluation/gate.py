@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from agent.answer.verify import Verifier
 from agent.config import AgentConfig
 from agent.replies import TenantAgent
 from agent.turn import Agent
-from agent.verify import Verifier
 from evaluation.answers import Outcome, citation_support, run
 from evaluation.questions import Question
 from knowledge.protocols import Embedder

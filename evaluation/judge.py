@@ -1,6 +1,6 @@
 """Adapters that let ragas judge with Clearline's own models.
 
-`JudgeChatModel` is a LangChain chat model around any `agent.chat.ChatModel`, so ragas's
+`JudgeChatModel` is a LangChain chat model around any `agent.llm.chat.ChatModel`, so ragas's
 LLM metrics can use it through `ragas.llms.LangchainLLMWrapper`; `RagasEmbedder` wraps a
 `knowledge.protocols.Embedder` as ragas embeddings; `judged_metrics` builds the ragas LLM
 metrics evaluation.scoring runs. LangChain and ragas types stay in this module (returned as
@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from agent.chat import ChatMessage, ChatModel, Role
+from agent.llm.chat import ChatMessage, ChatModel, Role
 from evaluation.ragas_compat import import_ragas
 from knowledge.protocols import Embedder
 
@@ -65,7 +65,7 @@ class JudgeChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    chat: Any  # agent.chat.ChatModel; Any because pydantic cannot check a Protocol
+    chat: Any  # agent.llm.chat.ChatModel; Any because pydantic cannot check a Protocol
     max_tokens: int = 1024
     temperature: float = 0.0
     _executor: ThreadPoolExecutor = PrivateAttr(

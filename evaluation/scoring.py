@@ -1,7 +1,7 @@
 """Quality scores of one reply: groundedness, answer relevance, context relevance, correctness.
 
 Without a judge every score is computed locally and fast:
-- groundedness: the verifier's support (agent.verify) of each answer sentence against the
+- groundedness: the verifier's support (agent.answer.verify) of each answer sentence against the
   passages it cites (all retrieved passages for a sentence that cites nothing); the value is
   the weakest sentence's support, so one unsupported sentence pulls the reply down. A
   sentence that states a number its source lacks, or whose closest source sentence has the
@@ -15,7 +15,7 @@ Without a judge every score is computed locally and fast:
   precision-based scores punish full-sentence replies); ROUGE-L F1, ragas
   NonLLMStringSimilarity and embedding cosine are in `detail`.
 
-With a judge (any agent.chat.ChatModel) the ragas LLM metrics replace them: Faithfulness,
+With a judge (any agent.llm.chat.ChatModel) the ragas LLM metrics replace them: Faithfulness,
 ResponseRelevancy, LLMContextPrecisionWith(out)Reference and AnswerCorrectness. A judged
 metric that fails (unparseable output, error, timeout) falls back to the local value, and the
 Score's evaluator and `detail` say so. `detail` holds numbers and indices, never reply text.
@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from agent.chat import ChatModel
-from agent.reading import split_sentences
-from agent.verify import Verifier
+from agent.answer.reading import split_sentences
+from agent.answer.verify import Verifier
+from agent.llm.chat import ChatModel
 from evaluation.ragas_compat import import_ragas
 from evaluation.records import SCORE_NAMES, Score
 from knowledge.protocols import Embedder

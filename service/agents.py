@@ -14,13 +14,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.actions import ActionClient
 from agent.config import AgentConfig
-from agent.intents import IntentClassifier
-from agent.procedure_load import ProcedureSet
-from agent.procedure_model import ProcedureError
-from agent.procedures import ProcedureRunner
+from agent.procedures.actions import ActionClient
+from agent.procedures.load import ProcedureSet
+from agent.procedures.model import ProcedureError
+from agent.procedures.runner import ProcedureRunner
 from agent.replies import TenantAgent
+from agent.understand.intents import IntentClassifier
 from knowledge.protocols import Embedder
 from service.errors import BadRequest, NotFound
 from service.models import ProcedureRecord, TenantConfig

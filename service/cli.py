@@ -244,7 +244,7 @@ def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval_answers(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from agent.verify import Verifier
+    from agent.answer.verify import Verifier
     from evaluation.answers import results, run, summarise
     from evaluation.questions import load_questions
 

@@ -94,7 +94,7 @@ def _qa_report(args: argparse.Namespace, runtime: Any) -> int:
 def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
     import yaml
 
-    from agent.verify import Verifier
+    from agent.answer.verify import Verifier
     from evaluation.gate import compare, measure
     from service.errors import BadRequest
     from service.gate_probes import probe_runner

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.procedures import ProcedureState
+from agent.procedures.runner import ProcedureState
 from agent.replies import ConversationState, Reply
 from agent.trace import Trace
 from agent.turn import Agent

@@ -12,8 +12,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from agent.chat import ChatModel
-from agent.openai_chat import build_chat_model
+from agent.llm.chat import ChatModel
+from agent.llm.openai_chat import build_chat_model
 from agent.turn import Agent
 from ingest.chunk import ChunkingConfig
 from ingest.guards import Limits

@@ -17,11 +17,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from agent.chat import ChatMessage, ChatModel, ChatModelError
-from agent.openai_chat import OpenAIChatModel, build_chat_model
-from agent.privacy import MaskingChatModel, PiiMasker
-from agent.rewrite import rewrite_query
-from agent.testing import ScriptedChatModel
+from agent.answer.rewrite import rewrite_query
+from agent.llm.chat import ChatMessage, ChatModel, ChatModelError
+from agent.llm.masking import MaskingChatModel, PiiMasker
+from agent.llm.openai_chat import OpenAIChatModel, build_chat_model
+from agent.llm.testing import ScriptedChatModel
 from knowledge.query import Query, Turn
 from service.serving import ThreadedServer
 from tests.conftest import free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.handoff import detect_human_request
+from agent.understand.human_request import detect_human_request
 
 REQUESTS = [
     # en

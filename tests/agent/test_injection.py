@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from agent.config import AgentConfig
-from agent.injection import INJECTION, detect_injection, is_injection, screen_chunks
 from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore
 from agent.turn import Agent
+from agent.understand.screening import INJECTION, detect_injection, is_injection, screen_chunks
 from evaluation.injection_probes import (
     BENIGN_DOCUMENTS,
     Probe,

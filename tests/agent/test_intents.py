@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.intents import IntentClassifier
-from agent.understand import OUT_OF_SCOPE
+from agent.understand.intents import IntentClassifier
+from agent.understand.records import OUT_OF_SCOPE
 from knowledge.testing import HashEmbedder
 
 INTENTS = {

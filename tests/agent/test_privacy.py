@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from agent.privacy import PiiMapping, PiiMasker, PiiSpan, iban_valid, luhn_valid
+from agent.llm.masking import PiiMapping, PiiMasker, PiiSpan, iban_valid, luhn_valid
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI, Header
 from fastapi.responses import PlainTextResponse
 
-from agent.actions import ActionClient, ActionRequest
-from agent.procedure_language import parse_condition
-from agent.procedures import (
+from agent.procedures.actions import ActionClient, ActionRequest
+from agent.procedures.language import parse_condition
+from agent.procedures.runner import (
     ProcedureError,
     ProcedureRunner,
     ProcedureSet,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent.reading import PassageReader, answerability
+from agent.answer.reading import PassageReader, answerability
 from knowledge.records import Chunk, ScoredChunk
 
 PASSAGE = (

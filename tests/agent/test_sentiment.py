@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.sentiment import detect_sentiment
+from agent.understand.sentiment import detect_sentiment
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from agent.chat import ChatMessage
 from agent.config import AgentConfig
+from agent.llm.chat import ChatMessage
+from agent.llm.testing import ScriptedChatModel
 from agent.replies import ConversationState, TenantAgent
-from agent.testing import ScriptedChatModel
 from agent.trace import STEPS, InMemoryTraceStore
 from agent.turn import Agent
 from knowledge.query import Turn
@@ -191,7 +191,7 @@ def test_generative_feature_without_a_model_falls_back_and_says_why(
 def test_per_intent_autonomy_answers_listed_intents_and_drafts_the_rest(
     store: KnowledgeStore, minilm: Any
 ) -> None:
-    from agent.intents import IntentClassifier
+    from agent.understand.intents import IntentClassifier
 
     intents = {
         "returns": [

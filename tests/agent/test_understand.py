@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent.handoff import detect_human_request
-from agent.language import detect_language
-from agent.sentiment import detect_sentiment
-from agent.understand import OUT_OF_SCOPE, Prediction, Understanding
+from agent.understand.human_request import detect_human_request
+from agent.understand.language import detect_language
+from agent.understand.records import OUT_OF_SCOPE, Prediction, Understanding
+from agent.understand.sentiment import detect_sentiment
 
 
 def test_confidence_outside_zero_one_is_refused() -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from agent.chat import ChatMessage, ChatModelError
-from agent.testing import ScriptedChatModel
+from agent.llm.chat import ChatMessage, ChatModelError
+from agent.llm.testing import ScriptedChatModel
 from evaluation.records import SCORE_NAMES, Score
 from evaluation.scoring import CONFLICT_CAP, ReplyScorer, answer_sentences
 

@@ -2,9 +2,9 @@
 
 The detectors live beside this module, one per concern, and all return `Prediction`:
 
-- `agent.intents.IntentClassifier` (tenant intents, or `OUT_OF_SCOPE`),
-- `agent.language.detect_language`, `agent.sentiment.detect_sentiment`,
-- `agent.handoff.detect_human_request`.
+- `agent.understand.intents.IntentClassifier` (tenant intents, or `OUT_OF_SCOPE`),
+- `agent.understand.language.detect_language`, `agent.understand.sentiment.detect_sentiment`,
+- `agent.understand.human_request.detect_human_request`.
 
 `Understanding` gathers their answers for one message so the router and the trace get one
 typed record.

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from agent.chat import ChatMessage, ChatModel
+from agent.llm.chat import ChatMessage, ChatModel
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from agent.chat import ChatMessage, ChatModel, ChatModelError
+from agent.llm.chat import ChatMessage, ChatModel, ChatModelError
 from knowledge.query import Query
 
 logger = logging.getLogger(__name__)

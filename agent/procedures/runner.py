@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from agent.actions import ActionClient, ActionRequest, ActionResult, host_of
-from agent.procedure_language import lookup, render, render_value
-from agent.procedure_load import DEFAULT_VARIABLES, ProcedureSet, url_origin
-from agent.procedure_model import (
+from agent.procedures.actions import ActionClient, ActionRequest, ActionResult, host_of
+from agent.procedures.language import lookup, render, render_value
+from agent.procedures.load import DEFAULT_VARIABLES, ProcedureSet, url_origin
+from agent.procedures.model import (
     Action,
     Decision,
     PendingAction,

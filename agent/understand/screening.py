@@ -41,8 +41,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from agent.reading import split_sentences
-from agent.understand import Prediction
+from agent.answer.reading import split_sentences
+from agent.understand.records import Prediction
 from knowledge.records import ScoredChunk
 
 INJECTION, NONE = "injection", "none"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.chat import ChatMessage, ChatModel
-from agent.reading import Evidence, Reading, split_sentences
+from agent.answer.reading import Evidence, Reading, split_sentences
+from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.records import ScoredChunk
 
 

@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped, unused-ignore]
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped, unused-ignore]
 
-from agent.understand import OUT_OF_SCOPE, Prediction
+from agent.understand.records import OUT_OF_SCOPE, Prediction
 from knowledge.protocols import Embedder
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from agent.chat import ChatMessage, ChatModel, ChatModelError
-from agent.privacy import MaskingChatModel, PiiMasker
+from agent.llm.chat import ChatMessage, ChatModel, ChatModelError
+from agent.llm.masking import MaskingChatModel, PiiMasker
 
 logger = logging.getLogger(__name__)
 

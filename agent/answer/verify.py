@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.compose import Draft, DraftSentence
-from agent.reading import content_terms, split_sentences
+from agent.answer.compose import Draft, DraftSentence
+from agent.answer.reading import content_terms, split_sentences
 from knowledge.protocols import Embedder
 
 _SPACE = re.compile(r"\s+")

@@ -2,7 +2,7 @@
 
 Generative models are optional in Clearline. Anything that composes, rewrites or judges text
 with a language model goes through this Protocol, so an OpenAI-compatible server, a masking
-wrapper (agent/privacy.py) and the scripted fake (agent/testing.py) are interchangeable.
+wrapper (agent/llm/masking.py) and the scripted fake (agent/llm/testing.py) are interchangeable.
 """
 
 from __future__ import annotations

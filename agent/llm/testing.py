@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from agent.chat import ChatMessage, ChatModelError
+from agent.llm.chat import ChatMessage, ChatModelError
 
 Reply = str | ChatModelError
 Responder = Callable[[Sequence[ChatMessage]], str]

@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 
-from agent.understand import Prediction
+from agent.understand.records import Prediction
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 THRESHOLD = 0.2  # |compound| below this is neutral

@@ -3,7 +3,7 @@
 One YAML file holds one procedure: the intents that trigger it, example utterances for
 them, the document ids its replies cite, and a list of steps. Each step is exactly one of
 `ask`, `action`, `branch`, `reply` or `handoff`. Loading, with the cross-step checks that
-name the file, is in `agent.procedure_load`; running is in `agent.procedures`.
+name the file, is in `agent.procedures.load`; running is in `agent.procedures.runner`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from agent.procedure_language import NAME, Condition, as_text, parse_condition
+from agent.procedures.language import NAME, Condition, as_text, parse_condition
 from knowledge.errors import ClearlineError
 
 STEP_KINDS = ("ask", "action", "branch", "reply", "handoff")

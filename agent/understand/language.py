@@ -15,7 +15,7 @@ import unicodedata
 from langdetect import DetectorFactory, detect_langs  # type: ignore[import-untyped, unused-ignore]
 from langdetect.lang_detect_exception import LangDetectException  # type: ignore[import-untyped, unused-ignore]
 
-from agent.understand import Prediction
+from agent.understand.records import Prediction
 
 SHORT_WORDS = 3
 COMMON = frozenset({"en", "fr", "de", "es", "it", "pt", "nl"})

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agent.actions import host_allowed
-from agent.procedure_language import TEMPLATE, template_roots, value_roots
-from agent.procedure_model import STEP_KINDS, Procedure, ProcedureError, Step
+from agent.procedures.actions import host_allowed
+from agent.procedures.language import TEMPLATE, template_roots, value_roots
+from agent.procedures.model import STEP_KINDS, Procedure, ProcedureError, Step
 
 DEFAULT_VARIABLES = ("actions_url",)
 _STEP_FIELDS = set(Step.model_fields)

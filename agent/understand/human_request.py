@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from agent.understand import Prediction
+from agent.understand.records import Prediction
 
 HUMAN, NONE = "human", "none"
 WINDOW = 5  # words allowed between the verb and the person noun

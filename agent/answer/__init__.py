@@ -1,0 +1,1 @@
+"""Answering from knowledge: query rewrite, reading (answerability), composing, verifying."""

@@ -1,0 +1,1 @@
+"""Understanding a message: intent, sentiment, language, a request for a human, screening."""
