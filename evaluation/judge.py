@@ -3,7 +3,7 @@
 `JudgeChatModel` is a LangChain chat model around any `agent.llm.chat.ChatModel`, so ragas's
 LLM metrics can use it through `ragas.llms.LangchainLLMWrapper`; `RagasEmbedder` wraps a
 `knowledge.protocols.Embedder` as ragas embeddings; `judged_metrics` builds the ragas LLM
-metrics evaluation.scoring runs. LangChain and ragas types stay in this module (returned as
+metrics evaluation.ragas_scores runs. LangChain and ragas types stay in this module (returned as
 `Any`).
 
     llm = ragas_judge(ScriptedChatModel(...), run_config)

@@ -296,3 +296,21 @@ def test_replies_without_any_score_still_render(tmp_path: Path) -> None:
 def test_threshold_outside_zero_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"threshold 1\.5"):
         render_report(synthetic(3), "acme", tmp_path / "r.html", threshold=1.5)
+
+
+def test_every_text_from_traces_is_escaped(tmp_path: Path) -> None:
+    """Tenant, trace id, intent, decision, rating and verdict all reach the page escaped."""
+    planted = "<img src=x onerror=alert(1)>"
+    base = synthetic(1)[0]
+    row = ScoredReply(
+        trace_id=f"tr-{planted}", created_at=base.created_at, question=base.question,
+        answer=base.answer, decision=f"answered{planted}", intent=f"billing{planted}",
+        confidence=0.5, scores={name: 0.2 for name in SCORE_NAMES},
+        rating=f"up{planted}", verdict=f"odd{planted}",
+    )  # fmt: skip
+    render_report([row], f"acme{planted}", tmp_path / "r.html")
+    text, page = read(tmp_path / "r.html")
+    assert planted not in text
+    assert text.count("&lt;img src=x onerror=alert(1)&gt;") >= 7  # title, h1, 5 table cells
+    assert page.external == []  # an unescaped <img src=x> would show up here
+    assert len(page.images) == len(EXPECTED_PLOTS)

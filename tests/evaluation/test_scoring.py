@@ -19,8 +19,9 @@ import pytest
 
 from agent.llm.chat import ChatMessage, ChatModelError
 from agent.llm.testing import ScriptedChatModel
+from evaluation.grounding import CONFLICT_CAP, answer_sentences
 from evaluation.records import SCORE_NAMES, Score
-from evaluation.scoring import CONFLICT_CAP, ReplyScorer, answer_sentences
+from evaluation.scoring import ReplyScorer
 
 REFUNDS = (
     "You can ask for a refund within 30 days of delivery. "

@@ -1,0 +1,153 @@
+"""The local groundedness check of one reply: is each answer sentence supported by a source?
+
+Each answer sentence gets the verifier's support (agent.answer.verify) against the passages
+it cites (all retrieved passages for a sentence that cites nothing); the reply's value is the
+weakest sentence's support, so one unsupported sentence pulls it down. A sentence that states
+a number its source lacks, or whose closest source sentence has the opposite negation, is
+capped at CONFLICT_CAP (the verifier alone scores such edits ~0.9).
+
+    cache = CachedEmbedder(embedder, texts)
+    score = groundedness(answer_sentences(answer, cited), contexts, citations, cache, 0.6)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from agent.answer.reading import split_sentences
+from agent.answer.verify import Verifier
+from evaluation.records import Score
+from knowledge.protocols import Embedder
+
+# A sentence that contradicts its source on a number or a negation is unsupported however
+# close its words and embedding are (the verifier alone scores such edits ~0.9).
+CONFLICT_CAP = 0.3
+VERIFIER = "clearline.verifier+number_negation_check"
+_SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nor|without)\b|n[’']t\b", re.I)
+
+
+class CachedEmbedder:
+    """Embeds every text once per scoring call, in one batch (the verifier asks repeatedly)."""
+
+    def __init__(self, embedder: Embedder, texts: Sequence[str]) -> None:
+        self._embedder = embedder
+        unique = list(dict.fromkeys(t for t in texts if t))
+        self._vectors = dict(zip(unique, embedder.embed(unique), strict=True))
+
+    @property
+    def dimension(self) -> int:
+        return self._embedder.dimension
+
+    @property
+    def name(self) -> str:
+        return self._embedder.name
+
+    def warm_up(self) -> None:
+        self._embedder.warm_up()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self._embedder.embed(missing), strict=True))
+        return [self._vectors[t] for t in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return self._embedder.count_tokens(text)
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return np.asarray(self.embed(texts), dtype=float).reshape(len(texts), -1)
+
+
+def sentence_pieces(passage: str) -> list[str]:
+    """A passage's sentences (the whole passage when it has no sentence boundary)."""
+    return split_sentences(passage) or [passage]
+
+
+def answer_sentences(answer: str, cited: Sequence[str]) -> list[str]:
+    """The answer's sentences: the cited sentences where they occur (the composer's own
+    boundaries), and the rest of the text split into sentences, in answer order."""
+    found: list[tuple[int, str]] = []
+    rest = answer
+    for sentence in dict.fromkeys(c.strip() for c in cited):
+        at = rest.find(sentence) if sentence else -1
+        if at >= 0:
+            found.append((at, sentence))
+            rest = rest[:at] + "\n" * len(sentence) + rest[at + len(sentence) :]
+    for match in re.finditer(r"[^\n]+", rest):
+        found.extend((match.start(), s) for s in split_sentences(match.group()))
+    if not found and answer.strip():
+        found.append((0, answer.strip()))
+    return [s for _, s in sorted(found, key=lambda x: x[0])]
+
+
+def groundedness(
+    sentences: Sequence[str], contexts: Sequence[str], citations: Sequence[tuple[str, str]],
+    cache: CachedEmbedder, threshold: float,
+) -> Score:  # fmt: skip
+    """The groundedness Score of an answer's sentences (see the module docstring); the
+    caller decides whether the reply is an answer at all."""
+    if not sentences:
+        return Score("groundedness", None, VERIFIER, {"reason": "the answer is empty"})
+    verifier = Verifier(cache, threshold)
+    raw: list[float] = []
+    supports: list[float] = []
+    conflicts: list[dict[str, Any]] = []
+    uncited: list[int] = []
+    for index, sentence in enumerate(sentences):
+        cited = [p for s, p in citations if _cites(s, sentence)]
+        if not cited:
+            uncited.append(index)
+        scored = [(verifier.support(sentence, p), p) for p in (cited or contexts)]
+        support, source = max(scored, key=lambda x: x[0], default=(0.0, ""))
+        raw.append(support)
+        kind = _conflict(sentence, source, cache) if 0.0 < support < 1.0 else None
+        if kind:
+            conflicts.append({"sentence": index, "kind": kind})
+            support = min(support, CONFLICT_CAP)
+        supports.append(support)
+    supported = [s >= threshold for s in supports]
+    return Score("groundedness", min(supports), VERIFIER, {
+        "aggregate": "min over sentences of the verifier's support, capped at "
+        f"{CONFLICT_CAP} where a number or the negation differs from the source",
+        "threshold": threshold,
+        "sentence_support": [round(s, 4) for s in supports],
+        "verifier_support": [round(s, 4) for s in raw],
+        "conflicts": conflicts,
+        "mean_support": round(float(np.mean(supports)), 4),
+        "supported_share": round(sum(supported) / len(supported), 4),
+        "unsupported_sentences": [i for i, ok in enumerate(supported) if not ok],
+        "uncited_sentences": uncited,
+    })  # fmt: skip
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def _negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def _conflict(sentence: str, source: str, cache: CachedEmbedder) -> str | None:
+    """'number' if the sentence states a number its source lacks; 'negation' if the source
+    sentence closest to it has the opposite polarity; else None."""
+    if _numbers(sentence) - _numbers(source):
+        return "number"
+    pieces = sentence_pieces(source)
+    closest = pieces[int(np.argmax(cache.matrix(pieces) @ cache.matrix([sentence])[0]))]
+    return "negation" if _negated(sentence) != _negated(closest) else None
+
+
+def _normal(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def _cites(cited_sentence: str, sentence: str) -> bool:
+    a, b = _normal(cited_sentence), _normal(sentence)
+    return bool(a and b) and (a == b or a in b or b in a)
