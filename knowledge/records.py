@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,25 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     title: str = ""
+
+
+Status = Literal["ingested", "unchanged", "replaced"]
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """What the ingestion pipeline hands to the store for one document version."""
+
+    document_id: str
+    title: str
+    source: str
+    doc_type: str
+    content_hash: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: Status
+    version: int
+    chunk_count: int

@@ -17,77 +17,20 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from knowledge.errors import DocumentNotFound
 from knowledge.keyword_fts import SqliteKeywordIndex, rekey_keyword_tables
 from knowledge.protocols import VectorStore
 from knowledge.records import Chunk, DocumentRecord, ScoredId
+from knowledge.records import DocumentWrite as DocumentWrite  # re-exported for callers
+from knowledge.records import WriteResult as WriteResult
 from knowledge.tenancy import validate_tenant
 
 SCHEMA_VERSION = 2  # 2: keyword rows keyed by a hash of the chunk id
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    tenant TEXT NOT NULL,
-    document_id TEXT NOT NULL,
-    title TEXT NOT NULL,
-    source TEXT NOT NULL,
-    doc_type TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    chunk_count INTEGER NOT NULL,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (tenant, document_id)
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    document_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    section TEXT NOT NULL,
-    page INTEGER,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant, chunk_id)
-);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (tenant, document_id, version);
-CREATE TABLE IF NOT EXISTS cleanup (
-    tenant TEXT NOT NULL,
-    document_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant, document_id, version)
-);
-"""
-
-Status = Literal["ingested", "unchanged", "replaced"]
-
-
-@dataclass(frozen=True)
-class DocumentWrite:
-    """What the ingestion pipeline hands to the store for one document version."""
-
-    document_id: str
-    title: str
-    source: str
-    doc_type: str
-    content_hash: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    status: Status
-    version: int
-    chunk_count: int
+_SCHEMA = (Path(__file__).parent / "store_schema.sql").read_text(encoding="utf-8")
 
 
 def _now() -> str:
