@@ -12,7 +12,11 @@ Autonomy = Literal["copilot", "autonomous", "per_intent"]
 # name -> (what it does, whether it uses a generative model)
 FEATURES: dict[str, tuple[str, bool]] = {
     "intent_prediction": ("Predict the intent of each message to trigger procedures.", False),
-    "sentiment": ("Estimate the end user's sentiment for routing and handoff summaries.", False),
+    "sentiment": (
+        "Estimate the end user's sentiment; the trace records it and the handoff summary "
+        "shows it to the human agent (it does not change the route).",
+        False,
+    ),
     "procedures": ("Run admin-defined procedures when their intent is recognised.", False),
     "generative_composition": (
         "Compose replies with the configured chat model instead of quoting passages.",

@@ -1,5 +1,6 @@
-"""What a turn works with and produces: the conversation so far, the tenant's agent,
-the reply with its citations, and the summary a human agent gets on handoff."""
+"""What a turn works with and produces: the conversation so far, the tenant's agent, the
+context its steps share, the reply with its citations, and the summary a human agent gets on
+handoff."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ class TenantAgent:
 
 
 @dataclass(frozen=True)
+class TurnContext:
+    """What the steps of one turn read after the understand step: the tenant's agent, the
+    conversation so far, the message, what was understood of it, and the trace being written."""
+
+    agent: TenantAgent
+    state: ConversationState
+    message: str
+    understanding: Understanding
+    trace: Trace
+
+    @property
+    def config(self) -> AgentConfig:
+        return self.agent.config
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # what the end user sees now
     draft_text: str  # the reply itself (equal to text unless held as a draft)
@@ -61,16 +78,17 @@ class Reply:
     needs_approval: bool = False  # a high-impact procedure action waits for a human
 
 
-def handoff_summary(
-    state: ConversationState, message: str, understanding: Understanding, rule: str, found: str
-) -> str:
+def handoff_summary(context: TurnContext, rule: str, found: str) -> str:
     """What a human agent needs to pick the conversation up without re-reading it."""
+    state, understanding = context.state, context.understanding
     asked = [t.text for t in state.history if t.role == "user"][-2:]
+    sentiment = understanding.sentiment
+    mood = "not estimated (off)" if "skipped" in sentiment.detail else sentiment.label
     lines = [
         f"Why: {rule}.",
-        f"Customer's last message: {message}",
+        f"Customer's last message: {context.message}",
         f"Intent: {understanding.intent.label} ({understanding.intent.confidence:.2f}); "
-        f"sentiment: {understanding.sentiment.label}; language: {understanding.language.label}.",
+        f"sentiment: {mood}; language: {understanding.language.label}.",
     ]
     if asked:
         lines.append("Earlier: " + " | ".join(asked))

@@ -2,8 +2,9 @@
 understand -> route -> retrieve -> compose -> verify -> decide, recorded in a Trace.
 
 Rules of the decide step, in order (the trace names the one that applied):
-0. a message that looks like a prompt injection hands off (agent.understand.screening); retrieved
-   paragraphs that look like one never reach the composer (listed in the retrieve step);
+0. a message that looks like a prompt injection hands off (agent.understand.screening);
+   retrieved paragraphs that look like one never reach the composer
+   (agent.answer.passage_screening; listed in the retrieve step);
 1. an explicit request for a human hands off, in any language;
 2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
@@ -21,26 +22,31 @@ from dataclasses import replace
 from typing import Literal
 
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.passage_screening import screen_chunks
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
-from agent.config import AgentConfig
 from agent.llm.chat import ChatModel, ChatModelError
 from agent.procedures.runner import ProcedureState, StepOutcome
+from agent.reasons import (
+    answer_rule,
+    injection_rule,
+    knowledge_reason,
+    no_answer_reason,
+    procedure_reason,
+)
 from agent.replies import (
     Citation,
     ConversationState,
     Outcome,
     Reply,
     TenantAgent,
+    TurnContext,
     handoff_summary,
 )
 from agent.trace import Decision, Trace, TraceStore
-from agent.understand.human_request import detect_human_request
-from agent.understand.language import detect_language
-from agent.understand.records import OUT_OF_SCOPE, Prediction, Understanding
-from agent.understand.screening import INJECTION, detect_injection, screen_chunks
-from agent.understand.sentiment import detect_sentiment
+from agent.understand.detect import detect_all
+from agent.understand.records import OUT_OF_SCOPE, Understanding
 from knowledge.protocols import Embedder
 from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult
@@ -89,7 +95,7 @@ class Agent:
             question=message,
         )
         understanding = self._understand(agent, message, trace)
-        reply = self._route_and_answer(agent, state, message, understanding, trace)
+        reply = self._route_and_answer(TurnContext(agent, state, message, understanding, trace))
         trace.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         trace.reply = reply.draft_text
         trace.citations = sorted({c.document_id for c in reply.citations})
@@ -99,64 +105,29 @@ class Agent:
     # -- understand ------------------------------------------------------------------
 
     def _understand(self, agent: TenantAgent, message: str, trace: Trace) -> Understanding:
-        config = agent.config
         with trace.timed("understand", message=message) as step:
-            human = detect_human_request(message)
-            injection = detect_injection(message)
-            language = detect_language(message)
-            if not config.enabled("intent_prediction"):
-                intent = Prediction(OUT_OF_SCOPE, 0.0, {"skipped": "intent_prediction is off"})
-            elif agent.intents is None:
-                why = "fewer than two intents defined (procedures or config.intents)"
-                intent = Prediction(OUT_OF_SCOPE, 0.0, {"skipped": why})
-            else:
-                intent = agent.intents.predict(message)
-            if config.enabled("sentiment"):
-                sentiment = detect_sentiment(message)
-            else:
-                sentiment = Prediction("neutral", 0.0, {"skipped": "sentiment is off"})
-            skipped = [f for f in ("intent_prediction", "sentiment") if not config.enabled(f)]
-            step.reason = (
-                f"features off, skipped: {', '.join(skipped)}" if skipped else "all detectors ran"
-            )
+            found = detect_all(message, agent.config, agent.intents)
+            skipped = ", ".join(found.skipped)
+            step.reason = f"features off, skipped: {skipped}" if skipped else "all detectors ran"
+            predictions = found.predictions()
             step.outputs = {
                 name: {"label": p.label, "confidence": round(p.confidence, 4), "detail": p.detail}
-                for name, p in (
-                    ("intent", intent),
-                    ("language", language),
-                    ("sentiment", sentiment),
-                    ("human_request", human),
-                    ("injection", injection),
-                )
+                for name, p in predictions.items()
             }
-            step.scores = {
-                "intent": intent.confidence,
-                "language": language.confidence,
-                "sentiment": sentiment.confidence,
-                "human_request": human.confidence,
-                "injection": injection.confidence,
-            }
-        return Understanding(intent, language, sentiment, human)
+            step.scores = {name: p.confidence for name, p in predictions.items()}
+        return found.understanding
 
     # -- route and the rest ----------------------------------------------------------
 
-    def _route_and_answer(
-        self,
-        agent: TenantAgent,
-        state: ConversationState,
-        message: str,
-        understanding: Understanding,
-        trace: Trace,
-    ) -> Reply:
-        config = agent.config
-        intent = understanding.intent
-        running = _running(state.procedure_state)
+    def _route_and_answer(self, ctx: TurnContext) -> Reply:
+        agent, config, intent = ctx.agent, ctx.config, ctx.understanding.intent
+        running = _running(ctx.state.procedure_state)
         procedure_id = agent.procedure_intents.get(intent.label)
-        injection = _injection_rule(trace)
-        with trace.timed("route", intent=intent.label) as step:
+        injection = injection_rule(ctx.trace)
+        with ctx.trace.timed("route", intent=intent.label) as step:
             if injection is not None:
                 route, step.reason = "handoff", injection
-            elif understanding.wants_human:
+            elif ctx.understanding.wants_human:
                 route, step.reason = "handoff", "the end user asked for a human"
             elif running is not None and config.enabled("procedures") and agent.procedures:
                 route = "procedure"
@@ -168,39 +139,28 @@ class Agent:
                 and intent.confidence >= config.thresholds.intent
             ):
                 route = "procedure"
-                step.reason = (
-                    f"intent '{intent.label}' ({intent.confidence:.2f} >= "
-                    f"{config.thresholds.intent}) triggers procedure '{procedure_id}'"
-                )
+                step.reason = procedure_reason(intent, config.thresholds.intent, procedure_id)
             else:
                 route = "knowledge"
-                step.reason = _knowledge_reason(config, intent, procedure_id, agent)
+                step.reason = knowledge_reason(config, intent, procedure_id)
             step.outputs = {"route": route}
         if route == "handoff":
-            return self._handoff(agent, state, message, understanding, trace, rule=step.reason)
+            return self._handoff(ctx, rule=step.reason)
         if route == "procedure":
-            assert agent.procedures is not None
-            return self._procedure(agent, state, message, understanding, trace, running)
-        return self._knowledge(agent, state, message, understanding, trace)
+            return self._procedure(ctx, running)
+        return self._knowledge(ctx)
 
     def _skip_answer_steps(self, trace: Trace, reason: str) -> None:
         for name in ("retrieve", "compose", "verify"):
             trace.skip(name, reason)
 
     def _handoff(
-        self,
-        agent: TenantAgent,
-        state: ConversationState,
-        message: str,
-        understanding: Understanding,
-        trace: Trace,
-        rule: str,
-        found: str = "",
-        confidence: float = 1.0,
+        self, ctx: TurnContext, rule: str, found: str = "", confidence: float = 1.0
     ) -> Reply:
+        trace = ctx.trace
         if not trace.steps or trace.steps[-1].name == "route":
             self._skip_answer_steps(trace, "handed off before answering")
-        summary = handoff_summary(state, message, understanding, rule, found)
+        summary = handoff_summary(ctx, rule, found)
         with trace.timed("decide") as step:
             step.outputs = {"decision": "handoff", "summary": summary}
             step.reason = rule
@@ -210,26 +170,18 @@ class Agent:
         )
         return Reply(
             HANDOFF_TEXT, HANDOFF_TEXT, "handoff", "handoff", confidence, [], trace,
-            state.procedure_state, summary, understanding.intent.label,
+            ctx.state.procedure_state, summary, ctx.understanding.intent.label,
         )  # fmt: skip
 
-    def _procedure(
-        self,
-        agent: TenantAgent,
-        state: ConversationState,
-        message: str,
-        understanding: Understanding,
-        trace: Trace,
-        running: ProcedureState | None,
-    ) -> Reply:
-        runner = agent.procedures
-        assert runner is not None
+    def _procedure(self, ctx: TurnContext, running: ProcedureState | None) -> Reply:
+        runner, trace, understanding = ctx.agent.procedures, ctx.trace, ctx.understanding
+        assert runner is not None  # routed here only when the tenant has procedures
         with trace.timed("retrieve") as step:
             if running is not None:
-                outcome: StepOutcome = runner.resume(running, message)
+                outcome: StepOutcome = runner.resume(running, ctx.message)
             else:
-                procedure_id = agent.procedure_intents[understanding.intent.label]
-                outcome = runner.start(procedure_id, message)
+                procedure_id = ctx.agent.procedure_intents[understanding.intent.label]
+                outcome = runner.start(procedure_id, ctx.message)
             step.reason = f"procedure '{outcome.state.procedure_id}' steps ran"
             step.outputs = {"events": outcome.events, "status": outcome.state.status}
         trace.skip("compose", "the procedure's own templated text is the reply")
@@ -242,10 +194,8 @@ class Agent:
         citations = [Citation(d, d, "") for d in outcome.citations]
         if outcome.decision == "handoff":
             reason = outcome.state.handoff_reason or "the procedure handed off"
-            reply = self._handoff(
-                agent, state, message, understanding, trace, rule=f"procedure: {reason}"
-            )
-            return _replace_state(reply, procedure_state)
+            reply = self._handoff(ctx, rule=f"procedure: {reason}")
+            return replace(reply, procedure_state=procedure_state)
         if outcome.decision == "needs_approval":
             rule = "a high-impact action needs a human's approval before it runs"
             with trace.timed("decide") as step:
@@ -262,19 +212,13 @@ class Agent:
         # Starting a procedure is as sure as the intent; its later steps follow its rules.
         confidence = understanding.intent.confidence if running is None else 1.0
         return self._finish(
-            agent, trace, understanding, outcome.text, proposed, confidence, citations,
-            procedure_state, rule=f"procedure step ({outcome.decision})",
+            ctx, outcome.text, proposed, confidence, citations, procedure_state,
+            rule=f"procedure step ({outcome.decision})",
         )  # fmt: skip
 
-    def _knowledge(
-        self,
-        agent: TenantAgent,
-        state: ConversationState,
-        message: str,
-        understanding: Understanding,
-        trace: Trace,
-    ) -> Reply:
-        config = agent.config
+    def _knowledge(self, ctx: TurnContext) -> Reply:
+        agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
+        message = ctx.message
         query = Query(message, state.history, state.scenario)
         with trace.timed("retrieve") as step:
             if config.enabled("query_rewriting") and self._chat is not None:
@@ -304,7 +248,7 @@ class Agent:
                 "excluded_sentences": [e.as_dict() for e in screening.excluded],
             }  # fmt: skip
             step.scores = reading.features()
-        draft = self._compose(config, message, reading, result, trace)
+        draft = self._compose(ctx, reading, result)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
             verification: Verification = verifier.check(draft)
@@ -333,48 +277,31 @@ class Agent:
                 for c in kept
             ]
             text = " ".join(c.text for c in kept)
-            rule = (
-                f"P(answerable) {confidence:.2f} >= answer threshold {thresholds.answer} and "
-                f"{len(kept)} verified sentence(s)"
-            )
             return self._finish(
-                agent, trace, understanding, text, "answered", confidence, citations,
-                state.procedure_state, rule=rule,
+                ctx, text, "answered", confidence, citations, state.procedure_state,
+                rule=answer_rule(confidence, thresholds, len(kept)),
             )  # fmt: skip
-        if not kept:
-            why = "no sentence of the draft is supported by the passages"
-        else:
-            why = f"P(answerable) {confidence:.2f} < answer threshold {thresholds.answer}"
+        why = no_answer_reason(confidence, thresholds, len(kept))
         if confidence >= thresholds.clarify and kept and state.last_decision != "clarify":
             return self._finish(
-                agent, trace, understanding, CLARIFY_TEXT, "clarify",
-                1 - confidence, [], state.procedure_state,
+                ctx, CLARIFY_TEXT, "clarify", 1 - confidence, [], state.procedure_state,
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once",
             )  # fmt: skip
         if state.last_decision == "clarify":
             why += "; already asked to clarify"
-        return self._handoff(
-            agent, state, message, understanding, trace, rule=why, found=found,
-            confidence=1 - confidence,
-        )  # fmt: skip
+        return self._handoff(ctx, rule=why, found=found, confidence=1 - confidence)
 
-    def _compose(
-        self,
-        config: AgentConfig,
-        message: str,
-        reading: Reading,
-        result: SearchResult,
-        trace: Trace,
-    ) -> Draft:
+    def _compose(self, ctx: TurnContext, reading: Reading, result: SearchResult) -> Draft:
+        message = ctx.message
         composer: Composer = ExtractiveComposer()
         reason = "extractive: quotes the best-supported sentences"
-        if config.enabled("generative_composition"):
+        if ctx.config.enabled("generative_composition"):
             if self._chat is None:
                 reason = "generative_composition is on but no chat model is configured; extractive"
             else:
                 composer = GenerativeComposer(self._chat)
                 reason = "generative (flagged): the chat model answers from numbered passages"
-        with trace.timed("compose") as step:
+        with ctx.trace.timed("compose") as step:
             step.generative = composer.generative
             step.model = composer.name
             try:
@@ -393,9 +320,7 @@ class Agent:
 
     def _finish(
         self,
-        agent: TenantAgent,
-        trace: Trace,
-        understanding: Understanding,
+        ctx: TurnContext,
         text: str,
         proposed: Outcome,
         confidence: float,
@@ -403,8 +328,8 @@ class Agent:
         procedure_state: str | None,
         rule: str,
     ) -> Reply:
-        config = agent.config
-        intent = understanding.intent.label
+        config, trace = ctx.config, ctx.trace
+        intent = ctx.understanding.intent.label
         direct = config.autonomous_for(intent if intent != OUT_OF_SCOPE else None)
         decision: Literal["answered", "clarify", "draft"] = proposed if direct else "draft"  # type: ignore[assignment]
         if not direct:
@@ -428,31 +353,3 @@ def _running(procedure_state: str | None) -> ProcedureState | None:
         return None
     state = ProcedureState.from_json(procedure_state)
     return state if state.status in ("running", "waiting_input") else None
-
-
-def _replace_state(reply: Reply, procedure_state: str | None) -> Reply:
-    return replace(reply, procedure_state=procedure_state)
-
-
-def _injection_rule(trace: Trace) -> str | None:
-    """The rule in words when the understand step flagged the message as a prompt injection."""
-    found = trace.step("understand").outputs["injection"]
-    if found["label"] != INJECTION:
-        return None
-    rules = ", ".join(str(r["rule"]) for r in found["detail"]["rules"])
-    return f"the message looks like a prompt injection ({rules})"
-
-
-def _knowledge_reason(
-    config: AgentConfig, intent: Prediction, procedure_id: str | None, agent: TenantAgent
-) -> str:
-    if procedure_id and not config.enabled("procedures"):
-        return f"intent '{intent.label}' has a procedure, but procedures are off: knowledge"
-    if procedure_id:
-        return (
-            f"intent '{intent.label}' confidence {intent.confidence:.2f} < "
-            f"{config.thresholds.intent}: knowledge"
-        )
-    if not config.enabled("intent_prediction"):
-        return "intent_prediction is off: knowledge"
-    return f"intent '{intent.label}' has no procedure: answer from knowledge"

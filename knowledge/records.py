@@ -62,7 +62,7 @@ class ScoredId:
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """A chunk returned by search, with a score in [0, 1] (see knowledge.search)."""
+    """A chunk returned by search, with a score in [0, 1] (see knowledge.retrieve)."""
 
     chunk: Chunk
     score: float

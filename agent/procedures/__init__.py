@@ -1,1 +1,6 @@
-"""Admin-defined procedures: the model, loading YAML, the template language, the runner, actions."""
+"""Admin-defined procedures (password reset, order status...): the typed model of a
+procedure file (`model`), loading and checking the YAML files (`load`), the small template
+and condition language (`language`), the runner that advances a procedure one turn at a time
+(`runner`), the HTTP actions it calls on allowlisted hosts (`actions`), and masking of
+personal values and secrets in what a procedure turn records for the trace (`trace_masking`).
+"""

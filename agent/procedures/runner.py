@@ -4,7 +4,8 @@
 slots it can already read there), `resume` continues with their answer to a question, and
 `approve` continues after a human approved or rejected a high-impact action. Each call
 returns a `StepOutcome` whose `state` (JSON-serialisable) is handed back on the next call,
-and whose `events` trace every step run, with personal data and secrets masked.
+and whose `events` trace every step run, with personal data and secrets masked
+(agent.procedures.trace_masking).
 
 >>> runner = ProcedureRunner(procedures, ActionClient({"127.0.0.1"}, {"actions_token": t}),
 ...                          variables={"actions_url": "http://127.0.0.1:8765"})
@@ -34,6 +35,7 @@ from agent.procedures.model import (
     Step,
     StepOutcome,
 )
+from agent.procedures.trace_masking import EventMasker
 
 __all__ = [
     "DEFAULT_VARIABLES",
@@ -50,11 +52,6 @@ __all__ = [
 DEFAULT_HANDOFF_SAY = "I'm passing this conversation to a colleague who can help you further."
 APPROVAL_SAY = "A member of our team needs to approve this before I go ahead: {what}. "
 APPROVAL_SAY += "I'll continue as soon as they have."
-PERSONAL_KEYS = frozenset(
-    {"email", "name", "first_name", "last_name", "full_name", "customer_name", "phone",
-     "address", "street_address", "full_address", "zip_code", "username", "pin", "password",
-     "card", "card_number", "iban"}
-)  # fmt: skip
 
 
 @dataclass
@@ -381,39 +378,6 @@ class ProcedureRunner:
         return {"values": {path: lookup(path, scope)[1] for path in sorted(paths)}}
 
     def _outcome(self, turn: _Turn) -> StepOutcome:
-        mask = _Masker(turn.procedure, turn.state, self.actions)
-        events = [
-            {**event, "inputs": mask(event["inputs"]), "outputs": mask(event["outputs"]),
-             "rule": mask(event["rule"])}
-            for event in turn.events
-        ]  # fmt: skip
+        events = EventMasker(turn.procedure, turn.state, self.actions).events(turn.events)
         citations = list(turn.procedure.citations) if turn.cited else []
         return StepOutcome(" ".join(turn.texts), citations, turn.state, turn.decision, events)
-
-
-class _Masker:
-    """Hides personal slot values, personal-looking fields and secrets in trace data."""
-
-    def __init__(self, procedure: Procedure, state: ProcedureState, actions: ActionClient):
-        self.actions = actions
-        self.values = sorted(
-            (
-                (str(state.slots[slot]), f"<{slot}>")
-                for slot, ask in procedure.slots().items()
-                if ask.is_personal() and slot in state.slots and len(str(state.slots[slot])) >= 3
-            ),
-            key=lambda pair: -len(pair[0]),
-        )
-
-    def __call__(self, value: Any, key: str = "") -> Any:
-        if key.lower() in PERSONAL_KEYS and value is not None and not isinstance(value, bool):
-            return "<masked>"
-        if isinstance(value, str):
-            for raw, placeholder in self.values:
-                value = value.replace(raw, placeholder)
-            return self.actions.redact(value)
-        if isinstance(value, Mapping):
-            return {str(k): self(item, str(k)) for k, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self(item) for item in value]
-        return value

@@ -2,45 +2,40 @@
 
 langdetect is reliable on a sentence and guesses wildly on a word or two ("ok" comes back as
 Slovak at 0.99). Under three words the answer therefore comes from a short list of greetings
-and courtesy words when one matches, else from langdetect only if it names a common language,
-else the default language; either way with a confidence that says the evidence is thin.
+and courtesy words (`language_short_words.yaml`) when one matches, else from langdetect only
+if it names a common language, else the default language; either way with a confidence that
+says the evidence is thin.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
+from pathlib import Path
 
 from langdetect import DetectorFactory, detect_langs  # type: ignore[import-untyped, unused-ignore]
 from langdetect.lang_detect_exception import LangDetectException  # type: ignore[import-untyped, unused-ignore]
 
 from agent.understand.records import Prediction
+from agent.understand.word_lists import read_yaml, strings
 
 SHORT_WORDS = 3
 COMMON = frozenset({"en", "fr", "de", "es", "it", "pt", "nl"})
 _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 _WORD = re.compile(r"[^\W\d_]+")
 _lock = threading.Lock()
+SHORT_WORDS_FILE = Path(__file__).with_name("language_short_words.yaml")
 
-# Words that settle the language of a very short message (accents stripped, lower case).
-# fmt: off
-_SHORT_LEXICON: dict[str, tuple[str, ...]] = {
-    "hello": ("en",), "hi": ("en",), "hey": ("en",), "thanks": ("en",), "thank": ("en",),
-    "you": ("en",), "yes": ("en",), "please": ("en",), "ok": ("en",), "okay": ("en",),
-    "bye": ("en",), "help": ("en",), "no": ("en", "es", "it"), "agent": ("en", "fr", "nl"),
-    "bonjour": ("fr",), "salut": ("fr",), "merci": ("fr",), "oui": ("fr",), "non": ("fr", "it"),
-    "svp": ("fr",), "stp": ("fr",), "aide": ("fr",), "bonsoir": ("fr",),
-    "hallo": ("de", "nl"), "danke": ("de",), "bitte": ("de",), "ja": ("de", "nl"),
-    "nein": ("de",), "hilfe": ("de",), "tschuss": ("de",), "guten": ("de",),
-    "hola": ("es",), "gracias": ("es",), "si": ("es", "it"), "adios": ("es",),
-    "ayuda": ("es",), "buenos": ("es",), "favor": ("es", "pt"),
-    "ciao": ("it",), "grazie": ("it",), "buongiorno": ("it",), "prego": ("it",),
-    "aiuto": ("it",), "ola": ("pt",), "oi": ("pt",), "obrigado": ("pt",), "obrigada": ("pt",),
-    "ajuda": ("pt",), "sim": ("pt",), "nao": ("pt",),
-    "hoi": ("nl",), "dank": ("nl",), "bedankt": ("nl",), "alsjeblieft": ("nl",), "nee": ("nl",),
-}
-# fmt: on
+
+@functools.cache
+def short_words() -> dict[str, tuple[str, ...]]:
+    """Word -> languages, for very short messages (`language_short_words.yaml`, read once)."""
+    path = SHORT_WORDS_FILE
+    data = read_yaml(path)
+    strings(path, "words", list(data))
+    return {word: tuple(strings(path, word, codes)) for word, codes in data.items()}
 
 
 def detect_language(text: str, default: str = "en") -> Prediction:
@@ -58,9 +53,10 @@ def detect_language(text: str, default: str = "en") -> Prediction:
         code, probability = candidates[0]
         return Prediction(code, min(probability, 0.99), {"method": "langdetect", **detail})
     votes: dict[str, float] = {}
+    lexicon = short_words()
     for word in words:
-        for code in _SHORT_LEXICON.get(word, ()):
-            votes[code] = votes.get(code, 0.0) + 1.0 / len(_SHORT_LEXICON[word])
+        for code in lexicon.get(word, ()):
+            votes[code] = votes.get(code, 0.0) + 1.0 / len(lexicon[word])
     if votes:
         code = max(votes, key=lambda c: (votes[c], c == default))
         share = votes[code] / sum(votes.values())

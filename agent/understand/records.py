@@ -4,10 +4,12 @@ The detectors live beside this module, one per concern, and all return `Predicti
 
 - `agent.understand.intents.IntentClassifier` (tenant intents, or `OUT_OF_SCOPE`),
 - `agent.understand.language.detect_language`, `agent.understand.sentiment.detect_sentiment`,
-- `agent.understand.human_request.detect_human_request`.
+- `agent.understand.human_request.detect_human_request`,
+- `agent.understand.screening.detect_injection`.
 
-`Understanding` gathers their answers for one message so the router and the trace get one
-typed record.
+`Understanding` gathers the first four for one message so the router and the handoff summary
+get one typed record; the injection verdict goes to the trace, where the router reads it
+(`agent.understand.detect` runs them all).
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from agent.answer.passage_screening import screen_chunks
 from agent.config import AgentConfig
 from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore
 from agent.turn import Agent
-from agent.understand.screening import INJECTION, detect_injection, is_injection, screen_chunks
+from agent.understand.screening import INJECTION, detect_injection, is_injection
 from evaluation.injection_probes import (
     BENIGN_DOCUMENTS,
     Probe,

@@ -158,6 +158,17 @@ def test_switched_off_features_are_skipped_and_the_trace_says_so(
     assert understand.outputs["sentiment"]["detail"] == {"skipped": "sentiment is off"}
 
 
+def test_the_handoff_summary_shows_sentiment_only_when_it_was_estimated(
+    store: KnowledgeStore, minilm: Any
+) -> None:
+    agent, _ = make_agent(store, minilm)
+    message = "This is ridiculous, I am still waiting. Let me talk to a human!"
+    on = agent.respond(tenant(), ConversationState(), message)
+    off = agent.respond(tenant(features={"sentiment": False}), ConversationState(), message)
+    assert on.handoff_summary and "sentiment: negative;" in on.handoff_summary
+    assert off.handoff_summary and "sentiment: not estimated (off);" in off.handoff_summary
+
+
 def test_generative_draft_is_verified_and_unsupported_sentences_removed(
     store: KnowledgeStore, minilm: Any
 ) -> None:
