@@ -21,7 +21,8 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 @dataclass(frozen=True)
 class Limits:
-    """File limits; defaults mirror service.settings.Settings."""
+    """File limits. The two size defaults equal the service's settings (max_file_mb,
+    max_unpacked_mb), which the service passes in; the compression ratio is fixed here."""
 
     max_file_bytes: int = 50 * 1024 * 1024
     max_unpacked_bytes: int = 100 * 1024 * 1024
