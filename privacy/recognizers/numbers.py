@@ -118,7 +118,8 @@ def phone_score(candidate: str, text: str, start: int, end: int) -> float:
     if len(groups) == 1:
         # A bare digit run is a phone only in a national trunk shape (leading 0).
         return 0.45 if core.startswith("0") and 9 <= len(digits) <= 11 else 0.0
-    singles = sum(1 for g in groups if len(g) == 1)
+    # A leading single digit is a country or trunk code ("1-800-555-0199"); others are not.
+    singles = sum(1 for g in groups[1:] if len(g) == 1)
     return 0.45 if singles == 0 else 0.0
 
 
