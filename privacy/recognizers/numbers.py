@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from agent.llm.masking import luhn_valid
+from agent.llm.pii_rules import luhn_valid
 from privacy.recognizers.base import TextRecognizer, window_after, window_before
 from privacy.spans import (
     ACCOUNT_NUMBER,
