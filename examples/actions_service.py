@@ -6,6 +6,11 @@ of ABCD (look up the account, verify identity, validate the purchase, issue a re
 update the order, check the subscription status); return windows follow the ABCD agent
 guidelines (gold: always, silver: 180 days, bronze: 90 days, guest: 30 days).
 
+The endpoints that change something honour an `Idempotency-Key` header: a request repeated
+with the same key (concurrently or later) gets the first one's result and acts only once;
+the same key with a different request gets 422. Every request is recorded in
+`app.state.store.calls` (method, path, key) so a test can count what reached the system.
+
 Usage: .venv/bin/python examples/actions_service.py [--port 8765]
 """
 
@@ -16,11 +21,13 @@ import copy
 import datetime as dt
 import hmac
 import itertools
+import json
 import os
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 TODAY = dt.date(2024, 6, 1)  # fixed, so sample answers never drift
@@ -54,6 +61,9 @@ SUBSCRIPTIONS: list[dict[str, Any]] = [
     {"email": "aphoenix939@email.com", "active": False, "due_amount": 99.0,
      "due_date": "2024-05-28"},
 ]  # fmt: skip
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 class EmailIn(BaseModel):
@@ -99,7 +109,34 @@ class Store:
         self.refunds: list[dict[str, Any]] = []
         self.payments: list[dict[str, Any]] = []
         self.reset_links: list[str] = []
+        self.calls: list[tuple[str, str, str | None]] = []  # method, path, Idempotency-Key
         self._ids = itertools.count(1)
+        self._replies: dict[str, tuple[str, dict[str, Any] | HTTPException]] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def once(
+        self, key: str | None, request: str, act: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run `act` once per idempotency key; a repeat gets the first result (or error)."""
+        if key is None:
+            return act()
+        with self.lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key in self._replies:
+                first, outcome = self._replies[key]
+                if first != request:
+                    raise HTTPException(422, "Idempotency-Key was used for a different request")
+                if isinstance(outcome, HTTPException):
+                    raise outcome
+                return dict(outcome)
+            try:
+                result = act()
+            except HTTPException as error:
+                self._replies[key] = (request, error)
+                raise
+            self._replies[key] = (request, dict(result))
+            return result
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids):05d}"
@@ -157,6 +194,19 @@ def create_actions_app(token: str) -> FastAPI:
 
     auth = [Depends(authorised)]
 
+    @app.middleware("http")
+    async def record(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        with store.lock:
+            store.calls.append(
+                (request.method, request.url.path, request.headers.get("idempotency-key"))
+            )
+        return await call_next(request)
+
+    def fingerprint(path: str, body: BaseModel) -> str:
+        return json.dumps([path, body.model_dump()], sort_keys=True)
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -180,12 +230,15 @@ def create_actions_app(token: str) -> FastAPI:
         return {"verified": verified}
 
     @app.post("/accounts/password-reset", dependencies=auth)
-    def password_reset(body: AccountIn) -> dict[str, Any]:
-        if store.account(account_id=body.account_id) is None:
-            raise HTTPException(404, "no such account")
-        with store.lock:
-            store.reset_links.append(body.account_id)
-        return {"sent": True, "expires_in_minutes": 30}
+    def password_reset(body: AccountIn, key: IdempotencyKey = None) -> dict[str, Any]:
+        def act() -> dict[str, Any]:
+            if store.account(account_id=body.account_id) is None:
+                raise HTTPException(404, "no such account")
+            with store.lock:
+                store.reset_links.append(body.account_id)
+            return {"sent": True, "expires_in_minutes": 30}
+
+        return store.once(key, fingerprint("/accounts/password-reset", body), act)
 
     @app.post("/orders/lookup", dependencies=auth)
     def lookup_order(body: OrderIn) -> dict[str, Any]:
@@ -193,33 +246,39 @@ def create_actions_app(token: str) -> FastAPI:
         return {"found": False} if order is None else _order_view(store, order)
 
     @app.post("/orders/address", dependencies=auth)
-    def change_address(body: AddressIn) -> dict[str, Any]:
-        order = store.order(body.order_id, body.email)
-        if order is None:
-            raise HTTPException(404, "no such order")
-        if order["status"] not in ADDRESS_CHANGE_OK:
-            return {"updated": False, "status": order["status"]}
-        with store.lock:
-            order["address"] = body.address.strip()
-        return {"updated": True, "status": order["status"]}
+    def change_address(body: AddressIn, key: IdempotencyKey = None) -> dict[str, Any]:
+        def act() -> dict[str, Any]:
+            order = store.order(body.order_id, body.email)
+            if order is None:
+                raise HTTPException(404, "no such order")
+            if order["status"] not in ADDRESS_CHANGE_OK:
+                return {"updated": False, "status": order["status"]}
+            with store.lock:
+                order["address"] = body.address.strip()
+            return {"updated": True, "status": order["status"]}
+
+        return store.once(key, fingerprint("/orders/address", body), act)
 
     @app.post("/refunds", dependencies=auth)
-    def refund(body: RefundIn) -> dict[str, Any]:
-        order = store.order(body.order_id, body.email)
-        if order is None:
-            raise HTTPException(404, "no such order")
-        with store.lock:
-            if not _order_view(store, order)["returnable"]:
-                raise HTTPException(409, "this order cannot be refunded")
-            record = {
-                "refund_id": store.next_id("RF"),
-                "order_id": order["order_id"],
-                "amount": order["amount"],
-                "method": body.method,
-                "status": "issued",
-            }
-            store.refunds.append(record)
-        return dict(record)
+    def refund(body: RefundIn, key: IdempotencyKey = None) -> dict[str, Any]:
+        def act() -> dict[str, Any]:
+            order = store.order(body.order_id, body.email)
+            if order is None:
+                raise HTTPException(404, "no such order")
+            with store.lock:
+                if not _order_view(store, order)["returnable"]:
+                    raise HTTPException(409, "this order cannot be refunded")
+                record = {
+                    "refund_id": store.next_id("RF"),
+                    "order_id": order["order_id"],
+                    "amount": order["amount"],
+                    "method": body.method,
+                    "status": "issued",
+                }
+                store.refunds.append(record)
+            return dict(record)
+
+        return store.once(key, fingerprint("/refunds", body), act)
 
     @app.post("/subscriptions/lookup", dependencies=auth)
     def lookup_subscription(body: EmailIn) -> dict[str, Any]:
@@ -230,23 +289,27 @@ def create_actions_app(token: str) -> FastAPI:
         return {"found": False}
 
     @app.post("/subscriptions/pay", dependencies=auth)
-    def pay(body: PayIn) -> dict[str, Any]:
-        email = body.email.strip().lower()
-        for subscription in store.subscriptions:
-            if subscription["email"] == email:
-                with store.lock:
-                    receipt = store.next_id("PM")
-                    store.payments.append({"receipt_id": receipt, "amount": body.amount})
-                    subscription["due_amount"] = max(0.0, subscription["due_amount"] - body.amount)
-                    subscription["active"] = subscription["due_amount"] == 0
-                    return {
-                        "paid": True,
-                        "receipt_id": receipt,
-                        "amount": body.amount,
-                        "active": subscription["active"],
-                        "due_amount": subscription["due_amount"],
-                    }
-        raise HTTPException(404, "no subscription for that email")
+    def pay(body: PayIn, key: IdempotencyKey = None) -> dict[str, Any]:
+        def act() -> dict[str, Any]:
+            email = body.email.strip().lower()
+            for subscription in store.subscriptions:
+                if subscription["email"] == email:
+                    with store.lock:
+                        receipt = store.next_id("PM")
+                        store.payments.append({"receipt_id": receipt, "amount": body.amount})
+                        due = max(0.0, subscription["due_amount"] - body.amount)
+                        subscription["due_amount"] = due
+                        subscription["active"] = due == 0
+                        return {
+                            "paid": True,
+                            "receipt_id": receipt,
+                            "amount": body.amount,
+                            "active": subscription["active"],
+                            "due_amount": due,
+                        }
+            raise HTTPException(404, "no subscription for that email")
+
+        return store.once(key, fingerprint("/subscriptions/pay", body), act)
 
     return app
 

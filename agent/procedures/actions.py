@@ -1,21 +1,24 @@
-"""HTTP calls a procedure makes to company systems: allowlisted hosts, timeouts, named secrets.
+"""HTTP calls a procedure makes to company systems, through the tenant's connections.
 
-Every failure (host not allowlisted, missing secret, timeout, connection error, non-2xx,
-non-JSON reply) becomes an `ActionResult(ok=False, error=...)`; nothing raises into the
-conversation turn. Secret values are sent only as a header and scrubbed from anything the
-client returns.
+Every call names a connection (agent.procedures.connections): it may only go to that
+connection's origins (scheme, host and port), and carries that connection's secret headers
+and, for an approved action, an `Idempotency-Key`. Every failure (unknown connection,
+origin not allowed, timeout, connection error, non-2xx, non-JSON reply) becomes an
+`ActionResult(ok=False, error=...)`; nothing raises into the conversation turn. Secret
+values are scrubbed from anything the client returns.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
+
+from agent.procedures.connections import Connection, Origin, secret_values
 
 log = logging.getLogger(__name__)
 REDACTED = "<secret>"
@@ -28,10 +31,10 @@ class ActionRequest:
     name: str
     method: str
     url: str
+    connection: str  # the connection's name; its secrets are looked up when calling
     body: Mapping[str, Any] = field(default_factory=dict)
-    secret: str | None = None  # the name of a secret, never its value
-    secret_header: str = "Authorization"
     timeout_s: float | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,53 +55,37 @@ class ActionResult:
         return {**self.data, "ok": self.ok, "error": self.error, "http_status": self.status_code}
 
 
-def host_of(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.hostname.lower()
-
-
-def host_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
-    """True for an http(s) URL whose host (or host:port) is in the allowlist."""
-    host = host_of(url)
-    if host is None:
-        return False
-    allowed = {entry.lower() for entry in allowed_hosts}
-    try:
-        port = urlsplit(url).port
-    except ValueError:
-        return False
-    return host in allowed or (port is not None and f"{host}:{port}" in allowed)
-
-
 class ActionClient:
-    """Calls allowlisted HTTP endpoints with httpx; one pooled client, opened on first use.
+    """Calls a tenant's connections with httpx (a shared pooled client may be passed in).
 
-    >>> client = ActionClient({"127.0.0.1"}, {"actions_token": "..."})
-    >>> client.call(ActionRequest("lookup", "POST", "http://127.0.0.1:8765/x", {"a": 1}))
+    >>> client = ActionClient({"orders": Connection("orders", "http://127.0.0.1:8765")})
+    >>> client.call(ActionRequest("lookup", "POST", "http://127.0.0.1:8765/x", "orders"))
     """
 
     def __init__(
-        self, allowed_hosts: set[str], secrets: Mapping[str, str], timeout_s: float = 5.0
+        self,
+        connections: Mapping[str, Connection],
+        timeout_s: float = 5.0,
+        http: httpx.Client | None = None,
     ) -> None:
-        self.allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._secrets = dict(secrets)
+        self.connections = dict(connections)
         self.timeout_s = timeout_s
-        self._client: httpx.Client | None = None
+        self._secrets = secret_values(self.connections)
+        self._client = http
+        self._owned = http is None
 
-    def allows(self, url: str) -> bool:
-        return host_allowed(url, self.allowed_hosts)
+    def connection(self, name: str) -> Connection | None:
+        return self.connections.get(name)
+
+    def allows(self, connection: str, url: str) -> bool:
+        found = self.connections.get(connection)
+        return found is not None and found.allows(url)
 
     def redact(self, value: Any) -> Any:
         """Replace every secret value inside strings, lists and mappings."""
         if isinstance(value, str):
-            for secret in self._secrets.values():
-                if secret:
-                    value = value.replace(secret, REDACTED)
+            for secret in self._secrets:
+                value = value.replace(secret, REDACTED)
             return value
         if isinstance(value, Mapping):
             return {self.redact(key): self.redact(item) for key, item in value.items()}
@@ -114,17 +101,20 @@ class ActionClient:
             log.warning("action %s failed: %s", request.name, self.redact(error))
             return ActionResult(False, status, {}, self.redact(error), elapsed)
 
-        if not self.allows(request.url):
-            host = host_of(request.url) or request.url
-            return failed(f"host '{host}' is not in the actions allowlist")
-        headers = {"Accept": "application/json"}
-        if request.secret is not None:
-            value = self._secrets.get(request.secret)
-            if not value:
-                return failed(f"secret '{request.secret}' is not configured")
-            is_auth = request.secret_header.lower() == "authorization"
-            headers[request.secret_header] = f"Bearer {value}" if is_auth else value
-        timeout = request.timeout_s or self.timeout_s
+        connection = self.connections.get(request.connection)
+        if connection is None:
+            known = ", ".join(sorted(self.connections)) or "none"
+            return failed(f"connection '{request.connection}' is not set up (set up: {known})")
+        if not connection.allows(request.url):
+            origin = Origin.of(request.url)
+            return failed(
+                f"'{origin or request.url}' is not among the origins of connection "
+                f"'{connection.name}' ({', '.join(connection.origins())})"
+            )
+        headers = {"Accept": "application/json", **connection.secrets}
+        if request.idempotency_key is not None:
+            headers["Idempotency-Key"] = request.idempotency_key
+        timeout = request.timeout_s or connection.timeout_s or self.timeout_s
         body = dict(request.body)
         try:
             response = self._http().request(
@@ -155,12 +145,11 @@ class ActionClient:
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            # Redirects could leave the allowlist, so they are not followed.
-            self._client = httpx.Client(follow_redirects=False, trust_env=False)
+            self._client = new_http_client()
         return self._client
 
     def close(self) -> None:
-        if self._client is not None:
+        if self._owned and self._client is not None:
             self._client.close()
             self._client = None
 
@@ -169,3 +158,9 @@ class ActionClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def new_http_client() -> httpx.Client:
+    # Redirects could leave the connection's origins, so they are not followed; proxies
+    # from the environment are not used.
+    return httpx.Client(follow_redirects=False, trust_env=False)

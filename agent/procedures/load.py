@@ -2,12 +2,12 @@
 
 A file is refused with `ProcedureError` for a YAML syntax error, an unknown step kind or
 field, a `goto`/`next` to a missing step, a template or condition naming a slot nobody
-collects, an action host outside the allowlist, or a last step that does not end.
+collects, an action through a connection the tenant has not set up or to an origin
+(scheme, host, port) that connection does not allow, or a last step that does not end.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agent.procedures.actions import host_allowed
+from agent.procedures.connections import Connection, Origin
 from agent.procedures.language import TEMPLATE, template_roots, value_roots
 from agent.procedures.model import STEP_KINDS, Procedure, ProcedureError, Step
 
-DEFAULT_VARIABLES = ("actions_url",)
 _STEP_FIELDS = set(Step.model_fields)
 
 
@@ -79,7 +78,7 @@ def _texts(step: Step) -> Iterator[tuple[str, Any]]:
 
 
 def check_procedure(
-    procedure: Procedure, allowed_hosts: Collection[str], variables: Collection[str]
+    procedure: Procedure, connections: Mapping[str, Connection], variables: Collection[str]
 ) -> frozenset[str]:
     """Cross-step checks; returns the run-time variables used. Raises ValueError."""
     ids = [step.id for step in procedure.steps]
@@ -124,7 +123,7 @@ def check_procedure(
                     )
         used |= roots & set(variables)
         if step.action is not None:
-            _check_url(step, allowed_hosts, set(variables))
+            _check_url(step, connections)
         if procedure.following(step) is None and not step.terminal():
             raise ValueError(
                 f"step '{step.id}' is the last step but does not end the procedure; give it "
@@ -134,23 +133,36 @@ def check_procedure(
     return frozenset(used)
 
 
-def _check_url(step: Step, allowed_hosts: Collection[str], variables: set[str]) -> None:
+def _check_url(step: Step, connections: Mapping[str, Connection]) -> None:
     assert step.action is not None
-    url = step.action.url
-    origin = url_origin(url)
-    if not_variables := sorted(template_roots(origin) - variables):
+    action = step.action
+    label = f"step '{step.id}' action '{action.name}'"
+    connection = connections.get(action.connection)
+    if connection is None:
+        known = ", ".join(sorted(connections)) or "none"
         raise ValueError(
-            f"step '{step.id}' action URL host comes from '{not_variables[0]}'; only run-time "
-            "variables (such as {{actions_url}}) may choose the host"
+            f"{label} uses connection '{action.connection}', which this tenant has not set "
+            f"up (set up: {known}); add the connection first"
         )
+    url = action.url
+    if url.startswith("/"):
+        return  # appended to the connection's base URL; slot values in it are escaped
+    origin = url_origin(url)
     if template_roots(origin):
-        return  # checked against the allowlist when the runner knows the variables
-    if not re.match(r"^https?://", url):
-        raise ValueError(f"step '{step.id}' action URL '{url}' must start with http:// or https://")
-    if not host_allowed(url, allowed_hosts):
         raise ValueError(
-            f"step '{step.id}' action '{step.action.name}' calls host '{origin}', which is not "
-            f"in the allowed hosts ({', '.join(sorted(allowed_hosts)) or 'none'})"
+            f"{label} URL '{url}' chooses its host with a template; write the path after "
+            f"the connection's base URL instead, e.g. url: /orders/lookup"
+        )
+    found = Origin.of(origin + "/")
+    if found is None:
+        raise ValueError(
+            f"{label} URL '{url}' must be a path starting with / (after the connection's "
+            "base URL) or an http(s) URL on one of the connection's origins"
+        )
+    if found not in connection.allowed:
+        raise ValueError(
+            f"{label} calls '{found}', which is not among the origins connection "
+            f"'{connection.name}' allows ({', '.join(connection.origins())})"
         )
 
 
@@ -168,7 +180,10 @@ def _check_examples(procedure: Procedure) -> None:
 
 
 def load_procedure(
-    name: str, text: str, allowed_hosts: Collection[str], variables: Collection[str]
+    name: str,
+    text: str,
+    connections: Mapping[str, Connection],
+    variables: Collection[str] = (),
 ) -> Procedure:
     """Parse and check one procedure file; `name` is used in every error message."""
     try:
@@ -183,7 +198,7 @@ def load_procedure(
     try:
         _precheck_steps(raw)
         procedure = Procedure.model_validate(raw)
-        used = check_procedure(procedure, allowed_hosts, variables)
+        used = check_procedure(procedure, connections, variables)
     except ValidationError as error:
         first = error.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -199,7 +214,8 @@ def load_procedure(
 class ProcedureSet:
     """The procedures of one tenant, by id and by intent.
 
-    >>> procedures = ProcedureSet.load_dir(Path("examples/procedures"), {"127.0.0.1"})
+    >>> northwind = Connection("northwind", "http://127.0.0.1:8765")
+    >>> procedures = ProcedureSet.load_dir(Path("examples/procedures"), {"northwind": northwind})
     >>> procedures.for_intent("recover_password")
     """
 
@@ -225,17 +241,17 @@ class ProcedureSet:
     def from_texts(
         cls,
         texts: Mapping[str, str],
-        allowed_hosts: Collection[str],
-        variables: Collection[str] = DEFAULT_VARIABLES,
+        connections: Mapping[str, Connection],
+        variables: Collection[str] = (),
     ) -> ProcedureSet:
-        return cls([load_procedure(n, t, allowed_hosts, variables) for n, t in texts.items()])
+        return cls([load_procedure(n, t, connections, variables) for n, t in texts.items()])
 
     @classmethod
     def load_dir(
         cls,
         path: Path,
-        allowed_hosts: Collection[str],
-        variables: Collection[str] = DEFAULT_VARIABLES,
+        connections: Mapping[str, Connection],
+        variables: Collection[str] = (),
     ) -> ProcedureSet:
         """Every `*.yaml` / `*.yml` file in `path` (not recursive), in name order."""
         if not path.is_dir():
@@ -248,7 +264,7 @@ class ProcedureSet:
             except (OSError, UnicodeDecodeError) as error:
                 message = f"procedure file '{file.name}': cannot read: {error}"
                 raise ProcedureError(message) from None
-        return cls.from_texts(texts, allowed_hosts, variables)
+        return cls.from_texts(texts, connections, variables)
 
     def get(self, procedure_id: str) -> Procedure:
         try:

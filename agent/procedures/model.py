@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from agent.procedures.actions import ActionResult
+from agent.procedures.connections import CONNECTION_NAME
 from agent.procedures.language import NAME, Condition, as_text, parse_condition
 from knowledge.errors import ClearlineError
 
@@ -132,15 +134,35 @@ class Ask(_Strict):
 
 
 class Action(_Strict):
+    """An HTTP call through one of the tenant's connections: `url` is a path appended to
+    the connection's base URL (`/orders/lookup`), or an absolute URL on one of its origins.
+    The connection's secret headers go with every call; procedures never name secrets."""
+
     name: str = Field(pattern=f"^{NAME}$")
+    connection: str = Field(pattern=CONNECTION_NAME)
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     url: str
     body: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float | None = Field(default=None, gt=0, le=120)
-    secret: str | None = Field(default=None, pattern=f"^{NAME}$")
-    secret_header: str = "Authorization"
     high_impact: bool = False
     describe: str | None = None  # what the approver is asked to allow
+
+    @model_validator(mode="before")
+    @classmethod
+    def _connections_not_secrets(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            if old := sorted({"secret", "secret_header"} & set(raw)):
+                raise ValueError(
+                    f"'{old[0]}' is no longer an action field: secrets belong to the "
+                    "tenant's connection and go with every call through it; name the "
+                    "connection with 'connection: NAME'"
+                )
+            if "connection" not in raw:
+                raise ValueError(
+                    "an action needs 'connection: NAME', one of the tenant's action "
+                    "connections (its base URL, allowed origins and secret headers)"
+                )
+        return raw
 
 
 class BranchRule(_Strict):
@@ -224,7 +246,7 @@ class Procedure(_Strict):
 
     @property
     def variables(self) -> frozenset[str]:
-        """Run-time variables (e.g. `actions_url`) this procedure uses."""
+        """Run-time variables (values the runner is given) this procedure uses."""
         return self._variables
 
     def step(self, step_id: str) -> Step:
@@ -260,8 +282,9 @@ class PendingAction(BaseModel):
 
     step_id: str
     name: str
+    connection: str = ""  # its secrets are looked up when the action runs, never stored
     method: str
-    url: str
+    url: str  # resolved: the absolute URL that will be called
     body: dict[str, Any] = Field(default_factory=dict)
     describe: str
 
@@ -295,3 +318,4 @@ class StepOutcome:
     state: ProcedureState
     decision: Decision
     events: list[dict[str, Any]]
+    action: ActionResult | None = None  # approve(): the approved action's result

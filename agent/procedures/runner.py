@@ -7,8 +7,8 @@ returns a `StepOutcome` whose `state` (JSON-serialisable) is handed back on the 
 and whose `events` trace every step run, with personal data and secrets masked
 (agent.procedures.trace_masking).
 
->>> runner = ProcedureRunner(procedures, ActionClient({"127.0.0.1"}, {"actions_token": t}),
-...                          variables={"actions_url": "http://127.0.0.1:8765"})
+>>> orders = Connection("orders", "http://127.0.0.1:8765", secrets={"Authorization": t})
+>>> runner = ProcedureRunner(procedures, ActionClient({"orders": orders}))
 >>> outcome = runner.start("reset-password", "I forgot my password")
 >>> outcome = runner.resume(outcome.state, "jane@example.com")
 """
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from agent.procedures.actions import ActionClient, ActionRequest, ActionResult, host_of
+from agent.procedures.actions import ActionClient, ActionRequest, ActionResult
 from agent.procedures.language import lookup, render, render_value
-from agent.procedures.load import DEFAULT_VARIABLES, ProcedureSet, url_origin
+from agent.procedures.load import ProcedureSet
 from agent.procedures.model import (
     Action,
     Decision,
@@ -38,7 +38,6 @@ from agent.procedures.model import (
 from agent.procedures.trace_masking import EventMasker
 
 __all__ = [
-    "DEFAULT_VARIABLES",
     "ActionClient",
     "ActionResult",
     "PendingAction",
@@ -62,6 +61,7 @@ class _Turn:
     events: list[dict[str, Any]] = field(default_factory=list)
     decision: Decision = "reply"
     cited: bool = False
+    action: ActionResult | None = None  # the last action's result
 
     def event(
         self,
@@ -111,11 +111,13 @@ class ProcedureRunner:
         for step in procedure.steps:
             if step.action is None:
                 continue
-            url = render(url_origin(step.action.url), self.variables)
-            if not self.actions.allows(url + "/"):
+            connection = self.actions.connection(step.action.connection)
+            if connection is None or not (
+                step.action.url.startswith("/") or connection.allows(step.action.url)
+            ):
                 raise ProcedureError(
-                    f"{where}: step '{step.id}' would call host '{host_of(url + '/') or url}', "
-                    "which is not in the actions allowlist"
+                    f"{where}: step '{step.id}' calls connection '{step.action.connection}', "
+                    "which is not set up or does not allow its URL"
                 )
 
     # -- the three entry points -------------------------------------------------------
@@ -147,7 +149,16 @@ class ProcedureRunner:
             return self._advance(turn)
         return self._outcome(turn)
 
-    def approve(self, state: ProcedureState, approved: bool, approver: str) -> StepOutcome:
+    def approve(
+        self,
+        state: ProcedureState,
+        approved: bool,
+        approver: str,
+        idempotency_key: str | None = None,
+    ) -> StepOutcome:
+        """Run (or cancel) exactly the pending action recorded in `state`; the outcome's
+        `action` is its result. `idempotency_key` goes to the company system with the call,
+        so a repeated approval of the same thing cannot act twice there either."""
         turn = self._turn(state, "waiting_approval")
         pending = turn.state.pending
         if pending is None:
@@ -168,11 +179,14 @@ class ProcedureRunner:
         if not approved:
             self._handoff(turn, step, f"{approver} did not approve: {pending.describe}", None)
             return self._outcome(turn)
+        if step.action is None:
+            raise ProcedureError(f"step '{step.id}' of '{state.procedure_id}' is not an action")
         turn.state.status = "running"
-        request = self._request(step, pending.method, pending.url, pending.body)
-        if self._after_action(turn, step, request, time.perf_counter()):
-            return self._advance(turn)
-        return self._outcome(turn)
+        request = ActionRequest(pending.name, pending.method, pending.url, pending.connection,
+                                pending.body, step.action.timeout_s, idempotency_key)  # fmt: skip
+        goes_on = self._after_action(turn, step, request, time.perf_counter())
+        result = turn.action
+        return replace(self._advance(turn) if goes_on else self._outcome(turn), action=result)
 
     # -- stepping ---------------------------------------------------------------------
 
@@ -278,33 +292,32 @@ class ProcedureRunner:
         self, turn: _Turn, step: Step, action: Action, scope: dict[str, Any], started: float
     ) -> bool:
         url = render(action.url, scope, quote=self._url_quote)
+        connection = self.actions.connection(action.connection)
+        url = connection.resolve(url) if connection is not None else url
         body = render_value(action.body, scope)
         if not action.high_impact:
-            request = self._request(step, action.method, url, body)
+            request = ActionRequest(action.name, action.method, url, action.connection, body,
+                                    action.timeout_s)  # fmt: skip
             return self._after_action(turn, step, request, started)
         what = render(action.describe, scope) if action.describe else f"{action.name}"
         turn.state.pending = PendingAction(
-            step_id=step.id, name=action.name, method=action.method, url=url, body=body,
-            describe=what,
+            step_id=step.id, name=action.name, connection=action.connection,
+            method=action.method, url=url, body=body, describe=what,
         )  # fmt: skip
         turn.state.status = "waiting_approval"
         turn.decision = "needs_approval"
         turn.texts.append(APPROVAL_SAY.format(what=what))
         rule = f"action {step.id}: {action.name} is high-impact -> wait for approval"
-        inputs = {"action": action.name, "method": action.method, "url": url, "body": body}
+        inputs = {"action": action.name, "connection": action.connection,
+                  "method": action.method, "url": url, "body": body}  # fmt: skip
         turn.event(step, "action", "waiting_approval", rule, started, inputs=inputs)
         return False
-
-    def _request(self, step: Step, method: str, url: str, body: dict[str, Any]) -> ActionRequest:
-        assert step.action is not None
-        action = step.action
-        return ActionRequest(action.name, method, url, body, action.secret, action.secret_header,
-                             action.timeout_s)  # fmt: skip
 
     def _after_action(
         self, turn: _Turn, step: Step, request: ActionRequest, started: float
     ) -> bool:
         result = self.actions.call(request)
+        turn.action = result
         saved = result.as_saved()
         if step.save_as is not None:
             turn.state.results[step.save_as] = saved
@@ -322,7 +335,7 @@ class ProcedureRunner:
             target = None
             rule = f"action {step.id}: {request.name} failed -> handoff"
         inputs = {"action": request.name, "method": request.method, "url": request.url,
-                  "body": dict(request.body), "secret": request.secret}  # fmt: skip
+                  "body": dict(request.body), "connection": request.connection}  # fmt: skip
         status = "ok" if result.ok else "error"
         turn.event(step, "action", status, rule, started, inputs=inputs, outputs=saved)
         if target is None and not result.ok:
@@ -380,4 +393,6 @@ class ProcedureRunner:
     def _outcome(self, turn: _Turn) -> StepOutcome:
         events = EventMasker(turn.procedure, turn.state, self.actions).events(turn.events)
         citations = list(turn.procedure.citations) if turn.cited else []
-        return StepOutcome(" ".join(turn.texts), citations, turn.state, turn.decision, events)
+        return StepOutcome(
+            " ".join(turn.texts), citations, turn.state, turn.decision, events, turn.action
+        )

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Header
 from fastapi.responses import PlainTextResponse
 
 from agent.procedures.actions import ActionClient, ActionRequest
+from agent.procedures.connections import Connection
 from agent.procedures.language import parse_condition
 from agent.procedures.runner import (
     ProcedureError,
@@ -31,7 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PROCEDURES = ROOT / "examples" / "procedures"
 KNOWLEDGE = ROOT / "examples" / "knowledge"
 TOKEN = "tok-" + secrets.token_hex(12)
-HOSTS = {"127.0.0.1"}
+# For loading only (nothing is called through it); the runner fixtures use `connections`.
+CONNECTIONS = {"northwind": Connection("northwind", "http://127.0.0.1:9")}
+
+
+def northwind(url: str, token: str | None = TOKEN) -> dict[str, Connection]:
+    """The shipped procedures' connection to the sample actions service at `url`."""
+    secrets_ = {"Authorization": f"Bearer {token}"} if token else {}
+    return {"northwind": Connection("northwind", url, secrets=secrets_)}
 
 
 class ActionsServer:
@@ -87,14 +95,14 @@ def store(service: ActionsServer) -> Store:
 
 
 @pytest.fixture(scope="module")
-def shipped() -> ProcedureSet:
-    return ProcedureSet.load_dir(PROCEDURES, HOSTS)
+def shipped(service: ActionsServer) -> ProcedureSet:
+    return ProcedureSet.load_dir(PROCEDURES, northwind(service.url))
 
 
 @pytest.fixture
 def runner(service: ActionsServer, shipped: ProcedureSet) -> Iterator[ProcedureRunner]:
-    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
-        yield ProcedureRunner(shipped, client, variables={"actions_url": service.url})
+    with ActionClient(northwind(service.url)) as client:
+        yield ProcedureRunner(shipped, client)
 
 
 def rules(outcome: StepOutcome) -> list[str]:
@@ -281,8 +289,7 @@ steps:
   - id: ask_email
     ask: {slot: email, prompt: "Email?", validate: {kind: email}}
   - id: call
-    action: {name: echo, url: "{{actions_url}}/test/echo", body: {email: "{{email}}"},
-             secret: actions_token}
+    action: {name: echo, connection: northwind, url: "/test/echo", body: {email: "{{email}}"}}
     save_as: echoed
   - id: done
     reply: "Header was {{echoed.authorization}} for {{email}}"
@@ -295,15 +302,15 @@ def test_secret_never_appears_in_events_or_outcomes(
     outcomes = [runner.start("return-refund", "refund 3348917502 cminh730@email.com")]
     outcomes.append(runner.resume(outcomes[-1].state, "store credit"))
     outcomes.append(runner.approve(outcomes[-1].state, True, "lead"))
-    procedures = ProcedureSet.from_texts({"echo.yaml": ECHO}, HOSTS)
-    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
-        echo = ProcedureRunner(procedures, client, variables={"actions_url": service.url})
+    procedures = ProcedureSet.from_texts({"echo.yaml": ECHO}, northwind(service.url))
+    with ActionClient(northwind(service.url)) as client:
+        echo = ProcedureRunner(procedures, client)
         outcomes.append(echo.start("echo", "me@example.com"))
-    assert outcomes[-1].text == "Header was Bearer <secret> for me@example.com"
+    assert outcomes[-1].text == "Header was <secret> for me@example.com"
     assert store.refunds and outcomes[2].decision == "reply"
     everything = dump(outcomes)
     assert TOKEN not in everything
-    assert '"secret": "actions_token"' in everything  # named, never valued
+    assert '"connection": "northwind"' in everything  # the connection named, secrets never
     assert "cminh730@email.com" not in json.dumps([o.events for o in outcomes])
     assert "me@example.com" not in json.dumps(outcomes[-1].events)
 
@@ -316,31 +323,36 @@ intents: [probe]
 examples: [probe it]
 steps:
   - id: call
-    action: {{name: probe, url: "{url}", secret: actions_token{timeout}}}
+    action: {{name: probe, connection: northwind, url: "{url}"{timeout}}}
     save_as: probe{extra_step}
   - id: done
     reply: "ok"
 """
 
 
-def test_host_outside_the_allowlist_is_refused(service: ActionsServer) -> None:
-    with pytest.raises(ProcedureError, match=r"'evil\.yaml'.*203\.0\.113\.5.*not in the allowed"):
-        ProcedureSet.from_texts({"evil.yaml": procedure_text("http://203.0.113.5/x")}, HOSTS)
-    fine = ProcedureSet.from_texts({"probe.yaml": procedure_text("{{actions_url}}/x")}, HOSTS)
-    with ActionClient(HOSTS, {}) as client:
-        with pytest.raises(ProcedureError, match=r"'probe\.yaml'.*host '198\.51\.100\.7'"):
-            ProcedureRunner(fine, client, variables={"actions_url": "http://198.51.100.7"})
-        with pytest.raises(ProcedureError, match="'actions_url' has no value"):
-            ProcedureRunner(fine, client)
-        refused = client.call(ActionRequest("x", "POST", "http://198.51.100.7/steal", {}))
-        assert (
-            not refused.ok
-            and refused.error == "host '198.51.100.7' is not in the actions allowlist"
-        )
+def test_an_origin_outside_the_connection_is_refused(service: ActionsServer) -> None:
+    connections = northwind(service.url)
+    with pytest.raises(ProcedureError, match=r"'evil\.yaml'.*203\.0\.113\.5.*not among"):
+        ProcedureSet.from_texts({"evil.yaml": procedure_text("http://203.0.113.5/x")}, connections)
+    host, port = service.url.rsplit(":", 1)
+    other_port = f"{host}:{int(port) + 1}/v1/drafts"  # same host, another port
+    with pytest.raises(ProcedureError, match=rf"127\.0\.0\.1:{int(port) + 1}', which is not"):
+        ProcedureSet.from_texts({"port.yaml": procedure_text(other_port)}, connections)
+    fine = ProcedureSet.from_texts({"probe.yaml": procedure_text("/x")}, connections)
+    with ActionClient({}) as empty, pytest.raises(ProcedureError, match="'northwind'"):
+        ProcedureRunner(fine, empty)
+    with ActionClient(connections) as client:
+        for url in (other_port, "http://198.51.100.7/steal", service.url + "@198.51.100.7/x"):
+            refused = client.call(ActionRequest("x", "POST", url, "northwind"))
+            assert not refused.ok and "is not among the origins of connection 'northwind'" in (
+                refused.error or ""
+            ), url
+        unknown = client.call(ActionRequest("x", "POST", service.url + "/x", "erp"))
+        assert unknown.error == "connection 'erp' is not set up (set up: northwind)"
 
 
 def test_timeout_non_2xx_and_non_json_become_failed_results(service: ActionsServer) -> None:
-    slow = procedure_text("{{actions_url}}/test/slow", timeout=", timeout_s: 0.3")
+    slow = procedure_text("/test/slow", timeout=", timeout_s: 0.3")
     branching = slow.replace(
         "  - id: done",
         "  - id: check\n    branch: [{when: 'probe.ok == false', goto: sorry}, "
@@ -349,12 +361,12 @@ def test_timeout_non_2xx_and_non_json_become_failed_results(service: ActionsServ
     )
     texts = {
         "slow.yaml": slow,
-        "text.yaml": procedure_text("{{actions_url}}/test/text").replace("probe", "text"),
+        "text.yaml": procedure_text("/test/text").replace("probe", "text"),
     }
-    procedures = ProcedureSet.from_texts(texts, HOSTS)
-    variables = {"actions_url": service.url}
-    with ActionClient(HOSTS, {"actions_token": TOKEN}) as client:
-        runner = ProcedureRunner(procedures, client, variables=variables)
+    connections = northwind(service.url)
+    procedures = ProcedureSet.from_texts(texts, connections)
+    with ActionClient(connections) as client:
+        runner = ProcedureRunner(procedures, client)
         started = time.perf_counter()
         timed_out = runner.start("probe", "go")
         assert time.perf_counter() - started < 1.2
@@ -367,26 +379,20 @@ def test_timeout_non_2xx_and_non_json_become_failed_results(service: ActionsServ
         assert not_json.decision == "handoff"
         assert "did not answer with JSON" in (not_json.state.handoff_reason or "")
         branched = ProcedureRunner(
-            ProcedureSet.from_texts({"b.yaml": branching}, HOSTS), client, variables=variables
+            ProcedureSet.from_texts({"b.yaml": branching}, connections), client
         ).start("probe", "go")
         assert branched.decision == "reply" and branched.text == "The system is slow."
         assert branched.state.results["probe"]["ok"] is False
-    with ActionClient(HOSTS, {"actions_token": "wrong-token"}) as client:
-        runner = ProcedureRunner(
-            ProcedureSet.load_dir(PROCEDURES, HOSTS), client, variables=variables
-        )
-        refused = runner.start("order-status", "order 3348917502 cminh730@email.com")
+    for token in ("wrong-token", None):  # a wrong secret, and none at all
+        wrong = northwind(service.url, token)
+        with ActionClient(wrong) as client:
+            runner = ProcedureRunner(ProcedureSet.load_dir(PROCEDURES, wrong), client)
+            refused = runner.start("order-status", "order 3348917502 cminh730@email.com")
         assert refused.decision == "handoff"
         assert (
             refused.state.handoff_reason
             == "the lookup_order action failed: the system answered HTTP 401"
         )
-    with ActionClient(HOSTS, {}) as client:
-        runner = ProcedureRunner(
-            ProcedureSet.load_dir(PROCEDURES, HOSTS), client, variables=variables
-        )
-        unset = runner.start("order-status", "order 3348917502 cminh730@email.com")
-        assert "secret 'actions_token' is not configured" in (unset.state.handoff_reason or "")
 
 
 # -- bad files -------------------------------------------------------------------------
@@ -412,14 +418,29 @@ BAD_FILES = {
         "step 'b' goes to 'nowhere', which is not a step",
     ),
     "host": (
-        GOOD_HEAD + "  - id: a\n    action: {name: x, url: 'https://example.com/x'}\n"
-        "  - id: b\n    reply: hi\n",
-        "calls host 'https://example.com', which is not in the allowed hosts",
+        GOOD_HEAD + "  - id: a\n    action: {name: x, connection: northwind, "
+        "url: 'https://example.com/x'}\n  - id: b\n    reply: hi\n",
+        "calls 'https://example.com:443', which is not among the origins connection "
+        "'northwind' allows (http://127.0.0.1:9)",
     ),
     "host-from-slot": (
-        GOOD_HEAD + ASK + "  - id: b\n    action: {name: x, url: 'http://{{email}}/x'}\n"
-        "  - id: c\n    reply: hi\n",
-        "host comes from 'email'",
+        GOOD_HEAD + ASK + "  - id: b\n    action: {name: x, connection: northwind, "
+        "url: 'http://{{email}}/x'}\n  - id: c\n    reply: hi\n",
+        "chooses its host with a template",
+    ),
+    "no-connection": (
+        GOOD_HEAD + "  - id: a\n    action: {name: x, url: '/x'}\n  - id: b\n    reply: hi\n",
+        "an action needs 'connection: NAME'",
+    ),
+    "named-secret": (
+        GOOD_HEAD + "  - id: a\n    action: {name: x, connection: northwind, url: '/x', "
+        "secret: actions_token}\n  - id: b\n    reply: hi\n",
+        "'secret' is no longer an action field",
+    ),
+    "unknown-connection": (
+        GOOD_HEAD + "  - id: a\n    action: {name: x, connection: erp, url: '/x'}\n"
+        "  - id: b\n    reply: hi\n",
+        "uses connection 'erp', which this tenant has not set up (set up: northwind)",
     ),
     "missing-slot": (GOOD_HEAD + ASK + "  - id: b\n    reply: 'Hi {{name}}'\n", "uses '{{name}}'"),
     "missing-in-condition": (
@@ -456,7 +477,7 @@ def test_bad_procedure_files_name_the_file_and_the_problem(case: str, tmp_path: 
     text, problem = BAD_FILES[case]
     (tmp_path / f"{case}.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ProcedureError) as raised:
-        ProcedureSet.load_dir(tmp_path, HOSTS)
+        ProcedureSet.load_dir(tmp_path, CONNECTIONS)
     assert f"procedure file '{case}.yaml'" in str(raised.value)
     assert problem in str(raised.value)
 
@@ -465,7 +486,7 @@ def test_duplicate_intents_across_files_are_refused() -> None:
     one = GOOD_HEAD.replace("id: bad", "id: one") + "  - id: a\n    reply: hi\n"
     two = one.replace("id: one", "id: two")
     with pytest.raises(ProcedureError, match=r"'two\.yaml': intent 'bad' already triggers 'one'"):
-        ProcedureSet.from_texts({"one.yaml": one, "two.yaml": two}, HOSTS)
+        ProcedureSet.from_texts({"one.yaml": one, "two.yaml": two}, CONNECTIONS)
 
 
 def test_condition_language() -> None:
@@ -498,8 +519,8 @@ def test_condition_language() -> None:
 
 def test_a_goto_loop_hands_off_instead_of_spinning() -> None:
     loop = GOOD_HEAD + "  - id: a\n    branch: [{otherwise: true, goto: a}]\n"
-    procedures = ProcedureSet.from_texts({"loop.yaml": loop}, HOSTS)
-    with ActionClient(HOSTS, {}) as client:
+    procedures = ProcedureSet.from_texts({"loop.yaml": loop}, CONNECTIONS)
+    with ActionClient(CONNECTIONS) as client:
         outcome = ProcedureRunner(procedures, client, max_steps_per_turn=20).start("bad", "hi")
     assert outcome.decision == "handoff" and len(outcome.events) == 22  # start + 20 + handoff
     assert outcome.state.handoff_reason == "ran more than 20 steps in one turn (a loop?)"
@@ -508,9 +529,8 @@ def test_a_goto_loop_hands_off_instead_of_spinning() -> None:
 def test_trace_events_show_what_ran_without_personal_data(runner: ProcedureRunner) -> None:
     outcome = runner.start("order-status", "order 3348917502, cminh730@email.com")
     lookup = next(e for e in outcome.events if e["kind"] == "action")
-    assert lookup["inputs"]["action"] == "lookup_order" and lookup["inputs"]["secret"] == (
-        "actions_token"
-    )
+    assert lookup["inputs"]["action"] == "lookup_order"
+    assert lookup["inputs"]["connection"] == "northwind"
     assert lookup["inputs"]["body"] == {"order_id": "<order_id>", "email": "<masked>"}
     assert lookup["outputs"]["status"] == "delivered" and lookup["outputs"]["http_status"] == 200
     branch = next(e for e in outcome.events if e["kind"] == "branch")
