@@ -277,3 +277,13 @@ def test_the_company_system_honours_the_idempotency_key(server: Any, store: Any)
     assert len(store.refunds) == 1
     changed = httpx.post(url, headers=headers, json=body | {"method": "paper check"})
     assert changed.status_code == 422 and len(store.refunds) == 1
+
+
+def test_an_approved_action_leaves_no_secret_in_the_data_directory(server: Any, store: Any) -> None:
+    conversation = start(server)
+    refund = refund_draft(server, conversation)
+    assert review(server, refund, True).json()["action_result"]["ok"] is True
+    token = server.settings.actions_token.get_secret_value().encode()
+    files = [p for p in server.settings.data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("clearline.db") for p in files)
+    assert [str(p) for p in files if token in p.read_bytes()] == []
