@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from control.models import Job
 from knowledge.records import DocumentRecord
-from service.models import Job
 
 
 def _utc(moment: datetime) -> datetime:

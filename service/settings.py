@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Region = Literal["us", "eu", "uk", "de", "jp", "au"]
-REGIONS: tuple[str, ...] = ("us", "eu", "uk", "de", "jp", "au")
+from control.tenants import Region
 
 
 class Settings(BaseSettings):
