@@ -99,8 +99,7 @@ class TraceStore(Protocol):
 
 
 class InMemoryTraceStore:
-    """TraceStore in memory, for tests and evaluation runs (same contract as
-    conversations.traces.SqlTraceStore)."""
+    """TraceStore fake for tests (same contract as the SQL store in service/)."""
 
     def __init__(self) -> None:
         self._traces: dict[tuple[str, str], str] = {}

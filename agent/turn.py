@@ -23,6 +23,7 @@ from typing import Literal
 
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.passage_screening import screen_chunks
+from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
@@ -47,6 +48,7 @@ from agent.replies import (
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
+from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult
@@ -75,6 +77,7 @@ class Agent:
     ) -> None:
         self._retriever_for = retriever_for
         self._embedder = embedder
+        self._planted = PlantedSentenceFilter(PlantedInstructionClassifier(embedder))
         self._term_weights = term_weights
         self._traces = traces
         self._chat = chat
@@ -231,7 +234,8 @@ class Agent:
                 agent.tenant, query, k=RETRIEVE_K
             )
             screening = screen_chunks(result.chunks)  # injected paragraphs never reach compose
-            result = replace(result, chunks=screening.chunks)
+            planted = self._planted.screen(screening.chunks)  # nor planted instructions
+            result = replace(result, chunks=planted.chunks)
             reader = PassageReader(self._embedder, lambda w: self._term_weights(agent.tenant, w))
             resolved = result.resolved
             current = resolved.current if resolved.has_history else None
@@ -245,7 +249,9 @@ class Agent:
                     for c in result.chunks
                 ],
                 "missing_terms": reading.missing_terms,
-                "excluded_sentences": [e.as_dict() for e in screening.excluded],
+                "excluded_sentences": [
+                    e.as_dict() for e in (*screening.excluded, *planted.excluded)
+                ],
             }  # fmt: skip
             step.scores = reading.features()
         draft = self._compose(ctx, reading, result)

@@ -1,4 +1,7 @@
-"""The ingestion pipeline: check -> parse (in the worker) -> chunk -> embed -> write.
+"""The ingestion pipeline: check -> parse (in the worker) -> screen -> chunk -> embed -> write.
+
+The screen step cuts sentences that read as planted instructions out of the document
+(ingest.planted) and hands them to the store as the document's flagged sentences.
 
 One failed source never stops the others; a source is visible only once fully written
 (knowledge.store guarantees the atomic switch).
@@ -8,17 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ingest.chunk import ChunkingConfig, chunk_elements
 from ingest.errors import IngestError
 from ingest.guards import Limits, check_source
 from ingest.parse import ParsedElement
+from ingest.planted import DocumentScreen
 from ingest.sources import BadSource, Source
 from ingest.worker import Budget, ParseWorker
+from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
-from knowledge.records import Chunk
+from knowledge.records import Chunk, FlaggedSentence
 from knowledge.store import DocumentWrite, KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,7 @@ class IngestResult:
     status: Outcome
     chunks: int = 0
     error: str | None = None
+    flagged: int = 0  # sentences kept out as planted instructions (listed on the source)
 
 
 @dataclass
@@ -43,6 +49,7 @@ class _Ready:
     source: Source
     content_hash: str
     chunks: list[Chunk]
+    flagged: list[FlaggedSentence] = field(default_factory=list)
 
 
 class Ingestor:
@@ -56,9 +63,11 @@ class Ingestor:
         budget: Budget | None = None,
         chunking: ChunkingConfig | None = None,
         embed_batch: int = 64,
+        screen: DocumentScreen | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
+        self._screen = screen or DocumentScreen(PlantedInstructionClassifier(embedder))
         self._limits = limits or Limits()
         self._budget = budget or Budget()
         self._chunking = chunking or ChunkingConfig()
@@ -68,6 +77,7 @@ class Ingestor:
     def warm_up(self) -> None:
         """Load the embedding model and start the parse worker (both take seconds)."""
         self._embedder.warm_up()
+        self._screen.warm_up()
         self._worker.warm_up()
 
     def close(self) -> None:
@@ -81,7 +91,7 @@ class Ingestor:
 
     def signature(self) -> str:
         """Changes whenever the same bytes would produce different chunks or vectors."""
-        return f"{self._chunking.signature}|{self._embedder.name}"
+        return f"{self._chunking.signature}|{self._embedder.name}|{self._screen.signature}"
 
     def run(
         self,
@@ -114,7 +124,9 @@ class Ingestor:
             if isinstance(parsed, IngestError):
                 report(index, _failed(source, parsed))
                 continue
-            batch.append(_Ready(index, source, content_hash, self._chunk(source, parsed)))
+            screened = self._screen.screen(parsed)
+            chunks = self._chunk(source, screened.elements)
+            batch.append(_Ready(index, source, content_hash, chunks, screened.flagged))
             if sum(len(r.chunks) for r in batch) >= 4 * self._embed_batch:
                 flush()
         flush()
@@ -170,7 +182,13 @@ class Ingestor:
             if current is not None and current.content_hash == content_hash:
                 report(
                     index,
-                    IngestResult(item.display, item.document_id, "unchanged", current.chunk_count),
+                    IngestResult(
+                        item.display,
+                        item.document_id,
+                        "unchanged",
+                        current.chunk_count,
+                        flagged=len(current.flagged),
+                    ),
                 )
                 continue
             if not to_parse:
@@ -179,9 +197,11 @@ class Ingestor:
         return to_parse
 
     def _chunk(self, source: Source, elements: list[ParsedElement]) -> list[Chunk]:
-        return chunk_elements(
+        chunks = chunk_elements(
             source.document_id, elements, self._embedder.count_tokens, self._chunking
         )
+        screened = {"screened_by": self._screen.signature}  # answer time skips a second pass
+        return [replace(c, metadata={**c.metadata, **screened}) for c in chunks]
 
     def _write_batch(
         self, tenant: str, batch: list[_Ready], report: Callable[[int, IngestResult], None]
@@ -200,6 +220,7 @@ class Ingestor:
                 doc_type=ready.source.kind,
                 content_hash=ready.content_hash,
                 metadata=ready.source.metadata,
+                flagged=tuple(ready.flagged),
             )
             items.append((document, ready.chunks, vectors[offset : offset + len(ready.chunks)]))
             offset += len(ready.chunks)
@@ -226,6 +247,7 @@ class Ingestor:
                     ready.source.document_id,
                     result.status,
                     result.chunk_count,
+                    flagged=len(ready.flagged),
                 ),
             )
 

@@ -50,6 +50,25 @@ class DocumentRecord:
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+    flagged: tuple[FlaggedSentence, ...] = ()  # kept out of the chunks, listed for admins
+
+
+@dataclass(frozen=True)
+class FlaggedSentence:
+    """A sentence of a document kept out of its chunks because the planted-instruction
+    classifier flagged it (knowledge.planted); `score` is its P(planted instruction)."""
+
+    text: str
+    section: str
+    page: int | None
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "section": self.section, "page": self.page, "score": self.score}
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> FlaggedSentence:
+        return cls(str(data["text"]), str(data["section"]), data["page"], float(data["score"]))
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,7 @@ class DocumentWrite:
     doc_type: str
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    flagged: tuple[FlaggedSentence, ...] = ()
 
 
 @dataclass(frozen=True)

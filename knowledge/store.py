@@ -24,12 +24,12 @@ from typing import Any
 from knowledge.errors import DocumentNotFound
 from knowledge.keyword_fts import SqliteKeywordIndex, rekey_keyword_tables
 from knowledge.protocols import VectorStore
-from knowledge.records import Chunk, DocumentRecord, ScoredId
+from knowledge.records import Chunk, DocumentRecord, FlaggedSentence, ScoredId
 from knowledge.records import DocumentWrite as DocumentWrite  # re-exported for callers
 from knowledge.records import WriteResult as WriteResult
 from knowledge.tenancy import validate_tenant
 
-SCHEMA_VERSION = 2  # 2: keyword rows keyed by a hash of the chunk id
+SCHEMA_VERSION = 3  # 2: keyword rows keyed by a hash of the chunk id; 3: flagged sentences
 _SCHEMA = (Path(__file__).parent / "store_schema.sql").read_text(encoding="utf-8")
 
 
@@ -54,6 +54,9 @@ class KnowledgeStore:
         self._db.executescript(_SCHEMA)
         if version == 1:
             rekey_keyword_tables(self._db)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "flagged" not in columns:  # stores written before version 3
+            self._db.execute("ALTER TABLE documents ADD COLUMN flagged TEXT NOT NULL DEFAULT '[]'")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._lock = threading.RLock()
         self.vectors = vectors
@@ -247,7 +250,7 @@ class KnowledgeStore:
         )
         self.keywords.add(tenant, versioned)
         db.execute(
-            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 tenant,
                 document.document_id,
@@ -260,6 +263,7 @@ class KnowledgeStore:
                 json.dumps(document.metadata),
                 created,
                 _now(),
+                json.dumps([f.as_dict() for f in document.flagged]),
             ),
         )
         db.execute(
@@ -377,4 +381,5 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> DocumentRecord:
         metadata=json.loads(row[8]),
         created_at=datetime.fromisoformat(row[9]),
         updated_at=datetime.fromisoformat(row[10]),
+        flagged=tuple(FlaggedSentence.of(f) for f in json.loads(row[11])),
     )

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS documents (
     metadata TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    flagged TEXT NOT NULL DEFAULT '[]',  -- FlaggedSentence list (JSON), added in version 3
     PRIMARY KEY (tenant, document_id)
 );
 CREATE TABLE IF NOT EXISTS chunks (

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from control.models import Conversation, Message
+from service.models import Conversation, Message
 
 MAX_TEXT = 4000
 

@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evaluation.worker import QaWorker
-from knowledge.errors import ClearlineError
-from service.errors import http_status
+from knowledge.errors import ClearlineError, DocumentNotFound
+from service.errors import ServiceError
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
+from service.qa import QaWorker
 from service.routes import agent_admin, conversations, health, knowledge, qa
 from service.runtime import Runtime
 from service.settings import Settings
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         runtime.embedder.warm_up()
         jobs = JobRunner(runtime)
         jobs.start()
-        scorer = QaWorker(runtime.scoring, settings.qa_interval_s)
+        scorer = QaWorker(runtime.qa, settings.qa_interval_s)
         scorer.start()
         app.state.runtime = runtime
         app.state.jobs = jobs
@@ -67,8 +67,11 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
 
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:
-        status, code = http_status(error)
-        return _error(status, code, str(error))
+        if isinstance(error, ServiceError):
+            return _error(error.status_code, error.code, str(error))
+        if isinstance(error, DocumentNotFound):
+            return _error(404, "not_found", str(error))
+        return _error(400, "bad_request", str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

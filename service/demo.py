@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from control.errors import ConfigurationError
 from ingest.sources import expand
+from service.errors import ConfigurationError
 from service.runtime import Runtime
 from service.serving import ThreadedServer
 from service.settings import Settings
@@ -38,7 +38,7 @@ def set_up(runtime: Runtime) -> Demo:
         for path in sorted((EXAMPLES / "procedures").glob("*.yaml"))
     ]
     golden = EXAMPLES / "golden.jsonl"
-    runtime.golden.import_jsonl(TENANT, golden.read_text(encoding="utf-8"), golden.name)
+    runtime.qa.import_golden(TENANT, golden.read_text(encoding="utf-8"), golden.name)
     keys = {
         role: runtime.tenants.create_key(TENANT, role, "make run")
         for role in ("admin", "end_user", "agent", "qa_lead")

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from control.errors import Unauthorized
-from control.tenants import Principal
-from service.errors import Forbidden
+from service.errors import Forbidden, Unauthorized
 from service.jobs import JobRunner
 from service.runtime import Runtime
+from service.tenants import Principal
 
 
 def get_runtime(request: Request) -> Runtime:

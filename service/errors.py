@@ -1,44 +1,50 @@
-"""Errors only the service raises, and the one place that gives every Clearline error its
-HTTP status and error code (the API's error body and the CLI's `--json` error use it)."""
+"""Service errors, each mapped to one HTTP status in service.app."""
 
-from control.errors import BadRequest, ConfigurationError, Conflict, NotFound, Unauthorized
-from knowledge.errors import ClearlineError, DocumentNotFound
+from knowledge.errors import ClearlineError
 
 
-class Forbidden(ClearlineError):
-    """The key is valid but its role may not do this."""
+class ServiceError(ClearlineError):
+    status_code = 400
+    code = "bad_request"
 
 
-class PayloadTooLarge(ClearlineError):
-    """An upload over the size or file-count limits."""
+class ConfigurationError(ServiceError):
+    """Misuse: a setting or argument that can never work as given."""
+
+    code = "invalid_configuration"
 
 
-class DataDirBusy(ClearlineError):
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class DataDirBusy(ServiceError):
     """Another process owns the data directory."""
 
-
-class BadUpload(ClearlineError):
-    """An upload that is not multipart/form-data as the API expects."""
-
-
-# Most specific first: the first class the error is an instance of decides.
-STATUS: tuple[tuple[type[ClearlineError], int, str], ...] = (
-    (ConfigurationError, 400, "invalid_configuration"),
-    (BadUpload, 400, "bad_upload"),
-    (BadRequest, 400, "bad_request"),
-    (Unauthorized, 401, "unauthorized"),
-    (Forbidden, 403, "forbidden"),
-    (NotFound, 404, "not_found"),
-    (DocumentNotFound, 404, "not_found"),
-    (DataDirBusy, 409, "data_dir_busy"),
-    (Conflict, 409, "conflict"),
-    (PayloadTooLarge, 413, "payload_too_large"),
-)
+    status_code = 409
+    code = "data_dir_busy"
 
 
-def http_status(error: ClearlineError) -> tuple[int, str]:
-    """The HTTP status and error code of `error`; any other Clearline error is a 400."""
-    for kind, status, code in STATUS:
-        if isinstance(error, kind):
-            return status, code
-    return 400, "bad_request"
+class BadRequest(ServiceError):
+    """Input that is wrong as given: the message says what and how to fix it."""

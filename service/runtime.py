@@ -6,6 +6,7 @@ hold the data directory's lock while a Runtime is open.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from functools import cached_property
@@ -13,19 +14,7 @@ from pathlib import Path
 
 from agent.llm.chat import ChatModel
 from agent.llm.openai_chat import build_chat_model
-from agent.trace import InMemoryTraceStore, TraceStore
 from agent.turn import Agent
-from control import audit
-from control.db import make_engine, migrate, session_factory
-from control.errors import NotFound
-from control.models import Tenant
-from control.tenants import Tenants
-from conversations.agents import ActionsAccess, TenantAgents
-from conversations.dialogue import Conversations
-from conversations.traces import SqlTraceStore
-from evaluation.golden import GoldenSets
-from evaluation.queue import ReviewQueue
-from evaluation.worker import ReplyScoring
 from ingest.chunk import ChunkingConfig
 from ingest.guards import Limits
 from ingest.pipeline import Ingestor
@@ -36,7 +25,14 @@ from knowledge.protocols import Embedder
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
+from service.agents import TenantAgents
+from service.conversations import Conversations, SqlTraceStore
+from service.db import make_engine, migrate, session_factory
+from service.errors import NotFound
+from service.models import AuditEntry, Tenant
+from service.qa import QaService
 from service.settings import Settings
+from service.tenants import Tenants
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +108,10 @@ class Runtime:
 
     @cached_property
     def agents(self) -> TenantAgents:
-        s = self.settings
-        access = ActionsAccess(
-            s.actions_url, s.actions_allowed_hosts, s.actions_token, s.actions_timeout_s
-        )
-        return TenantAgents(self.sessions, access, self.embedder)
+        return TenantAgents(self.sessions, self.settings, self.embedder)
 
-    def _agent(self, traces: TraceStore) -> Agent:
+    @cached_property
+    def agent(self) -> Agent:
         models = {"embedder": self.embedder.name}
         if self.chat is not None:
             models["chat"] = self.chat.name
@@ -126,24 +119,10 @@ class Runtime:
             lambda tenant: Retriever(self.store(tenant), self.embedder),
             self.embedder,
             lambda tenant, words: self.store(tenant).term_weights(tenant, words),
-            traces,
+            SqlTraceStore(self.sessions),
             chat=self.chat,
             models=models,
         )
-
-    @cached_property
-    def agent(self) -> Agent:
-        """The production agent: its traces go to the control database, where the QA loop
-        scores them."""
-        return self._agent(SqlTraceStore(self.sessions))
-
-    @cached_property
-    def evaluation_agent(self) -> Agent:
-        """The same agent on the same knowledge for `eval answers` and `eval gate`: its
-        traces stay in this process's memory, so the QA loop never scores them, they never
-        enter the review queue or the quality report, and `clearline trace` does not find
-        them."""
-        return self._agent(InMemoryTraceStore())
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -155,24 +134,17 @@ class Runtime:
         return self.chat if self.settings.qa_judge else None
 
     @cached_property
-    def golden(self) -> GoldenSets:
-        return GoldenSets(self.sessions)
-
-    @cached_property
-    def review_queue(self) -> ReviewQueue:
-        return ReviewQueue(self.sessions, self.golden)
-
-    @cached_property
-    def scoring(self) -> ReplyScoring:
-        """Scores production replies (the traces in the control database)."""
+    def qa(self) -> QaService:
         from evaluation.scoring import ReplyScorer
 
         scorer = ReplyScorer(self.embedder, judge=self.judge)
-        return ReplyScoring(self.sessions, self.agents.config, scorer, self.golden,
-                            self.review_queue)  # fmt: skip
+        return QaService(self.sessions, self.agents, scorer)
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
-        audit.record(self.sessions, tenant, actor, action, **detail)
+        with self.sessions.begin() as session:
+            session.add(
+                AuditEntry(tenant=tenant, actor=actor, action=action, detail=json.dumps(detail))
+            )
 
     def uploads_dir(self) -> Path:
         return self.settings.data_dir / "uploads"

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from control.models import Job
 from knowledge.records import DocumentRecord
+from service.models import Job
 
 
 def _utc(moment: datetime) -> datetime:
@@ -68,6 +68,15 @@ class JobPublic(BaseModel):
         )
 
 
+class FlaggedSentencePublic(BaseModel):
+    """A sentence kept out of the knowledge as a planted instruction (knowledge.planted)."""
+
+    text: str
+    section: str
+    page: int | None
+    score: float
+
+
 class SourcePublic(BaseModel):
     document_id: str
     title: str
@@ -78,6 +87,7 @@ class SourcePublic(BaseModel):
     content_hash: str
     created_at: datetime
     updated_at: datetime
+    flagged_sentences: list[FlaggedSentencePublic] = []  # never quoted: planted instructions
 
     @classmethod
     def of(cls, record: DocumentRecord) -> SourcePublic:
@@ -91,6 +101,7 @@ class SourcePublic(BaseModel):
             content_hash=record.content_hash.split("|", 1)[0],
             created_at=record.created_at,
             updated_at=record.updated_at,
+            flagged_sentences=[FlaggedSentencePublic(**f.as_dict()) for f in record.flagged],
         )
 
 

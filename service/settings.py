@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from control.tenants import Region
+Region = Literal["us", "eu", "uk", "de", "jp", "au"]
+REGIONS: tuple[str, ...] = ("us", "eu", "uk", "de", "jp", "au")
 
 
 class Settings(BaseSettings):

@@ -17,10 +17,13 @@ from typing import IO
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
-from knowledge.errors import ClearlineError
-from service.errors import BadUpload, PayloadTooLarge
+from service.errors import PayloadTooLarge, ServiceError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class BadUpload(ServiceError):
+    code = "bad_upload"
 
 
 def safe_name(raw: str) -> str:
@@ -39,7 +42,7 @@ class _State:
     name: str = ""
     size: int = 0
     files: list[str] = field(default_factory=list)
-    error: ClearlineError | None = None
+    error: ServiceError | None = None
 
 
 async def receive_files(
@@ -120,7 +123,7 @@ async def receive_files(
             if state.error is not None:
                 raise state.error
         parser.finalize()
-    except ClearlineError:
+    except ServiceError:
         _discard(state, work_dir)
         raise
     except Exception as error:

@@ -8,8 +8,6 @@ from fastapi import APIRouter, Depends
 
 from agent.config import FEATURES
 from agent.trace import Trace
-from control.errors import NotFound
-from control.tenants import Principal
 from service.agent_schemas import (
     ConfigPatch,
     FeaturePublic,
@@ -18,7 +16,9 @@ from service.agent_schemas import (
     ProcedureUpload,
 )
 from service.deps import AdminDep, RuntimeDep, require
+from service.errors import NotFound
 from service.schemas import ErrorResponse
+from service.tenants import Principal
 
 router = APIRouter(tags=["agent"])
 _ERRORS: dict[int | str, dict[str, object]] = {

@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from control.models import Conversation
-from control.tenants import Principal
 from service.agent_schemas import (
     AgentReply,
     CitationPublic,
@@ -24,7 +22,9 @@ from service.agent_schemas import (
     StartConversation,
 )
 from service.deps import RuntimeDep, require
+from service.models import Conversation
 from service.schemas import ErrorResponse
+from service.tenants import Principal
 
 router = APIRouter(tags=["conversations"])
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -103,7 +103,7 @@ def rate_reply(
 ) -> MessagePublic:
     """Rate a reply the end user received: up or down, with an optional comment."""
     message = runtime.conversations.rate(principal.tenant, message_id, body.rating, body.comment)
-    runtime.review_queue.on_rating(message)
+    runtime.qa.on_rating(message)
     return MessagePublic.of(message)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from control.tenants import ROLES
+from service.tenants import ROLES
 from tests.conftest import DATA, LiveServer
 from tests.service.helpers import auth, upload, wait_job
 

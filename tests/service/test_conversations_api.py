@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from control.tenants import ROLES
 from service.demo import EXAMPLES, start_actions_service
+from service.tenants import ROLES
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import RETURNS_POLICY, auth, seed_returns_policy
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from control.tenants import ROLES
+from service.tenants import ROLES
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import auth, seed_returns_policy
 from tests.service.test_cli import clearline

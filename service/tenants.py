@@ -11,13 +11,11 @@ from typing import Literal, cast, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from control.errors import ConfigurationError, Conflict, NotFound, Unauthorized
-from control.models import ApiKey, Tenant
 from knowledge.tenancy import validate_tenant
+from service.errors import ConfigurationError, Conflict, NotFound, Unauthorized
+from service.models import ApiKey, Tenant
+from service.settings import REGIONS
 
-# Where a tenant's knowledge lives (one store per region, under <data-dir>/regions/<region>).
-Region = Literal["us", "eu", "uk", "de", "jp", "au"]
-REGIONS: tuple[str, ...] = get_args(Region)
 Role = Literal["end_user", "agent", "admin", "qa_lead"]
 ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "cl"

@@ -1,7 +1,4 @@
-"""Relational records of the control database: tenants, API keys, ingestion jobs, the audit
-log, agent configuration and procedures, conversations and messages, traces, and the QA
-loop's review queue, reviews and golden cases. The Alembic revisions in migrations/ create
-exactly these tables."""
+"""Relational records of the control database (tenants, keys, jobs, audit log)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ procedure runner on next use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -23,19 +21,10 @@ from agent.procedures.model import ProcedureError
 from agent.procedures.runner import ProcedureRunner
 from agent.replies import TenantAgent
 from agent.understand.intents import IntentClassifier
-from control.errors import BadRequest, NotFound
-from control.models import ProcedureRecord, TenantConfig
 from knowledge.protocols import Embedder
-
-
-@dataclass(frozen=True)
-class ActionsAccess:
-    """Where procedures may call the company's actions service, and with what secret."""
-
-    url: str
-    allowed_hosts: Sequence[str]
-    token: str
-    timeout_s: float
+from service.errors import BadRequest, NotFound
+from service.models import ProcedureRecord, TenantConfig
+from service.settings import Settings
 
 
 def config_error(error: ValidationError) -> BadRequest:
@@ -48,15 +37,17 @@ class TenantAgents:
     """Loads, validates, stores and caches each tenant's agent setup."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], access: ActionsAccess, embedder: Embedder
+        self, sessions: sessionmaker[Session], settings: Settings, embedder: Embedder
     ) -> None:
         self._sessions = sessions
-        self._access = access
+        self._settings = settings
         self._embedder = embedder
         self._cache: dict[str, tuple[int, TenantAgent]] = {}
         self._lock = threading.Lock()
         self.actions = ActionClient(
-            set(access.allowed_hosts), {"actions_token": access.token}, access.timeout_s
+            set(settings.actions_allowed_hosts),
+            {"actions_token": settings.actions_token},
+            settings.actions_timeout_s,
         )
 
     # -- configuration ---------------------------------------------------------------
@@ -106,17 +97,19 @@ class TenantAgents:
 
     def _load(self, sources: dict[str, str]) -> ProcedureSet:
         texts = {f"{pid}.yaml": text for pid, text in sources.items()}
-        return ProcedureSet.from_texts(texts, self._access.allowed_hosts)
+        return ProcedureSet.from_texts(texts, self._settings.actions_allowed_hosts)
 
     def put_procedure(self, tenant: str, source: str) -> str:
         """Validate one procedure (alone and with the tenant's others), then store it."""
         try:
-            single = ProcedureSet.from_texts({"upload.yaml": source}, self._access.allowed_hosts)
+            single = ProcedureSet.from_texts(
+                {"upload.yaml": source}, self._settings.actions_allowed_hosts
+            )
             procedure_id = next(iter(single)).id
             others = self.procedure_sources(tenant)
             others[procedure_id] = source
             procedures = self._load(others)
-            ProcedureRunner(procedures, self.actions, {"actions_url": self._access.url})
+            ProcedureRunner(procedures, self.actions, {"actions_url": self._settings.actions_url})
         except ProcedureError as error:
             raise BadRequest(str(error)) from None
         with self._sessions.begin() as session:
@@ -157,7 +150,9 @@ class TenantAgents:
         examples: dict[str, list[str]] = {k: list(v) for k, v in config.intents.items()}
         if sources:
             procedures = self._load(sources)
-            runner = ProcedureRunner(procedures, self.actions, {"actions_url": self._access.url})
+            runner = ProcedureRunner(
+                procedures, self.actions, {"actions_url": self._settings.actions_url}
+            )
             for procedure in procedures:
                 for intent in procedure.intents:
                     by_intent[intent] = procedure.id

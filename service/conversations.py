@@ -20,14 +20,40 @@ from agent.procedures.runner import ProcedureState
 from agent.replies import ConversationState, Reply
 from agent.trace import Trace
 from agent.turn import Agent
-from control.errors import Conflict, NotFound
-from control.models import Conversation, Message
-from conversations.agents import TenantAgents
 from knowledge.query import Turn
+from service.agents import TenantAgents
+from service.errors import Conflict, NotFound
+from service.models import Conversation, Message, TraceRecord
+
+MAX_MESSAGE_CHARS = 4000
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class SqlTraceStore:
+    """TraceStore in the control database (one row per trace, the typed JSON as body)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def save(self, trace: Trace) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(TraceRecord, trace.trace_id)
+            if row is None:
+                row = TraceRecord(
+                    id=trace.trace_id, tenant=trace.tenant, conversation_id=trace.conversation_id
+                )
+                session.add(row)
+            row.body = trace.model_dump_json()
+
+    def get(self, tenant: str, trace_id: str) -> Trace | None:
+        with self._sessions() as session:
+            row = session.get(TraceRecord, trace_id)
+        if row is None or row.tenant != tenant:
+            return None
+        return Trace.model_validate_json(row.body)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,4 @@
-"""The control database: a SQLAlchemy engine, migrated by Alembic to the latest schema.
-
-The service opens SQLite (`<data-dir>/clearline.db`); nothing here depends on it beyond the
-SQLite connection settings, so another SQLAlchemy database URL can be passed to make_engine."""
+"""The control database: a SQLAlchemy engine, migrated by Alembic to the latest schema."""
 
 from __future__ import annotations
 

