@@ -32,9 +32,7 @@ from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import (
     answer_rule,
     injection_rule,
-    knowledge_reason,
     no_answer_reason,
-    procedure_reason,
 )
 from agent.replies import (
     Citation,
@@ -45,6 +43,7 @@ from agent.replies import (
     TurnContext,
     handoff_summary,
 )
+from agent.route import after_interruption, choose_route, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
@@ -57,6 +56,7 @@ RETRIEVE_K = 10
 
 HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
+CLOSED_TEXT = "Is there anything else I can help you with?"
 CLARIFY_TEXT = (
     "I want to make sure I answer the right question. Could you tell me a little more "
     "about what you need?"
@@ -123,35 +123,23 @@ class Agent:
     # -- route and the rest ----------------------------------------------------------
 
     def _route_and_answer(self, ctx: TurnContext) -> Reply:
-        agent, config, intent = ctx.agent, ctx.config, ctx.understanding.intent
         running = _running(ctx.state.procedure_state)
-        procedure_id = agent.procedure_intents.get(intent.label)
-        injection = injection_rule(ctx.trace)
-        with ctx.trace.timed("route", intent=intent.label) as step:
-            if injection is not None:
-                route, step.reason = "handoff", injection
-            elif ctx.understanding.wants_human:
-                route, step.reason = "handoff", "the end user asked for a human"
-            elif running is not None and config.enabled("procedures") and agent.procedures:
-                route = "procedure"
-                step.reason = f"continuing procedure '{running.procedure_id}'"
-            elif (
-                procedure_id
-                and config.enabled("procedures")
-                and agent.procedures
-                and intent.confidence >= config.thresholds.intent
-            ):
-                route = "procedure"
-                step.reason = procedure_reason(intent, config.thresholds.intent, procedure_id)
-            else:
-                route = "knowledge"
-                step.reason = knowledge_reason(config, intent, procedure_id)
-            step.outputs = {"route": route}
-        if route == "handoff":
+        with ctx.trace.timed("route", intent=ctx.understanding.intent.label) as step:
+            route = choose_route(ctx, running, injection_rule(ctx.trace))  # agent/route.py
+            step.reason = route.reason
+            step.outputs = route.outputs()
+        runner = ctx.agent.procedures
+        if route.kind == "handoff":
             return self._handoff(ctx, rule=step.reason)
-        if route == "procedure":
-            return self._procedure(ctx, running)
-        return self._knowledge(ctx)
+        if route.kind == "close" and runner is not None and route.interrupted is not None:
+            self._skip_answer_steps(ctx.trace, "the end user stopped the procedure")
+            text = f"{stopped_line(runner, route.interrupted)} {CLOSED_TEXT}"
+            return self._finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
+        if route.kind == "procedure":
+            reply = self._procedure(ctx, route.running)
+        else:
+            reply = self._knowledge(ctx)
+        return reply if runner is None else after_interruption(reply, route, runner)
 
     def _skip_answer_steps(self, trace: Trace, reason: str) -> None:
         for name in ("retrieve", "compose", "verify"):

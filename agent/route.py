@@ -1,0 +1,163 @@
+"""The route step: which part of the agent handles a message, and which rule said so.
+
+Rules, in order (the trace's route step names the one that applied in `outputs["rule"]`):
+1. injection: a message that looks like a prompt injection hands off;
+2. human: an explicit request for a human hands off;
+3. while a procedure waits for a slot value (agent.procedures.runner):
+   slot: a message holding a valid value for the slot continues the procedure;
+   stop: "never mind" and the like closes the procedure, with a line saying so;
+   switch: a request that starts another procedure (rule 4) closes this one, with a line;
+   question: a question is answered from the knowledge, then the procedure's question is
+   asked again (or, when the question is handed off, the procedure is closed with a line);
+   slot: anything else is the procedure's to judge (it asks again, then hands off);
+4. request: an intent with a procedure starts it when the intent is confident and the message
+   asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
+   "please ..."); those words are English, so a message detected (>= 0.8) as another
+   language starts the procedure on the intent's confidence alone;
+5. knowledge: everything else, including a general question on a procedure's topic ("How
+   long does shipping take?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from agent.procedures.language import render
+from agent.procedures.runner import ProcedureRunner, ProcedureState
+from agent.reasons import knowledge_reason, procedure_reason
+from agent.replies import Reply, TurnContext
+from agent.understand.request import RequestSignal, read_request
+
+Kind = Literal["handoff", "procedure", "knowledge", "close"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes: `kind` runs it; `routed` is the finer label the routing set uses
+    (procedure:<id> | slot | knowledge | handoff | close); `interrupted` is a waiting
+    procedure the message leaves (closed on switch/stop, resumed after a question)."""
+
+    kind: Kind
+    routed: str
+    rule: str
+    reason: str
+    signal: RequestSignal
+    running: ProcedureState | None = None  # continue this one with the message
+    interrupted: ProcedureState | None = None
+
+    def outputs(self) -> dict[str, object]:
+        route = "procedure" if self.kind == "close" else self.kind
+        out: dict[str, object] = {"route": route, "routed": self.routed, "rule": self.rule,
+                                  "request": self.signal.as_dict()}  # fmt: skip
+        if self.interrupted is not None:
+            out["interrupted"] = self.interrupted.procedure_id
+        return out
+
+
+def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: str | None) -> Route:
+    """The route of this turn's message; see the module docstring for the rules."""
+    agent, config, intent = ctx.agent, ctx.config, ctx.understanding.intent
+    signal = read_request(ctx.message)
+    runner = agent.procedures if config.enabled("procedures") else None
+    target = agent.procedure_intents.get(intent.label)
+    confident = bool(target) and intent.confidence >= config.thresholds.intent
+    language = ctx.understanding.language
+    # the request words are English; in another language the intent's confidence decides
+    other_language = language.label != "en" and language.confidence >= 0.8
+    starts = runner is not None and confident and (signal.request or other_language)
+    if injection is not None:
+        return Route("handoff", "handoff", "injection", injection, signal)
+    if ctx.understanding.wants_human:
+        return Route("handoff", "handoff", "human", "the end user asked for a human", signal)
+    if runner is not None and running is not None:
+        return _while_running(ctx, runner, running, signal, target if starts else None)
+    if starts and target:
+        reason = procedure_reason(intent, config.thresholds.intent, target)
+        reason += f"; the message asks to act on the user's own case ({_words(signal)})"
+        return Route("procedure", f"procedure:{target}", "request", reason, signal)
+    reason = knowledge_reason(config, intent, target)
+    if runner is not None and confident and target:
+        reason = (
+            f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
+            "the message asks a general question (no own-case or request words): knowledge"
+        )
+    return Route("knowledge", "knowledge", "knowledge", reason, signal)
+
+
+def _while_running(
+    ctx: TurnContext,
+    runner: ProcedureRunner,
+    running: ProcedureState,
+    signal: RequestSignal,
+    other: str | None,
+) -> Route:
+    name = running.procedure_id
+    step = runner.procedures.get(name).step(running.step_id or "")
+    if running.status != "waiting_input" or step.ask is None:
+        return Route("procedure", "slot", "slot", f"continuing procedure '{name}'", signal,
+                     running=running)  # fmt: skip
+    slot = step.ask.slot
+    if step.ask.check.extract(ctx.message) is not None:
+        reason = f"procedure '{name}' waits for '{slot}' and the message holds a valid value"
+        return Route("procedure", "slot", "slot", reason, signal, running=running)
+    if signal.stop:
+        reason = f"procedure '{name}' waits for '{slot}'; the end user asked to stop"
+        reason += f" ({_words(signal)})"
+        return Route("close", "close", "stop", reason, signal, interrupted=running)
+    if other is not None and other != name:
+        reason = (
+            f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
+            f"request for procedure '{other}' ({_words(signal)}): '{name}' closes, '{other}' starts"
+        )
+        return Route("procedure", f"procedure:{other}", "switch", reason, signal,
+                     interrupted=running)  # fmt: skip
+    if signal.question and other is None:
+        reason = (
+            f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
+            "question: answered from knowledge, then the procedure asks again"
+        )
+        return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
+    reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"
+    return Route("procedure", "slot", "slot", reason, signal, running=running)
+
+
+def _words(signal: RequestSignal) -> str:
+    return ", ".join(signal.evidence) or "no marker words"
+
+
+def title(runner: ProcedureRunner, state: ProcedureState) -> str:
+    return runner.procedures.get(state.procedure_id).title
+
+
+def stopped_line(runner: ProcedureRunner, state: ProcedureState) -> str:
+    """The line that tells the end user a procedure was closed."""
+    return f'I\'ve stopped "{title(runner, state)}".'
+
+
+def resume_line(runner: ProcedureRunner, state: ProcedureState) -> str:
+    """The waiting procedure's question again, after an answered interruption."""
+    step = runner.procedures.get(state.procedure_id).step(state.step_id or "")
+    assert step.ask is not None  # only waiting ask steps are interrupted
+    scope = {**runner.variables, **state.slots, **state.results}
+    return f'Back to "{title(runner, state)}": {render(step.ask.prompt, scope)}'
+
+
+def after_interruption(reply: Reply, route: Route, runner: ProcedureRunner) -> Reply:
+    """The reply to an interrupting message, with the line about the interrupted procedure:
+    closed on a switch or when the question was handed off, asked again otherwise."""
+    state = route.interrupted
+    if state is None:
+        return reply
+    if route.rule == "question" and reply.decision != "handoff":
+        return _amend(reply, after=resume_line(runner, state))
+    amended = _amend(reply, before=stopped_line(runner, state))
+    return amended if route.rule == "switch" else replace(amended, procedure_state=None)
+
+
+def _amend(reply: Reply, before: str = "", after: str = "") -> Reply:
+    def join(text: str) -> str:
+        return " ".join(part for part in (before, text, after) if part)
+
+    text = reply.text if reply.decision == "draft" else join(reply.text)
+    return replace(reply, text=text, draft_text=join(reply.draft_text))

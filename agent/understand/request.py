@@ -1,0 +1,106 @@
+"""Is a message a request to act on the end user's own case, a general question, or a
+request to stop? Read by routing (agent/route.py): a procedure acts on the user's own order,
+password or subscription, so it starts only for a request; a general question about the same
+topic ("How long does shipping take?") is answered from the knowledge.
+
+Signals, from the word lists in request_words.yaml (English):
+- own case: a first-person possessive/object word ("my order", "for me"), or a first-person
+  statement ("I forgot", "we ordered"); an inverted question ("can I", "do we") is not one;
+- a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
+- a question: a question mark, or a question word first;
+- stop: the message is, or starts with, a phrase that ends what the agent is doing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from agent.understand.word_lists import read_yaml, strings
+
+WORDS = Path(__file__).with_name("request_words.yaml")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class RequestSignal:
+    """What the message does, with the words that showed it (for the trace)."""
+
+    own_case: bool
+    asks_agent: bool
+    question: bool
+    stop: bool
+    evidence: tuple[str, ...]
+
+    @property
+    def request(self) -> bool:
+        """The message asks the agent to act on the user's own case."""
+        return self.own_case or self.asks_agent
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "own_case": self.own_case,
+            "asks_agent": self.asks_agent,
+            "question": self.question,
+            "stop": self.stop,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class _Lists:
+    own: frozenset[str]
+    subject: frozenset[str]
+    inverting: frozenset[str]
+    asking: tuple[str, ...]
+    imperative: tuple[str, ...]
+    stop: tuple[str, ...]
+    question: frozenset[str]
+
+
+@cache
+def _lists() -> _Lists:
+    data = read_yaml(WORDS)
+    get = {key: [w.lower() for w in strings(WORDS, key, data.get(key))] for key in data}
+    return _Lists(
+        frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
+        tuple(get["asking"]), tuple(get["imperative"]), tuple(get["stop"]),
+        frozenset(get["question"]),
+    )  # fmt: skip
+
+
+def _fold(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
+
+
+def _starts(tokens: list[str], phrase: str) -> bool:
+    words = phrase.split()
+    return tokens[: len(words)] == words
+
+
+def _contains(tokens: list[str], phrase: str) -> bool:
+    words = phrase.split()
+    return any(tokens[i : i + len(words)] == words for i in range(len(tokens)))
+
+
+def read_request(message: str) -> RequestSignal:
+    """The request signals of `message`; see the module docstring."""
+    lists, tokens = _lists(), _fold(message)
+    evidence: list[str] = []
+    own = [t for t in tokens if t in lists.own]
+    evidence += own
+    statement = [
+        t for i, t in enumerate(tokens)
+        if t in lists.subject and not (i > 0 and tokens[i - 1] in lists.inverting)
+    ]  # fmt: skip
+    evidence += [f"statement '{t}'" for t in statement]
+    asking = [p for p in lists.asking if _contains(tokens, p)]
+    asking += [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
+    evidence += asking
+    stop = [p for p in lists.stop if _starts(tokens, p)]
+    evidence += [f"stop '{p}'" for p in stop]
+    question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
+    return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
+                         tuple(evidence))  # fmt: skip

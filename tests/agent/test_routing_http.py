@@ -1,0 +1,59 @@
+"""Issue 13's demo cases through the HTTP API of `clearline demo` (what `make run` runs): a
+general shipping question is answered from knowledge, and a question asked while the
+order-status procedure waits for an order number is not taken as the order number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.service.test_demo import demo, say
+
+__all__ = ["demo"]  # the module-scoped fixture that starts the demo server
+
+
+def trace(url: str, keys: dict[str, str], reply: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.get(
+        f"{url}/v1/traces/{reply['trace_id']}",
+        headers={"Authorization": f"Bearer {keys['qa-lead']}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def start(url: str, keys: dict[str, str]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {keys['end-user']}"}
+    conversation: dict[str, Any] = httpx.post(
+        f"{url}/v1/conversations", headers=headers, json={}
+    ).json()
+    return conversation
+
+
+@pytest.mark.slow
+def test_how_long_shipping_takes_is_answered_from_knowledge(demo: Any) -> None:
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), "How long does shipping take?")
+    assert "order number" not in reply["text"], reply
+    route = trace(url, keys, reply)["steps"][1]
+    assert route["outputs"]["routed"] == "knowledge", route
+    assert route["outputs"]["rule"] == "knowledge", route
+
+
+@pytest.mark.slow
+def test_a_question_while_the_order_number_is_asked_is_not_an_order_number(demo: Any) -> None:
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Who is your CEO?")
+    assert "couldn't find an order number" not in reply["text"], reply
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge" and route["rule"] == "question", route
+    assert route["interrupted"] == "order-status", route
+    if reply["decision"] == "handoff":  # closed, and the end user is told so
+        assert reply["text"].startswith('I\'ve stopped "Check the status of an order".'), reply
+    else:  # answered (or asked back), then the order number is asked for again
+        assert 'Back to "Check the status of an order"' in reply["text"], reply
+        assert "order number" in reply["text"]

@@ -1,0 +1,39 @@
+"""The request signal routing reads (agent/understand/request.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.understand.request import read_request
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Where is my order?", "I forgot the password", "Please track the parcel",
+     "Could you look at the delivery?", "Reset my password", "we ordered boots last week"],
+)  # fmt: skip
+def test_requests_about_the_users_own_case(message: str) -> None:
+    assert read_request(message).request
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["How long does shipping take?", "Can I pay with PayPal?", "Do you ship abroad?",
+     "What is the return window for gold members?", "Who is your CEO?"],
+)  # fmt: skip
+def test_general_questions_are_not_requests(message: str) -> None:
+    signal = read_request(message)
+    assert not signal.request and signal.question
+
+
+@pytest.mark.parametrize("message", ["never mind", "Forget it, thanks", "cancel that please"])
+def test_stop_phrases_open_the_message(message: str) -> None:
+    assert read_request(message).stop
+
+
+def test_a_stop_word_inside_a_sentence_is_not_a_stop() -> None:
+    assert not read_request("When does the store stop taking orders?").stop
+
+
+def test_the_evidence_names_the_words() -> None:
+    assert read_request("check my order please").evidence == ("my", "please", "imperative 'check'")
