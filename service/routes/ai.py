@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from control.ai_usage import AiUsageBook
 from service.ai_hub import hub
 from service.deps import AdminDep, RuntimeDep
 from service.schemas import ErrorResponse
@@ -44,3 +45,29 @@ def ai_features(principal: AdminDep, runtime: RuntimeDep) -> list[AiFeaturePubli
     config = runtime.agents.config(principal.tenant)
     features = hub(runtime.sessions, principal.tenant, config, models)
     return [AiFeaturePublic(**feature.__dict__) for feature in features]
+
+
+class AiUsageLine(BaseModel):
+    feature: str
+    model: str
+    region: str
+    endpoint: str
+    calls: int
+    failures: int
+    last_at: str
+
+
+class AiUsage(BaseModel):
+    """The tenant's calls to chat models, by feature, model, region and endpoint (counts
+    only; no text is kept)."""
+
+    tenant: str
+    total_calls: int
+    usage: list[AiUsageLine]
+
+
+@router.get("/v1/ai/usage", response_model=AiUsage, responses=_ERRORS)
+def ai_usage(principal: AdminDep, runtime: RuntimeDep) -> AiUsage:
+    """How many model calls the tenant's replies made."""
+    lines = [AiUsageLine(**line) for line in AiUsageBook(runtime.sessions).usage(principal.tenant)]
+    return AiUsage(tenant=principal.tenant, total_calls=sum(x.calls for x in lines), usage=lines)
