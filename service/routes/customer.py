@@ -4,11 +4,12 @@ user's acceptance of the privacy notice in their conversation."""
 # No `from __future__ import annotations` here: FastAPI must see the Annotated dependencies.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from control.customer import CustomerControls
 from control.tenants import Principal
+from control.training import TrainingPolicy, subject_of
 from conversations.consent import ConsentGate
 from service.access import conversation_access
 from service.deps import AdminDep, ConversationLimit, RuntimeDep
@@ -96,3 +97,50 @@ def accept_notice(
         notice_version=accepted.notice_version,
         accepted_at=accepted.accepted_at.isoformat(),
     )
+
+
+class OptedOut(BaseModel):
+    """The opt-out is recorded; `golden_cases_removed` counts cases already made from that
+    end user's conversations (removed now)."""
+
+    opted_out: bool
+    golden_cases_removed: int
+
+
+@router.post(
+    "/v1/conversations/{conversation_id}/training-opt-out",
+    response_model=OptedOut,
+    responses=_ERRORS,
+    dependencies=[ConversationLimit],
+)
+def end_user_opt_out(conversation_id: str, principal: OwnerDep, runtime: RuntimeDep) -> OptedOut:
+    """The end user of this conversation opts out of training use: none of their
+    conversations (this one, or all of their end_user_id's) is learned from."""
+    conversation = runtime.conversations.get(principal.tenant, conversation_id)
+    subject = subject_of(conversation)
+    removed = TrainingPolicy(runtime.sessions).opt_out(principal.tenant, subject, principal.key_id)
+    runtime.audit(principal.tenant, principal.key_id, "training.opt_out",
+                  conversation=conversation_id, golden_cases_removed=removed)  # fmt: skip
+    return OptedOut(opted_out=True, golden_cases_removed=removed)
+
+
+EndUserId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+@router.put("/v1/training/opt-outs/{end_user_id}", response_model=OptedOut, responses=_ERRORS)
+def admin_opt_out(end_user_id: EndUserId, principal: AdminDep, runtime: RuntimeDep) -> OptedOut:
+    """Opt an end user (by the end_user_id the company's backend gave) out of training use."""
+    removed = TrainingPolicy(runtime.sessions).opt_out(
+        principal.tenant, end_user_id, principal.key_id
+    )
+    runtime.audit(principal.tenant, principal.key_id, "training.opt_out", by="admin",
+                  golden_cases_removed=removed)  # fmt: skip
+    return OptedOut(opted_out=True, golden_cases_removed=removed)
+
+
+@router.delete("/v1/training/opt-outs/{end_user_id}", status_code=204, responses=_ERRORS)
+def admin_opt_in(end_user_id: EndUserId, principal: AdminDep, runtime: RuntimeDep) -> Response:
+    """Withdraw an opt-out recorded for this end user (404 if there is none)."""
+    TrainingPolicy(runtime.sessions).opt_in(principal.tenant, end_user_id)
+    runtime.audit(principal.tenant, principal.key_id, "training.opt_in", by="admin")
+    return Response(status_code=204)
