@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from agent.answer.answer_shape import is_answer_text, short_answer
 from agent.answer.reading import Evidence, Reading, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.records import ScoredChunk
@@ -47,8 +48,13 @@ class Composer(Protocol):
 
 
 class ExtractiveComposer:
-    """The best supported sentences of the passages, at most `max_sentences`, in reading
-    order within each passage, from sentences within `margin` of the best similarity."""
+    """The best supported sentences of the passages, at most `max_sentences`, from sentences
+    within `margin` of the best similarity, in document order (documents in the order of
+    their best passage, then passage and sentence order); headings, navigation and lines
+    meant for the agent are never quoted (agent.answer.answer_shape). Where a quoted
+    sentence gives a short answer (a duration, an amount, a date, a number, a yes/no), that
+    sentence comes first. Every sentence stays a verbatim quote: a short answer of its own
+    would be a citation that is not a quote."""
 
     name = "extractive"
     generative = False
@@ -62,10 +68,13 @@ class ExtractiveComposer:
         offered = {c.chunk.chunk_id: c for c in chunks}
         if not reading.evidence:
             return Draft([], offered, self.name)
-        best = reading.evidence[0].similarity
+        answers = [e for e in reading.evidence if is_answer_text(e.sentence, e.chunk.chunk.section)]
+        if not answers:
+            return Draft([], offered, self.name)
+        best = answers[0].similarity
         chosen: list[Evidence] = []
         size = 0
-        for evidence in reading.evidence:
+        for evidence in answers:
             if len(chosen) >= self._max_sentences or evidence.similarity < best - self._margin:
                 break
             if any(evidence.sentence == c.sentence for c in chosen):
@@ -74,8 +83,16 @@ class ExtractiveComposer:
                 continue
             chosen.append(evidence)
             size += len(evidence.sentence)
-        rank = {cid: i for i, cid in enumerate(offered)}
-        chosen.sort(key=lambda e: (rank.get(e.chunk.chunk.chunk_id, 0), e.position))
+        short = short_answer(question, [e.sentence for e in chosen])
+        documents: dict[str, int] = {}
+        for e in chosen:  # best first: a document ranks by its best sentence
+            documents.setdefault(e.chunk.chunk.document_id, len(documents))
+        chosen.sort(
+            key=lambda e: (documents[e.chunk.chunk.document_id], e.chunk.chunk.ordinal, e.position)
+        )
+        if short is not None:  # the sentence that gives the short answer leads
+            lead = next(e for e in chosen if short in e.sentence)
+            chosen = [lead, *(e for e in chosen if e is not lead)]
         sentences = [DraftSentence(e.sentence, (e.chunk.chunk.chunk_id,)) for e in chosen]
         return Draft(sentences, offered, self.name)
 

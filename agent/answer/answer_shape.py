@@ -1,0 +1,128 @@
+"""Shaping an extractive answer so it reads well: which quoted sentences are not answers
+(headings, navigation, lines meant for the agent) and the short answer a passage gives.
+
+- heading: a sentence that repeats a part of its chunk's section path, a Markdown heading,
+  or a short title-case line without a full stop, digits or a colon;
+- navigation: a sentence that is a navigation phrase (answer_words.yaml), or a trail of
+  three or more items joined by ">", "|", "»" or "/" without a closing full stop;
+- agent-internal: an instruction (it opens with an instruction word, or holds "feel free",
+  "make up", ... anywhere) that names the agent's own world: the system, the tool, "the
+  customer" in the third person, invented values (answer_words.yaml). Help pages speak to
+  the reader as "you" about their account; lines written for the agent speak about the
+  customer and the tool;
+- short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
+  "when"/"what date" a date (else a duration), for "how many" a number, for a yes/no
+  question a leading "Yes"/"No" of the best sentence; taken from the best sentence that
+  has one, verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from agent.understand.word_lists import read_yaml, strings
+
+WORDS = Path(__file__).with_name("answer_words.yaml")
+
+_TRAIL = re.compile(r"\s(?:>|\||»|/)\s")
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty"
+_COUNT = rf"(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})"
+_DURATION = re.compile(
+    rf"\b{_COUNT}(?:\s*(?:-|–|to)\s*{_COUNT})?\s+(?:business\s+|working\s+|calendar\s+)?"
+    r"(?:minutes?|hours?|days?|weeks?|months?|years?)\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"[$€£]\s?\d[\d,]*(?:\.\d{1,2})?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars|euros|pounds|usd|eur|gbp)\b",
+    re.IGNORECASE,
+)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"\s+(?:{_MONTHS})(?:\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|"
+    rf"(?:{_DAYS}))\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(rf"\b{_COUNT}\b", re.IGNORECASE)
+_YES_NO = re.compile(r"^(yes|no)\b", re.IGNORECASE)
+_AUXILIARIES = {
+    "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
+    "should", "may", "must", "has", "have", "had",
+}  # fmt: skip
+
+
+@cache
+def _lists() -> dict[str, tuple[str, ...]]:
+    data = read_yaml(WORDS)
+    return {key: tuple(w.lower() for w in strings(WORDS, key, data[key])) for key in data}
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))) + " "
+
+
+def _has(words: str, phrases: tuple[str, ...]) -> bool:
+    return any(f" {p} " in words for p in phrases)
+
+
+def is_heading(sentence: str, section: str = "") -> bool:
+    text = sentence.strip()
+    if text.startswith("#"):
+        return True
+    parts = {p.strip().casefold() for p in re.split(r">|/", section) if p.strip()}
+    if text.rstrip(".:").casefold() in parts:
+        return True
+    words = text.split()
+    if len(words) > 6 or re.search(r"[.!?:;,\d]", text):
+        return False
+    long_words = [w for w in words if len(w) >= 4]
+    return bool(long_words) and all(w[0].isupper() for w in long_words)
+
+
+def is_navigation(sentence: str) -> bool:
+    text = sentence.strip()
+    if len(_TRAIL.findall(f" {text} ")) >= 2 and not text.endswith((".", "!", "?")):
+        return True
+    return _words(sentence).strip() in _lists()["navigation"]
+
+
+def is_agent_internal(sentence: str) -> bool:
+    lists, words = _lists(), _words(sentence)
+    opens = any(words.startswith(f" {p} ") for p in lists["instruction_start"])
+    instruction = opens or _has(words, lists["instruction_anywhere"])
+    return instruction and _has(words, lists["agent_world"])
+
+
+def is_answer_text(sentence: str, section: str = "") -> bool:
+    """False for headings, navigation and agent-internal lines."""
+    return not (
+        is_heading(sentence, section) or is_navigation(sentence) or is_agent_internal(sentence)
+    )
+
+
+def short_answer(question: str, sentences: list[str]) -> str | None:
+    """The short answer the sentences (best first) give to `question`, verbatim, or None."""
+    q = _words(question)
+    if q.startswith(" how long ") or " how many days " in q or " how many weeks " in q:
+        patterns = [_DURATION]
+    elif q.startswith(" how much ") or _has(q, ("cost", "costs", "price", "fee", "fees", "charge")):
+        patterns = [_AMOUNT]
+    elif q.startswith(" when ") or _has(q, ("what date", "what day", "which day")):
+        patterns = [_DATE, _DURATION]
+    elif q.startswith(" how many "):
+        patterns = [_NUMBER]
+    elif q.split()[:1] and q.split()[0] in _AUXILIARIES:
+        for sentence in sentences[:1]:
+            if found := _YES_NO.match(sentence.strip()):
+                return found.group(1).capitalize()
+        return None
+    else:
+        return None
+    for pattern in patterns:
+        for sentence in sentences:
+            if found := pattern.search(sentence):
+                return found.group(0)
+    return None
