@@ -61,6 +61,8 @@ class CountingTraceStore:
     def save(self, trace: Trace) -> None:
         """Save; a trace is counted when first saved (later saves update the same turn)."""
         first = self._inner.get(trace.tenant, trace.trace_id) is None
+        region = self._region_of(trace.tenant)
+        trace.models.setdefault("region", region)  # where its data and model calls stayed
         self._inner.save(trace)
         if not first:
             return
@@ -70,7 +72,7 @@ class CountingTraceStore:
             if feature is None or not step.generative or not step.model:
                 continue
             model, endpoint = split_model_name(step.model)
-            calls.append(ModelCall(trace.tenant, feature, model, self._region_of(trace.tenant),
+            calls.append(ModelCall(trace.tenant, feature, model, region,
                                    endpoint, failed=step.status == "failed"))  # fmt: skip
         self._book.count(calls)
 
