@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Autonomy = Literal["copilot", "autonomous", "per_intent"]
+Reader = Literal["model", "features"]
 
 # name -> (what it does, whether it uses a generative model)
 FEATURES: dict[str, tuple[str, bool]] = {
@@ -47,16 +48,20 @@ DEFAULT_PRIVACY_NOTICE = (
 
 
 class Thresholds(BaseModel):
-    """Decision thresholds. The default `answer` (0.39) is the middle of the range of
-    thresholds that, on the ConditionalQA dev questions, answer at least 80% of answerable
-    and decline at least 60% of unanswerable questions (0.37 to 0.41 with the current
-    retrieval; docs/benchmarks.md).
+    """Decision thresholds. `answer` unset means the reader's own threshold, chosen with it
+    on ConditionalQA dev and mtrag_dev together: the answerability model's is in its
+    manifest (agent/answer/models/answerability/manifest.json), the feature reader's is
+    0.39 (docs/benchmarks.md).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    answer: float = Field(
-        0.39, ge=0, le=1, description="Answer when P(answerable) is at least this."
+    answer: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Answer when P(answerable) is at least this; unset: the reader's own "
+        "threshold, chosen with it on the dev sets.",
     )
     clarify: float = Field(
         0.30, ge=0, le=1, description="Below `answer` but at least this: ask to clarify."
@@ -76,7 +81,7 @@ class Thresholds(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
-        if self.clarify > self.answer:
+        if self.answer is not None and self.clarify > self.answer:
             raise ValueError(
                 f"thresholds.clarify ({self.clarify}) must not exceed "
                 f"thresholds.answer ({self.answer})"
@@ -113,6 +118,12 @@ class AgentConfig(BaseModel):
     autonomy: Autonomy = "autonomous"
     autonomous_intents: list[str] = Field(
         default_factory=list, description="With autonomy per_intent: intents that reply directly."
+    )
+    reader: Reader = Field(
+        "model",
+        description="What estimates P(answerable): 'model', Clearline's answerability model "
+        "(agent/answer/answerability.py), or 'features', the logistic model over the "
+        "reader's similarity, coverage and agreement (agent/answer/reading.py).",
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     features: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_FEATURES))

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
+from agent.answer.answerability import AnswerabilityJudge, AnswerabilityModel
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.passage_screening import screen_chunks
 from agent.answer.planted import PlantedSentenceFilter
@@ -74,8 +75,11 @@ class Agent:
         traces: TraceStore,
         chat: ChatModel | None = None,
         models: dict[str, str] | None = None,
+        answerability: AnswerabilityJudge | None = None,
     ) -> None:
         self._retriever_for = retriever_for
+        # the model loads on first use
+        self._answerability = answerability or AnswerabilityJudge(AnswerabilityModel(embedder))
         self._embedder = embedder
         self._planted = PlantedSentenceFilter(PlantedInstructionClassifier(embedder))
         self._term_weights = term_weights
@@ -228,6 +232,8 @@ class Agent:
             resolved = result.resolved
             current = resolved.current if resolved.has_history else None
             reading: Reading = reader.read(message, resolved.context, result.chunks, current)
+            judged = self._answerability.judge(config, query, result.chunks, reading)
+            reading = judged.reading  # P(answerable) from the configured reader
             step.inputs = {"query": query.text, "context": result.resolved.context}
             step.outputs = {
                 "method": result.method,
@@ -241,7 +247,7 @@ class Agent:
                     e.as_dict() for e in (*screening.excluded, *planted.excluded)
                 ],
             }  # fmt: skip
-            step.scores = reading.features()
+            step.scores = judged.scores()
         draft = self._compose(ctx, reading, result)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
@@ -260,9 +266,9 @@ class Agent:
             )
         confidence = reading.answerability
         kept = verification.kept
-        thresholds = config.thresholds
+        thresholds = judged.thresholds  # `answer` resolved to the reader's own when unset
         found = kept[0].text if kept else ""
-        if kept and confidence >= thresholds.answer:
+        if kept and confidence >= judged.answer:
             chunks = draft.chunks
             citations = [
                 Citation(

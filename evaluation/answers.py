@@ -2,7 +2,9 @@
 
 Definitions (all in the summary):
 - answered: the agent answered (or drafted an answer, in copilot mode); declined: it asked
-  to clarify or handed off.
+  to clarify or handed off. Answered rates count answerable questions except those
+  labelled underspecified (`answerability` UNDERSPECIFIED, as in mtrag): those should get
+  a clarifying question, and `clarify_rate_underspecified` is the share that did.
 - correctness: token F1 and embedding cosine of the answer against `reference_answer`
   (answered, answerable questions that have one).
 - groundedness: share of answer sentences supported by the passages they cite, checked
@@ -146,7 +148,10 @@ def summarise(
     outcomes: Sequence[Outcome], store: KnowledgeStore, tenant: str, embedder: Embedder,
     verifier: Verifier,
 ) -> dict[str, Any]:  # fmt: skip
-    answerable = [o for o in outcomes if o.question.answerable is not False]
+    underspecified = [o for o in outcomes if o.question.underspecified]
+    answerable = [
+        o for o in outcomes if o.question.answerable is not False and not o.question.underspecified
+    ]
     unanswerable = [o for o in outcomes if o.question.answerable is False]
     answered = [o for o in outcomes if o.answered]
     f1s: list[float] = []
@@ -182,8 +187,12 @@ def summarise(
     return {
         "answered_rate": _rate([o.answered for o in answerable]),
         "declined_rate": _rate([not o.answered for o in unanswerable]),
+        "clarify_rate_underspecified": _rate(
+            [o.reply.proposed == "clarify" for o in underspecified]
+        ),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
+        "n_underspecified": len(underspecified),
         "decisions": dict(Counter(o.reply.decision for o in outcomes)),
         "correctness": {
             "token_f1": _mean(f1s),

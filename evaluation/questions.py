@@ -22,6 +22,13 @@ class Question:
     reference_answer: str | None
     reference_doc_ids: tuple[str, ...]
     answerable: bool | None
+    # the dataset's finer label where it has one (mtrag: ANSWERABLE, UNANSWERABLE,
+    # UNDERSPECIFIED, PARTIAL); an underspecified turn should get a clarifying question
+    answerability: str | None = None
+
+    @property
+    def underspecified(self) -> bool:
+        return (self.answerability or "").upper() == "UNDERSPECIFIED"
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -59,4 +66,5 @@ def parse_question(line: str, where: str) -> Question:
         reference_answer=data.get("reference_answer"),
         reference_doc_ids=tuple(str(d) for d in data.get("reference_doc_ids") or ()),
         answerable=data.get("answerable"),
+        answerability=str(data["answerability"]) if data.get("answerability") else None,
     )

@@ -1,0 +1,183 @@
+"""The shipped answerability model: it loads offline, matches its manifest, tells a passage
+that answers from one that does not, and the feature reader stays available as a setting."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.answer.answerability import (
+    FEATURES_THRESHOLD,
+    MODEL_DIR,
+    AnswerabilityJudge,
+    AnswerabilityModel,
+    AnswerabilityModelError,
+    best_window,
+    question_text,
+    read_card,
+)
+from agent.config import AgentConfig
+from agent.replies import ConversationState, TenantAgent
+from agent.trace import InMemoryTraceStore
+from agent.turn import Agent
+from knowledge.query import Query, Turn
+from knowledge.records import Chunk, ScoredChunk
+from knowledge.retrieve import Retriever
+from knowledge.store import DocumentWrite, KnowledgeStore
+from knowledge.vector_chroma import ChromaVectorStore
+
+# Hand-written (question, a passage that answers it, a passage that does not).
+CASES = [
+    (
+        "How many days do I have to return unworn shoes?",
+        "You can return unworn shoes within 30 days of delivery for a full refund.",
+        "Our stores are closed on public holidays and open again the next working day.",
+    ),
+    (
+        "How do I reset my password?",
+        "To reset your password, open the sign-in page and choose 'Forgot password'. We "
+        "email you a link that works for 24 hours.",
+        "Standard delivery to Canada takes seven to ten business days.",
+    ),
+    (
+        "Can I take my dog on the train?",
+        "Dogs travel free on all our trains as long as they are kept on a lead or in a "
+        "closed carrier.",
+        "Bicycles must be booked in advance on long-distance trains and cost 5 pounds.",
+    ),
+    (
+        "What is the deadline for filing the tax return online?",
+        "If you file online, your tax return must reach us by 31 January after the end of "
+        "the tax year.",
+        "You can pay your tax bill by bank transfer, debit card or cheque.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def model(minilm: Any) -> AnswerabilityModel:
+    model = AnswerabilityModel(minilm)
+    model.warm_up()
+    return model
+
+
+def scored(doc: str, text: str, title: str = "") -> ScoredChunk:
+    return ScoredChunk(Chunk(doc, 1, 0, text), 0.5, title or doc)
+
+
+def test_the_shipped_files_match_the_checksums_in_the_manifest() -> None:
+    card = read_card(MODEL_DIR)
+    assert card.files, "the manifest lists no files"
+    for name, digest in card.files.items():
+        data = (MODEL_DIR / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, f"{name} differs from the manifest"
+    assert (MODEL_DIR / card.head).stat().st_size < 1024 * 1024
+    assert 0 < card.threshold < 1 and card.top_n >= 1
+
+
+@pytest.mark.parametrize(("question", "answers", "unrelated"), CASES)
+def test_a_passage_that_answers_scores_above_one_that_does_not(
+    model: AnswerabilityModel, question: str, answers: str, unrelated: str
+) -> None:
+    query = Query(question)
+    yes, no = model.logits(query, [("", answers), ("", unrelated)])
+    assert yes > no
+    assert (
+        model.score(query, [scored("a", answers)]).probability
+        > model.score(query, [scored("b", unrelated)]).probability
+    )
+
+
+def test_overall_probability_comes_from_the_top_passages_and_is_a_probability(
+    model: AnswerabilityModel,
+) -> None:
+    question, answers, unrelated = CASES[0]
+    chunks = [scored("b", unrelated), scored("a", answers), scored("c", CASES[1][2])]
+    estimate = model.score(Query(question), chunks)
+    top = model.card.top_n
+    assert len(estimate.passages) == min(top, len(chunks))
+    assert all(0.0 <= p <= 1.0 for p in estimate.passages)
+    assert 0.0 <= estimate.probability <= 1.0
+    if top >= 2:
+        assert estimate.probability >= estimate.passages[0]
+    assert model.score(Query(question), []).probability == 0.0
+
+
+def test_the_question_reads_with_its_scenario_and_earlier_turns_newest_first() -> None:
+    query = Query(
+        "and for children?",
+        (
+            Turn("user", "What does a passport cost?"),
+            Turn("assistant", "An adult passport costs 88 pounds." + " x" * 400),
+            Turn("user", "Can I pay by card?"),
+        ),
+        scenario="I live in Leeds.",
+    )
+    text = question_text(query)
+    assert text.startswith("and for children? | I live in Leeds. | Can I pay by card? | What")
+    assert len(text) < 500  # the assistant reply is clipped
+
+
+def test_the_passage_window_is_the_run_of_sentences_sharing_most_question_terms() -> None:
+    lengths = [30, 30, 30, 30]
+    shared = [set(), {"refund"}, {"days", "refund"}, set()]
+    assert best_window(lengths, shared, 60) == range(1, 3)
+    assert best_window(lengths, [set()] * 4, 45) == range(0, 1)  # none shared: the start
+    assert best_window([100], [set()], 40) == range(0, 1)  # one long sentence still counts
+
+
+def test_the_feature_reader_needs_no_model_and_keeps_its_own_threshold(
+    tmp_path: Path, minilm: Any
+) -> None:
+    judge = AnswerabilityJudge(AnswerabilityModel(minilm, tmp_path / "missing"))
+    chunks = [scored("a", CASES[0][1])]
+    from agent.answer.reading import Reading
+
+    reading = Reading([], 0.8, 0.5, 0.9, 0.77)
+    features = AgentConfig(reader="features")
+    judged = judge.judge(features, Query(CASES[0][0]), chunks, reading)
+    assert judged.model is None and judged.reading.answerability == 0.77
+    assert judged.answer == FEATURES_THRESHOLD
+    explicit = features.merged({"thresholds": {"answer": 0.5}})
+    assert judge.judge(explicit, Query(CASES[0][0]), chunks, reading).answer == 0.5
+    with pytest.raises(AnswerabilityModelError, match="reader: features"):
+        judge.judge(AgentConfig(reader="model"), Query(CASES[0][0]), chunks, reading)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, minilm: Any) -> KnowledgeStore:
+    root = tmp_path_factory.mktemp("answerability")
+    store = KnowledgeStore(root / "k.db", ChromaVectorStore(root / "chroma"))
+    for number, (_, answers, unrelated) in enumerate(CASES):
+        doc = f"doc-{number}.md"
+        chunk = Chunk(doc, 0, 0, f"{answers}\n{unrelated}", metadata={"title": doc})
+        vectors = minilm.embed([chunk.text])
+        store.write("acme", DocumentWrite(doc, doc, doc, "md", doc), [chunk], vectors)
+    return store
+
+
+@pytest.mark.parametrize("reader", ["model", "features"])
+def test_a_turn_decides_on_the_configured_reader(
+    store: KnowledgeStore, minilm: Any, reader: str
+) -> None:
+    agent = Agent(
+        lambda tenant: Retriever(store, minilm),
+        minilm,
+        lambda tenant, words: store.term_weights(tenant, words),
+        InMemoryTraceStore(),
+    )
+    tenant = TenantAgent("acme", AgentConfig(reader=reader))
+    reply = agent.respond(tenant, ConversationState(), CASES[0][0])
+    step = reply.trace.ran("retrieve")
+    assert step is not None
+    used = step.scores["answerability"]
+    assert used == step.scores[f"answerability_{reader}"]
+    assert ("answerability_model" in step.scores) == (reader == "model")
+    expected = used if reply.proposed == "answered" else 1 - used
+    assert reply.confidence == pytest.approx(expected, abs=1e-4)  # scores are rounded
+    assert reply.trace.decision is not None
+    threshold = AnswerabilityModel(minilm).threshold if reader == "model" else FEATURES_THRESHOLD
+    assert f"threshold {threshold}" in reply.trace.decision.rule

@@ -1,0 +1,1 @@
+"""Scripts that train the models Clearline ships (run from a clone, not installed)."""

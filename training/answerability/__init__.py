@@ -1,0 +1,1 @@
+"""Training Clearline's answerability model: `python -m training.answerability`."""

