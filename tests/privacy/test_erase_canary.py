@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from control.customer import CustomerControls
 from tests.conftest import LiveServer
 from tests.privacy.canary import (
     EMAIL,
@@ -46,6 +47,7 @@ def test_erasing_an_end_user_leaves_no_byte_and_others_stay_answerable(tmp_path:
     with LiveServer(settings(data_dir)) as live:
         runtime = live.runtime
         runtime.tenants.create("acme", "eu")
+        CustomerControls(runtime.sessions).update("acme", {"training_use": "allowed"}, "test")
         keys = {
             role: runtime.tenants.create_key("acme", role) for role in ("admin", "qa_lead", "agent")
         }
