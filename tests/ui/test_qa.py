@@ -1,0 +1,101 @@
+"""The QA console in a real browser: a reply the customer rated down is in the review
+queue (found with the filters), its trace reads as a timeline of steps with the deciding
+rule and the passages beside the answer, and a correction submitted from the review form
+appears in the golden set. Markup in a question stays text on the trace page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from control.models import Message
+from tests.ui.serve import XSS, Console, assert_nothing_ran, send, sign_in
+
+pytestmark = pytest.mark.browser
+CORRECTED = "We accept credit cards, debit cards, PayPal and Northwind gift cards."
+
+
+def test_qa_lead_reviews_a_queued_trace_and_the_correction_joins_the_golden_set(
+    console: Console, new_context: Any
+) -> None:
+    customer = sign_in(new_context(), console.url, console.keys["end_user"])
+    send(customer, "What payment methods do you accept?")
+    reply = customer.locator("li.msg-assistant").last
+    expect(reply.locator(".bubble")).to_contain_text("PayPal")
+    reply.get_by_role("button", name="Not helpful").click()
+    expect(reply.get_by_role("status")).to_have_text("Thanks for your feedback.")
+
+    allowed = httpx.put(  # corrections join the golden set only with training use allowed
+        f"{console.url}/v1/customer-control",
+        headers={"Authorization": f"Bearer {console.keys['admin']}"},
+        json={"training_use": "allowed"},
+    )
+    assert allowed.status_code == 200, allowed.text
+
+    qa = sign_in(new_context(), console.url, console.keys["qa_lead"])
+    assert qa.url.endswith("/ui/qa")
+    qa.get_by_label("Reason").select_option("rated down")
+    rows = qa.locator("#queue tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("What payment methods do you accept?")
+    intent = rows.first.locator(".intent").inner_text()
+    qa.get_by_label("Intent").select_option(intent)
+    expect(rows).to_have_count(1)
+    qa.get_by_label("Score").select_option("confidence")
+    qa.get_by_label("From").fill("0.99")
+    qa.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(0)
+    qa.get_by_role("button", name="Clear").click()
+    qa.get_by_label("Reason").select_option("rated down")
+    expect(rows).to_have_count(1)
+
+    rows.first.get_by_role("link", name="Open the trace of").click()
+    qa.wait_for_url("**/ui/qa/traces/*")
+    steps = qa.locator("#timeline > li")
+    names = [steps.nth(i).get_attribute("data-step") for i in range(steps.count())]
+    assert names == ["understand", "route", "retrieve", "compose", "verify", "decide"]
+    expect(qa.locator("#rule")).to_contain_text("Rule that decided:")
+    expect(qa.locator("#decision")).to_have_text("answered")
+    expect(steps.nth(2)).to_contain_text("ms")
+    steps.nth(2).get_by_text("Outputs").click()
+    expect(steps.nth(2).locator("pre").last).to_contain_text("chunk_id")
+    marked = qa.locator(".passage.cited mark")
+    expect(marked.first).to_contain_text("PayPal")
+
+    qa.get_by_label("incorrect", exact=True).check()
+    qa.get_by_label("missing knowledge").check()
+    qa.get_by_label("Corrected answer (optional; it becomes a golden-set case)").fill(CORRECTED)
+    qa.get_by_role("button", name="Submit review").click()
+    expect(qa.get_by_role("status").filter(has_text="Review saved")).to_contain_text("golden set")
+
+    qa.goto(console.url + "/ui/qa#golden")
+    case = qa.locator("#golden tbody tr").filter(has_text=CORRECTED)
+    expect(case).to_have_count(1)
+    expect(case.locator(".badge")).to_have_text("correction")
+    expect(case).to_contain_text("What payment methods do you accept?")
+
+
+def test_markup_in_a_question_is_text_on_the_trace_page(console: Console, new_context: Any) -> None:
+    customer = sign_in(new_context(), console.url, console.keys["end_user"])
+    send(customer, f"Do you sell {XSS} boots?")
+    expect(customer.locator("li.msg-assistant")).to_have_count(1)
+    with console.runtime.sessions() as db:
+        asked = db.scalars(select(Message).where(Message.text.contains("onerror"))).one()
+        reply = db.scalars(
+            select(Message).where(
+                Message.conversation_id == asked.conversation_id, Message.role == "assistant"
+            )
+        ).one()
+
+    qa = sign_in(new_context(), console.url, console.keys["qa_lead"])
+    qa.goto(f"{console.url}/ui/qa/traces/{reply.trace_id}")
+    expect(qa.locator("#question")).to_have_text(f"Do you sell {XSS} boots?")
+    steps = qa.locator("#timeline > li")
+    steps.first.get_by_text("Inputs").click()
+    expect(steps.first.locator("pre").first).to_contain_text(XSS.replace('"', '\\"'))
+    assert_nothing_ran(qa)
+    assert_nothing_ran(customer)
