@@ -150,6 +150,10 @@ class SqliteKeywordIndex:
             self._sizes[table] = size
         return self._document_frequencies(table, list(dict.fromkeys(words))), int(size)
 
+    def forget(self, tenant: str) -> None:
+        """Drop the tenant's cached counts (they hold query words; the next search re-reads)."""
+        self._forget(self._table(tenant))
+
     def _forget(self, table: str) -> None:
         self._sizes.pop(table, None)
         self._frequencies.pop(table, None)

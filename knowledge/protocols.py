@@ -6,7 +6,7 @@ the contract tests in tests/knowledge/test_contracts.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from knowledge.records import Chunk, ScoredId
@@ -46,6 +46,16 @@ class VectorStore(Protocol):
     def ids(self, tenant: str) -> set[str]: ...
 
     def drop_tenant(self, tenant: str) -> None: ...
+
+    def rebuild(
+        self,
+        keep: Callable[[str, str, str, int], bool],
+        fresh: Mapping[str, Mapping[str, Sequence[float]]],
+    ) -> None:
+        """Rewrite every tenant's vectors into fresh storage, keeping those for which
+        `keep(tenant, chunk_id, document_id, version)` holds, with `fresh[tenant][chunk_id]`
+        replacing a stored vector; nothing of the dropped or replaced vectors remains."""
+        ...
 
 
 class KeywordIndex(Protocol):

@@ -16,7 +16,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class KnowledgeStore:
 
     def __init__(self, db_path: Path, vectors: VectorStore) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = db_path
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -65,6 +66,11 @@ class KnowledgeStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT on the store's connection, for maintenance such as
+        knowledge.rewrite (rolled back if the block raises)."""
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -36,3 +36,9 @@ CREATE TABLE IF NOT EXISTS cleanup (
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant, document_id, version)
 );
+-- Chunks whose text was rewritten (knowledge.rewrite) and whose vector is not yet re-embedded.
+CREATE TABLE IF NOT EXISTS stale_vectors (
+    tenant TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, chunk_id)
+);

@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from knowledge.records import Chunk, ScoredId
 from knowledge.tenancy import validate_tenant
@@ -79,6 +79,20 @@ class InMemoryVectorStore:
 
     def drop_tenant(self, tenant: str) -> None:
         self._data.pop(tenant, None)
+
+    def rebuild(
+        self,
+        keep: Callable[[str, str, str, int], bool],
+        fresh: Mapping[str, Mapping[str, Sequence[float]]],
+    ) -> None:
+        self._data = {
+            tenant: {
+                key: (list(fresh.get(tenant, {}).get(key, value[0])), value[1], value[2])
+                for key, value in space.items()
+                if keep(tenant, key, value[1], value[2])
+            }
+            for tenant, space in self._data.items()
+        }
 
 
 class InMemoryKeywordIndex:

@@ -3,44 +3,62 @@
 Chroma's embedded client is not safe for several writing processes; the service's lock file
 makes sure one process owns a data directory. Vectors are always passed in, so Chroma never
 tries to download its default embedding model.
+
+Chroma's `delete` is not erasure: deleted vectors stay in its HNSW segment files and its
+SQLite log. So the store keeps its files in a *generation* directory (`<root>/g<N>/`, named
+by `<root>/CURRENT`; a root without CURRENT is generation 0, the files in the root itself)
+and `rebuild` copies what must stay into a fresh generation, switches CURRENT atomically and
+removes the old generation's files. Opening the store finishes an interrupted rebuild: any
+generation other than the current one is leftover and is removed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from knowledge.records import Chunk, ScoredId
 from knowledge.tenancy import partition_name
 
+logger = logging.getLogger(__name__)
+
 _PAGE = 5000
+_POINTER = "CURRENT"
+_SPACE = {"hnsw:space": "cosine"}
 
 
 class ChromaVectorStore:
-    """VectorStore with a Chroma collection `t_<tenant>` per tenant (cosine space)."""
+    """VectorStore with a Chroma collection `t_<tenant>` per tenant (cosine space).
+
+    Thread-safe: one lock serialises use of the client, so a rebuild never races a write.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._client: Any = None
+        self._generation = ""
+        self._lock = threading.RLock()
 
     def warm_up(self) -> None:
-        if self._client is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
-            self._path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self._path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+        with self._lock:
+            if self._client is None:
+                self._path.mkdir(parents=True, exist_ok=True)
+                self._generation = _current(self._path)
+                _remove_other_generations(self._path, self._generation)
+                self._client = _open(self._path / self._generation)
 
     def _collection(self, tenant: str, create: bool = True) -> Any:
         self.warm_up()
         name = "t_" + partition_name(tenant)
         if create:
             return self._client.get_or_create_collection(
-                name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+                name=name, embedding_function=None, metadata=_SPACE
             )
         try:
             return self._client.get_collection(name=name, embedding_function=None)
@@ -50,31 +68,34 @@ class ChromaVectorStore:
     def add(self, tenant: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return
-        collection = self._collection(tenant)
-        for start in range(0, len(chunks), _PAGE):
-            part = chunks[start : start + _PAGE]
-            collection.upsert(
-                ids=[c.chunk_id for c in part],
-                embeddings=[list(v) for v in vectors[start : start + _PAGE]],
-                metadatas=[
-                    {"document_id": c.document_id, "version": c.version, "ordinal": c.ordinal}
-                    for c in part
-                ],
-            )
+        with self._lock:
+            collection = self._collection(tenant)
+            for start in range(0, len(chunks), _PAGE):
+                part = chunks[start : start + _PAGE]
+                collection.upsert(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=[list(v) for v in vectors[start : start + _PAGE]],
+                    metadatas=[
+                        {"document_id": c.document_id, "version": c.version, "ordinal": c.ordinal}
+                        for c in part
+                    ],
+                )
 
     def delete_version(self, tenant: str, document_id: str, version: int) -> None:
-        collection = self._collection(tenant, create=False)
-        if collection is None:
-            return
-        collection.delete(where={"$and": [{"document_id": document_id}, {"version": version}]})
+        with self._lock:
+            collection = self._collection(tenant, create=False)
+            if collection is None:
+                return
+            collection.delete(where={"$and": [{"document_id": document_id}, {"version": version}]})
 
     def query(self, tenant: str, vector: Sequence[float], k: int) -> list[ScoredId]:
-        collection = self._collection(tenant, create=False)
-        if collection is None or k <= 0:
-            return []
-        result = collection.query(
-            query_embeddings=[list(vector)], n_results=k, include=["distances"]
-        )
+        with self._lock:
+            collection = self._collection(tenant, create=False)
+            if collection is None or k <= 0:
+                return []
+            result = collection.query(
+                query_embeddings=[list(vector)], n_results=k, include=["distances"]
+            )
         ids = result["ids"][0]
         distances = result["distances"][0]
         # Cosine distance is 1 - cosine similarity.
@@ -83,18 +104,146 @@ class ChromaVectorStore:
         ]
 
     def ids(self, tenant: str) -> set[str]:
-        collection = self._collection(tenant, create=False)
-        if collection is None:
-            return set()
-        found: set[str] = set()
-        offset = 0
-        while True:
-            page = collection.get(include=[], limit=_PAGE, offset=offset)
-            found.update(page["ids"])
-            if len(page["ids"]) < _PAGE:
-                return found
-            offset += _PAGE
+        with self._lock:
+            collection = self._collection(tenant, create=False)
+            if collection is None:
+                return set()
+            found: set[str] = set()
+            offset = 0
+            while True:
+                page = collection.get(include=[], limit=_PAGE, offset=offset)
+                found.update(page["ids"])
+                if len(page["ids"]) < _PAGE:
+                    return found
+                offset += _PAGE
 
     def drop_tenant(self, tenant: str) -> None:
-        if self._collection(tenant, create=False) is not None:
-            self._client.delete_collection("t_" + partition_name(tenant))
+        with self._lock:
+            if self._collection(tenant, create=False) is not None:
+                self._client.delete_collection("t_" + partition_name(tenant))
+
+    def rebuild(
+        self,
+        keep: Callable[[str, str, str, int], bool],
+        fresh: Mapping[str, Mapping[str, Sequence[float]]],
+    ) -> None:
+        """Copy every tenant's collection into a fresh generation and delete the old files.
+
+        A vector is copied when `keep(tenant, chunk_id, document_id, version)` is true, with
+        the vector in `fresh[tenant][chunk_id]` in place of the stored one if there is one.
+        Afterwards no byte of a dropped or replaced vector remains under the store's root.
+        """
+        with self._lock:
+            self.warm_up()
+            old = self._generation
+            new = _next_generation(self._path)
+            target = _open(self._path / new)
+            for collection in self._client.list_collections():
+                name = collection.name if hasattr(collection, "name") else str(collection)
+                tenant = name.removeprefix("t_").replace("_", "-")
+                _copy(
+                    self._client.get_collection(name=name, embedding_function=None),
+                    target.get_or_create_collection(
+                        name=name, embedding_function=None, metadata=_SPACE
+                    ),
+                    functools.partial(keep, tenant),
+                    fresh.get(tenant, {}),
+                )
+            _close(self._client, self._path / old)
+            _close(target, self._path / new)
+            self._client = None
+            _switch(self._path, new)
+            _remove_other_generations(self._path, new)
+            self._generation = new
+            self._client = _open(self._path / new)
+            logger.info("rebuilt vector store %s into generation %s", self._path, new)
+
+
+def _copy(
+    source: Any,
+    target: Any,
+    keep: Callable[[str, str, int], bool],
+    fresh: Mapping[str, Sequence[float]],
+) -> None:
+    offset = 0
+    while True:
+        page = source.get(include=["embeddings", "metadatas"], limit=_PAGE, offset=offset)
+        ids, kept, vectors, metadatas = page["ids"], [], [], []
+        for index, chunk_id in enumerate(ids):
+            metadata = page["metadatas"][index] or {}
+            if keep(
+                chunk_id, str(metadata.get("document_id", "")), int(metadata.get("version", 0))
+            ):
+                kept.append(chunk_id)
+                vectors.append(list(fresh.get(chunk_id, page["embeddings"][index])))
+                metadatas.append(metadata)
+        if kept:
+            target.upsert(ids=kept, embeddings=vectors, metadatas=metadatas)
+        if len(ids) < _PAGE:
+            return
+        offset += _PAGE
+
+
+def _open(path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def _close(client: Any, path: Path) -> None:
+    """Stop a client's system and forget it, so its files can go and a new client starts
+    clean (Chroma caches one system per path)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    try:
+        client._system.stop()
+    except Exception:  # stopping is best effort: the files are removed either way
+        logger.warning("could not stop the Chroma client of %s cleanly", path, exc_info=True)
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
+
+
+def _current(root: Path) -> str:
+    pointer = root / _POINTER
+    return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
+
+
+def _generation_name(name: str) -> bool:
+    return name.startswith("g") and name[1:].isdigit()
+
+
+def _next_generation(root: Path) -> str:
+    numbers = [int(p.name[1:]) for p in root.iterdir() if p.is_dir() and _generation_name(p.name)]
+    return f"g{max(numbers, default=0) + 1}"
+
+
+def _switch(root: Path, generation: str) -> None:
+    """Point CURRENT at `generation` atomically (write, fsync, rename, fsync the folder)."""
+    temporary = root / (_POINTER + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(generation)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, root / _POINTER)
+    folder = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _remove_other_generations(root: Path, current: str) -> None:
+    """Everything in the root but CURRENT and the current generation is a leftover of an
+    older generation (or of an interrupted rebuild)."""
+    for entry in root.iterdir():
+        if entry.name in (_POINTER, current):
+            continue
+        if not current and not _generation_name(entry.name) and entry.name != _POINTER + ".tmp":
+            continue  # generation 0 lives in the root itself: only g<N> folders are leftovers
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()

@@ -124,6 +124,22 @@ class VectorStoreContract:
         store.drop_tenant("acme")
         assert store.ids("acme") == set()
 
+    def test_rebuild_keeps_what_it_is_told_with_fresh_vectors(self, store: Any) -> None:
+        embedder = HashEmbedder()
+        chunks = _chunks()
+        store.add("acme", chunks, embedder.embed(TEXTS))
+        store.add("globex", chunks[:1], embedder.embed(TEXTS[:1]))
+        dropped = chunks[2].chunk_id
+        fresh = {"acme": {chunks[0].chunk_id: embedder.embed([TEXTS[1]])[0]}}
+        store.rebuild(lambda tenant, chunk_id, doc, version: chunk_id != dropped, fresh)
+        assert store.ids("acme") == {chunks[0].chunk_id, chunks[1].chunk_id}
+        assert store.ids("globex") == {chunks[0].chunk_id}
+        hits = store.query("acme", embedder.embed([TEXTS[1]])[0], 2)
+        assert {h.chunk_id for h in hits} == {chunks[0].chunk_id, chunks[1].chunk_id}
+        assert all(h.score == pytest.approx(1.0, abs=1e-4) for h in hits)
+        store.add("acme", chunks[2:], embedder.embed(TEXTS[2:]))  # still writable
+        assert dropped in store.ids("acme")
+
 
 class TestChromaVectorStore(VectorStoreContract):
     @pytest.fixture
