@@ -19,6 +19,7 @@ from ingest.errors import IngestError
 from ingest.guards import Limits, check_source
 from ingest.parse import ParsedElement
 from ingest.planted import DocumentScreen
+from ingest.redaction import TextRedaction, redact_document
 from ingest.sources import BadSource, Source
 from ingest.worker import Budget, ParseWorker
 from knowledge.planted import PlantedInstructionClassifier
@@ -64,10 +65,12 @@ class Ingestor:
         chunking: ChunkingConfig | None = None,
         embed_batch: int = 64,
         screen: DocumentScreen | None = None,
+        redaction: TextRedaction | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._screen = screen or DocumentScreen(PlantedInstructionClassifier(embedder))
+        self._redaction = redaction
         self._limits = limits or Limits()
         self._budget = budget or Budget()
         self._chunking = chunking or ChunkingConfig()
@@ -91,7 +94,10 @@ class Ingestor:
 
     def signature(self) -> str:
         """Changes whenever the same bytes would produce different chunks or vectors."""
-        return f"{self._chunking.signature}|{self._embedder.name}|{self._screen.signature}"
+        signature = f"{self._chunking.signature}|{self._embedder.name}|{self._screen.signature}"
+        if self._redaction is not None:
+            signature += f"|{self._redaction.signature}"
+        return signature
 
     def run(
         self,
@@ -124,6 +130,8 @@ class Ingestor:
             if isinstance(parsed, IngestError):
                 report(index, _failed(source, parsed))
                 continue
+            if self._redaction is not None:  # personal data never reaches the store
+                source, parsed = redact_document(self._redaction, source, parsed)
             screened = self._screen.screen(parsed)
             chunks = self._chunk(source, screened.elements)
             batch.append(_Ready(index, source, content_hash, chunks, screened.flagged))
