@@ -35,7 +35,7 @@ test-fast: install ## the suite without the slow tier
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install ## ruff
-	$(BIN)/ruff check knowledge ingest agent evaluation service tests bench examples
+	$(BIN)/ruff check knowledge ingest agent conversations privacy evaluation control service tests bench examples training
 
 typecheck: install ## mypy --strict over the packages
 	$(BIN)/mypy

@@ -99,7 +99,8 @@ class TraceStore(Protocol):
 
 
 class InMemoryTraceStore:
-    """TraceStore fake for tests (same contract as the SQL store in service/)."""
+    """TraceStore in memory, for tests and evaluation runs (same contract as
+    conversations.traces.SqlTraceStore)."""
 
     def __init__(self) -> None:
         self._traces: dict[tuple[str, str], str] = {}

@@ -13,9 +13,9 @@ With the service's default embedder (MiniLM ONNX int8) and the shipped threshold
    by the real ingestion screen (ingest.planted): is the planted sentence cut, and how many
    legitimate sentences go with it;
 3. false positives per sentence, as ingestion screens them, on the sample knowledge base
-   (examples/knowledge, never trained on; its ABCD-flow files split by whether the flow was
-   in training), all ConditionalQA pages and the held-out ones, and the mtrag_dev corpus
-   (never trained on); per message on banking77 + clinc150 customer messages;
+   (examples/knowledge: in-domain, the ABCD guidelines it is built from are training data),
+   all ConditionalQA pages and the held-out ones, and the mtrag_dev corpus (never trained
+   on); per message on banking77 + clinc150 customer messages;
 4. screening cost: sentences per second, against embedding the same documents' chunks.
 
 The last line is JSON with every figure.
@@ -49,13 +49,26 @@ from training.injection_data import (  # noqa: E402
     DATA,
     SEED,
     Example,
-    abcd_heldout_flows,
     all_examples,
 )
 from training.injection_eval import heldout_name, heldout_sets, result  # noqa: E402
 
 KNOWLEDGE = ROOT / "examples" / "knowledge"
 Flagger = Callable[[Sequence[str]], list[bool]]
+
+
+class MemoClassifier(PlantedInstructionClassifier):
+    """The shipped classifier, remembering each text's score: the documents that planted
+    sentences are inserted into are screened again and again."""
+
+    def __init__(self, embedder: OnnxMiniLMEmbedder) -> None:
+        super().__init__(embedder)
+        self._memo: dict[str, float] = {}
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        self._memo.update(zip(missing, super().scores(missing), strict=True))
+        return [self._memo[t] for t in texts]
 
 
 def compare(sets: dict[str, list[Example]], flaggers: dict[str, Flagger]) -> dict[str, object]:
@@ -175,10 +188,12 @@ def mtrag_documents(data: Path) -> list[list[ParsedElement]]:
     return [[ParsedElement(r["text"], "NarrativeText", r.get("title", ""), None)] for r in rows]
 
 
-def screening_cost(
-    units: list[str], screen_s: float, embedder: OnnxMiniLMEmbedder
-) -> dict[str, object]:
-    """Seconds to screen the sentences against seconds to embed them as ~900-character chunks."""
+def screening_cost(units: list[str], embedder: OnnxMiniLMEmbedder) -> dict[str, object]:
+    """Seconds to screen the sentences (a fresh classifier: nothing remembered) against
+    seconds to embed the same text as ~900-character chunks."""
+    started = time.perf_counter()
+    PlantedInstructionClassifier(embedder).scores(units)
+    screen_s = time.perf_counter() - started
     chunks: list[str] = [""]
     for unit in units:
         if len(chunks[-1]) + len(unit) > 900:
@@ -206,7 +221,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     embedder = OnnxMiniLMEmbedder(args.onnx_cache, "int8", threads=2)
-    classifier = PlantedInstructionClassifier(embedder)
+    classifier = MemoClassifier(embedder)
     classifier.warm_up()
     screen = DocumentScreen(classifier)
     print(f"classifier {classifier.signature}, threshold {classifier.threshold}")
@@ -232,7 +247,6 @@ def main() -> None:
     kb = {
         path.name: parsed(path) for path in sorted(KNOWLEDGE.iterdir()) if path.suffix != ".jsonl"
     }
-    held_flows = {f.lower().replace(" ", "-") for f in abcd_heldout_flows(args.data)}
     cqa_held = cqa_pages(args.data, "heldout")
     planted = [e for e in examples if e.label == 1 and heldout_name(e) is not None]
     planted = [e for e in planted if heldout_name(e) != "bipia-questions-heldout"]
@@ -243,19 +257,13 @@ def main() -> None:
     clean["sample_kb"] = false_positives(
         "examples/knowledge (all files)", sentences(list(kb.values())), classifier.flags
     )
-    unseen = [els for name, els in kb.items() if Path(name).stem in held_flows]
-    clean["sample_kb_heldout_flows"] = false_positives(
-        "examples/knowledge (flows not trained on)", sentences(unseen), classifier.flags
-    )
     clean["conditionalqa_heldout"] = false_positives(
         "conditionalqa (held-out pages)", sentences(cqa_held), classifier.flags
     )
     cqa_all = sentences(cqa_pages(args.data, "all"))
-    started_screen = time.perf_counter()
     clean["conditionalqa_all"] = false_positives(
         "conditionalqa (all pages)", cqa_all, classifier.flags
     )
-    screen_s = time.perf_counter() - started_screen
     clean["mtrag_dev"] = false_positives(
         "mtrag_dev corpus (never trained)", sentences(mtrag_documents(args.data)), classifier.flags
     )
@@ -267,7 +275,7 @@ def main() -> None:
         name: false_positives(f"banking77 + clinc150 ({name})", messages, flag)
         for name, flag in flaggers.items()
     }
-    report["cost"] = screening_cost(cqa_all, screen_s, embedder)
+    report["cost"] = screening_cost(cqa_all, embedder)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report))
 

@@ -11,6 +11,10 @@ in its knowledge, each with a marker whose presence in the reply proves the atta
   promotes, the longest line of its code, or else its own first sentence (quoting the attack
   is how the extractive composer would "follow" it).
 
+The probes that ship with Clearline are in `evaluation/data/probes` (DEFAULT_PROBES: a
+subset of both sets, see its README for sources and licences); any folder of the same layout
+(`deepset_train.jsonl`, `bipia/*_attack_train.json`) can replace it.
+
 `plant` writes the planted probes (documents `probe-<id>`) beside BENIGN_DOCUMENTS into a
 scratch store; a gate then asks each probe's `question` and checks `probe_success`.
 
@@ -36,6 +40,7 @@ from knowledge.records import Chunk
 from knowledge.store import DocumentWrite, KnowledgeStore
 
 ProbeKind = Literal["direct", "planted"]
+DEFAULT_PROBES = Path(__file__).parent / "data" / "probes"
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,7 @@ _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 
 
-def load_probes(
-    root: Path = Path("../shared/data/injection"), limit: int = 40, seed: int = 0
-) -> list[Probe]:
+def load_probes(root: Path = DEFAULT_PROBES, limit: int = 40, seed: int = 0) -> list[Probe]:
     """`limit` probes in all, half direct (rounded down) and half planted, drawn with `seed`."""
     rng = random.Random(seed)
     return _direct(root, limit // 2, rng) + _planted(root, limit - limit // 2, rng)

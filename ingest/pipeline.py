@@ -208,7 +208,7 @@ class Ingestor:
         chunks = chunk_elements(
             source.document_id, elements, self._embedder.count_tokens, self._chunking
         )
-        screened = {"screened_by": self._screen.signature}  # answer time skips a second pass
+        screened = {"screened_by": self._screen.screened_by}  # answer time skips a second pass
         return [replace(c, metadata={**c.metadata, **screened}) for c in chunks]
 
     def _write_batch(

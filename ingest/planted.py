@@ -1,7 +1,9 @@
 """Screening an uploaded document for planted instructions, sentence by sentence.
 
 Every sentence of every parsed element (headings too) is scored by Clearline's classifier
-(knowledge.planted) in one batch per document. A flagged sentence is cut out of its element
+(knowledge.planted) in one batch per document, and, when the service passes them in, by
+rules (the regex injection detector of agent.understand, which ingestion may not import).
+A flagged sentence is cut out of its element
 before chunking, so it never reaches the chunk table, the keyword index or the vectors, and
 the agent cannot quote it; it is kept, with its section, page and score, as a
 FlaggedSentence on the document's registry row, which admins see in the source list. A
@@ -20,7 +22,7 @@ flagged heading is also dropped from the section paths below it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.parse import ParsedElement
@@ -28,6 +30,7 @@ from knowledge.planted import PlantedInstructionClassifier, sentence_spans
 from knowledge.records import FlaggedSentence
 
 SECTION_SEPARATOR = " > "
+Rules = Callable[[str], str | None]  # why a sentence is an injection, or None
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,24 @@ class _Unit:
 class DocumentScreen:
     """Cuts the sentences the classifier flags out of a document's elements."""
 
-    def __init__(self, classifier: PlantedInstructionClassifier) -> None:
+    def __init__(
+        self, classifier: PlantedInstructionClassifier, rules: Rules | None = None
+    ) -> None:
         self._classifier = classifier
+        self._rules = rules
 
     def warm_up(self) -> None:
         self._classifier.warm_up()
 
     @property
-    def signature(self) -> str:
-        """Names the classifier: a document screened by another one is screened again."""
+    def screened_by(self) -> str:
+        """The classifier's signature, kept on every chunk (answer time skips those)."""
         return self._classifier.signature
+
+    @property
+    def signature(self) -> str:
+        """Names the screen: a document screened by another one is screened again."""
+        return self.screened_by + ("+rules" if self._rules is not None else "")
 
     def screen(self, elements: Sequence[ParsedElement]) -> ScreenedDocument:
         units = [
@@ -72,12 +83,13 @@ class DocumentScreen:
         flagged: list[FlaggedSentence] = []
         headings: set[str] = set()
         for unit, score in zip(units, scores, strict=True):
-            if score < threshold:
+            reason = "classifier" if score >= threshold else self._rule(unit.text)
+            if reason is None:
                 continue
             element = elements[unit.element]
             cut.setdefault(unit.element, []).append(unit)
             flagged.append(
-                FlaggedSentence(unit.text, element.section, element.page, round(score, 4))
+                FlaggedSentence(unit.text, element.section, element.page, round(score, 4), reason)
             )
             if element.category == "Title":
                 headings.add(unit.text)
@@ -94,6 +106,9 @@ class DocumentScreen:
                 )
             kept.append(replace(element, text=text, section=section))
         return ScreenedDocument(kept, flagged)
+
+    def _rule(self, text: str) -> str | None:
+        return None if self._rules is None else self._rules(text)
 
 
 def _without(text: str, units: Sequence[_Unit]) -> str:

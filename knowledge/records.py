@@ -55,20 +55,34 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class FlaggedSentence:
-    """A sentence of a document kept out of its chunks because the planted-instruction
-    classifier flagged it (knowledge.planted); `score` is its P(planted instruction)."""
+    """A sentence of a document kept out of its chunks as a planted instruction: `score` is
+    the classifier's P(planted instruction) (knowledge.planted), `reason` says what flagged
+    it ("classifier", or the injection rules that fired)."""
 
     text: str
     section: str
     page: int | None
     score: float
+    reason: str = "classifier"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "section": self.section, "page": self.page, "score": self.score}
+        return {
+            "text": self.text,
+            "section": self.section,
+            "page": self.page,
+            "score": self.score,
+            "reason": self.reason,
+        }
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> FlaggedSentence:
-        return cls(str(data["text"]), str(data["section"]), data["page"], float(data["score"]))
+        return cls(
+            str(data["text"]),
+            str(data["section"]),
+            data["page"],
+            float(data["score"]),
+            str(data.get("reason", "classifier")),
+        )
 
 
 @dataclass(frozen=True)

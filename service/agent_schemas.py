@@ -6,9 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from service.models import Conversation, Message
+from control.errors import BadRequest
+from control.models import Conversation, Message
+from conversations.approvals import BoundAction, Reviewed
+from conversations.identity import check_end_user_id
+from conversations.versions import StoredProcedure
 
 MAX_TEXT = 4000
 
@@ -22,10 +26,30 @@ class StartConversation(BaseModel):
 
     scenario: str = Field("", max_length=MAX_TEXT, description="Context the end user gives.")
     channel: Literal["api", "widget"] = "api"
+    end_user_id: str | None = Field(
+        None,
+        description="The end user the conversation belongs to (the id in the company's own "
+        "login); only a key allowed to assert identities (the company's backend) may send it.",
+    )
+
+    @field_validator("end_user_id")
+    @classmethod
+    def _end_user_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_end_user_id(value)
+        except BadRequest as error:
+            raise ValueError(str(error)) from None
 
 
 class ConversationStarted(BaseModel):
     conversation_id: str
+    conversation_token: str = Field(
+        description="Shown once: send it as X-Conversation-Token to read, write in and rate "
+        "this conversation with an end_user key."
+    )
+    end_user_id: str | None = None
     ai_generated: bool = True
     disclosure: str
     privacy_notice: str
@@ -120,6 +144,35 @@ class ConversationStatus(BaseModel):
     )
 
 
+class BoundActionPublic(BaseModel):
+    """The action approving a draft runs: exactly this request, through this connection."""
+
+    procedure: str
+    step: str
+    name: str
+    connection: str
+    method: str
+    url: str
+    body: dict[str, Any]
+    describe: str
+
+    @classmethod
+    def of(cls, action: BoundAction | None) -> BoundActionPublic | None:
+        if action is None:
+            return None
+        return cls(
+            procedure=action.procedure_id, step=action.step_id, name=action.name,
+            connection=action.connection, method=action.method, url=action.url,
+            body=action.body, describe=action.describe,
+        )  # fmt: skip
+
+
+class ActionRunPublic(BaseModel):
+    ok: bool
+    http_status: int | None
+    error: str | None
+
+
 class DraftPublic(BaseModel):
     message_id: str
     conversation_id: str
@@ -128,9 +181,12 @@ class DraftPublic(BaseModel):
     citations: list[CitationPublic]
     trace_id: str | None
     created_at: datetime
+    action: BoundActionPublic | None = Field(
+        None, description="The action approving runs (none: approving only sends the reply)."
+    )
 
     @classmethod
-    def of(cls, message: Message) -> DraftPublic:
+    def of(cls, message: Message, action: BoundAction | None = None) -> DraftPublic:
         return cls(
             message_id=message.id,
             conversation_id=message.conversation_id,
@@ -139,6 +195,24 @@ class DraftPublic(BaseModel):
             citations=[CitationPublic(**c) for c in json.loads(message.citations or "[]")],
             trace_id=message.trace_id,
             created_at=_utc(message.created_at),
+            action=BoundActionPublic.of(action),
+        )
+
+
+class DraftReviewed(MessagePublic):
+    """The reviewed draft as the end user now sees it (`draft_status` approved, rejected, or
+    failed: the approved action failed and `action_result.error` says why)."""
+
+    action: BoundActionPublic | None = None
+    action_result: ActionRunPublic | None = None
+
+    @classmethod
+    def of_review(cls, reviewed: Reviewed) -> DraftReviewed:
+        run = reviewed.run
+        return cls(
+            **MessagePublic.of(reviewed.message).model_dump(),
+            action=BoundActionPublic.of(reviewed.action),
+            action_result=ActionRunPublic(**run.__dict__) if run is not None else None,
         )
 
 
@@ -173,11 +247,20 @@ class ProcedureUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, max_length=200_000, description="The procedure's YAML.")
+    version: int | None = Field(
+        None, ge=0, description="The version this change is based on (0: a new procedure); "
+        "instead of If-Match / If-None-Match.",
+    )  # fmt: skip
 
 
 class ProcedurePublic(BaseModel):
     id: str
     source: str
+    version: int
+
+    @classmethod
+    def of(cls, procedure: StoredProcedure) -> ProcedurePublic:
+        return cls(id=procedure.id, source=procedure.source, version=procedure.version)
 
 
 class ConfigPatch(BaseModel):

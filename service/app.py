@@ -11,22 +11,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from knowledge.errors import ClearlineError, DocumentNotFound
-from service.errors import ServiceError
+from evaluation.worker import QaWorker
+from knowledge.errors import ClearlineError
+from privacy.retention import RetentionRunner
+from service.errors import http_extras, http_status
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
-from service.qa import QaWorker
-from service.routes import agent_admin, conversations, health, knowledge, qa
+from service.privacy_wiring import privacy_for
+from service.rate_limits import RateLimits
+from service.retention_task import RetentionSchedule
+from service.routes import agent_admin, connections, conversations, health, knowledge, qa
+from service.routes import ai as ai_routes
+from service.routes import audit as audit_routes
+from service.routes import customer as customer_routes
+from service.routes import erasure as erasure_routes
+from service.routes import privacy as privacy_routes
 from service.runtime import Runtime
 from service.settings import Settings
+from service.ui.router import router as ui_router
 from service.version import VERSION
 
 logger = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def _error(
+    status: int, code: str, message: str,
+    headers: dict[str, str] | None = None, fields: dict[str, object] | None = None,
+) -> JSONResponse:  # fmt: skip
+    body = {"error": {"code": code, "message": message, **(fields or {})}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def create_app(settings: Settings | None = None, lock: DataDirLock | None = None) -> FastAPI:
@@ -46,13 +60,19 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         runtime.embedder.warm_up()
         jobs = JobRunner(runtime)
         jobs.start()
-        scorer = QaWorker(runtime.qa, settings.qa_interval_s)
+        scorer = QaWorker(runtime.scoring, settings.qa_interval_s)
         scorer.start()
         app.state.runtime = runtime
         app.state.jobs = jobs
+        app.state.privacy = privacy = privacy_for(runtime)  # one lock for privacy operations
+        retention = RetentionSchedule(
+            lambda: RetentionRunner(privacy.places), settings.retention_interval_s
+        )
+        retention.start()
         try:
             yield
         finally:
+            retention.stop()
             scorer.stop()
             jobs.stop()
             runtime.close()
@@ -64,14 +84,12 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         description="Customer-service AI agent that answers only from a company's knowledge.",
         lifespan=lifespan,
     )
+    app.state.rate_limits = RateLimits(settings)
 
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:
-        if isinstance(error, ServiceError):
-            return _error(error.status_code, error.code, str(error))
-        if isinstance(error, DocumentNotFound):
-            return _error(404, "not_found", str(error))
-        return _error(400, "bad_request", str(error))
+        status, code = http_status(error)
+        return _error(status, code, str(error), *http_extras(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -93,5 +111,12 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     app.include_router(knowledge.router)
     app.include_router(conversations.router)
     app.include_router(agent_admin.router)
+    app.include_router(connections.router)
     app.include_router(qa.router)
+    app.include_router(privacy_routes.router)
+    app.include_router(erasure_routes.router)
+    app.include_router(audit_routes.router)
+    app.include_router(customer_routes.router)
+    app.include_router(ai_routes.router)
+    app.include_router(ui_router)
     return app

@@ -18,7 +18,7 @@ from pathlib import Path
 from knowledge.errors import ClearlineError
 from privacy.detect import PiiDetector
 from privacy.spans import Span
-from service import cli_redact
+from service import cli_erase, cli_redact
 from service.cli_output import emit
 from service.settings import Settings
 
@@ -101,3 +101,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     detect.add_argument("--input", required=True, help='JSONL file of {"id", "text"} lines')
     detect.set_defaults(func=cmd_detect)
     cli_redact.register(privacy_sub, common)
+    cli_erase.register(privacy_sub, common)

@@ -1,18 +1,17 @@
-"""`clearline qa ...` and `clearline eval gate`: the QA loop from the command line."""
+"""`clearline qa run|report|golden-import|golden-export`: the QA loop from the command line.
+
+`qa run` scores the tenant's production replies (the traces in the control database) that
+are not scored yet; evaluation runs keep their traces elsewhere and are never scored.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from service.cli_output import emit as _emit
-from service.cli_output import out as _out
-from service.cli_output import runtime as _runtime
+from service.cli_output import emit, out, runtime
 from service.lock import DataDirLock
 from service.settings import Settings
 
@@ -20,125 +19,99 @@ from service.settings import Settings
 def cmd_qa(args: argparse.Namespace, settings: Settings) -> int:
     """The QA loop from the command line: score, report, golden sets."""
     with DataDirLock(settings.data_dir, f"clearline qa {args.action}"):
-        runtime = _runtime(settings)
+        rt = runtime(settings)
         try:
-            runtime.tenants.get(args.tenant)
+            rt.tenants.get(args.tenant)
             if args.action == "run":
-                return _qa_run(args, runtime)
+                return _qa_run(args, rt)
             if args.action == "report":
-                return _qa_report(args, runtime)
+                return _qa_report(args, rt)
             if args.action == "golden-import":
                 text = Path(args.path).read_text(encoding="utf-8")
-                count = runtime.qa.import_golden(args.tenant, text, Path(args.path).name)
-                runtime.audit(args.tenant, "cli", "qa.golden.import", cases=count)
-                _emit(args, {"imported": count}, f"imported {count} golden cases")
+                count = rt.golden.import_jsonl(args.tenant, text, Path(args.path).name)
+                rt.audit(args.tenant, "cli", "qa.golden.import", cases=count)
+                emit(args, {"imported": count}, f"imported {count} golden cases")
                 return 0
-            cases = runtime.qa.golden(args.tenant)
+            cases = rt.golden.cases(args.tenant)
             lines = "\n".join(json.dumps(c) for c in cases)
+            rt.audit(args.tenant, "cli", "qa.golden.export", cases=len(cases))
             if args.out:
                 Path(args.out).write_text(lines + "\n", encoding="utf-8")
-                _emit(args, {"exported": len(cases), "path": args.out},
-                      f"exported {len(cases)} golden cases to {args.out}")  # fmt: skip
+                emit(args, {"exported": len(cases), "path": args.out},
+                     f"exported {len(cases)} golden cases to {args.out}")  # fmt: skip
             else:
-                _out(lines)
+                out(lines)
             return 0
         finally:
-            runtime.close()
+            rt.close()
 
 
-def _qa_run(args: argparse.Namespace, runtime: Any) -> int:
+def _qa_run(args: argparse.Namespace, rt: Any) -> int:
     from tqdm import tqdm
 
-    pending = runtime.qa.pending(args.tenant, limit=1_000_000)
+    from evaluation.scored_replies import scored_replies
+
+    pending = rt.scoring.pending(args.tenant, limit=1_000_000)
     with tqdm(total=len(pending), unit="reply", desc="qa run", disable=None) as bar:
         for trace_id in pending:
-            runtime.qa.score(trace_id)
+            rt.scoring.score(trace_id)
             bar.update()
-    replies = runtime.qa.scored_replies(args.tenant)
+    replies = scored_replies(rt.sessions, args.tenant)
     means: dict[str, float | None] = {}
     for name in ("groundedness", "answer_relevance", "context_relevance", "correctness"):
         values = [r.scores[name] for r in replies if r.scores.get(name) is not None]
         means[name] = (
             round(sum(v for v in values if v is not None) / len(values), 4) if values else None
         )
-    queue = runtime.qa.queue(args.tenant)
+    queue = rt.review_queue.entries(args.tenant)
     data = {
         "scored": len(pending),
         "replies": len(replies),
         "mean_scores": means,
-        "evaluators": runtime.qa.evaluators,
+        "evaluators": rt.scoring.evaluators,
         "queue": len(queue),
     }
     human = f"scored {len(pending)} replies; {len(replies)} scored in all; review queue: " + (
         f"{len(queue)}\nmean scores: {means}"
     )
-    _emit(args, data, human)
+    emit(args, data, human)
     return 0
 
 
-def _qa_report(args: argparse.Namespace, runtime: Any) -> int:
+def _qa_report(args: argparse.Namespace, rt: Any) -> int:
     from evaluation.report import render_report
+    from evaluation.scored_replies import scored_replies
 
-    out = Path(args.out)
+    path = Path(args.out)
     base = args.trace_base_url.rstrip("/")
     summary = render_report(
-        runtime.qa.scored_replies(args.tenant), args.tenant, out,
+        scored_replies(rt.sessions, args.tenant), args.tenant, path,
         trace_link=lambda trace_id: f"{base}/v1/traces/{trace_id}",
     )  # fmt: skip
-    data = {"path": str(out), "replies": summary.n, "plots": summary.plots,
+    data = {"path": str(path), "replies": summary.n, "plots": summary.plots,
             "elapsed_s": round(summary.elapsed_s, 2)}  # fmt: skip
-    _emit(args, data, f"wrote {out} ({summary.n} replies, {len(summary.plots)} plots)")
+    emit(args, data, f"wrote {path} ({summary.n} replies, {len(summary.plots)} plots)")
     return 0
 
 
-def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
-    import yaml
-
-    from agent.answer.verify import Verifier
-    from evaluation.gate import compare, measure
-    from service.errors import BadRequest
-    from service.gate_probes import probe_runner
-
-    path = Path(args.candidate)
-    try:
-        changes = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise BadRequest(f"candidate configuration '{path}' cannot be read: {error}") from None
-    if not isinstance(changes, dict):
-        raise BadRequest(f"candidate configuration '{path}' must be a mapping of settings")
-    with DataDirLock(settings.data_dir, "clearline eval gate"):
-        runtime = _runtime(settings)
-        try:
-            runtime.tenants.get(args.tenant)
-            current = runtime.agents.agent(args.tenant)
-            try:
-                candidate_config = current.config.merged(changes)
-            except ValidationError as error:
-                from service.agents import config_error
-
-                raise config_error(error) from None
-            golden = runtime.qa.golden_questions(args.tenant)
-            if not golden:
-                raise BadRequest(
-                    f"tenant '{args.tenant}' has no golden set; import one with "
-                    "`clearline qa golden-import QUESTIONS.jsonl --tenant T`"
-                )
-            candidate = replace(current, config=candidate_config)
-            verifier = Verifier(runtime.embedder, current.config.thresholds.support)
-            probes = None if args.no_probes else probe_runner(runtime, args.tenant, args.probes)
-            before = measure(runtime.agent, current, golden, runtime.embedder, verifier, probes)
-            after = measure(runtime.agent, candidate, golden, runtime.embedder, verifier, probes)
-            result = compare(before, after)
-            report = {
-                **result.as_json(),
-                "candidate_file": str(path),
-                "changes": changes,
-                "golden_ids": [q.id for q in golden],
-            }
-            runtime.audit(args.tenant, "cli", "eval.gate", passed=result.passed,
-                          candidate=str(path), reasons=result.reasons)  # fmt: skip
-        finally:
-            runtime.close()
-    verdict = "PASSED" if result.passed else "REJECTED"
-    _emit(args, report, f"gate {verdict}\n  " + "\n  ".join(result.reasons))
-    return 0 if result.passed else 3
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             common: argparse.ArgumentParser) -> None:  # fmt: skip
+    p = sub.add_parser("qa", parents=[common], help="score replies, reports, golden sets")
+    qa_sub = p.add_subparsers(dest="action", required=True)
+    run = qa_sub.add_parser("run", parents=[common], help="score every reply not scored yet")
+    run.add_argument("--tenant", required=True)
+    report = qa_sub.add_parser("report", parents=[common], help="write the HTML quality report")
+    report.add_argument("--tenant", required=True)
+    report.add_argument("--out", required=True)
+    report.add_argument(
+        "--trace-base-url",
+        default="http://127.0.0.1:8000",
+        help="where trace links in the report point",
+    )
+    imp = qa_sub.add_parser("golden-import", parents=[common], help="import a questions JSONL")
+    imp.add_argument("path")
+    imp.add_argument("--tenant", required=True)
+    exp = qa_sub.add_parser("golden-export", parents=[common], help="export the golden set")
+    exp.add_argument("--tenant", required=True)
+    exp.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_qa)

@@ -7,10 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.errors import Forbidden, Unauthorized
+from control.errors import Unauthorized
+from control.tenants import Principal
+from service.errors import Forbidden
 from service.jobs import JobRunner
+from service.rate_limits import Group, client_address, counting_failures, rate_limits
 from service.runtime import Runtime
-from service.tenants import Principal
+from service.ui.auth import session_principal, session_secret
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -37,11 +40,55 @@ def _secret(request: Request) -> str:
     raise Unauthorized("missing API key; send 'Authorization: Bearer <key>'")
 
 
+def _principal(request: Request, runtime: Runtime) -> Principal:
+    """The caller: an API key if one is sent, else a web-console session (cookie plus CSRF
+    token; the tenant and role are those of the key the session was opened with)."""
+    if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        return runtime.tenants.authenticate(_secret(request))
+    principal = session_principal(request, runtime)
+    if principal is None:
+        raise Unauthorized("missing API key; send 'Authorization: Bearer <key>'")
+    return principal
+
+
+def authenticated(request: Request, runtime: Runtime) -> Principal:
+    """The caller, authenticated once per request. Failed authentications are counted per
+    client address; while an address has used them up, its credentials are not checked at
+    all (429), so guessing keys or session cookies from it goes nowhere."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    sent = bool(
+        request.headers.get("authorization")
+        or request.headers.get("x-api-key")
+        or session_secret(request)
+    )
+    if sent:
+        with counting_failures(request):
+            principal = _principal(request, runtime)
+    else:
+        principal = _principal(request, runtime)  # 401: nothing was sent, nothing guessed
+    request.state.principal = principal
+    return principal
+
+
+def rate_limited(group: Group) -> Callable[[Request, Runtime], None]:
+    """A dependency counting the request per client address (before authentication) and
+    per API key; 429 with Retry-After when either is used up (service/rate_limits.py)."""
+
+    def dependency(request: Request, runtime: RuntimeDep) -> None:
+        limits = rate_limits(request)
+        limits.hit(group, "ip", client_address(request))
+        limits.hit(group, "key", authenticated(request, runtime).key_id)
+
+    return dependency
+
+
 def require(*roles: str) -> Callable[[Request, Runtime], Principal]:
     """A dependency admitting keys with one of `roles`; the tenant comes from the key."""
 
     def dependency(request: Request, runtime: RuntimeDep) -> Principal:
-        principal = runtime.tenants.authenticate(_secret(request))
+        principal = authenticated(request, runtime)
         if principal.role not in roles:
             raise Forbidden(
                 f"a key with role '{principal.role}' cannot do this; it needs one of: "
@@ -53,3 +100,5 @@ def require(*roles: str) -> Callable[[Request, Runtime], Principal]:
 
 
 AdminDep = Annotated[Principal, Depends(require("admin"))]
+ConversationLimit = Depends(rate_limited("conversations"))
+UploadLimit = Depends(rate_limited("uploads"))

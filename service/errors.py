@@ -1,50 +1,68 @@
-"""Service errors, each mapped to one HTTP status in service.app."""
+"""Errors only the service raises, and the one place that gives every Clearline error its
+HTTP status and error code (the API's error body and the CLI's `--json` error use it)."""
 
-from knowledge.errors import ClearlineError
-
-
-class ServiceError(ClearlineError):
-    status_code = 400
-    code = "bad_request"
-
-
-class ConfigurationError(ServiceError):
-    """Misuse: a setting or argument that can never work as given."""
-
-    code = "invalid_configuration"
+from control.errors import BadRequest, ConfigurationError, Conflict, NotFound, Unauthorized
+from conversations.consent import ConsentRequired
+from conversations.versions import VersionConflict
+from knowledge.errors import ClearlineError, DocumentNotFound
+from service.rate_limits import TooManyRequests, TurnInProgress
 
 
-class NotFound(ServiceError):
-    status_code = 404
-    code = "not_found"
+class Forbidden(ClearlineError):
+    """The key is valid but its role may not do this."""
 
 
-class Conflict(ServiceError):
-    status_code = 409
-    code = "conflict"
+class PayloadTooLarge(ClearlineError):
+    """An upload over the size or file-count limits."""
 
 
-class Unauthorized(ServiceError):
-    status_code = 401
-    code = "unauthorized"
-
-
-class Forbidden(ServiceError):
-    status_code = 403
-    code = "forbidden"
-
-
-class PayloadTooLarge(ServiceError):
-    status_code = 413
-    code = "payload_too_large"
-
-
-class DataDirBusy(ServiceError):
+class DataDirBusy(ClearlineError):
     """Another process owns the data directory."""
 
-    status_code = 409
-    code = "data_dir_busy"
+
+class BadUpload(ClearlineError):
+    """An upload that is not multipart/form-data as the API expects."""
 
 
-class BadRequest(ServiceError):
-    """Input that is wrong as given: the message says what and how to fix it."""
+class PreconditionRequired(ClearlineError):
+    """A change of a versioned resource sent without the version it was based on."""
+
+
+# Most specific first: the first class the error is an instance of decides.
+STATUS: tuple[tuple[type[ClearlineError], int, str], ...] = (
+    (ConfigurationError, 400, "invalid_configuration"),
+    (BadUpload, 400, "bad_upload"),
+    (BadRequest, 400, "bad_request"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not_found"),
+    (DocumentNotFound, 404, "not_found"),
+    (DataDirBusy, 409, "data_dir_busy"),
+    (VersionConflict, 409, "version_conflict"),
+    (ConsentRequired, 409, "consent_required"),
+    (Conflict, 409, "conflict"),
+    (PayloadTooLarge, 413, "payload_too_large"),
+    (PreconditionRequired, 428, "precondition_required"),
+    (TurnInProgress, 429, "turn_in_progress"),
+    (TooManyRequests, 429, "rate_limited"),
+)
+
+
+def http_status(error: ClearlineError) -> tuple[int, str]:
+    """The HTTP status and error code of `error`; any other Clearline error is a 400."""
+    for kind, status, code in STATUS:
+        if isinstance(error, kind):
+            return status, code
+    return 400, "bad_request"
+
+
+def http_extras(error: ClearlineError) -> tuple[dict[str, str], dict[str, object]]:
+    """Headers and error-body fields beyond the code and message: Retry-After on 429; on a
+    version conflict the current version (`current_version` and its ETag)."""
+    if isinstance(error, TooManyRequests):
+        return {"Retry-After": str(error.retry_after)}, {}
+    if isinstance(error, ConsentRequired):
+        return {}, dict(error.fields)
+    if isinstance(error, VersionConflict):
+        return {"ETag": f'"{error.current}"'}, {"current_version": error.current}
+    return {}, {}

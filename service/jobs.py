@@ -17,10 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from control.errors import NotFound
+from control.models import Job, utcnow
 from ingest.pipeline import IngestResult
 from ingest.sources import BadSource, Source, sources_for_file
-from service.errors import NotFound
-from service.models import Job, utcnow
 from service.runtime import Runtime
 
 logger = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ OFFLINE_ENV = {
     "UNSTRUCTURED_DISABLE_NOTICE": "1",
     "RAGAS_DO_NOT_TRACK": "true",
     "ANONYMIZED_TELEMETRY": "False",  # chroma
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime's 1DS telemetry (and its <tmp>/.ses file)
     "TOKENIZERS_PARALLELISM": "false",
     "TRANSFORMERS_VERBOSITY": "error",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",

@@ -6,33 +6,47 @@ hold the data directory's lock while a Runtime is open.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from functools import cached_property
 from pathlib import Path
 
+from agent.answer.planted import injection_rules
 from agent.llm.chat import ChatModel
 from agent.llm.openai_chat import build_chat_model
+from agent.trace import InMemoryTraceStore, TraceStore
 from agent.turn import Agent
+from control import audit
+from control.ai_usage import AiUsageBook
+from control.db import make_engine, migrate, session_factory
+from control.errors import NotFound
+from control.models import Tenant
+from control.secrets import SecretBox
+from control.tenants import Tenants
+from conversations.agents import TenantAgents
+from conversations.connections import ActionConnections, own_api_origins
+from conversations.dialogue import Conversations
+from conversations.model_calls import CountingTraceStore, SizeLimitedChatModel
+from conversations.regions import RegionalAgent, RegionalChatModel
+from conversations.traces import SqlTraceStore
+from evaluation.golden import GoldenSets
+from evaluation.queue import ReviewQueue
+from evaluation.worker import ReplyScoring
 from ingest.chunk import ChunkingConfig
 from ingest.guards import Limits
 from ingest.pipeline import Ingestor
+from ingest.planted import DocumentScreen
 from ingest.worker import Budget
 from knowledge.embed import MiniLMEmbedder
 from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
+from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
-from service.agents import TenantAgents
-from service.conversations import Conversations, SqlTraceStore
-from service.db import make_engine, migrate, session_factory
-from service.errors import NotFound
-from service.models import AuditEntry, Tenant
-from service.qa import QaService
+from privacy.detect import PiiDetector
+from privacy.ingestion import PrivacySettingsStore
 from service.settings import Settings
-from service.tenants import Tenants
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +106,7 @@ class Runtime:
 
     def ingestor(self, tenant: str) -> Ingestor:
         s = self.settings
+        privacy = PrivacySettingsStore(self.sessions)  # redaction at ingestion, if switched on
         return Ingestor(
             self.store(tenant),
             self.embedder,
@@ -99,30 +114,73 @@ class Runtime:
             budget=Budget(seconds=s.parse_timeout_s, memory_mb=s.parse_memory_mb),
             chunking=ChunkingConfig(s.chunk_max_tokens, s.chunk_overlap_tokens),
             embed_batch=s.embed_batch,
+            redaction=privacy.ingest_redaction(tenant, self.pii_detector),
+            # planted instructions: Clearline's classifier and the injection rules
+            screen=DocumentScreen(PlantedInstructionClassifier(self.embedder), injection_rules),
         )
 
     @cached_property
     def chat(self) -> ChatModel | None:
         s = self.settings
-        return build_chat_model(s.chat_base_url, s.chat_model, s.chat_api_key, s.chat_timeout_s)
+        if s.region_chat_base_urls:  # each region its own endpoint (conversations/regions.py)
+            urls = s.region_chat_base_urls
+            return RegionalChatModel({region: self._chat_at(url) for region, url in urls.items()})
+        base_url = (s.chat_base_url or "").strip()
+        return self._chat_at(base_url) if base_url else None
+
+    def _chat_at(self, base_url: str) -> ChatModel:
+        s = self.settings
+        chat = build_chat_model(
+            base_url, s.chat_model, s.chat_api_key, s.chat_timeout_s, detector=self.pii_detector
+        )
+        assert chat is not None  # a base URL was given
+        return SizeLimitedChatModel(chat, s.chat_max_request_chars)
+
+    @cached_property
+    def pii_detector(self) -> PiiDetector:
+        """The one personal-data detector of the process (models load on first use)."""
+        return PiiDetector()
 
     @cached_property
     def agents(self) -> TenantAgents:
-        return TenantAgents(self.sessions, self.settings, self.embedder)
+        s = self.settings
+        key = s.secrets_key.get_secret_value() if s.secrets_key else None
+        box = SecretBox.from_settings(key, s.data_dir / "secrets.key")
+        connections = ActionConnections(self.sessions, box, own_api_origins(s.host, s.port))
+        return TenantAgents(self.sessions, connections, self.embedder, s.actions_timeout_s)
 
-    @cached_property
-    def agent(self) -> Agent:
+    def _agent(self, traces: TraceStore) -> Agent:
         models = {"embedder": self.embedder.name}
         if self.chat is not None:
             models["chat"] = self.chat.name
-        return Agent(
+        return RegionalAgent(
             lambda tenant: Retriever(self.store(tenant), self.embedder),
             self.embedder,
             lambda tenant, words: self.store(tenant).term_weights(tenant, words),
-            SqlTraceStore(self.sessions),
+            traces,
             chat=self.chat,
             models=models,
+            region_of=self._region_of,
         )
+
+    @cached_property
+    def agent(self) -> Agent:
+        """The production agent: its traces go to the control database, where the QA loop
+        scores them."""
+        usage = AiUsageBook(self.sessions)  # model calls counted per tenant (GET /v1/ai/usage)
+        traces = SqlTraceStore(self.sessions)
+        return self._agent(CountingTraceStore(traces, usage, self._region_of))
+
+    def _region_of(self, tenant: str) -> str:
+        return self.tenants.get(tenant).region
+
+    @cached_property
+    def evaluation_agent(self) -> Agent:
+        """The same agent on the same knowledge for `eval answers` and `eval gate`: its
+        traces stay in this process's memory, so the QA loop never scores them, they never
+        enter the review queue or the quality report, and `clearline trace` does not find
+        them."""
+        return self._agent(InMemoryTraceStore())
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -134,17 +192,24 @@ class Runtime:
         return self.chat if self.settings.qa_judge else None
 
     @cached_property
-    def qa(self) -> QaService:
+    def golden(self) -> GoldenSets:
+        return GoldenSets(self.sessions)
+
+    @cached_property
+    def review_queue(self) -> ReviewQueue:
+        return ReviewQueue(self.sessions, self.golden)
+
+    @cached_property
+    def scoring(self) -> ReplyScoring:
+        """Scores production replies (the traces in the control database)."""
         from evaluation.scoring import ReplyScorer
 
         scorer = ReplyScorer(self.embedder, judge=self.judge)
-        return QaService(self.sessions, self.agents, scorer)
+        return ReplyScoring(self.sessions, self.agents.config, scorer, self.golden,
+                            self.review_queue)  # fmt: skip
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
-        with self.sessions.begin() as session:
-            session.add(
-                AuditEntry(tenant=tenant, actor=actor, action=action, detail=json.dumps(detail))
-            )
+        audit.record(self.sessions, tenant, actor, action, **detail)
 
     def uploads_dir(self) -> Path:
         return self.settings.data_dir / "uploads"

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from control.models import Job
 from knowledge.records import DocumentRecord
-from service.models import Job
 
 
 def _utc(moment: datetime) -> datetime:
@@ -74,7 +74,8 @@ class FlaggedSentencePublic(BaseModel):
     text: str
     section: str
     page: int | None
-    score: float
+    score: float  # the classifier's P(planted instruction)
+    reason: str  # "classifier", or the injection rules that fired
 
 
 class SourcePublic(BaseModel):
@@ -87,6 +88,7 @@ class SourcePublic(BaseModel):
     content_hash: str
     created_at: datetime
     updated_at: datetime
+    redacted: dict[str, int] = {}  # personal data replaced at ingestion: count by type
     flagged_sentences: list[FlaggedSentencePublic] = []  # never quoted: planted instructions
 
     @classmethod
@@ -101,6 +103,7 @@ class SourcePublic(BaseModel):
             content_hash=record.content_hash.split("|", 1)[0],
             created_at=record.created_at,
             updated_at=record.updated_at,
+            redacted=dict(record.metadata.get("redacted", {})),
             flagged_sentences=[FlaggedSentencePublic(**f.as_dict()) for f in record.flagged],
         )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Region = Literal["us", "eu", "uk", "de", "jp", "au"]
-REGIONS: tuple[str, ...] = ("us", "eu", "uk", "de", "jp", "au")
+from control.tenants import REGIONS, Region
 
 
 class Settings(BaseSettings):
@@ -52,15 +52,32 @@ class Settings(BaseSettings):
     chat_model: str = Field("default", description="Model name sent to the chat endpoint.")
     chat_api_key: str | None = Field(None, description="Bearer key for the chat endpoint, if any.")
     chat_timeout_s: float = Field(30, gt=0, description="Timeout of one chat-model request.")
+    region_chat_base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-region OpenAI-compatible endpoints as JSON, e.g. {'eu': "
+        "'http://10.0.0.5:8080/v1'} written with double quotes. When set, a tenant's chat-model "
+        "calls go only to its region's endpoint (a region without one gets none); unset: "
+        "chat_base_url serves every region.",
+    )
+    chat_max_request_chars: int = Field(
+        200_000, gt=0, description="Largest chat-model request (characters, all messages); "
+        "larger ones are refused before anything is sent.",
+    )  # fmt: skip
     actions_url: str = Field(
-        "http://127.0.0.1:8765", description="Base URL of the company's actions service."
+        "http://127.0.0.1:8765",
+        description="Demo only: where `clearline demo` serves the sample actions service; it "
+        "becomes the demo tenant's `northwind` connection (tenants set their own connections "
+        "with PUT /v1/actions/connections/{name}).",
     )
-    actions_allowed_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost"],
-        description="Hosts procedures may call (any other host is refused).",
+    actions_token: SecretStr = Field(
+        SecretStr("demo-token"),
+        description="Demo only: the sample actions service's bearer token, stored (encrypted) "
+        "as the demo tenant's `northwind` connection secret.",
     )
-    actions_token: str = Field(
-        "demo-token", description="Secret sent to the actions service; never written to traces."
+    secrets_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated (the first encrypts), for secrets stored "
+        "at rest (action connections); unset: a key generated into <data-dir>/secrets.key.",
     )
     actions_timeout_s: float = Field(5, gt=0, description="Timeout of one procedure action call.")
     qa_interval_s: float = Field(
@@ -69,8 +86,54 @@ class Settings(BaseSettings):
     qa_judge: bool = Field(
         False, description="Use the configured chat model as the QA judge (ragas LLM metrics)."
     )
+    retention_interval_s: float = Field(
+        3600, gt=0, description="How often the server applies every tenant's retention policy."
+    )
+    rate_limits: bool = Field(
+        True, description="Apply the request limits below (429 with Retry-After when used up)."
+    )
+    rate_limit_conversations_per_ip: str = Field(
+        "300/minute", description="Requests to the conversation API per client address."
+    )
+    rate_limit_conversations_per_key: str = Field(
+        "3000/minute",
+        description="Requests to the conversation API per API key (a chat widget's end_user "
+        "key carries every customer of the tenant).",
+    )
+    rate_limit_uploads_per_ip: str = Field(
+        "30/minute", description="Knowledge uploads per client address."
+    )
+    rate_limit_uploads_per_key: str = Field("30/minute", description="Knowledge uploads per key.")
+    rate_limit_failed_auth_per_ip: str = Field(
+        "100/minute",
+        description="Failed authentications per client address; when used up, requests with "
+        "credentials from that address get 429 until the window moves on.",
+    )
     host: str = Field("127.0.0.1", description="Address `clearline serve` binds to.")
     port: int = Field(8000, description="Port `clearline serve` listens on.")
+
+    @field_validator("region_chat_base_urls")
+    @classmethod
+    def _regions(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(REGIONS))
+        if unknown:
+            raise ValueError(f"unknown region(s) {unknown}; regions are {', '.join(REGIONS)}")
+        return value
+
+    @field_validator(
+        "rate_limit_conversations_per_ip", "rate_limit_conversations_per_key",
+        "rate_limit_uploads_per_ip", "rate_limit_uploads_per_key",
+        "rate_limit_failed_auth_per_ip",
+    )  # fmt: skip
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not a rate limit; write COUNT/PERIOD, e.g. '120/minute'"
+            ) from None
+        return value
 
     @property
     def max_file_bytes(self) -> int:

@@ -17,13 +17,10 @@ from typing import IO
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
-from service.errors import PayloadTooLarge, ServiceError
+from knowledge.errors import ClearlineError
+from service.errors import BadUpload, PayloadTooLarge
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-class BadUpload(ServiceError):
-    code = "bad_upload"
 
 
 def safe_name(raw: str) -> str:
@@ -42,7 +39,7 @@ class _State:
     name: str = ""
     size: int = 0
     files: list[str] = field(default_factory=list)
-    error: ServiceError | None = None
+    error: ClearlineError | None = None
 
 
 async def receive_files(
@@ -123,7 +120,7 @@ async def receive_files(
             if state.error is not None:
                 raise state.error
         parser.finalize()
-    except ServiceError:
+    except ClearlineError:
         _discard(state, work_dir)
         raise
     except Exception as error:

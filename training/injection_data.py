@@ -13,13 +13,16 @@ Positives (label 1):
   or after the context sentence, as a bad sentence split leaves them), train attacks into
   train contexts only.
 - planted-policy sentences from training/injection_templates.yaml (train templates; the
-  held-out templates are the "planted-heldout" set).
+  held-out templates are the "planted-heldout-a/b/c" sets).
 
 Negatives (label 0): deepset prompts labelled 0; sentences of BIPIA contexts (emails, code
 answers, tables); of the ConditionalQA corpus (60% of pages; the other 40% are
-"conditionalqa-heldout"); of the ABCD guidelines (5 of 10 flows; the sample knowledge base
-in examples/knowledge is built from all 10 and is never trained on); legitimate policy
-sentences from the templates file (train templates; held-out templates measured).
+"conditionalqa-heldout"); of all 10 ABCD guideline flows (customer-service agent guidance
+such as "explain the details in natural language" reads like an order about the reply; a
+model trained on 5 flows flagged 1-2% of the sentences of the other 5, so the shipped model
+sees all of them, and the sample knowledge base built from them is in-domain, not held out);
+legitimate policy sentences from the templates file (train templates; held-out templates
+measured).
 """
 
 from __future__ import annotations
@@ -168,24 +171,17 @@ def _abcd_texts(node: Any) -> Iterator[str]:
 
 
 def abcd(data: Path) -> list[Example]:
+    """Sentences of every ABCD flow, all in the train part, grouped by flow."""
     flows: dict[str, Any] = json.loads((data / "abcd" / "guidelines.json").read_text())
-    names = sorted(flows)
-    held = _held(names, 0.5, "abcd")
     out: list[Example] = []
-    for i, name in enumerate(names):
-        part: Part = "heldout" if i in held else "train"
+    for name in sorted(flows):
         sentences = (s for t in _abcd_texts(flows[name]) for s in split_sentences(t))
         out.extend(
-            Example(s, 0, "abcd", part, f"abcd:{name}")
+            Example(s, 0, "abcd", "train", f"abcd:{name}")
             for s in dict.fromkeys(sentences)
             if len(s) >= 12
         )
     return out
-
-
-def abcd_heldout_flows(data: Path) -> list[str]:
-    flows = sorted(json.loads((data / "abcd" / "guidelines.json").read_text()))
-    return [name for i, name in enumerate(flows) if i in _held(flows, 0.5, "abcd")]
 
 
 # -- templates ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ Every set here is kept out of training by training/injection_data.py (seeded spl
 - planted-heldout-a/-b/-c: held-out planted-policy templates with held-out slot values
   (recall); legit-heldout-a/-b/-c: held-out legitimate templates (false positives);
 - conditionalqa-heldout: sentences of 40% of the ConditionalQA pages (false positives);
-- abcd-heldout: sentences of 5 of the 10 ABCD guideline flows (false positives);
 - bipia-contexts-heldout: sentences of 30% of BIPIA's emails, code answers and tables.
 """
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from agent.answer.passage_screening import ExcludedSentence, Screening
+from agent.understand.screening import INJECTION, detect_injection, rule_names
 from knowledge.planted import PlantedInstructionClassifier, sentence_spans
 from knowledge.records import ScoredChunk
 
@@ -106,3 +107,12 @@ def _without(text: str, spans: Spans) -> str:
             position += 1
     pieces.append(text[position:])
     return "".join(pieces).strip()
+
+
+def injection_rules(sentence: str) -> str | None:
+    """Why the regex injection detector flags a sentence ("rules: ..."), or None: the rules
+    ingestion applies beside the classifier (the service hands this to ingest.planted)."""
+    verdict = detect_injection(sentence)
+    if verdict.label != INJECTION:
+        return None
+    return "rules: " + ", ".join(rule_names(verdict))

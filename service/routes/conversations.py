@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from control.models import Conversation
+from control.tenants import Principal
+from conversations.identity import new_token
+from service.access import conversation_access, reply_access
 from service.agent_schemas import (
     AgentReply,
     CitationPublic,
@@ -14,6 +18,7 @@ from service.agent_schemas import (
     ConversationStatus,
     DraftPublic,
     DraftReview,
+    DraftReviewed,
     HandoffPublic,
     HumanReply,
     MessagePublic,
@@ -21,18 +26,22 @@ from service.agent_schemas import (
     Rating,
     StartConversation,
 )
-from service.deps import RuntimeDep, require
-from service.models import Conversation
+from service.deps import ConversationLimit, RuntimeDep, require
+from service.errors import Forbidden
+from service.rate_limits import rate_limits
 from service.schemas import ErrorResponse
-from service.tenants import Principal
 
-router = APIRouter(tags=["conversations"])
+# Every route here is counted per client address and per key (service/rate_limits.py).
+router = APIRouter(tags=["conversations"], dependencies=[ConversationLimit])
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422, 429)
 }
 EndUserDep = Annotated[Principal, Depends(require("end_user"))]
 HumanAgentDep = Annotated[Principal, Depends(require("agent"))]
-ReaderDep = Annotated[Principal, Depends(require("end_user", "agent"))]
+# An end user reaches only a conversation that is theirs (service/access.py).
+OwnerDep = Annotated[Principal, Depends(conversation_access("end_user"))]
+ReaderDep = Annotated[Principal, Depends(conversation_access("end_user", "agent"))]
+RaterDep = Annotated[Principal, Depends(reply_access("end_user"))]
 
 
 @router.post(
@@ -41,13 +50,25 @@ ReaderDep = Annotated[Principal, Depends(require("end_user", "agent"))]
 def start_conversation(
     principal: EndUserDep, runtime: RuntimeDep, body: StartConversation | None = None
 ) -> ConversationStarted:
-    """Start a conversation (the body is optional); returns its id, the privacy notice and
-    the AI disclosure."""
+    """Start a conversation (the body is optional); returns its id, its token (send it as
+    X-Conversation-Token from then on), the privacy notice and the AI disclosure. Only a key
+    allowed to assert identities (the company's backend) may name the `end_user_id`."""
     body = body or StartConversation()
+    if body.end_user_id is not None and not principal.asserts_identity:
+        raise Forbidden(
+            "this key may not assert end-user identities, so it cannot send end_user_id; the "
+            "company's backend uses a key created with `clearline key create --role end_user "
+            "--asserts-identity`"
+        )
     config = runtime.agents.config(principal.tenant)
-    conversation = runtime.conversations.start(principal.tenant, body.scenario, body.channel)
+    token, token_hash = new_token()
+    conversation = runtime.conversations.start(
+        principal.tenant, body.scenario, body.channel, body.end_user_id, token_hash
+    )
     return ConversationStarted(
         conversation_id=conversation.id,
+        conversation_token=token,
+        end_user_id=conversation.end_user_id,
         disclosure=config.disclosure,
         privacy_notice=config.privacy_notice,
     )
@@ -57,11 +78,14 @@ def start_conversation(
     "/v1/conversations/{conversation_id}/messages", response_model=AgentReply, responses=_ERRORS
 )
 def post_message(
-    conversation_id: str, body: PostMessage, principal: EndUserDep, runtime: RuntimeDep
-) -> AgentReply:
+    conversation_id: str, body: PostMessage, principal: OwnerDep, runtime: RuntimeDep,
+    request: Request,
+) -> AgentReply:  # fmt: skip
     """Send the end user's message; returns the agent's reply (a holding notice while a
-    human reviews a draft)."""
-    posted = runtime.conversations.post(principal.tenant, conversation_id, body.text)
+    human reviews a draft). One message is answered at a time per conversation: another
+    sent meanwhile gets 429 `turn_in_progress` (send it again when the reply has come)."""
+    with rate_limits(request).turn(conversation_id):
+        posted = runtime.conversations.post(principal.tenant, conversation_id, body.text)
     reply = posted.reply
     shown = reply.decision != "draft"
     return AgentReply(
@@ -99,11 +123,11 @@ def _public(runtime: Any, conversation: Conversation, visible_only: bool) -> Con
 
 @router.post("/v1/messages/{message_id}/rating", response_model=MessagePublic, responses=_ERRORS)
 def rate_reply(
-    message_id: str, body: Rating, principal: EndUserDep, runtime: RuntimeDep
+    message_id: str, body: Rating, principal: RaterDep, runtime: RuntimeDep
 ) -> MessagePublic:
     """Rate a reply the end user received: up or down, with an optional comment."""
     message = runtime.conversations.rate(principal.tenant, message_id, body.rating, body.comment)
-    runtime.qa.on_rating(message)
+    runtime.review_queue.on_rating(message)
     return MessagePublic.of(message)
 
 
@@ -147,21 +171,30 @@ def set_status(
 
 @router.get("/v1/drafts", response_model=list[DraftPublic], responses=_ERRORS)
 def list_drafts(principal: HumanAgentDep, runtime: RuntimeDep) -> list[DraftPublic]:
-    """Replies and high-impact actions waiting for a human's approval, oldest first."""
-    return [DraftPublic.of(m) for m in runtime.conversations.drafts(principal.tenant)]
+    """Replies and high-impact actions waiting for a human's approval, oldest first; each
+    with the exact action (if any) approving it runs."""
+    drafts = runtime.conversations.drafts(principal.tenant)
+    bound = runtime.conversations.bound_actions(principal.tenant, [m.id for m in drafts])
+    return [DraftPublic.of(m, bound.get(m.id)) for m in drafts]
 
 
-@router.post("/v1/drafts/{message_id}/review", response_model=MessagePublic, responses=_ERRORS)
+@router.post("/v1/drafts/{message_id}/review", response_model=DraftReviewed, responses=_ERRORS)
 def review_draft(
     message_id: str, body: DraftReview, principal: HumanAgentDep, runtime: RuntimeDep
-) -> MessagePublic:
-    """Approve (optionally with edited text) or reject a draft. Approval sends it to the end
-    user; rejection hands the conversation to a human."""
-    message = runtime.conversations.review(
+) -> DraftReviewed:
+    """Approve (optionally with edited text) or reject a draft. Approval runs exactly the
+    draft's own action (if any), at most once, then sends the reply; if that action fails,
+    `draft_status` is `failed`, `action_result.error` says why, and the end user is told a
+    person will follow up (never the edited text). Rejection cancels only this draft's
+    action and hands the conversation to a human. A second review gets 409."""
+    reviewed = runtime.conversations.review(
         principal.tenant, message_id, principal.key_id, body.approve, body.text
     )
+    run = reviewed.run
     runtime.audit(
         principal.tenant, principal.key_id, "draft.review", message=message_id,
         approved=body.approve, edited=body.text is not None,
+        procedure_action=reviewed.action.name if reviewed.action else None,
+        action_ok=run.ok if run else None,
     )  # fmt: skip
-    return MessagePublic.of(message)
+    return DraftReviewed.of_review(reviewed)

@@ -6,8 +6,9 @@ import shutil
 
 from fastapi import APIRouter, Request, Response
 
-from service.deps import AdminDep, JobsDep, RuntimeDep
+from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
 from service.errors import PayloadTooLarge
+from service.routes.privacy import PrivacyDep
 from service.schemas import ErrorResponse, JobPublic, SourceList, SourcePublic
 from service.uploads import receive_files
 
@@ -17,7 +18,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/v1/knowledge/sources", status_code=202, response_model=JobPublic, responses=_ERRORS)
+@router.post(
+    "/v1/knowledge/sources", status_code=202, response_model=JobPublic, responses=_ERRORS,
+    dependencies=[UploadLimit],  # per client address and per key: service/rate_limits.py
+)  # fmt: skip
 async def upload_sources(
     request: Request, principal: AdminDep, runtime: RuntimeDep, jobs: JobsDep
 ) -> JobPublic:
@@ -65,8 +69,11 @@ def list_sources(principal: AdminDep, runtime: RuntimeDep) -> SourceList:
 
 
 @router.delete("/v1/knowledge/sources/{document_id:path}", status_code=204, responses=_ERRORS)
-def delete_source(document_id: str, principal: AdminDep, runtime: RuntimeDep) -> Response:
-    """Remove a source from the registry and from every index."""
-    runtime.store(principal.tenant).delete(principal.tenant, document_id)
-    runtime.audit(principal.tenant, principal.key_id, "knowledge.delete", document_id=document_id)
+def delete_source(
+    document_id: str, principal: AdminDep, privacy: PrivacyDep, with_replies: bool = False
+) -> Response:
+    """Remove a source from the registry and every index, and its text from the passages
+    traces recorded (no byte of it remains); `with_replies=true` also removes its sentences
+    from replies already shown to end users."""
+    privacy.sources.delete(principal.tenant, document_id, principal.key_id, with_replies)
     return Response(status_code=204)

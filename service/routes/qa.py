@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from control.tenants import Principal
+from evaluation.queue import VERDICTS
+from evaluation.scored_replies import scored_replies
 from service.deps import RuntimeDep, require
-from service.qa import VERDICTS
 from service.schemas import ErrorResponse
-from service.tenants import Principal
 
 router = APIRouter(tags=["qa"])
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -67,7 +68,7 @@ class GoldenSet(BaseModel):
 def review_queue(principal: QaLeadDep, runtime: RuntimeDep) -> list[QueueEntryPublic]:
     """Replies waiting for review (low scores, handoffs, down-ratings, random sample)."""
     out = []
-    for entry in runtime.qa.queue(principal.tenant):
+    for entry in runtime.review_queue.entries(principal.tenant):
         trace = entry.trace
         out.append(
             QueueEntryPublic(
@@ -99,7 +100,7 @@ def _review(review: Any) -> ReviewPublic:
 def record_review(body: ReviewIn, principal: QaLeadDep, runtime: RuntimeDep) -> ReviewPublic:
     """Record a verdict, labels and an optional corrected answer (which becomes a golden
     case of the tenant)."""
-    review = runtime.qa.review(
+    review = runtime.review_queue.review(
         principal.tenant, body.trace_id, principal.key_id, body.verdict, body.labels,
         body.corrected_answer,
     )  # fmt: skip
@@ -111,14 +112,16 @@ def record_review(body: ReviewIn, principal: QaLeadDep, runtime: RuntimeDep) -> 
 @router.get("/v1/qa/reviews", response_model=list[ReviewPublic], responses=_ERRORS)
 def list_reviews(principal: QaLeadDep, runtime: RuntimeDep) -> list[ReviewPublic]:
     """Every review of the tenant, oldest first."""
-    return [_review(r) for r in runtime.qa.reviews(principal.tenant)]
+    return [_review(r) for r in runtime.review_queue.reviews(principal.tenant)]
 
 
 @router.get("/v1/qa/golden", response_model=GoldenSet, responses=_ERRORS)
 def export_golden(principal: QaReaderDep, runtime: RuntimeDep) -> GoldenSet:
     """The tenant's golden set (questions-JSONL records; `golden_source` says where each
-    came from: `import` or `correction`)."""
-    return GoldenSet(cases=runtime.qa.golden(principal.tenant))
+    came from: `import` or `correction`). Each export is audited."""
+    cases = runtime.golden.cases(principal.tenant)
+    runtime.audit(principal.tenant, principal.key_id, "qa.golden.export", cases=len(cases))
+    return GoldenSet(cases=cases)
 
 
 @router.post("/v1/qa/golden", responses=_ERRORS)
@@ -126,7 +129,7 @@ def import_golden(
     body: GoldenImport, principal: QaReaderDep, runtime: RuntimeDep
 ) -> dict[str, int]:
     """Import a questions JSONL into the golden set; a bad line imports nothing."""
-    count = runtime.qa.import_golden(principal.tenant, body.jsonl)
+    count = runtime.golden.import_jsonl(principal.tenant, body.jsonl)
     runtime.audit(principal.tenant, principal.key_id, "qa.golden.import", cases=count)
     return {"imported": count}
 
@@ -138,5 +141,6 @@ def quality_report(principal: QaReaderDep, runtime: RuntimeDep) -> HTMLResponse:
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "report.html"
-        render_report(runtime.qa.scored_replies(principal.tenant), principal.tenant, out)
+        replies = scored_replies(runtime.sessions, principal.tenant)
+        render_report(replies, principal.tenant, out)
         return HTMLResponse(out.read_text(encoding="utf-8"))

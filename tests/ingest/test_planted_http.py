@@ -123,7 +123,9 @@ def test_the_upload_reports_the_planted_sentences_and_the_source_lists_them(serv
     [source] = listed["sources"]
     flagged = [f["text"] for f in source["flagged_sentences"]]
     assert sorted(flagged) == sorted(PLANTED.values())
-    assert all(0 < f["score"] <= 1 and f["section"] for f in source["flagged_sentences"])
+    for flagged_sentence in source["flagged_sentences"]:
+        assert 0 < flagged_sentence["score"] <= 1 and flagged_sentence["section"]
+        assert flagged_sentence["reason"] == "classifier" or "rules" in flagged_sentence["reason"]
     # End users never see the source list, flagged sentences included.
     denied = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.keys["end_user"]))
     assert denied.status_code == 403

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.tenants import ROLES
+from control.tenants import ROLES
 from tests.conftest import DATA, LiveServer
 from tests.service.helpers import auth, upload, wait_job
 
@@ -33,7 +33,12 @@ POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("PUT", "/v1/features/{name}"): ("admin",),
     ("GET", "/v1/procedures"): ("admin",),
     ("PUT", "/v1/procedures"): ("admin",),
+    ("GET", "/v1/procedures/{procedure_id}"): ("admin",),
     ("DELETE", "/v1/procedures/{procedure_id}"): ("admin",),
+    ("GET", "/v1/actions/connections"): ("admin",),
+    ("GET", "/v1/actions/connections/{name}"): ("admin",),
+    ("PUT", "/v1/actions/connections/{name}"): ("admin",),
+    ("DELETE", "/v1/actions/connections/{name}"): ("admin",),
     ("GET", "/v1/traces/{trace_id}"): ("qa_lead", "admin"),
     ("GET", "/v1/qa/queue"): ("qa_lead",),
     ("POST", "/v1/qa/reviews"): ("qa_lead",),
@@ -102,7 +107,8 @@ def test_matrix(server: Any, method: str, path: str, who: str) -> None:
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
     elif who in allowed:
-        assert response.status_code in (200, 201, 202, 400, 404, 422), response.text
+        # 428: a versioned change (configuration, procedures) sent without its version.
+        assert response.status_code in (200, 201, 202, 400, 404, 422, 428), response.text
         if method == "DELETE":
             assert response.status_code == 404  # the harmless target does not exist
     else:
@@ -120,3 +126,80 @@ def test_key_of_another_tenant_never_reaches_this_tenant(server: Any) -> None:
     assert deleted.status_code == 404
     mine = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.keys["admin"]))
     assert "warranty.html" in [s["document_id"] for s in mine.json()["sources"]]
+
+
+# End users: the role lets an end_user key in, but only to conversations that are theirs.
+# Proofs: the conversation's token, or (keys allowed to assert identities) the same end user.
+_OWNED = (
+    ("GET", "/v1/conversations/{conversation_id}"),
+    ("POST", "/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/v1/messages/{message_id}/rating"),
+)
+_PROOFS: dict[str, tuple[str, bool]] = {  # proof -> (key, reaches the conversation)
+    "no proof": ("end_user", False),
+    "own token": ("end_user", True),
+    "another conversation's token": ("end_user", False),
+    "own identity, key may not assert": ("end_user", False),
+    "own identity, backend key": ("backend", True),
+    "another identity, backend key": ("backend", False),
+    "own identity, another tenant's backend": ("other_backend", False),
+    "own token, another tenant's key": ("other_end_user", False),
+}
+
+
+@pytest.fixture(scope="module")
+def owned(server: Any) -> dict[str, str]:
+    tenants = server.runtime.tenants
+    keys = {
+        "end_user": server.keys["end_user"],
+        "backend": tenants.create_key("acme", "end_user", asserts_identity=True),
+        "other_backend": tenants.create_key("globex", "end_user", asserts_identity=True),
+        "other_end_user": tenants.create_key("globex", "end_user"),
+    }
+    started = httpx.post(
+        f"{server.url}/v1/conversations", headers=auth(keys["backend"]),
+        json={"end_user_id": "customer-1"}, timeout=60,
+    ).json()  # fmt: skip
+    other = httpx.post(
+        f"{server.url}/v1/conversations", headers=auth(keys["end_user"]), json={}, timeout=60
+    ).json()
+    token = started["conversation_token"]
+    reply = httpx.post(
+        f"{server.url}/v1/conversations/{started['conversation_id']}/messages",
+        headers={**auth(keys["end_user"]), "X-Conversation-Token": token},
+        json={"text": "What does the warranty cover?"}, timeout=120,
+    )  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    return {
+        **keys, "conversation_id": started["conversation_id"], "token": token,
+        "message_id": reply.json()["message_id"], "other_token": other["conversation_token"],
+    }  # fmt: skip
+
+
+def _proof_headers(owned: dict[str, str], proof: str) -> dict[str, str]:
+    key, _ = _PROOFS[proof]
+    headers = auth(owned[key])
+    if "token" in proof:
+        headers["X-Conversation-Token"] = owned["other_token" if "another" in proof else "token"]
+    if "identity" in proof:
+        headers["X-End-User-Id"] = "customer-2" if "another identity" in proof else "customer-1"
+    return headers
+
+
+@pytest.mark.parametrize(("method", "path"), _OWNED)
+@pytest.mark.parametrize("proof", list(_PROOFS))
+def test_end_users_reach_only_their_own_conversations(
+    server: Any, owned: dict[str, str], method: str, path: str, proof: str
+) -> None:
+    concrete = path.replace("{conversation_id}", owned["conversation_id"])
+    concrete = concrete.replace("{message_id}", owned["message_id"])
+    body = {"rating": "up"} if "rating" in path else {"text": "Thanks!"}
+    response = httpx.request(
+        method, server.url + concrete, headers=_proof_headers(owned, proof),
+        json=body if method == "POST" else None, timeout=120,
+    )  # fmt: skip
+    if _PROOFS[proof][1]:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 404, response.text
+        assert "does not exist" in response.json()["error"]["message"]

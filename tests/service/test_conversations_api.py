@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from control.tenants import ROLES
+from conversations.connections import ConnectionSpec
 from service.demo import EXAMPLES, start_actions_service
-from service.tenants import ROLES
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import RETURNS_POLICY, auth, seed_returns_policy
 
@@ -29,6 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
         for name in ("acme", "globex"):
             runtime.tenants.create(name, "eu")
         seed_returns_policy(runtime, "acme")
+        token = settings.actions_token.get_secret_value()
+        northwind = ConnectionSpec(actions_url, secrets={"Authorization": f"Bearer {token}"})
+        runtime.agents.put_connection("acme", "northwind", northwind)
         live.keys = {role: runtime.tenants.create_key("acme", role) for role in ROLES}
         live.other_admin = runtime.tenants.create_key("globex", "admin")
         live.other_qa = runtime.tenants.create_key("globex", "qa_lead")  # type: ignore[attr-defined]
@@ -36,10 +41,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     actions.stop()
 
 
-def call(server: Any, method: str, path: str, role: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(
-        method, server.url + path, headers=auth(server.keys[role]), timeout=120, **kwargs
-    )
+# Each conversation's token (end users reach a conversation only with it).
+TOKENS: dict[str, str] = {}
+
+
+def call(
+    server: Any, method: str, path: str, role: str, headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:  # fmt: skip
+    headers = {**auth(server.keys[role]), **(headers or {})}
+    return httpx.request(method, server.url + path, headers=headers, timeout=120, **kwargs)
+
+
+def token(conversation_id: str) -> dict[str, str]:
+    return {"X-Conversation-Token": TOKENS[conversation_id]}
 
 
 def start(server: Any) -> str:
@@ -49,13 +64,14 @@ def start(server: Any) -> str:
     assert body["ai_generated"] is True and "AI" in body["disclosure"]
     assert body["privacy_notice"]
     conversation_id: str = body["conversation_id"]
+    TOKENS[conversation_id] = body["conversation_token"]
     return conversation_id
 
 
 def say(server: Any, conversation_id: str, text: str) -> dict[str, Any]:
     response = call(
         server, "POST", f"/v1/conversations/{conversation_id}/messages", "end_user",
-        json={"text": text},
+        headers=token(conversation_id), json={"text": text},
     )  # fmt: skip
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -64,15 +80,34 @@ def say(server: Any, conversation_id: str, text: str) -> dict[str, Any]:
 
 
 def history(server: Any, conversation_id: str, role: str = "end_user") -> list[dict[str, Any]]:
-    response = call(server, "GET", f"/v1/conversations/{conversation_id}", role)
+    response = call(server, "GET", f"/v1/conversations/{conversation_id}", role,
+                    headers=token(conversation_id))  # fmt: skip
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages
 
 
+def if_match(server: Any) -> dict[str, str]:
+    """The configuration's current ETag, for a change based on it."""
+    return {"If-Match": call(server, "GET", "/v1/agent/config", "admin").headers["ETag"]}
+
+
 def set_config(server: Any, **changes: Any) -> None:
-    response = call(server, "PATCH", "/v1/agent/config", "admin", json=changes)
+    response = call(
+        server, "PATCH", "/v1/agent/config", "admin", headers=if_match(server), json=changes
+    )
     assert response.status_code == 200, response.text
+
+
+def put_procedure(server: Any, source: str) -> httpx.Response:
+    """Add or replace a procedure, based on its current version (0: new)."""
+    stored = {p["id"]: p["version"] for p in call(server, "GET", "/v1/procedures", "admin").json()}
+    try:
+        version = stored.get(yaml.safe_load(source).get("id"), 0)
+    except (yaml.YAMLError, AttributeError):
+        version = 0  # not a procedure at all: refused before any version matters
+    return call(server, "PUT", "/v1/procedures", "admin",
+                json={"source": source, "version": version})  # fmt: skip
 
 
 def test_a_knowledge_answer_with_citations_and_a_trace_for_qa(server: Any) -> None:
@@ -149,7 +184,7 @@ def test_talk_to_a_human_hands_off_with_a_summary_and_a_person_replies(server: A
 def test_a_procedure_with_actions_and_an_approval(server: Any) -> None:
     for name in ("return-refund", "order-status"):  # intents need at least two to compare
         source = (EXAMPLES / "procedures" / f"{name}.yaml").read_text(encoding="utf-8")
-        put = call(server, "PUT", "/v1/procedures", "admin", json={"source": source})
+        put = put_procedure(server, source)
         assert put.status_code == 200, put.text
     conversation = start(server)
     first = say(server, conversation, "I want to return an item and get my money back")
@@ -171,7 +206,7 @@ def test_a_procedure_with_actions_and_an_approval(server: Any) -> None:
     assert review.status_code == 200, review.text
     assert history(server, conversation)[-1]["role"] == "assistant"
     everything = str(call(server, "GET", f"/v1/traces/{pending['trace_id']}", "admin").json())
-    assert server.settings.actions_token not in everything
+    assert server.settings.actions_token.get_secret_value() not in everything
 
 
 def test_feature_switches(server: Any) -> None:
@@ -196,12 +231,12 @@ def test_rating_a_reply(server: Any) -> None:
     reply = say(server, conversation, "How long do I have to return a defective item?")
     rated = call(
         server, "POST", f"/v1/messages/{reply['message_id']}/rating", "end_user",
-        json={"rating": "down", "comment": "too short"},
+        headers=token(conversation), json={"rating": "down", "comment": "too short"},
     )  # fmt: skip
     assert rated.status_code == 200 and rated.json()["rating"] == "down"
     bad = call(
         server, "POST", f"/v1/messages/{reply['message_id']}/rating", "end_user",
-        json={"rating": "meh"},
+        headers=token(conversation), json={"rating": "meh"},
     )  # fmt: skip
     assert bad.status_code == 422
 
@@ -213,7 +248,8 @@ def test_bad_configuration_is_refused_and_changes_nothing(server: Any) -> None:
         ({"thresholds": {"answer": 0.2, "clarify": 0.5}}, "clarify"),
         ({"features": {"telepathy": True}}, "telepathy"),
     ):
-        response = call(server, "PATCH", "/v1/agent/config", "admin", json=change)
+        response = call(server, "PATCH", "/v1/agent/config", "admin",
+                        headers=if_match(server), json=change)  # fmt: skip
         assert response.status_code == 400, response.text
         assert words in response.json()["error"]["message"]
     assert call(server, "GET", "/v1/agent/config", "admin").json() == before
@@ -221,13 +257,13 @@ def test_bad_configuration_is_refused_and_changes_nothing(server: Any) -> None:
 
 def test_a_bad_procedure_is_refused_and_the_others_stay(server: Any, tmp_path: Path) -> None:
     source = (EXAMPLES / "procedures" / "order-status.yaml").read_text(encoding="utf-8")
-    assert call(server, "PUT", "/v1/procedures", "admin", json={"source": source}).is_success
+    assert put_procedure(server, source).is_success
     before = call(server, "GET", "/v1/procedures", "admin").json()
-    broken = source.replace("{{actions_url}}", "http://evil.example.com")
-    response = call(server, "PUT", "/v1/procedures", "admin", json={"source": broken})
+    broken = source.replace("url: /orders", "url: http://evil.example.com/orders")
+    response = put_procedure(server, broken)
     assert response.status_code == 400
-    assert "not in the allowed hosts" in response.json()["error"]["message"]
-    not_yaml = call(server, "PUT", "/v1/procedures", "admin", json={"source": "steps: [: oops"})
+    assert "not among the origins connection 'northwind'" in response.json()["error"]["message"]
+    not_yaml = put_procedure(server, "steps: [: oops")
     assert not_yaml.status_code == 400
     assert call(server, "GET", "/v1/procedures", "admin").json() == before
 
@@ -248,11 +284,13 @@ def test_starting_without_a_body_and_posting_with_message_work(server: Any) -> N
     started = httpx.post(f"{server.url}/v1/conversations", headers=auth(server.keys["end_user"]))
     assert started.status_code == 201, started.text
     conversation = started.json()["conversation_id"]
+    TOKENS[conversation] = started.json()["conversation_token"]
     reply = call(
         server, "POST", f"/v1/conversations/{conversation}/messages", "end_user",
+        headers=token(conversation),
         json={"message": "How long do I have to return a defective item?"},
     )  # fmt: skip
     assert reply.status_code == 200 and reply.json()["ai_generated"] is True
     empty = call(server, "POST", f"/v1/conversations/{conversation}/messages", "end_user",
-                 json={"text": ""})  # fmt: skip
+                 headers=token(conversation), json={"text": ""})  # fmt: skip
     assert empty.status_code == 422 and "text" in empty.json()["error"]["message"]

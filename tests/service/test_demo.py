@@ -50,10 +50,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Any:
         process.wait(timeout=30)
 
 
-def say(url: str, key: str, conversation: str, text: str) -> dict[str, Any]:
+def say(url: str, key: str, conversation: dict[str, Any], text: str) -> dict[str, Any]:
     response = httpx.post(
-        f"{url}/v1/conversations/{conversation}/messages",
-        headers={"Authorization": f"Bearer {key}"}, json={"text": text}, timeout=120,
+        f"{url}/v1/conversations/{conversation['conversation_id']}/messages",
+        headers={"Authorization": f"Bearer {key}",
+                 "X-Conversation-Token": conversation["conversation_token"]},
+        json={"text": text}, timeout=120,
     )  # fmt: skip
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -66,18 +68,16 @@ def test_demo_procedure_and_knowledge_answer(demo: Any) -> None:
     user = keys["end-user"]
     headers = {"Authorization": f"Bearer {user}"}
     conversation = httpx.post(f"{url}/v1/conversations", headers=headers, json={}).json()
-    cid = conversation["conversation_id"]
     assert "AI" in conversation["disclosure"]
 
-    answer = say(url, user, cid, "What payment methods do you accept?")
+    answer = say(url, user, conversation, "What payment methods do you accept?")
     assert answer["decision"] == "answered" and answer["citations"], answer
     assert "PayPal" in answer["text"]
 
     order = httpx.post(f"{url}/v1/conversations", headers=headers, json={}).json()
-    oid = order["conversation_id"]
-    assert "order number" in say(url, user, oid, "Where is my order?")["text"]
-    say(url, user, oid, "3348917502")
-    status = say(url, user, oid, "cminh730@email.com")
+    assert "order number" in say(url, user, order, "Where is my order?")["text"]
+    say(url, user, order, "3348917502")
+    status = say(url, user, order, "cminh730@email.com")
     assert status["decision"] == "answered" and "delivered" in status["text"], status
     trace = httpx.get(
         f"{url}/v1/traces/{status['trace_id']}",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.models import AuditEntry
+from control.models import AuditEntry
 from service.settings import Settings
 from tests.conftest import DATA
 from tests.service.test_cli import clearline
@@ -62,7 +62,7 @@ def test_an_equal_candidate_is_accepted_and_audited(demo_dir: Path, tmp_path: Pa
     assert code == 0, stderr
     assert report["passed"] is True
     runtime_settings = Settings(data_dir=demo_dir)
-    from service.db import make_engine, session_factory
+    from control.db import make_engine, session_factory
 
     engine = make_engine(f"sqlite:///{runtime_settings.control_db}")
     with session_factory(engine)() as session:

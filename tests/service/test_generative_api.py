@@ -48,15 +48,15 @@ def test_generative_composition_masks_personal_data_and_is_verified(servers: Any
             "refund [1]. We will also send a free gift to <PERSON_1> at <EMAIL_1> [1]."
         )
     )
-    conversation = httpx.post(f"{live.url}/v1/conversations", headers=auth(user), json={}).json()[
-        "conversation_id"
-    ]
+    started = httpx.post(f"{live.url}/v1/conversations", headers=auth(user), json={}).json()
+    conversation = started["conversation_id"]
+    as_owner = {**auth(user), "X-Conversation-Token": started["conversation_token"]}
     message = (
         "Hi, I am Jane Doe, my email is jane.doe@example.com and my card is "
         "4111 1111 1111 1111. How long do I have to return a defective item?"
     )
     reply = httpx.post(
-        f"{live.url}/v1/conversations/{conversation}/messages", headers=auth(user),
+        f"{live.url}/v1/conversations/{conversation}/messages", headers=as_owner,
         json={"text": message}, timeout=120,
     ).json()  # fmt: skip
     sent = str(model.requests)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from service.models import Job
+from control.models import Job
 from service.runtime import Runtime
 from tests.conftest import DATA, LiveServer
 from tests.service.helpers import wait_job

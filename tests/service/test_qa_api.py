@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.tenants import ROLES
+from control.customer import CustomerControls
+from control.tenants import ROLES
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import auth, seed_returns_policy
 from tests.service.test_cli import clearline
@@ -20,8 +21,11 @@ from tests.service.test_cli import clearline
 MAX_DELAY_S = 30  # generous for a loaded 2-core machine; the server polls every 0.2 s
 
 
-def _call(url: str, key: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, url + path, headers=auth(key), timeout=120, **kwargs)
+def _call(
+    url: str, key: str, method: str, path: str, token: str = "", **kwargs: Any
+) -> httpx.Response:
+    headers = {**auth(key), **({"X-Conversation-Token": token} if token else {})}
+    return httpx.request(method, url + path, headers=headers, timeout=120, **kwargs)
 
 
 def _wait_for_scores(url: str, key: str, trace_id: str) -> dict[str, Any]:
@@ -43,16 +47,17 @@ def test_scores_queue_review_golden_report_and_gate(tmp_path: Path) -> None:
     with LiveServer(settings) as live:
         runtime = live.runtime
         runtime.tenants.create("acme", "eu")
+        CustomerControls(runtime.sessions).update("acme", {"training_use": "allowed"}, "test")
         seed_returns_policy(runtime, "acme")
         keys = {role: runtime.tenants.create_key("acme", role) for role in ROLES}
         url = live.url
         user, qa = keys["end_user"], keys["qa_lead"]
         conversation = _call(url, user, "POST", "/v1/conversations", json={}).json()
-        cid = conversation["conversation_id"]
+        cid, token = conversation["conversation_id"], conversation["conversation_token"]
 
         def say(text: str) -> dict[str, Any]:
             path = f"/v1/conversations/{cid}/messages"
-            body: dict[str, Any] = _call(url, user, "POST", path, json={"text": text}).json()
+            body: dict[str, Any] = _call(url, user, "POST", path, token, json={"text": text}).json()
             return body
 
         # Every reply gets its scores, each naming its evaluator, within the bound.
@@ -65,7 +70,7 @@ def test_scores_queue_review_golden_report_and_gate(tmp_path: Path) -> None:
 
         # A down-rating and a handoff put replies in the review queue.
         rated = _call(url, user, "POST", f"/v1/messages/{answer['message_id']}/rating",
-                      json={"rating": "down", "comment": "too vague"})  # fmt: skip
+                      token, json={"rating": "down", "comment": "too vague"})  # fmt: skip
         assert rated.status_code == 200
         handoff = say("I want to speak to a real person")
         _wait_for_scores(url, qa, handoff["trace_id"])

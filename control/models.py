@@ -1,10 +1,13 @@
-"""Relational records of the control database (tenants, keys, jobs, audit log)."""
+"""Relational records of the control database: tenants, API keys, ingestion jobs, the audit
+log, agent configuration and procedures, conversations and messages, traces, and the QA
+loop's review queue, reviews and golden cases. The Alembic revisions in migrations/ create
+exactly these tables."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,6 +39,8 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The company's backend: may name the end user a conversation belongs to.
+    asserts_identity: Mapped[bool] = mapped_column(default=False)
 
 
 class Job(Base):
@@ -88,11 +93,13 @@ class ProcedureRecord(Base):
     tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), primary_key=True)
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     source: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_end_user_id", "tenant", "end_user_id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), index=True)
@@ -103,6 +110,10 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(16), default="api")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who it belongs to: the end user the company's backend named, and a SHA-256 hash of
+    # the conversation token given to whoever started it.
+    end_user_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Message(Base):

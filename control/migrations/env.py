@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection handed over by service.db.migrate."""
+"""Alembic environment: runs on the connection handed over by control.db.migrate."""
 
 from alembic import context
 
-from service.models import Base
+from control.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

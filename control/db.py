@@ -1,4 +1,7 @@
-"""The control database: a SQLAlchemy engine, migrated by Alembic to the latest schema."""
+"""The control database: a SQLAlchemy engine, migrated by Alembic to the latest schema.
+
+The service opens SQLite (`<data-dir>/clearline.db`); nothing here depends on it beyond the
+SQLite connection settings, so another SQLAlchemy database URL can be passed to make_engine."""
 
 from __future__ import annotations
 

@@ -11,11 +11,13 @@ from typing import Literal, cast, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from control.errors import ConfigurationError, Conflict, NotFound, Unauthorized
+from control.models import ApiKey, Tenant
 from knowledge.tenancy import validate_tenant
-from service.errors import ConfigurationError, Conflict, NotFound, Unauthorized
-from service.models import ApiKey, Tenant
-from service.settings import REGIONS
 
+# Where a tenant's knowledge lives (one store per region, under <data-dir>/regions/<region>).
+Region = Literal["us", "eu", "uk", "de", "jp", "au"]
+REGIONS: tuple[str, ...] = get_args(Region)
 Role = Literal["end_user", "agent", "admin", "qa_lead"]
 ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "cl"
@@ -28,6 +30,7 @@ class Principal:
     tenant: str
     role: Role
     key_id: str
+    asserts_identity: bool = False  # the company's backend: may name the end user
 
 
 def _hash(secret: str) -> str:
@@ -71,17 +74,28 @@ class Tenants:
         with self._sessions() as session:
             return list(session.scalars(select(Tenant).order_by(Tenant.name)))
 
-    def create_key(self, tenant: str, role: str, label: str = "") -> str:
-        """Create a key and return its secret; it is shown once and stored only hashed."""
+    def create_key(
+        self, tenant: str, role: str, label: str = "", asserts_identity: bool = False
+    ) -> str:
+        """Create a key and return its secret; it is shown once and stored only hashed.
+        `asserts_identity` (end_user keys only) is for the company's backend: such a key may
+        name the end user (`end_user_id`) a conversation belongs to."""
         if role not in ROLES:
             raise ConfigurationError(f"unknown role '{role}'; choose one of {', '.join(ROLES)}")
+        if asserts_identity and role != "end_user":
+            raise ConfigurationError(
+                "only an end_user key can assert end-user identities; create one with "
+                "role end_user for the company's backend"
+            )
         self.get(tenant)
         key_id = secrets.token_hex(6)
         secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(24)}"
         with self._sessions.begin() as session:
-            session.add(
-                ApiKey(id=key_id, tenant=tenant, role=role, key_hash=_hash(secret), label=label)
-            )
+            key = ApiKey(
+                id=key_id, tenant=tenant, role=role, key_hash=_hash(secret), label=label,
+                asserts_identity=asserts_identity,
+            )  # fmt: skip
+            session.add(key)
         return secret
 
     def authenticate(self, secret: str) -> Principal:
@@ -96,4 +110,7 @@ class Tenants:
             or not hmac.compare_digest(key.key_hash, _hash(secret))
         ):
             raise Unauthorized("invalid or revoked API key")
-        return Principal(tenant=key.tenant, role=cast(Role, key.role), key_id=key.id)
+        return Principal(
+            tenant=key.tenant, role=cast(Role, key.role), key_id=key.id,
+            asserts_identity=bool(key.asserts_identity),
+        )  # fmt: skip

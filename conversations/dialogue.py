@@ -2,7 +2,11 @@
 
 The rule that matters most: an end user only ever sees messages marked visible. A draft
 (copilot mode, or a high-impact procedure action) is stored invisible and becomes visible
-only when a human approves it, possibly edited.
+only when a human approves it, possibly edited. A draft of an action is bound to that action
+and its procedure state when it is made; approving it runs exactly that, at most once
+(conversations.approvals). While an action waits for approval, the conversation's procedure
+state stays where it is: new messages are answered from knowledge (or handed off) and no
+other procedure starts until the draft is approved or rejected.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,40 +24,16 @@ from agent.procedures.runner import ProcedureState
 from agent.replies import ConversationState, Reply
 from agent.trace import Trace
 from agent.turn import Agent
+from control.errors import Conflict, NotFound
+from control.models import Conversation, Message
+from conversations.agents import TenantAgents
+from conversations.approvals import Approvals, BoundAction, Reviewed, bind_action
+from conversations.consent import ConsentGate
 from knowledge.query import Turn
-from service.agents import TenantAgents
-from service.errors import Conflict, NotFound
-from service.models import Conversation, Message, TraceRecord
-
-MAX_MESSAGE_CHARS = 4000
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
-
-
-class SqlTraceStore:
-    """TraceStore in the control database (one row per trace, the typed JSON as body)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-
-    def save(self, trace: Trace) -> None:
-        with self._sessions.begin() as session:
-            row = session.get(TraceRecord, trace.trace_id)
-            if row is None:
-                row = TraceRecord(
-                    id=trace.trace_id, tenant=trace.tenant, conversation_id=trace.conversation_id
-                )
-                session.add(row)
-            row.body = trace.model_dump_json()
-
-    def get(self, tenant: str, trace_id: str) -> Trace | None:
-        with self._sessions() as session:
-            row = session.get(TraceRecord, trace_id)
-        if row is None or row.tenant != tenant:
-            return None
-        return Trace.model_validate_json(row.body)
 
 
 @dataclass(frozen=True)
@@ -69,15 +49,26 @@ class Conversations:
         self._agent = agent
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._approvals = Approvals(sessions, agents, self._lock, self._add)
 
     def _lock(self, conversation_id: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(conversation_id, threading.Lock())
 
-    def start(self, tenant: str, scenario: str = "", channel: str = "api") -> Conversation:
+    def start(
+        self,
+        tenant: str,
+        scenario: str = "",
+        channel: str = "api",
+        end_user_id: str | None = None,
+        token_hash: str | None = None,
+    ) -> Conversation:
+        """A new conversation of `end_user_id` (if the company's backend named one), reachable
+        by end users with the token whose hash is `token_hash` (conversations/identity.py)."""
         conversation = Conversation(
-            id=new_id("conv"), tenant=tenant, scenario=scenario.strip(), channel=channel
-        )
+            id=new_id("conv"), tenant=tenant, scenario=scenario.strip(), channel=channel,
+            end_user_id=end_user_id, token_hash=token_hash,
+        )  # fmt: skip
         with self._sessions.begin() as session:
             session.add(conversation)
         return conversation
@@ -118,6 +109,8 @@ class Conversations:
             conversation = self.get(tenant, conversation_id)
             if conversation.status == "closed":
                 raise Conflict(f"conversation '{conversation_id}' is closed")
+            consent = ConsentGate(self._sessions, lambda t: self._agents.config(t).privacy_notice)
+            consent.check(tenant, conversation.id)  # before anything is stored
             earlier = self.messages(tenant, conversation_id, visible_only=True)
             with self._sessions.begin() as session:
                 self._add(session, conversation, "user", text)
@@ -133,7 +126,19 @@ class Conversations:
                 procedure_state=conversation.procedure_state,
                 last_decision=last,
             )
-            reply = self._agent.respond(self._agents.agent(tenant), state, text)
+            tenant_agent = self._agents.agent(tenant)
+            paused = _waiting_approval(conversation.procedure_state)
+            if paused:  # no procedure starts while an action waits for approval
+                tenant_agent = replace(tenant_agent, procedure_intents={})
+            reply = self._agent.respond(tenant_agent, state, text)
+            if paused:
+                route = reply.trace.step("route")
+                route.reason += (
+                    "; an action of this conversation waits for a human's approval, so no "
+                    "procedure starts until it is approved or rejected"
+                )
+                route.outputs["procedures_paused"] = True
+                reply = replace(reply, procedure_state=conversation.procedure_state)
             return self._store_reply(conversation, reply)
 
     def _waiting_for_human(self, tenant: str, conversation: Conversation) -> Posted:
@@ -178,6 +183,8 @@ class Conversations:
                     citations=json.dumps(citations),
                     trace_id=reply.trace.trace_id, draft_status="pending",
                 )  # fmt: skip
+                if reply.needs_approval and reply.procedure_state:
+                    bind_action(session, message, reply.procedure_state)
             else:
                 message = self._add(
                     session, row, "assistant", reply.text, decision=reply.decision,
@@ -227,47 +234,13 @@ class Conversations:
 
     def review(
         self, tenant: str, message_id: str, actor: str, approve: bool, text: str | None
-    ) -> Message:
-        """Approve (optionally edited) or reject a draft. A pending high-impact procedure
-        action runs only on approval; a rejection hands the conversation to a human."""
-        with self._sessions() as session:
-            draft = session.get(Message, message_id)
-        if draft is None or draft.tenant != tenant or draft.draft_status is None:
-            raise NotFound(f"draft '{message_id}' does not exist")
-        if draft.draft_status != "pending":
-            raise Conflict(f"draft '{message_id}' was already {draft.draft_status}")
-        conversation = self.get(tenant, draft.conversation_id)
-        state = _pending_procedure(conversation.procedure_state)
-        final = (text or draft.text).strip()
-        new_state = conversation.procedure_state
-        if state is not None:
-            runner = self._agents.agent(tenant).procedures
-            assert runner is not None
-            outcome = runner.approve(state, approve, actor)
-            final = outcome.text if not text else final
-            terminal = outcome.state.status in ("done", "handoff")
-            new_state = None if terminal else outcome.state.to_json()
-            approve = approve and outcome.decision != "handoff"
-        with self._sessions.begin() as session:
-            row = session.get(Message, message_id)
-            conv = session.get(Conversation, conversation.id)
-            assert row is not None and conv is not None
-            row.draft_status = "approved" if approve else "rejected"
-            row.reviewed_by = actor
-            conv.procedure_state = new_state
-            if approve:
-                row.text = final
-                row.visible = True
-                row.created_at = datetime.now(UTC)
-            else:
-                conv.status = "handoff"
-                conv.handoff_summary = f"A human rejected the agent's draft: {draft.text[:300]}"
-                if state is not None and final:
-                    self._add(session, conv, "assistant", final, decision="handoff")
-        with self._sessions() as session:
-            updated = session.get(Message, message_id)
-        assert updated is not None
-        return updated
+    ) -> Reviewed:
+        """Approve (optionally edited) or reject a draft; see conversations.approvals."""
+        return self._approvals.review(tenant, message_id, actor, approve, text)
+
+    def bound_actions(self, tenant: str, message_ids: list[str]) -> dict[str, BoundAction]:
+        """The actions these drafts approve, by draft id (drafts of plain replies absent)."""
+        return self._approvals.bound(tenant, message_ids)
 
     def rate(self, tenant: str, message_id: str, rating: str, comment: str | None) -> Message:
         with self._sessions.begin() as session:
@@ -282,8 +255,7 @@ class Conversations:
         return updated
 
 
-def _pending_procedure(procedure_state: str | None) -> ProcedureState | None:
+def _waiting_approval(procedure_state: str | None) -> bool:
     if not procedure_state:
-        return None
-    state = ProcedureState.from_json(procedure_state)
-    return state if state.status == "waiting_approval" else None
+        return False
+    return ProcedureState.from_json(procedure_state).status == "waiting_approval"

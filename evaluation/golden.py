@@ -1,0 +1,109 @@
+"""Golden sets: each tenant's questions with reference answers, imported as a questions
+JSONL or added from a QA lead's correction; the quality gate and the scorer's correctness
+read them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.trace import Trace
+from control.errors import BadRequest
+from control.models import GoldenCase, Message
+from evaluation.questions import Question, parse_question
+
+
+class GoldenSets:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def import_jsonl(self, tenant: str, text: str, where: str = "upload") -> int:
+        """Import a questions JSONL; a bad line stops the import and nothing is stored."""
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            parse_question(line, f"{where} line {number}")  # raises a clear error
+            records.append(json.loads(line))
+        if not records:
+            raise BadRequest(f"{where} holds no questions")
+        for record in records:
+            self._put(tenant, record, "import")
+        return len(records)
+
+    def add_correction(self, trace: Trace, verdict: str, corrected: str) -> None:
+        """A reviewed reply becomes a case: the corrected answer, or unanswerable when the
+        verdict says the agent should have handed off."""
+        unanswerable = verdict == "should_have_handed_off"
+        record: dict[str, Any] = {
+            "id": f"correction-{trace.trace_id}",
+            "question": trace.question,
+            "history": self._history(trace),
+            "reference_answer": "" if unanswerable else corrected,
+            "answerable": not unanswerable,
+            "source_trace_id": trace.trace_id,
+        }
+        self._put(trace.tenant, record, "correction")
+
+    def cases(self, tenant: str) -> list[dict[str, Any]]:
+        """Every case as its questions-JSONL record, with `golden_source` (import|correction)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(GoldenCase)
+                .where(GoldenCase.tenant == tenant)
+                .order_by(GoldenCase.created_at)
+            ).all()
+        out = []
+        for row in rows:
+            record = json.loads(row.body)
+            record["golden_source"] = row.source
+            out.append(record)
+        return out
+
+    def questions(self, tenant: str) -> list[Question]:
+        return [parse_question(json.dumps(r), f"golden case {r['id']}") for r in self.cases(tenant)]
+
+    def reference_for(self, tenant: str, question: str) -> str | None:
+        """The reference answer of the case asking exactly `question`, if any."""
+        for record in self.cases(tenant):
+            if record.get("question", "").strip() == question.strip():
+                answer = record.get("reference_answer")
+                return str(answer) if answer else None
+        return None
+
+    def _history(self, trace: Trace) -> list[dict[str, str]]:
+        """The visible turns of the conversation before the traced reply's question."""
+        if not trace.conversation_id or not trace.message_id:
+            return []
+        with self._sessions() as session:
+            reply = session.get(Message, trace.message_id)
+            if reply is None:
+                return []
+            rows = session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == trace.conversation_id,
+                    Message.visible.is_(True),
+                    Message.created_at < reply.created_at,
+                )
+                .order_by(Message.created_at)
+            ).all()
+        turns = [
+            {"role": "user" if m.role == "user" else "assistant", "text": m.text} for m in rows
+        ]
+        if turns and turns[-1]["role"] == "user" and turns[-1]["text"] == trace.question:
+            turns = turns[:-1]  # the question itself
+        return turns
+
+    def _put(self, tenant: str, record: dict[str, Any], source: str) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(GoldenCase, (str(record["id"]), tenant))
+            if row is None:
+                session.add(GoldenCase(id=str(record["id"]), tenant=tenant, body=json.dumps(record),
+                                       source=source))  # fmt: skip
+            else:
+                row.body = json.dumps(record)
+                row.source = source

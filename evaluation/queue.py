@@ -1,0 +1,125 @@
+"""The review queue: replies waiting for a QA lead, why each entered, and the verdicts that
+close them. A verdict with a corrected answer adds a case to the tenant's golden set."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.trace import Trace
+from control import audit
+from control.errors import BadRequest, NotFound
+from control.models import Message, QueueItem, Review, TraceRecord
+from control.training import TrainingPolicy
+from evaluation.golden import GoldenSets
+
+VERDICTS = ("correct", "partially_correct", "incorrect", "should_have_handed_off", "unsafe")
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    item: QueueItem
+    trace: Trace
+
+
+class ReviewQueue:
+    def __init__(self, sessions: sessionmaker[Session], golden: GoldenSets) -> None:
+        self._sessions = sessions
+        self._golden = golden
+
+    def enqueue(self, tenant: str, trace_id: str, reasons: Sequence[str]) -> None:
+        """Queue a reply (again, if reviewed before), adding `reasons` to those it has."""
+        with self._sessions.begin() as session:
+            existing = session.scalars(
+                select(QueueItem).where(QueueItem.tenant == tenant, QueueItem.trace_id == trace_id)
+            ).first()
+            if existing is None:
+                session.add(
+                    QueueItem(
+                        id=_id("qa"), tenant=tenant, trace_id=trace_id, reasons=json.dumps(reasons)
+                    )
+                )
+            else:
+                merged = list(dict.fromkeys([*json.loads(existing.reasons), *reasons]))
+                existing.reasons = json.dumps(merged)
+                existing.status = "open"
+
+    def on_rating(self, message: Message) -> None:
+        """A reply the end user rated down enters the queue."""
+        if message.rating == "down" and message.trace_id:
+            comment = f": {message.rating_comment}" if message.rating_comment else ""
+            self.enqueue(message.tenant, message.trace_id, [f"rated down by the end user{comment}"])
+
+    def entries(self, tenant: str, status: str = "open") -> list[QueueEntry]:
+        with self._sessions() as session:
+            items = session.scalars(
+                select(QueueItem)
+                .where(QueueItem.tenant == tenant, QueueItem.status == status)
+                .order_by(QueueItem.created_at)
+            ).all()
+            traces = {
+                row.id: row
+                for row in session.scalars(
+                    select(TraceRecord).where(TraceRecord.id.in_([i.trace_id for i in items]))
+                )
+            }
+        return [
+            QueueEntry(item, Trace.model_validate_json(traces[item.trace_id].body))
+            for item in items
+            if item.trace_id in traces
+        ]
+
+    def review(
+        self,
+        tenant: str,
+        trace_id: str,
+        reviewer: str,
+        verdict: str,
+        labels: Sequence[str],
+        corrected_answer: str | None,
+    ) -> Review:
+        """Record a verdict on one reply; its queue entries close."""
+        if verdict not in VERDICTS:
+            raise BadRequest(f"verdict '{verdict}' is not one of: {', '.join(VERDICTS)}")
+        trace = self._trace(tenant, trace_id)
+        review = Review(
+            id=_id("rev"), tenant=tenant, trace_id=trace_id, reviewer=reviewer, verdict=verdict,
+            labels=json.dumps(list(labels)), corrected_answer=corrected_answer,
+        )  # fmt: skip
+        with self._sessions.begin() as session:
+            session.add(review)
+            for item in session.scalars(
+                select(QueueItem).where(QueueItem.tenant == tenant, QueueItem.trace_id == trace_id)
+            ):
+                item.status = "reviewed"
+        if corrected_answer and corrected_answer.strip():
+            use = TrainingPolicy(self._sessions).decide(tenant, trace.conversation_id)
+            if use.allowed:  # training use: tenant setting and end-user opt-out
+                self._golden.add_correction(trace, verdict, corrected_answer.strip())
+            audit.record(self._sessions, tenant, reviewer, "training.golden", trace=trace_id,
+                         used=use.allowed, reason=use.reason)  # fmt: skip
+        return review
+
+    def reviews(self, tenant: str) -> list[Review]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Review).where(Review.tenant == tenant).order_by(Review.created_at)
+                )
+            )
+
+    def _trace(self, tenant: str, trace_id: str) -> Trace:
+        with self._sessions() as session:
+            row = session.get(TraceRecord, trace_id)
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"trace '{trace_id}' does not exist")
+        return Trace.model_validate_json(row.body)

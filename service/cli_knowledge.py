@@ -1,0 +1,107 @@
+"""`clearline ingest`, `sources` and `delete-source`: a tenant's knowledge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from service.cli_output import emit, runtime
+from service.lock import DataDirLock
+from service.settings import Settings
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from ingest.sources import expand
+
+    with DataDirLock(settings.data_dir, "clearline ingest"):
+        rt = runtime(settings)
+        try:
+            rt.ensure_tenant(args.tenant)
+            items = list(expand([Path(p) for p in args.paths]))
+            with (
+                tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar,
+                rt.ingestor(args.tenant) as ingestor,
+            ):
+                results = ingestor.run(args.tenant, items, on_result=lambda _: bar.update(1))
+            rt.audit(args.tenant, "cli", "knowledge.ingest", documents=len(results))
+        finally:
+            rt.close()
+    counts = Counter(r.status for r in results)
+    totals = {s: counts.get(s, 0) for s in ("ingested", "unchanged", "replaced", "failed")}
+    totals["documents"] = len(results)
+    totals["chunks"] = sum(r.chunks for r in results)
+    lines = [
+        f"{r.status:<9} {r.chunks:>4}  {r.source}" + (f"\n          {r.error}" if r.error else "")
+        for r in results
+    ]
+    lines.append(", ".join(f"{v} {k}" for k, v in totals.items()))
+    emit(args, {"documents": [asdict(r) for r in results], "totals": totals}, "\n".join(lines))
+    return 1 if totals["failed"] else 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from service.schemas import SourcePublic
+
+    with DataDirLock(settings.data_dir, "clearline sources"):
+        rt = runtime(settings)
+        try:
+            records = rt.store(args.tenant).list_documents(args.tenant)
+        finally:
+            rt.close()
+    sources = [SourcePublic.of(r).model_dump(mode="json") for r in records]
+    human = (
+        "\n".join(
+            f"{s['document_id']}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
+            for s in sources
+        )
+        or f"tenant '{args.tenant}' has no sources yet"
+    )
+    emit(args, {"sources": sources}, human)
+    return 0
+
+
+def cmd_delete_source(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete the source and scrub its text from traces (privacy.source_removal)."""
+    from service.privacy_wiring import privacy_for
+
+    with DataDirLock(settings.data_dir, "clearline delete-source"):
+        rt = runtime(settings)
+        try:
+            remover = privacy_for(rt).sources
+            report = remover.delete(args.tenant, args.document_id, "cli", args.with_replies)
+        finally:
+            rt.close()
+    replies = ", and its sentences from replies" if args.with_replies else ""
+    human = (
+        f"deleted {args.document_id}: {report.chunks} chunks; its passages removed from "
+        f"{report.traces} traces{replies}"
+    )
+    emit(args, {"deleted": args.document_id, **report.as_json()}, human)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             common: argparse.ArgumentParser) -> None:  # fmt: skip
+    p = sub.add_parser("ingest", parents=[common], help="ingest files, folders or .jsonl corpora")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sources", parents=[common], help="list a tenant's knowledge sources")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("delete-source", parents=[common], help="remove a source everywhere")
+    p.add_argument("document_id")
+    p.add_argument("--tenant", required=True)
+    p.add_argument(
+        "--with-replies",
+        action="store_true",
+        help="also remove its sentences from replies already shown to end users",
+    )
+    p.set_defaults(func=cmd_delete_source)
