@@ -22,6 +22,7 @@ flagged heading is also dropped from the section paths below it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -87,7 +88,8 @@ class DocumentScreen:
             if reason is None:
                 continue
             element = elements[unit.element]
-            cut.setdefault(unit.element, []).append(unit)
+            end = _code_block_end(element.text, unit.end)  # code an attack introduces goes too
+            cut.setdefault(unit.element, []).append(replace(unit, end=end))
             flagged.append(
                 FlaggedSentence(unit.text, element.section, element.page, round(score, 4), reason)
             )
@@ -111,6 +113,16 @@ class DocumentScreen:
         return None if self._rules is None else self._rules(text)
 
 
+def _code_block_end(text: str, end: int) -> int:
+    """Where a fenced code block right after `end` closes (`end` when none follows)."""
+    rest = text[end:]
+    if not rest.lstrip().startswith("```"):
+        return end
+    start = end + len(rest) - len(rest.lstrip())
+    close = text.find("```", start + 3)
+    return len(text) if close < 0 else close + 3
+
+
 def _without(text: str, units: Sequence[_Unit]) -> str:
     """`text` with the spans of `units` removed, with the white space that followed them."""
     if not units:
@@ -118,9 +130,10 @@ def _without(text: str, units: Sequence[_Unit]) -> str:
     pieces: list[str] = []
     position = 0
     for unit in sorted(units, key=lambda u: u.start):
-        pieces.append(text[position : unit.start])
-        position = unit.end
+        if unit.start > position:
+            pieces.append(text[position : unit.start])
+        position = max(position, unit.end)
         while position < len(text) and text[position] in " \t":
             position += 1
     pieces.append(text[position:])
-    return "".join(pieces).strip()
+    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", "".join(pieces)).strip()  # no empty lines left

@@ -62,7 +62,8 @@ _WORD_FLOOR, _CHAR_FLOOR = 16.0, 150.0  # about 8 words
 _BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\u201c\u2018])"  # where the chunker splits sentences
     r"|(?<=[.!?:;])[ \t]*\n\s*"  # a line that ends a sentence
-    r"|[ \t]*\n\s*(?=[-*\u2022]|\d+[.)]\s|#)"  # the next line is a list item or heading
+    r"|[ \t]*\n\s*(?=[-*\u2022]|\d+[.)]\s|#|```)"  # the next line: list item, heading, fence
+    r"|(?<=```)[ \t]*\n\s*"  # a code fence ends its line
     r"|\n[ \t]*\n\s*"  # a blank line
 )
 
@@ -111,8 +112,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of a text, stripped of surrounding white space.
 
     Sentences end where the chunker splits them (".", "!" or "?" before a capital, digit or
-    quote), and at a line break when the line ends a sentence or the next line starts a list
-    item; other line breaks are wrapped lines of one sentence.
+    quote), and at a line break when the line ends a sentence, the next line starts a list
+    item or heading, or either line is a code fence; other line breaks are wrapped lines of
+    one sentence.
     """
     spans: list[tuple[int, int]] = []
     start = 0
@@ -201,23 +203,27 @@ def load_models(model_dir: Path) -> tuple[dict[str, Any], dict[str, LinearModel]
 class PlantedInstructionClassifier:
     """Scores texts for planted instructions; `flags` applies the shipped threshold.
 
-    Loading happens in `warm_up` (or on first use). `signature` names the model and the
-    embedder, so stored results can tell which classifier produced them.
+    A cascade keeps the cost low: every text is scored by the n-gram model first, and only
+    texts at or above the manifest's `cascade_bar` (a few percent of ordinary sentences) are
+    embedded and scored by the full model; the others keep their n-gram score, which is below
+    the bar and far below the threshold. Loading happens in `warm_up` (or on first use).
+    `signature` names the model and the embedder, so stored results can tell which
+    classifier produced them.
     """
 
     def __init__(self, embedder: Embedder, model_dir: Path | None = None) -> None:
         self._embedder = embedder
         self._model_dir = model_dir
-        self._model: LinearModel | None = None
+        self._models: dict[str, LinearModel] = {}
         self._manifest: dict[str, Any] = {}
+        self._full = False
 
     def warm_up(self) -> None:
-        if self._model is not None:
+        if self._models:
             return
-        self._manifest, models = load_models(self._model_dir or default_model_dir())
-        uses_embedding = self._embedder.name.startswith(EMBEDDER_FAMILY)
-        self._model = models["full" if uses_embedding else "ngram"]
-        if not uses_embedding:
+        self._manifest, self._models = load_models(self._model_dir or default_model_dir())
+        self._full = self._embedder.name.startswith(EMBEDDER_FAMILY)
+        if not self._full:
             logger.info(
                 "embedder %s is not %s: planted-instruction screening uses n-grams only",
                 self._embedder.name,
@@ -227,19 +233,17 @@ class PlantedInstructionClassifier:
     @property
     def uses_embedding(self) -> bool:
         self.warm_up()
-        assert self._model is not None
-        return self._model.embedding_weights is not None
+        return self._full
 
     @property
     def threshold(self) -> float:
         self.warm_up()
-        assert self._model is not None
-        return self._model.threshold
+        return self._models["full" if self._full else "ngram"].threshold
 
     @property
     def signature(self) -> str:
         self.warm_up()
-        kind = "full" if self.uses_embedding else "ngram"
+        kind = "full" if self._full else "ngram"
         return f"planted-{self._manifest['sha256'][:12]}-{kind}"
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -247,15 +251,17 @@ class PlantedInstructionClassifier:
         if not texts:
             return []
         self.warm_up()
-        model = self._model
-        assert model is not None
-        embeddings: Sequence[Sequence[float] | None] = (
-            self._embedder.embed(list(texts)) if self.uses_embedding else [None] * len(texts)
-        )
-        return [
-            model.score(ngram_features(text), vector)
-            for text, vector in zip(texts, embeddings, strict=True)
-        ]
+        grams = [ngram_features(text) for text in texts]
+        scores = [self._models["ngram"].score(g, None) for g in grams]
+        if not self._full:
+            return scores
+        bar = float(self._manifest["cascade_bar"])
+        pending = [i for i, score in enumerate(scores) if score >= bar]
+        vectors = self._embedder.embed([texts[i] for i in pending])
+        full = self._models["full"]
+        for i, vector in zip(pending, vectors, strict=True):
+            scores[i] = full.score(grams[i], vector)
+        return scores
 
     def flags(self, texts: Sequence[str]) -> list[bool]:
         threshold = self.threshold

@@ -5,13 +5,13 @@ read the same split from here).
 Positives (label 1):
 - deepset: prompts labelled 1; a stratified, seeded 30% is held out ("deepset-heldout").
 - BIPIA attack instructions (`*_attack_train.json`): 2 of the 5 of every category held out
-  ("bipia-heldout"). Categories that are plain questions or tasks ("What is the capital of
-  Brazil?") are attacks only by where they are planted; quoting them harms no customer, and
-  as positives they would teach the model that questions are attacks, so they are measured
-  but never trained on (QUESTION_CATEGORIES).
+  ("bipia-text-heldout", "bipia-code-heldout"). Categories that are plain questions or
+  tasks ("What is the capital of Brazil?") are attacks only by where they are planted;
+  quoting them harms no customer, and as positives they would teach the model that
+  questions are attacks, so they are measured but never trained on (QUESTION_CATEGORIES).
 - the same attack instructions inserted into a sentence of a BIPIA context (attack before
   or after the context sentence, as a bad sentence split leaves them), train attacks into
-  train contexts only.
+  train contexts only ("bipia-inserted-heldout": held-out attacks, held-out contexts).
 - planted-policy sentences from training/injection_templates.yaml (train templates; the
   held-out templates are the "planted-heldout-a/b/c" sets).
 

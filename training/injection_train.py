@@ -2,19 +2,24 @@
 
     .venv/bin/python training/injection_train.py [--data ../shared/data] [--out DIR]
 
-One command, seeded, about 5 minutes on 2 cores (most of it embedding ~27k sentences with
-the service's MiniLM, ONNX int8; `--cache` keeps them between runs). Two logistic models
-are fitted on the train part of training/injection_data.py:
+One command, seeded: about 5 minutes on 2 shared cores with the embedding cache, about 8
+without (embedding ~22k texts with the service's MiniLM, ONNX int8; `--cache` keeps them).
+Two logistic models are fitted on the train part of training/injection_data.py:
 
 - "full": MiniLM embedding + hashed n-grams (knowledge/planted.py computes the features);
 - "ngram": n-grams only, used when the service runs with another embedder.
+
+At run time the two form a cascade (knowledge/planted.py): the full model scores only the
+texts whose n-gram score reaches `cascade_bar`, chosen here on out-of-fold scores.
 
 Each model's threshold is chosen on out-of-fold scores of the training data (5 folds, grouped
 so that one page, flow or template never sits on both sides): the lowest threshold at which
 at most TARGET_FPR of the out-of-fold knowledge-corpus sentences (ConditionalQA, ABCD, BIPIA
 contexts) are flagged. The legitimate templates are hard negatives written to sit next to
 the positives; they shape the model but not the threshold. The held-out figures
-(training/injection_eval.py) go into the manifest; nothing is tuned on them.
+(training/injection_eval.py) go into the manifest; no threshold or weight is chosen on them
+(training/injection_templates.yaml says which held-out templates were looked at while the
+train templates were written).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from training.injection_eval import evaluate, heldout_sets  # noqa: E402
 logger = logging.getLogger("training.injection")
 
 C = 10.0
-TARGET_FPR = 0.003
+TARGET_FPR = 0.005  # the issue's target for knowledge sentences
 KNOWLEDGE_SOURCES = ("cqa", "abcd", "bipia-context-")
 # Per-example weights before the classes are balanced: the templates are many near-copies,
 # the BIPIA tables are rows of numbers, and the ABCD agent guidelines are the hard negatives
@@ -105,14 +110,22 @@ def fit(x: Any, y: np.ndarray[Any, Any], w: np.ndarray[Any, Any]) -> LogisticReg
     return model
 
 
-def choose_threshold(examples: list[Example], x: Any, folds: int) -> tuple[float, dict[str, float]]:
-    """The lowest threshold whose out-of-fold false-positive rate on knowledge-corpus
-    sentences is at most TARGET_FPR; with the out-of-fold recall it gives."""
+def out_of_fold(examples: list[Example], x: Any, folds: int) -> np.ndarray[Any, Any]:
+    """Scores of every training example by a model fitted on the other folds (grouped)."""
     y = np.array([e.label for e in examples])
     w = sample_weights(examples)
     scores = np.zeros(len(examples))
     for train, test in GroupKFold(n_splits=folds).split(x, y, [e.group for e in examples]):
         scores[test] = fit(x[train], y[train], w[train]).predict_proba(x[test])[:, 1]
+    return scores
+
+
+def choose_threshold(
+    examples: list[Example], scores: np.ndarray[Any, Any]
+) -> tuple[float, dict[str, float]]:
+    """The lowest threshold whose out-of-fold false-positive rate on knowledge-corpus
+    sentences is at most TARGET_FPR; with the out-of-fold recall it gives."""
+    y = np.array([e.label for e in examples])
     knowledge = np.array(
         [e.label == 0 and e.source.startswith(KNOWLEDGE_SOURCES) for e in examples]
     )
@@ -122,6 +135,19 @@ def choose_threshold(examples: list[Example], x: Any, folds: int) -> tuple[float
             recall = float(np.mean(scores[y == 1] >= threshold))
             return round(float(threshold), 2), {"oof_knowledge_fpr": fpr, "oof_recall": recall}
     return 0.95, {"oof_knowledge_fpr": float(np.mean(scores[knowledge] >= 0.95))}
+
+
+def cascade_bar(
+    examples: list[Example],
+    full: np.ndarray[Any, Any],
+    ngram: np.ndarray[Any, Any],
+    threshold: float,
+) -> float:
+    """The n-gram score below which a text is not embedded: the 0.5th percentile of the
+    out-of-fold n-gram scores of the positives the full model flags (at most 0.1)."""
+    y = np.array([e.label for e in examples])
+    caught = ngram[(y == 1) & (full >= threshold)]
+    return float(np.floor(min(0.1, float(np.quantile(caught, 0.005))) * 1000) / 1000)
 
 
 def write_weights(path: Path, arrays: dict[str, np.ndarray[Any, Any]]) -> str:
@@ -168,25 +194,38 @@ def main() -> None:
     weights = sample_weights(train)
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     summary: dict[str, Any] = {}
+    models: dict[str, LogisticRegression] = {}
+    oof: dict[str, np.ndarray[Any, Any]] = {}
     for name, with_embedding in (("full", True), ("ngram", False)):
         x = features([e.text for e in train], with_embedding)
-        threshold, oof = choose_threshold(train, x, args.folds)
-        model = fit(x, y, weights)
+        oof[name] = out_of_fold(train, x, args.folds)
+        threshold, figures = choose_threshold(train, oof[name])
+        models[name] = model = fit(x, y, weights)
         coef = model.coef_[0].astype(np.float32)
         arrays[f"{name}_ngram"] = coef[: 1 << HASH_BITS]
         arrays[f"{name}_bias"] = np.array(model.intercept_[0], dtype=np.float32)
         if with_embedding:
             arrays[f"{name}_embedding"] = coef[1 << HASH_BITS :]
+        summary[name] = {"threshold": threshold, **{k: round(v, 4) for k, v in figures.items()}}
+        logger.info("%s: threshold %.2f, out-of-fold %s", name, threshold, figures)
+    bar = cascade_bar(train, oof["full"], oof["ngram"], summary["full"]["threshold"])
+    logger.info("cascade bar %.3f", bar)
 
-        def score(items: Any, model: LogisticRegression = model, emb: bool = with_embedding) -> Any:
-            return model.predict_proba(features(list(items), emb))[:, 1]
+    def ngram_scores(items: Any) -> Any:
+        return models["ngram"].predict_proba(features(list(items), False))[:, 1]
 
-        summary[name] = {
-            "threshold": threshold,
-            **{k: round(v, 4) for k, v in oof.items()},
-            "heldout": evaluate(score, sets, threshold),
-        }
-        logger.info("%s: threshold %.2f, out-of-fold %s", name, threshold, oof)
+    def cascade_scores(items: Any) -> Any:
+        """As knowledge.planted scores at run time: the full model above the bar only."""
+        items = list(items)
+        scores = ngram_scores(items)
+        pending = [i for i, score in enumerate(scores) if score >= bar]
+        if pending:
+            x = features([items[i] for i in pending], True)
+            scores[pending] = models["full"].predict_proba(x)[:, 1]
+        return scores
+
+    summary["full"]["heldout"] = evaluate(cascade_scores, sets, summary["full"]["threshold"])
+    summary["ngram"]["heldout"] = evaluate(ngram_scores, sets, summary["ngram"]["threshold"])
 
     args.out.mkdir(parents=True, exist_ok=True)
     digest = write_weights(args.out / "planted.npz", arrays)
@@ -207,6 +246,9 @@ def main() -> None:
         "source_weights": SOURCE_WEIGHTS,
         "threshold_rule": "lowest threshold with out-of-fold knowledge-sentence FPR "
         f"<= {TARGET_FPR}",
+        "cascade_bar": bar,
+        "cascade_rule": "n-gram score below which the full model is not run: 0.5th percentile "
+        "of the out-of-fold n-gram scores of the positives the full model flags (<= 0.1)",
         "data": {
             "root": "../shared/data (injection/deepset_train.jsonl, injection/bipia, "
             "conditionalqa/corpus.jsonl, abcd/guidelines.json) + training/injection_templates.yaml",

@@ -46,10 +46,36 @@ POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/v1/qa/golden"): ("qa_lead", "admin"),
     ("POST", "/v1/qa/golden"): ("qa_lead", "admin"),
     ("GET", "/v1/qa/report"): ("qa_lead", "admin"),
+    ("POST", "/v1/privacy/redact"): ("admin",),
+    ("GET", "/v1/conversations/{conversation_id}/redactions"): ("agent", "qa_lead", "admin"),
+    ("POST", "/v1/conversations/{conversation_id}/redactions"): ("agent", "qa_lead", "admin"),
+    ("GET", "/v1/privacy/settings"): ("admin",),
+    ("PUT", "/v1/privacy/settings"): ("admin",),
+    ("POST", "/v1/privacy/erasures"): ("admin",),
+    ("GET", "/v1/privacy/retention"): ("admin",),
+    ("PUT", "/v1/privacy/retention"): ("admin",),
+    ("POST", "/v1/privacy/retention/runs"): ("admin",),
+    ("GET", "/v1/audit"): ("admin",),
+    ("GET", "/v1/audit/verify"): ("admin",),
+    ("GET", "/v1/customer-control"): ("admin",),
+    ("PUT", "/v1/customer-control"): ("admin",),
+    ("POST", "/v1/conversations/{conversation_id}/consent"): ("end_user",),
+    ("POST", "/v1/conversations/{conversation_id}/training-opt-out"): ("end_user",),
+    ("PUT", "/v1/training/opt-outs/{end_user_id}"): ("admin",),
+    ("DELETE", "/v1/training/opt-outs/{end_user_id}"): ("admin",),
+    ("GET", "/v1/ai/features"): ("admin",),
+    ("GET", "/v1/ai/usage"): ("admin",),
 }
 # A harmless id for every other path parameter: allowed roles get 404 (or 422 for a body
 # that is deliberately empty), never a change.
-_MISSING = ("{conversation_id}", "{message_id}", "{trace_id}", "{name}", "{procedure_id}")
+_MISSING = (
+    "{conversation_id}",
+    "{message_id}",
+    "{trace_id}",
+    "{name}",
+    "{procedure_id}",
+    "{end_user_id}",
+)
 
 
 @pytest.fixture(scope="module")
