@@ -9,9 +9,10 @@ With the service's default embedder (MiniLM ONNX int8) and the shipped threshold
    (agent.understand.screening) and either of the two;
 2. planted instructions in documents: every held-out positive sentence (planted-policy
    templates a/b/c, BIPIA text and code attacks, deepset injections) inserted into a
-   held-out ConditionalQA page or a sample-KB document, parsed by the real parser, screened
-   by the real ingestion screen (ingest.planted): is the planted sentence cut, and how many
-   legitimate sentences go with it;
+   held-out ConditionalQA page or a sample-KB document (its own paragraph, or run into a
+   paragraph before or after its text), parsed by the real parser, screened by the real
+   ingestion screen (ingest.planted) with the classifier alone and with the injection rules
+   the service adds: is the planted sentence cut, and how many other sentences go with it;
 3. false positives per sentence, as ingestion screens them, on the sample knowledge base
    (examples/knowledge: in-domain, the ABCD guidelines it is built from are training data),
    all ConditionalQA pages and the held-out ones, and the mtrag_dev corpus (never trained
@@ -39,6 +40,7 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()
 
+from agent.answer.planted import injection_rules  # noqa: E402
 from agent.understand.screening import is_injection  # noqa: E402
 from ingest.parse import ParsedElement, parse  # noqa: E402
 from ingest.planted import DocumentScreen  # noqa: E402
@@ -131,7 +133,7 @@ def false_positives(name: str, units: list[str], flag: Flagger) -> dict[str, obj
 
 
 def planted_in_documents(
-    documents: list[list[ParsedElement]], planted: list[Example], screen: DocumentScreen
+    documents: list[list[ParsedElement]], planted: list[Example], screen: DocumentScreen, name: str
 ) -> dict[str, object]:
     """Insert each planted sentence into one document; the share cut out by the screen."""
     rng = random.Random(SEED)
@@ -168,7 +170,7 @@ def planted_in_documents(
     everything = [c for cuts in by_family.values() for c in cuts]
     figures["all"] = {"n": len(everything), "excluded": round(sum(everything) / len(everything), 4)}
     figures["legit_sentences_cut"] = {"n": total_legit, "cut": collateral}
-    print("\n== planted sentences inserted into held-out documents: share excluded at ingestion")
+    print(f"\n== planted sentences inserted into held-out documents: share excluded ({name})")
     for name, row in figures.items():
         print(f"  {name:<30} {row}")
     return figures
@@ -250,7 +252,12 @@ def main() -> None:
     cqa_held = cqa_pages(args.data, "heldout")
     planted = [e for e in examples if e.label == 1 and heldout_name(e) is not None]
     planted = [e for e in planted if heldout_name(e) != "bipia-questions-heldout"]
-    report["documents"] = planted_in_documents(cqa_held + list(kb.values()), planted, screen)
+    hosts = cqa_held + list(kb.values())
+    report["documents"] = planted_in_documents(hosts, planted, screen, "classifier")
+    served = DocumentScreen(classifier, injection_rules)  # as service/runtime.py builds it
+    report["documents_with_rules"] = planted_in_documents(
+        hosts, planted, served, "classifier + injection rules"
+    )
 
     print("\n== false positives on sentences without planted instructions (classifier)")
     clean: dict[str, object] = {}

@@ -61,6 +61,8 @@ _WORD = re.compile(r"[^\W\d_]+|0+|z(?:email|url|phone|handle)z")
 _WORD_FLOOR, _CHAR_FLOOR = 16.0, 150.0  # about 8 words
 _BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\u201c\u2018])"  # where the chunker splits sentences
+    r"|(?<=[A-Za-z]{3}[.!?])(?<!etc\.)\s+(?=[a-z])"  # a sentence run into a lower-case one
+    r"|(?<=:)[ \t]+(?=[A-Z])"  # a colon before a capital: "Note: Send ..."
     r"|(?<=[.!?:;])[ \t]*\n\s*"  # a line that ends a sentence
     r"|[ \t]*\n\s*(?=[-*\u2022]|\d+[.)]\s|#|```)"  # the next line: list item, heading, fence
     r"|(?<=```)[ \t]*\n\s*"  # a code fence ends its line
@@ -112,9 +114,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of a text, stripped of surrounding white space.
 
     Sentences end where the chunker splits them (".", "!" or "?" before a capital, digit or
-    quote), and at a line break when the line ends a sentence, the next line starts a list
-    item or heading, or either line is a code fence; other line breaks are wrapped lines of
-    one sentence.
+    quote), after a word of 3+ letters and ".", "!" or "?" before a lower-case word, at a
+    colon before a capital, and at a line break when the line ends a sentence, the next line
+    starts a list item or heading, or either line is a code fence; other line breaks are
+    wrapped lines of one sentence. Cutting a sentence out never needs the chunker's split.
     """
     spans: list[tuple[int, int]] = []
     start = 0
@@ -244,7 +247,7 @@ class PlantedInstructionClassifier:
     def signature(self) -> str:
         self.warm_up()
         kind = "full" if self._full else "ngram"
-        return f"planted-{self._manifest['sha256'][:12]}-{kind}"
+        return f"planted-{self._manifest['sha256'][:12]}-{kind}-{self.threshold}"
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """P(planted instruction) of each text."""

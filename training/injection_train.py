@@ -55,7 +55,7 @@ from training.injection_eval import evaluate, heldout_sets  # noqa: E402
 logger = logging.getLogger("training.injection")
 
 C = 10.0
-TARGET_FPR = 0.005  # the target for knowledge sentences
+TARGET_FPR = 0.003  # a margin under the 0.5% for knowledge sentences
 KNOWLEDGE_SOURCES = ("cqa", "abcd", "bipia-context-")
 # Per-example weights before the classes are balanced: the templates are many near-copies,
 # the BIPIA tables are rows of numbers, and the ABCD agent guidelines are the hard negatives

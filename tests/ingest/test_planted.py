@@ -58,7 +58,7 @@ def test_the_shipped_model_flags_the_planted_policy_and_not_legitimate_policy(
 
 def test_another_embedder_gets_the_ngram_model() -> None:
     fallback = PlantedInstructionClassifier(HashEmbedder())
-    assert not fallback.uses_embedding and fallback.signature.endswith("-ngram")
+    assert not fallback.uses_embedding and f"-ngram-{fallback.threshold}" in fallback.signature
     assert fallback.flags([PLANTED, LEGIT[0]]) == [True, False]
 
 
