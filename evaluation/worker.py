@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.config import AgentConfig, QaSettings
@@ -88,21 +88,29 @@ class ReplyScoring:
             if config.enabled("quality_scoring"):
                 try:
                     scores = self._score(trace)
-                    trace.scores = {name: s.as_json() for name, s in scores.items()}
+                    scores_json = {name: s.as_json() for name, s in scores.items()}
                 except Exception as error:  # recorded, so one bad trace never blocks the rest
                     logger.exception("scoring trace %s failed", trace_id)
-                    trace.scores = {"error": f"scoring failed: {type(error).__name__}: {error}"}
+                    scores_json = {"error": f"scoring failed: {type(error).__name__}: {error}"}
             else:
-                trace.scores = {"skipped": "quality_scoring is off for this tenant"}
+                scores_json = {"skipped": "quality_scoring is off for this tenant"}
+            # Compare-and-set on the body scored: a redaction or source deletion that rewrote
+            # the trace while its scores were computed wins, and the scores (computed from the
+            # old text, which they may quote) are dropped; the trace stays pending and is
+            # scored again from its current body.
+            trace.scores = scores_json
             with self._sessions.begin() as session:
-                stored = session.get(TraceRecord, trace_id)
-                assert stored is not None
-                # Only the scores are added to the body as it is now: a redaction or source
-                # deletion may have rewritten it while the scores were computed.
-                current = Trace.model_validate_json(stored.body)
-                current.scores = trace.scores
-                stored.body = current.model_dump_json()
-                stored.scored_at = datetime.now(UTC)
+                written = session.execute(
+                    update(TraceRecord)
+                    .where(TraceRecord.id == trace_id, TraceRecord.body == row.body)
+                    .values(body=trace.model_dump_json(), scored_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
+            assert isinstance(written, CursorResult)
+            if written.rowcount != 1:
+                logger.info("trace %s changed while it was scored; it will be scored again",
+                            trace_id)  # fmt: skip
+                return trace
             if config.enabled("quality_scoring"):
                 self._maybe_enqueue(trace, config.qa)
             return trace
