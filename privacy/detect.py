@@ -25,6 +25,7 @@ from privacy.spans import (
     DATE_TIME,
     ENTITY_TYPES,
     LOCATION,
+    PERSON,
     PHONE_NUMBER,
     US_DRIVER_LICENSE,
     Span,
@@ -134,6 +135,9 @@ class PiiDetector:
         return list(self.entity_types)
 
     def _spans(self, text: str, results: Sequence[RecognizerResult]) -> list[Span]:
+        # Imported here: the recognizers import Presidio and spaCy (see the module doc).
+        from privacy.recognizers.names import not_a_name
+
         candidates: list[Span] = []
         for result in results:
             entity_type = str(result.entity_type)
@@ -143,8 +147,13 @@ class PiiDetector:
             if score < self._min_scores.get(entity_type, self._min_score):
                 continue
             start, end = _trimmed(text, int(result.start), int(result.end))
-            if start < end and (entity_type != DATE_TIME or _a_date(text[start:end])):
-                candidates.append(Span(start, end, entity_type, round(score, 3)))
+            if start >= end:
+                continue
+            if entity_type == DATE_TIME and not _a_date(text[start:end]):
+                continue
+            if entity_type == PERSON and not_a_name(text[start:end]):
+                continue  # spaCy's small model takes "Tel." or "Email:" for a name
+            candidates.append(Span(start, end, entity_type, round(score, 3)))
         return settle(candidates)
 
 

@@ -41,6 +41,12 @@ _NOT_NAMES = frozenset(STOP_WORDS) | frozenset([
     "fax", "mobile", "agent", "customer", "user", "bot", "assistant", "support", "system",
     "operator", "company", "order", "question", "answer", "personal", "info", "team", "manager",
     "admin", "staff", "client", "guest",
+    # Labels of form fields, which start a line as a speaker's name would ("IBAN: ...").
+    "iban", "bic", "swift", "ssn", "dob", "passport", "licence", "license", "card", "account",
+    "id", "postcode", "zip", "telephone", "cell", "desk", "office", "home", "work", "url",
+    "ref", "reference", "invoice", "amount", "total",
+    # Days of the week: capitalised, after "by" or "on", and never a person in these texts.
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 ])
 # fmt: on
 _STRONG_CUE = re.compile(
@@ -63,6 +69,12 @@ _EMAIL = re.compile(r"([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
 _PLACE_ENTITIES = frozenset({"GPE", "LOC", "FAC", "NORP"})
 _FOLLOWER = re.compile(r" ([^\W\d_][\w’-]+)(?='s\b|’s\b|[^\w'’]|$)")
 _LATIN = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "đ": "d", "þ": "th", "ð": "d"})
+
+
+def not_a_name(value: str) -> bool:
+    """True when every word of `value` is a word that is never a name here ("Tel.", "Email")."""
+    words = [w.rstrip(".").lower() for w in _WORD.findall(value)]
+    return bool(words) and all(w in _NOT_NAMES for w in words)
 
 
 class NameRecognizer(TextRecognizer):
