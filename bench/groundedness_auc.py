@@ -2,36 +2,31 @@
 
     .venv/bin/python bench/groundedness_auc.py [--limit N] [--seed 13] [--contexts 5]
 
-Built from ../shared/data/conditionalqa (corpus.jsonl: one HTML page per line;
-questions.dev.jsonl). Each page is cut into passages (a heading starts one; elements are
-packed up to ~120 words). For every answerable dev question, the "retrieved" contexts are up to
-`--contexts` passages of its reference page, and a supported answer is 1-3 consecutive
-sentences of one of them, each citing it. Unsupported variants of the same answer:
+Cases (bench/groundedness_cases.py) come from ConditionalQA dev (answers quoted from the
+reference page's passages, as the extractive composer writes them) and mtrag_dev (answers
+from the human-written reference answers: paraphrase). Every answer is scored two ways:
 
-- replace: one sentence swapped for a sentence of another page, keeping its citation;
-- add: a sentence of another page inserted without a citation (checked against all contexts);
-- alter: one sentence's number changed or its negation flipped (same page, same citation);
-  only answers with a sentence that can be altered.
+- entailment: the groundedness score (evaluation.entailment: the answerability model in an
+  entailment role + the number/negation check), independent of the reply filter;
+- verifier: the verifier that filters replies (agent.answer.verify, support threshold 0.6)
+  re-applied, with the same number/negation cap (evaluation.grounding.verifier_support). On
+  a sent reply this one is true by construction; here it is measured for comparison.
 
-Supported sentences are verbatim quotes, which the verifier accepts outright. The "reworded"
-rows repeat supported vs replace with every sentence reworded by a fixed, generic table
-(contractions expanded, common words swapped), so the verifier's lexical + embedding path is
-measured too. Every answer is scored by `ReplyScorer` (no judge); the script prints ROC AUC of
-the groundedness value (supported = positive) per variant, how many answers fall under the
-support threshold, and the time per scored reply. Pages and sentences are drawn with a fixed
-seed; nothing is tuned to individual records.
+For each dataset and check the script prints ROC AUC of the value (supported = positive)
+against each unsupported variant, the share of unsupported answers under the check's
+threshold and of supported ones at or over it, and the time per scored answer. It then prints,
+for a grid of thresholds, the balanced accuracy (supported kept + unsupported flagged, over
+all variants, halved) of the entailment check on each dataset, and the threshold with the best
+mean over both datasets (how evaluation.entailment.SUPPORT_THRESHOLD was chosen).
 """
 
 from __future__ import annotations
 
 import argparse
-import html
-import json
 import random
-import re
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,190 +39,130 @@ go_offline()
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
 
-from agent.answer.reading import split_sentences  # noqa: E402
-from evaluation.scoring import ReplyScorer  # noqa: E402
+from bench.groundedness_cases import Case, conditionalqa, mtrag  # noqa: E402
+from evaluation.entailment import SUPPORT_THRESHOLD, EntailmentCheck  # noqa: E402
+from evaluation.grounding import (  # noqa: E402
+    CachedEmbedder,
+    answer_sentences,
+    sentence_pieces,
+    verifier_support,
+)
 from knowledge.embed import MiniLMEmbedder  # noqa: E402
+from knowledge.protocols import Embedder  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "conditionalqa"
-PASSAGE_WORDS = 120
-_ELEMENT = re.compile(r"<(h[1-6]|p|li|tr)\b[^>]*>(.*?)</\1>", re.S)
-_TAGS = re.compile(r"<[^>]+>")
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
-_NEGATIONS = [
-    (r"\bcannot\b", "can"), (r"\bcan not\b", "can"), (r"\bdo not\b", "do"),
-    (r"\bdoes not\b", "does"), (r"\bwill not\b", "will"), (r"\bmust not\b", "must"),
-    (r"\bshould not\b", "should"), (r"\bis not\b", "is"), (r"\bare not\b", "are"),
-    (r"\bnot\b ", ""), (r"\bcan\b", "cannot"), (r"\bmust\b", "must not"),
-    (r"\bwill\b", "will not"), (r"\bshould\b", "should not"), (r"\bis\b", "is not"),
-    (r"\bare\b", "are not"),
-]  # fmt: skip
-_REWORD = [
-    ("you’re", "you are"), ("you’ll", "you will"), ("it’s", "it is"), ("don’t", "do not"),
-    ("can’t", "cannot"), ("won’t", "will not"), ("isn’t", "is not"), ("you’ve", "you have"),
-    ("doesn’t", "does not"), ("they’re", "they are"), ("usually", "normally"),
-    ("get", "receive"), ("need to", "have to"), ("before", "prior to"), ("about", "regarding"),
-    ("help", "assistance"), ("find out", "learn"), ("contact", "get in touch with"),
-    ("apply", "make an application"), ("check", "confirm"), ("tell", "inform"),
-]  # fmt: skip
+DATA = ROOT.parent / "shared" / "data"
+VERIFIER_THRESHOLD = 0.6  # the agent's default thresholds.support
+GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
+Scorer = Callable[[Case, CachedEmbedder], float]
 
 
-def _plain(markup: str) -> str:
-    return " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+def scorers(embedder: Embedder) -> dict[str, tuple[Scorer, float]]:
+    """Check name -> (score one case with a warm cache, the check's threshold)."""
+    check = EntailmentCheck(embedder)
+
+    def citations(case: Case) -> list[tuple[str, str]]:
+        return [(s, p) for s, p in zip(case.sentences, case.cited, strict=True) if p]
+
+    def sentences(case: Case) -> list[str]:
+        return answer_sentences(" ".join(case.sentences), [s for s, _ in citations(case)])
+
+    def entailment(case: Case, cache: CachedEmbedder) -> float:
+        value = check.score(sentences(case), case.contexts, citations(case), cache).value
+        assert value is not None
+        return value
+
+    def verifier(case: Case, cache: CachedEmbedder) -> float:
+        value = verifier_support(sentences(case), case.contexts, citations(case), cache,
+                                 VERIFIER_THRESHOLD).value  # fmt: skip
+        assert value is not None
+        return value
+
+    return {"entailment": (entailment, check.threshold), "verifier": (verifier, VERIFIER_THRESHOLD)}
 
 
-def passages(page_html: str) -> list[str]:
-    """The page cut into passages: a heading starts one, elements packed to ~120 words."""
-    out: list[str] = []
-    current: list[str] = []
-    words = 0
-    for tag, inner in _ELEMENT.findall(page_html):
-        text = _plain(inner)
-        if not text:
-            continue
-        n = len(text.split())
-        if current and (tag.startswith("h") or words + n > PASSAGE_WORDS):
-            out.append("\n".join(current))
-            current, words = [], 0
-        current.append(text)
-        words += n
-    if current:
-        out.append("\n".join(current))
-    return out
+def measure(
+    embedder: Embedder, cases: dict[str, list[Case]], checks: dict[str, tuple[Scorer, float]]
+) -> dict[str, dict[str, list[float]]]:
+    """check -> variant -> values; prints timings. Each check gets a fresh cache per case
+    (as ReplyScorer does per reply), so the timings are comparable."""
+    values: dict[str, dict[str, list[float]]] = {name: {} for name in checks}
+    for name, (score, _) in checks.items():
+        timings: list[float] = []
+        for variant, group in cases.items():
+            out = values[name].setdefault(variant, [])
+            for case in group:
+                started = time.perf_counter()
+                texts = [*case.sentences, *(s for p in case.contexts for s in sentence_pieces(p))]
+                out.append(score(case, CachedEmbedder(embedder, texts)))
+                timings.append(time.perf_counter() - started)
+        ms = np.asarray(timings) * 1000
+        print(f"  {name}: time per scored answer p50 {np.percentile(ms, 50):.0f} ms, "
+              f"p95 {np.percentile(ms, 95):.0f} ms over {len(ms)} answers")  # fmt: skip
+    return values
 
 
-def usable(passage: str) -> list[str]:
-    return [s for s in split_sentences(passage) if len(s.split()) >= 5]
+def report(
+    values: dict[str, dict[str, list[float]]], checks: dict[str, tuple[Scorer, float]]
+) -> None:
+    for name, by_variant in values.items():
+        threshold = checks[name][1]
+        for good in ("supported", "supported_reworded"):
+            if good not in by_variant:
+                continue
+            bads = ["replace_reworded", "alter"] if good.endswith("reworded") else [
+                v for v in by_variant if not v.startswith("supported") and "reworded" not in v
+            ]  # fmt: skip
+            for bad in bads:
+                g, b = by_variant[good], by_variant[bad]
+                if not g or not b:
+                    continue
+                auc = roc_auc_score([1] * len(g) + [0] * len(b), g + b)
+                flagged = float(np.mean([v < threshold for v in b]))
+                kept = float(np.mean([v >= threshold for v in g]))
+                print(f"  {name:<10} {good:>18} vs {bad:<17} n={len(g)}/{len(b)}  AUC {auc:.3f}"
+                      f"  unsupported flagged {flagged:.1%}  supported kept {kept:.1%}"
+                      f"  (threshold {threshold})")  # fmt: skip
 
 
-def alter(sentence: str, rng: random.Random) -> str | None:
-    """The sentence with one number changed or its negation flipped; None if neither applies."""
-    numbers = list(_NUMBER.finditer(sentence))
-    if numbers:
-        m = rng.choice(numbers)
-        value = float(m.group().replace(",", ""))
-        new = value * rng.choice([2, 3]) if value >= 10 else value + rng.randint(1, 5)
-        text = str(int(new)) if new == int(new) else f"{new:.2f}"
-        return sentence[: m.start()] + text + sentence[m.end() :]
-    for pattern, replacement in _NEGATIONS:
-        changed, count = re.subn(pattern, replacement, sentence, count=1)
-        if count:
-            return changed
-    return None
-
-
-def reword(sentence: str) -> str:
-    out = sentence
-    for old, new in _REWORD:
-        out = re.sub(rf"\b{re.escape(old)}\b", new, out, flags=re.I)
-    return out
-
-
-@dataclass(frozen=True)
-class Case:
-    question: str
-    contexts: list[str]
-    sentences: list[str]
-    cited: list[str | None]  # the passage each sentence cites (None: no citation)
-
-
-def score(scorer: ReplyScorer, case: Case, timings: list[float]) -> float:
-    citations = [(s, p) for s, p in zip(case.sentences, case.cited, strict=True) if p]
-    started = time.perf_counter()
-    scores = scorer.score(case.question, " ".join(case.sentences), case.contexts, citations)
-    timings.append(time.perf_counter() - started)
-    value = scores["groundedness"].value
-    assert value is not None
-    return value
-
-
-def build(
-    questions: list[dict[str, object]], pages: dict[str, list[str]], rng: random.Random,
-    n_contexts: int,
-) -> dict[str, list[Case]]:  # fmt: skip
-    foreign = [(doc, s) for doc, ps in pages.items() for p in ps for s in usable(p)]
-    cases: dict[str, list[Case]] = {
-        k: [] for k in ("supported", "replace", "add", "alter", "supported_reworded",
-                        "replace_reworded")
-    }  # fmt: skip
-    for row in questions:
-        doc = str(row["reference_doc_ids"][0])  # type: ignore[index]
-        page = pages.get(doc, [])
-        choices = [p for p in page if usable(p)]
-        if not choices:
-            continue
-        passage = rng.choice(choices)
-        others = [p for p in page if p != passage]
-        contexts = [passage, *rng.sample(others, min(len(others), n_contexts - 1))]
-        rng.shuffle(contexts)
-        pool = usable(passage)
-        k = rng.randint(1, min(3, len(pool)))
-        start = rng.randrange(len(pool) - k + 1)
-        sentences = pool[start : start + k]
-        cited: list[str | None] = [passage] * k
-        question = f"{row.get('scenario') or ''} {row['question']}".strip()
-        cases["supported"].append(Case(question, contexts, sentences, cited))
-        other = rng.choice([s for d, s in foreign if d != doc])
-        i = rng.randrange(k)
-        replaced = [*sentences[:i], other, *sentences[i + 1 :]]
-        cases["replace"].append(Case(question, contexts, replaced, cited))
-        j = rng.randrange(k + 1)
-        cases["add"].append(
-            Case(question, contexts, [*sentences[:j], other, *sentences[j:]],
-                 [*cited[:j], None, *cited[j:]])
-        )  # fmt: skip
-        order = rng.sample(range(k), k)
-        for index in order:
-            changed = alter(sentences[index], rng)
-            if changed and changed != sentences[index]:
-                altered = [*sentences[:index], changed, *sentences[index + 1 :]]
-                cases["alter"].append(Case(question, contexts, altered, cited))
-                break
-        reworded = [reword(s) for s in sentences]
-        cases["supported_reworded"].append(Case(question, contexts, reworded, cited))
-        replaced_rw = [*reworded[:i], other, *reworded[i + 1 :]]
-        cases["replace_reworded"].append(Case(question, contexts, replaced_rw, cited))
-    return cases
+def balanced(by_variant: dict[str, list[float]], threshold: float) -> float:
+    good = by_variant["supported"]
+    bad = [v for k, vs in by_variant.items() if not k.startswith("supported")
+           and "reworded" not in k for v in vs]  # fmt: skip
+    kept = float(np.mean([v >= threshold for v in good]))
+    flagged = float(np.mean([v < threshold for v in bad]))
+    return (kept + flagged) / 2
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--limit", type=int, default=0, help="first N answerable questions")
+    parser.add_argument("--limit", type=int, default=0, help="first N usable questions per set")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--contexts", type=int, default=5)
     args = parser.parse_args()
-    corpus = [json.loads(line) for line in (args.data / "corpus.jsonl").read_text().splitlines()]
-    pages = {row["id"]: passages(row["html"]) for row in corpus}
-    rows = [json.loads(x) for x in (args.data / "questions.dev.jsonl").read_text().splitlines()]
-    answerable = [r for r in rows if r.get("answerable", True) and r.get("reference_doc_ids")]
-    if args.limit:
-        answerable = answerable[: args.limit]
-    cases = build(answerable, pages, random.Random(args.seed), args.contexts)
+    datasets = {
+        "conditionalqa_dev": conditionalqa(args.data / "conditionalqa", random.Random(args.seed),
+                                           args.contexts, args.limit),
+        "mtrag_dev": mtrag(args.data / "mtrag_dev", random.Random(args.seed), args.limit),
+    }  # fmt: skip
     embedder = MiniLMEmbedder(threads=1)
     embedder.warm_up()
-    scorer = ReplyScorer(embedder)
-    scorer.score("warm up", "Warm up the scorer.", ["Warm up the scorer."], [])
-    timings: list[float] = []
-    values = {name: [score(scorer, c, timings) for c in group] for name, group in cases.items()}
-    threshold = 0.6
-    print(f"answerable dev questions used: {len(cases['supported'])}; seed {args.seed}; "
-          f"contexts per answer <= {args.contexts}; support threshold {threshold}")  # fmt: skip
-    pairs = [
-        ("supported", "replace"), ("supported", "add"), ("supported", "alter"),
-        ("supported_reworded", "replace_reworded"), ("supported_reworded", "alter"),
-    ]  # fmt: skip
-    for good, bad in pairs:
-        y = [1] * len(values[good]) + [0] * len(values[bad])
-        auc = roc_auc_score(y, values[good] + values[bad])
-        flagged = float(np.mean([v < threshold for v in values[bad]]))
-        passed = float(np.mean([v >= threshold for v in values[good]]))
-        counts = f"n={len(values[good])}/{len(values[bad])}"
-        print(f"{good:>18} vs {bad:<17} {counts}  AUC {auc:.3f}  "
-              f"unsupported flagged {flagged:.1%}  supported kept {passed:.1%}")  # fmt: skip
-    ms = np.asarray(timings) * 1000
-    p50, p95 = np.percentile(ms, 50), np.percentile(ms, 95)
-    print(f"time per scored reply (all four scores, no judge): p50 {p50:.0f} ms  "
-          f"p95 {p95:.0f} ms  max {ms.max():.0f} ms  over {len(ms)} replies")  # fmt: skip
+    checks = scorers(embedder)
+    results = {}
+    for dataset, cases in datasets.items():
+        print(f"{dataset}: {len(cases['supported'])} answers; seed {args.seed}")
+        results[dataset] = measure(embedder, cases, checks)
+        report(results[dataset], checks)
+    print("entailment threshold -> balanced accuracy (supported kept + unsupported flagged) / 2")
+    best = (0.0, 0.0)
+    for threshold in GRID:
+        each = [balanced(results[d]["entailment"], threshold) for d in datasets]
+        mean = float(np.mean(each))
+        best = max(best, (mean, threshold))
+        cells = "  ".join(f"{d} {v:.3f}" for d, v in zip(datasets, each, strict=True))
+        print(f"  {threshold:<5} {cells}  mean {mean:.3f}")
+    print(f"best mean over both sets: {best[1]} ({best[0]:.3f}); shipped SUPPORT_THRESHOLD "
+          f"{SUPPORT_THRESHOLD}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,8 +7,15 @@ Definitions (all in the summary):
   a clarifying question, and `clarify_rate_underspecified` is the share that did.
 - correctness: token F1 and embedding cosine of the answer against `reference_answer`
   (answered, answerable questions that have one).
-- groundedness: share of answer sentences supported by the passages they cite, checked
-  again here by the verifier against the cited chunks' text as the turn's trace recorded it.
+- groundedness: mean over answered replies of the reply's groundedness from the check
+  independent of the reply filter (evaluation.entailment: the answerability model as
+  entailment + number/negation check, weakest sentence decides), against the cited chunks'
+  text as the turn's trace recorded it; `groundedness_detail` has the share of replies and of
+  sentences at or over its threshold.
+- verifier_citation_support: share of citations whose quote the agent's own verifier
+  supports in the chunks of its document (the old "groundedness"): the verifier filtered
+  these replies with the same threshold, so this is 1.0 by construction unless the
+  verifier changed; kept only as a consistency check.
 - citation validity: share of citations whose document exists in the tenant and was among
   the chunks retrieved for that turn.
 - a reply is "right" when it answers an answerable question citing one of its reference
@@ -35,6 +42,8 @@ from agent.answer.verify import Verifier
 from agent.replies import ConversationState, Reply, TenantAgent
 from agent.trace import Trace
 from agent.turn import Agent
+from evaluation.entailment import EntailmentCheck
+from evaluation.grounding import CachedEmbedder, answer_sentences, sentence_pieces
 from evaluation.questions import Question
 from evaluation.retrieval import percentile
 from knowledge.protocols import Embedder
@@ -144,10 +153,57 @@ def citation_support(outcomes: Sequence[Outcome], verifier: Verifier) -> tuple[i
     return supported, total
 
 
+def trace_evidence(trace: Trace) -> tuple[list[str], list[tuple[str, str]]]:
+    """(retrieved passages, (sent sentence, text of the chunks it cites)) as the trace
+    recorded them, as the QA loop scores a stored reply (evaluation.worker)."""
+    chunks = {str(c["chunk_id"]): str(c.get("text", "")) for c in trace.retrieved()}
+    step = trace.ran("verify")
+    checks = step.outputs.get("sentences", []) if step else []
+    citations = [
+        (str(c["text"]), "\n".join(chunks[i] for i in c.get("chunk_ids", []) if i in chunks))
+        for c in checks
+        if c.get("supported")
+    ]
+    return list(chunks.values()), citations
+
+
+def groundedness(
+    outcomes: Sequence[Outcome], check: EntailmentCheck, embedder: Embedder
+) -> dict[str, Any]:
+    """The independent check's groundedness of the answered outcomes (module docstring)."""
+    values: list[float] = []
+    sentences_supported = sentences_total = 0
+    for o in outcomes:
+        if not o.answered:
+            continue
+        contexts, citations = trace_evidence(o.reply.trace)
+        sentences = answer_sentences(o.reply.draft_text, [s for s, _ in citations])
+        texts = [*sentences, *(s for p in contexts for s in sentence_pieces(p))]
+        score = check.score(sentences, contexts, citations, CachedEmbedder(embedder, texts))
+        if score.value is None:
+            continue
+        values.append(score.value)
+        support = score.detail["sentence_support"]
+        sentences_supported += sum(v >= check.threshold for v in support)
+        sentences_total += len(support)
+    return {
+        "value": _mean(values),
+        "evaluator": check.name,
+        "threshold": check.threshold,
+        "replies": len(values),
+        "supported_replies": _rate([v >= check.threshold for v in values]),
+        "supported_sentences": (
+            round(sentences_supported / sentences_total, 4) if sentences_total else None
+        ),
+    }
+
+
 def summarise(
     outcomes: Sequence[Outcome], store: KnowledgeStore, tenant: str, embedder: Embedder,
-    verifier: Verifier,
+    verifier: Verifier, check: EntailmentCheck | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """The figures of the module docstring; `check` (built from `embedder` when None) scores
+    groundedness independently of `verifier`, which only re-checks citations."""
     underspecified = [o for o in outcomes if o.question.underspecified]
     answerable = [
         o for o in outcomes if o.question.answerable is not False and not o.question.underspecified
@@ -165,6 +221,7 @@ def summarise(
         vectors = np.asarray(embedder.embed([t for pair in pairs for t in pair]))
         similarities = [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
     supported, citations = citation_support(answered, verifier)
+    grounded = groundedness(answered, check or EntailmentCheck(embedder), embedder)
     valid = 0
     for o in answered:
         passages = o.reply.trace.passages_by_document()
@@ -200,7 +257,9 @@ def summarise(
             "n": len(f1s),
             "right_rate": _rate([_right(o) for o in outcomes]),
         },
-        "groundedness": round(supported / citations, 4) if citations else None,
+        "groundedness": grounded.pop("value"),
+        "groundedness_detail": grounded,
+        "verifier_citation_support": round(supported / citations, 4) if citations else None,
         "citation_validity": round(valid / citations, 4) if citations else None,
         "citations": citations,
         "calibration": {

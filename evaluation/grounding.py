@@ -1,13 +1,15 @@
-"""The local groundedness check of one reply: is each answer sentence supported by a source?
+"""The verifier's view of one reply, and the helpers both groundedness checks share.
 
-Each answer sentence gets the verifier's support (agent.answer.verify) against the passages
-it cites (all retrieved passages for a sentence that cites nothing); the reply's value is the
-weakest sentence's support, so one unsupported sentence pulls it down. A sentence that states
-a number its source lacks, or whose closest source sentence has the opposite negation, is
-capped at CONFLICT_CAP (the verifier alone scores such edits ~0.9).
+`verifier_support` re-scores each answer sentence with the verifier that filtered the reply
+(agent.answer.verify) against the passages it cites (all retrieved passages for a sentence
+that cites nothing), weakest sentence decides, capped at CONFLICT_CAP where a number or the
+negation differs from the source. With the same threshold as the agent it is true by
+construction for a sent reply (the verifier already removed every sentence under it), so it
+is NOT the groundedness score: that comes from evaluation.entailment, a check independent of
+the verifier. bench/groundedness_auc.py reports both.
 
     cache = CachedEmbedder(embedder, texts)
-    score = groundedness(answer_sentences(answer, cited), contexts, citations, cache, 0.6)
+    old = verifier_support(answer_sentences(answer, cited), contexts, citations, cache, 0.6)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from knowledge.protocols import Embedder
 # A sentence that contradicts its source on a number or a negation is unsupported however
 # close its words and embedding are (the verifier alone scores such edits ~0.9).
 CONFLICT_CAP = 0.3
-VERIFIER = "clearline.verifier+number_negation_check"
+VERIFIER = "clearline.verifier+number_negation_check (the reply filter's own check)"
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nor|without)\b|n[’']t\b", re.I)
@@ -86,33 +88,33 @@ def answer_sentences(answer: str, cited: Sequence[str]) -> list[str]:
     return [s for _, s in sorted(found, key=lambda x: x[0])]
 
 
-def groundedness(
+def verifier_support(
     sentences: Sequence[str], contexts: Sequence[str], citations: Sequence[tuple[str, str]],
     cache: CachedEmbedder, threshold: float,
 ) -> Score:  # fmt: skip
-    """The groundedness Score of an answer's sentences (see the module docstring); the
-    caller decides whether the reply is an answer at all."""
+    """The verifier's support of an answer's sentences, weakest decides (see the module
+    docstring: not independent of the reply filter)."""
     if not sentences:
-        return Score("groundedness", None, VERIFIER, {"reason": "the answer is empty"})
+        return Score("verifier_support", None, VERIFIER, {"reason": "the answer is empty"})
     verifier = Verifier(cache, threshold)
     raw: list[float] = []
     supports: list[float] = []
     conflicts: list[dict[str, Any]] = []
     uncited: list[int] = []
     for index, sentence in enumerate(sentences):
-        cited = [p for s, p in citations if _cites(s, sentence)]
+        cited = [p for s, p in citations if cites(s, sentence)]
         if not cited:
             uncited.append(index)
         scored = [(verifier.support(sentence, p), p) for p in (cited or contexts)]
         support, source = max(scored, key=lambda x: x[0], default=(0.0, ""))
         raw.append(support)
-        kind = _conflict(sentence, source, cache) if 0.0 < support < 1.0 else None
+        kind = conflict(sentence, source, cache) if 0.0 < support < 1.0 else None
         if kind:
             conflicts.append({"sentence": index, "kind": kind})
             support = min(support, CONFLICT_CAP)
         supports.append(support)
     supported = [s >= threshold for s in supports]
-    return Score("groundedness", min(supports), VERIFIER, {
+    return Score("verifier_support", min(supports), VERIFIER, {
         "aggregate": "min over sentences of the verifier's support, capped at "
         f"{CONFLICT_CAP} where a number or the negation differs from the source",
         "threshold": threshold,
@@ -134,7 +136,7 @@ def _negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-def _conflict(sentence: str, source: str, cache: CachedEmbedder) -> str | None:
+def conflict(sentence: str, source: str, cache: CachedEmbedder) -> str | None:
     """'number' if the sentence states a number its source lacks; 'negation' if the source
     sentence closest to it has the opposite polarity; else None."""
     if _numbers(sentence) - _numbers(source):
@@ -148,6 +150,6 @@ def _normal(text: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()
 
 
-def _cites(cited_sentence: str, sentence: str) -> bool:
+def cites(cited_sentence: str, sentence: str) -> bool:
     a, b = _normal(cited_sentence), _normal(sentence)
     return bool(a and b) and (a == b or a in b or b in a)

@@ -1,9 +1,11 @@
 """Quality scores of one reply: groundedness, answer relevance, context relevance, correctness.
 
 Without a judge every score is computed locally and fast:
-- groundedness: the weakest answer sentence's support by the passages it cites, capped where
-  a number or the negation differs from the source (evaluation.grounding). None for a reply
-  that is not an answer (no citations, unless `answered=True`).
+- groundedness: the weakest answer sentence's P(supported) by the passages it cites, from
+  the answerability model in an entailment role, capped where a number or the negation
+  differs from the source (evaluation.entailment: independent of the verifier that filtered
+  the reply, whose re-check would be true by construction). None for a reply that is not an
+  answer (no citations, unless `answered=True`).
 - answer relevance: cosine of question and answer embeddings, clipped to [0, 1].
 - context relevance: for each retrieved passage its best sentence's cosine to the question;
   the value is the mean over passages (the max is in `detail`).
@@ -22,20 +24,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from agent.llm.chat import ChatModel
-from evaluation.grounding import (
-    VERIFIER,
-    CachedEmbedder,
-    answer_sentences,
-    groundedness,
-    sentence_pieces,
-)
+from evaluation.entailment import ENTAILMENT, SUPPORT_THRESHOLD, EntailmentCheck
+from evaluation.grounding import CachedEmbedder, answer_sentences, sentence_pieces
 from evaluation.ragas_scores import CORRECTNESS, RagasScores, judged_evaluators
 from evaluation.records import SCORE_NAMES, Score
 from knowledge.protocols import Embedder
 
 
 class ReplyScorer:
-    """Scores one reply; see the module docstring for what each score means.
+    """Scores one reply; see the module docstring for what each score means. Loads the
+    answerability model's head once (for groundedness).
 
     scorer = ReplyScorer(embedder)
     scores = scorer.score(question, answer, contexts, citations, reference=None)
@@ -43,11 +41,11 @@ class ReplyScorer:
     """
 
     def __init__(
-        self, embedder: Embedder, support_threshold: float = 0.6, judge: ChatModel | None = None,
-        *, judge_timeout: float = 120.0,
+        self, embedder: Embedder, support_threshold: float = SUPPORT_THRESHOLD,
+        judge: ChatModel | None = None, *, judge_timeout: float = 120.0,
     ) -> None:  # fmt: skip
         self._embedder = embedder
-        self._threshold = support_threshold
+        self._grounding = EntailmentCheck(embedder, support_threshold)
         self._judge = judge
         self._ragas = RagasScores(embedder, judge, judge_timeout)
 
@@ -73,9 +71,11 @@ class ReplyScorer:
         )
         scores = {
             "groundedness": (
-                groundedness(sentences, contexts, citations, cache, self._threshold)
+                self._grounding.score(sentences, contexts, citations, cache)
                 if is_answer
-                else Score("groundedness", None, VERIFIER, {"reason": "the reply is not an answer"})
+                else Score(
+                    "groundedness", None, ENTAILMENT, {"reason": "the reply is not an answer"}
+                )
             ),
             "answer_relevance": self._answer_relevance(question, answer, cache),
             "context_relevance": self._context_relevance(question, contexts, cache),
@@ -115,7 +115,7 @@ class ReplyScorer:
     def _local_evaluators(self) -> dict[str, str]:
         cosine = f"clearline.embedding_cosine({self._embedder.name})"
         return {
-            "groundedness": VERIFIER,
+            "groundedness": ENTAILMENT,
             "answer_relevance": cosine,
             "context_relevance": cosine,
             "correctness": CORRECTNESS,

@@ -19,6 +19,7 @@ import pytest
 
 from agent.llm.chat import ChatMessage, ChatModelError
 from agent.llm.testing import ScriptedChatModel
+from evaluation.entailment import SUPPORT_THRESHOLD
 from evaluation.grounding import CONFLICT_CAP, answer_sentences
 from evaluation.records import SCORE_NAMES, Score
 from evaluation.scoring import ReplyScorer
@@ -59,7 +60,7 @@ def test_planted_unsupported_sentence_pulls_groundedness_down(scorer: ReplyScore
     bad = scorer.score(QUESTION, bad_answer, [REFUNDS, DELIVERY], bad_citations)
     g, b = good["groundedness"], bad["groundedness"]
     assert g.value is not None and b.value is not None
-    assert g.value >= 0.6 > b.value
+    assert g.value >= SUPPORT_THRESHOLD > b.value
     assert g.value - b.value > 0.4
     assert b.detail["unsupported_sentences"] == [1]
     assert g.detail["unsupported_sentences"] == []
@@ -75,8 +76,8 @@ def test_changed_number_or_negation_is_unsupported(scorer: ReplyScorer) -> None:
         score = scorer.score(QUESTION, answer, contexts, citations)["groundedness"]
         assert score.value is not None and score.value <= CONFLICT_CAP
         assert score.detail["conflicts"] == [{"sentence": 1, "kind": kind}]
-        # the verifier alone would have accepted the edited sentence
-        assert score.detail["verifier_support"][1] >= 0.6
+        # the model alone would have accepted the edited sentence
+        assert score.detail["model_support"][1] >= SUPPORT_THRESHOLD
 
 
 def test_uncited_sentence_is_checked_against_all_contexts(scorer: ReplyScorer) -> None:
@@ -84,9 +85,11 @@ def test_uncited_sentence_is_checked_against_all_contexts(scorer: ReplyScorer) -
     citations = [(GOOD[0], REFUNDS)]
     score = scorer.score(QUESTION, answer, [REFUNDS, DELIVERY], citations)["groundedness"]
     assert score.detail["uncited_sentences"] == [1]
-    assert score.value == 1.0  # a quote of DELIVERY, found although it cites nothing
+    # a quote of DELIVERY, found although it cites nothing
+    assert score.value is not None and score.value >= 0.9
     planted = scorer.score(QUESTION, f"{GOOD[0]} {OTHER_TOPIC}", [REFUNDS, DELIVERY], citations)
-    assert planted["groundedness"].value is not None and planted["groundedness"].value < 0.6
+    assert planted["groundedness"].value is not None
+    assert planted["groundedness"].value < SUPPORT_THRESHOLD
 
 
 def test_every_score_names_its_evaluator(scorer: ReplyScorer, minilm: Any) -> None:
@@ -97,7 +100,7 @@ def test_every_score_names_its_evaluator(scorer: ReplyScorer, minilm: Any) -> No
         assert isinstance(score, Score) and score.name == name
         assert score.evaluator == scorer.evaluators[name]
         assert score.value is not None and 0.0 <= score.value <= 1.0
-    assert scores["groundedness"].evaluator.startswith("clearline.verifier")
+    assert scores["groundedness"].evaluator.startswith("clearline.answerability_model_as")
     assert minilm.name in scores["answer_relevance"].evaluator
     assert scores["correctness"].evaluator == "ragas.RougeScore(rougeL,recall)"
     assert scores["correctness"].value == 1.0  # the reply contains the whole reference
@@ -134,7 +137,8 @@ def test_a_handoff_has_no_groundedness_but_relevance(scorer: ReplyScorer) -> Non
     assert scores["context_relevance"].value is not None
     # an answer that cites nothing is still checked when the caller says it is an answer
     forced = scorer.score(QUESTION, OTHER_TOPIC, [REFUNDS], [], answered=True)
-    assert forced["groundedness"].value is not None and forced["groundedness"].value < 0.6
+    assert forced["groundedness"].value is not None
+    assert forced["groundedness"].value < SUPPORT_THRESHOLD
 
 
 def test_scoring_one_reply_is_fast(scorer: ReplyScorer) -> None:
