@@ -15,6 +15,12 @@ connection by name, method, resolved URL, body) and to the procedure state it be
 An approved action that fails marks the draft `failed`: the reviewer gets the error, and the
 end user gets the procedure's honest next line (by default: a colleague takes over), never
 the reviewer's edited success text.
+
+A review the process did not finish (killed between the claim and the result) leaves the
+draft `approving`/`rejecting`; `release_interrupted` (run when the server starts, when no
+review can be in flight) makes those drafts pending again and audits it. Approving again is
+safe: the action goes out with the same `Idempotency-Key`, so a company system that ran it
+the first time does not run it twice.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.procedures.model import ProcedureError, ProcedureState, StepOutcome
 from agent.procedures.runner import ProcedureRunner
+from control import audit
 from control.errors import Conflict, NotFound
 from control.models import Conversation, Message
 from control.models_actions import DraftAction
@@ -142,6 +149,24 @@ class Approvals:
             self._release(draft)
             raise
         return Reviewed(self._message(message_id), BoundAction.of(binding) if binding else None)
+
+    def release_interrupted(self) -> list[str]:
+        """Make drafts whose review a killed process left unfinished pending again (call it
+        only when no review can be running: at server start); returns their ids."""
+        with self._sessions() as session:
+            stuck = session.scalars(
+                select(Message).where(Message.draft_status.in_(("approving", "rejecting")))
+            ).all()
+        released = []
+        for draft in stuck:
+            self._release(draft)
+            audit.record(self._sessions, draft.tenant, "system", "draft.review_interrupted",
+                         message_id=draft.id, was=draft.draft_status,
+                         reviewer=draft.reviewed_by)  # fmt: skip
+            logger.warning("draft %s was left %s by an interrupted review; it is pending again",
+                           draft.id, draft.draft_status)  # fmt: skip
+            released.append(draft.id)
+        return released
 
     # -- the compare-and-set ---------------------------------------------------------
 

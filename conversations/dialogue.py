@@ -238,6 +238,10 @@ class Conversations:
         """Approve (optionally edited) or reject a draft; see conversations.approvals."""
         return self._approvals.review(tenant, message_id, actor, approve, text)
 
+    def release_interrupted_reviews(self) -> list[str]:
+        """Drafts a killed process left mid-review become pending again (server start)."""
+        return self._approvals.release_interrupted()
+
     def bound_actions(self, tenant: str, message_ids: list[str]) -> dict[str, BoundAction]:
         """The actions these drafts approve, by draft id (drafts of plain replies absent)."""
         return self._approvals.bound(tenant, message_ids)

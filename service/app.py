@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
             owned.acquire()
         runtime = Runtime(settings)
         runtime.embedder.warm_up()
+        runtime.conversations.release_interrupted_reviews()  # no review runs before this
         jobs = JobRunner(runtime)
         jobs.start()
         scorer = QaWorker(runtime.scoring, settings.qa_interval_s)

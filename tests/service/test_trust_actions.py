@@ -34,26 +34,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )  # fmt: skip
     actions = start_actions_service(settings)
     with LiveServer(settings) as live:
-        live.runtime.tenants.create("acme", "eu")
-        seed_returns_policy(live.runtime, "acme")
-        seed_payments(live.runtime, "acme")
-        live.keys = {r: live.runtime.tenants.create_key("acme", r) for r in ("admin", "end_user")}
-        live.keys["agent"] = live.runtime.tenants.create_key("acme", "agent")
-        app: Any = actions.server.config.app
-        live.store = app.state.store  # type: ignore[attr-defined]
-        token = settings.actions_token.get_secret_value()
-        connection = {"base_url": settings.actions_url,
-                      "secrets": {"Authorization": f"Bearer {token}"}}  # fmt: skip
-        put = call(live, "PUT", "/v1/actions/connections/northwind", "admin", json=connection)
-        assert put.status_code == 200, put.text
-        set_config(live, intents=INTENTS)
-        for name in ("return-refund", "order-status"):
-            source = (EXAMPLES / "procedures" / f"{name}.yaml").read_text(encoding="utf-8")
-            put = call(live, "PUT", "/v1/procedures", "admin", json={"source": source},
-                       headers={"If-None-Match": "*"})  # fmt: skip
-            assert put.status_code == 200, put.text
+        set_up_acme(live, actions)
         yield live
     actions.stop()
+
+
+def set_up_acme(live: Any, actions: Any) -> None:
+    """Tenant acme on `live`: the returns and payments documents, keys (kept on `live.keys`),
+    the connection to the sample company system `actions` (its store on `live.store`), the
+    refund and order-status procedures."""
+    settings = live.settings
+    live.runtime.tenants.create("acme", "eu")
+    seed_returns_policy(live.runtime, "acme")
+    seed_payments(live.runtime, "acme")
+    live.keys = {r: live.runtime.tenants.create_key("acme", r) for r in ("admin", "end_user")}
+    live.keys["agent"] = live.runtime.tenants.create_key("acme", "agent")
+    app: Any = actions.server.config.app
+    live.store = app.state.store
+    token = settings.actions_token.get_secret_value()
+    connection = {"base_url": settings.actions_url,
+                  "secrets": {"Authorization": f"Bearer {token}"}}  # fmt: skip
+    put = call(live, "PUT", "/v1/actions/connections/northwind", "admin", json=connection)
+    assert put.status_code == 200, put.text
+    set_config(live, intents=INTENTS)
+    for name in ("return-refund", "order-status"):
+        source = (EXAMPLES / "procedures" / f"{name}.yaml").read_text(encoding="utf-8")
+        put = call(live, "PUT", "/v1/procedures", "admin", json={"source": source},
+                   headers={"If-None-Match": "*"})  # fmt: skip
+        assert put.status_code == 200, put.text
 
 
 def seed_payments(runtime: Any, tenant: str) -> None:
