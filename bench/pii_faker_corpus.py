@@ -258,18 +258,95 @@ def build(per_locale: int, per_type: int, seed: int = SEED) -> list[dict[str, ob
     return records
 
 
+# Locales whose given names go into privacy/data/given_names.txt (`--given-names`).
+NAME_LOCALES = (*PHONE_LOCALES, "hr_HR", "et_EE", "en_IE")
+GIVEN_NAMES = Path(__file__).resolve().parent.parent / "privacy" / "data" / "given_names.txt"
+ENGLISH_WORDS = GIVEN_NAMES.parent / "english_words.txt"
+WORD_SURNAMES = GIVEN_NAMES.parent / "word_surnames.txt"
+
+
+def given_names() -> list[str]:
+    """Faker's given names of NAME_LOCALES (and Japanese romanised ones), at least three
+    letters long, less those that are English words ("Will", "Grace", "Destiny")."""
+    import importlib
+
+    names: set[str] = set()
+    for locale in NAME_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ModuleNotFoundError:
+            continue  # a locale with no person provider of its own (en_CA, en_AU...)
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            names.update(getattr(provider, attribute, ()))
+    japanese = importlib.import_module("faker.providers.person.ja_JP").Provider
+    names.update(getattr(japanese, "first_romanized_names", ()))
+    common = {
+        line.split("#", 1)[0].strip().lower()
+        for line in ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
+    }
+    return sorted(
+        n for n in names if len(n) >= 3 and n.replace("-", "").isalpha() and n.lower() not in common
+    )
+
+
+def word_surnames() -> list[str]:
+    """Faker's family names of NAME_LOCALES that are also English words ("Young", "King")."""
+    import importlib
+
+    names: set[str] = set()
+    for locale in NAME_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ModuleNotFoundError:
+            continue
+        for attribute in ("last_names", "last_names_male", "last_names_female"):
+            names.update(getattr(provider, attribute, ()))
+    common = {
+        line.split("#", 1)[0].strip().lower()
+        for line in ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
+    }
+    return sorted(n for n in names if len(n) >= 3 and n.isalpha() and n.lower() in common)
+
+
+def write_given_names(path: Path) -> None:
+    names = given_names()
+    header = (
+        "# Given names: Faker's person providers (MIT, Faker "
+        f"{FAKER_VERSION}) of {len(NAME_LOCALES)} locales and Japanese romanised names,\n"
+        "# less English words. Written by bench/pii_faker_corpus.py --given-names.\n"
+    )
+    path.write_text(header + "\n".join(names) + "\n", encoding="utf-8")
+    print(f"wrote {len(names)} given names to {path}")
+    surnames = word_surnames()
+    header = (
+        f"# Family names that are English words: Faker's person providers (MIT, Faker "
+        f"{FAKER_VERSION}),\n# {len(NAME_LOCALES)} locales. Written by "
+        "bench/pii_faker_corpus.py --given-names.\n"
+    )
+    WORD_SURNAMES.write_text(header + "\n".join(surnames) + "\n", encoding="utf-8")
+    print(f"wrote {len(surnames)} family names to {WORD_SURNAMES}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--per-locale", type=int, default=16, help="Faker phones per locale")
     parser.add_argument("--per-type", type=int, default=120, help="cards, IBANs, SSNs, emails")
     parser.add_argument("--seed", type=int, default=SEED, help="another seed: a fresh corpus")
+    parser.add_argument(
+        "--given-names",
+        action="store_true",
+        help=f"write {GIVEN_NAMES.name} and {WORD_SURNAMES.name} instead",
+    )
     args = parser.parse_args()
+    if args.given_names:
+        write_given_names(GIVEN_NAMES)
+        return
     records = build(args.per_locale, args.per_type, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "faker_version": FAKER_VERSION,
-        "seed": SEED,
+        "seed": args.seed,
         "generator": "bench/pii_faker_corpus.py",
     }
     with args.out.open("w", encoding="utf-8") as out:
