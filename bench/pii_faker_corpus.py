@@ -265,17 +265,26 @@ ENGLISH_WORDS = GIVEN_NAMES.parent / "english_words.txt"
 WORD_SURNAMES = GIVEN_NAMES.parent / "word_surnames.txt"
 
 
+def name_providers() -> list[type]:
+    """The person providers of NAME_LOCALES (en_AU and en_CA have none of their own)."""
+    import importlib
+
+    providers = []
+    for locale in NAME_LOCALES:
+        try:
+            providers.append(importlib.import_module(f"faker.providers.person.{locale}").Provider)
+        except ModuleNotFoundError:
+            continue
+    return providers
+
+
 def given_names() -> list[str]:
     """Faker's given names of NAME_LOCALES (and Japanese romanised ones), at least three
     letters long, less those that are English words ("Will", "Grace", "Destiny")."""
     import importlib
 
     names: set[str] = set()
-    for locale in NAME_LOCALES:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except ModuleNotFoundError:
-            continue  # a locale with no person provider of its own (en_CA, en_AU...)
+    for provider in name_providers():
         for attribute in ("first_names", "first_names_male", "first_names_female"):
             names.update(getattr(provider, attribute, ()))
     japanese = importlib.import_module("faker.providers.person.ja_JP").Provider
@@ -291,14 +300,8 @@ def given_names() -> list[str]:
 
 def word_surnames() -> list[str]:
     """Faker's family names of NAME_LOCALES that are also English words ("Young", "King")."""
-    import importlib
-
     names: set[str] = set()
-    for locale in NAME_LOCALES:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except ModuleNotFoundError:
-            continue
+    for provider in name_providers():
         for attribute in ("last_names", "last_names_male", "last_names_female"):
             names.update(getattr(provider, attribute, ()))
     common = {
@@ -312,7 +315,7 @@ def write_given_names(path: Path) -> None:
     names = given_names()
     header = (
         "# Given names: Faker's person providers (MIT, Faker "
-        f"{FAKER_VERSION}) of {len(NAME_LOCALES)} locales and Japanese romanised names,\n"
+        f"{FAKER_VERSION}) of {len(name_providers())} locales and Japanese romanised names,\n"
         "# less English words. Written by bench/pii_faker_corpus.py --given-names.\n"
     )
     path.write_text(header + "\n".join(names) + "\n", encoding="utf-8")
@@ -320,7 +323,7 @@ def write_given_names(path: Path) -> None:
     surnames = word_surnames()
     header = (
         f"# Family names that are English words: Faker's person providers (MIT, Faker "
-        f"{FAKER_VERSION}),\n# {len(NAME_LOCALES)} locales. Written by "
+        f"{FAKER_VERSION}),\n# {len(name_providers())} locales. Written by "
         "bench/pii_faker_corpus.py --given-names.\n"
     )
     WORD_SURNAMES.write_text(header + "\n".join(surnames) + "\n", encoding="utf-8")

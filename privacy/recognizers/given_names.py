@@ -1,12 +1,12 @@
-"""Person names that begin with a known given name: "Riku Andou", "said Maslin to Antonio".
+"""Person names that begin with a known given name: "Sanna Virtakallio", "ask Teresa".
 
 spaCy's small model misses names it has not seen, and many of the names in customer messages
 are not English. A capitalised word that is a given name in `data/given_names.txt` (Faker's
-given names of 28 locales, less English words such as "Will" or "Grace") starts a name, with
-the capitalised words and initial that follow it ("Ana M. Dias", "Zoe Young": English words
+given names of 26 locales, less English words such as "Will" or "Grace") starts a name, with
+the capitalised words and initial that follow it ("Ana M. Dias", "Ines King": English words
 only when they are family names too, `data/word_surnames.txt`). Not where spaCy says the
 word is part of a place, a nationality or a date ("Victoria Falls", "6 April"), nor when a
-capitalised word that is not a name follows ("George Cross", "German Embassy").
+capitalised word that is not a name follows ("Diana Award", "German Embassy").
 """
 
 from __future__ import annotations
