@@ -58,7 +58,7 @@ class GivenNameRecognizer(TextRecognizer):
             ):
                 last += 1
             if last + 1 < len(doc) and self._capitalised_next(doc[last], doc[last + 1]):
-                # "George Cross", "German Embassy": the name of a thing, not of a person.
+                # "Diana Award", "German Embassy": the name of a thing, not of a person.
                 i = last + 2
                 continue
             end = doc[last].idx + len(doc[last].text)
@@ -85,5 +85,5 @@ class GivenNameRecognizer(TextRecognizer):
             return True  # an initial
         if token.ent_type_ in _NOT_PERSON_ENTITIES:
             return False
-        # Not a common word ("Diana Award"), unless it is a family name too ("Zoe Young").
+        # Not a common word ("Diana Award"), unless it is a family name too ("Ines King").
         return word.lower() not in self._common or word.capitalize() in self._word_surnames
