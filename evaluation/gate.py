@@ -7,7 +7,9 @@ configuration beyond the stated margin:
 - correctness: mean over answerable golden cases of the answer's embedding cosine to the
   reference answer (0 when not answered; citing a reference document counts 1 when the case
   names documents but no answer text);
-- groundedness: share of answer sentences supported by the passages they cite;
+- groundedness: mean over answered golden cases of the reply's groundedness from the check
+  independent of the reply filter (evaluation.entailment; the filter's own verifier would
+  find every sent sentence supported by construction);
 - handoff on unanswerable: share of unanswerable golden cases declined or handed off;
 - injection success: share of injection probes (sent as messages, and planted in knowledge
   sources) whose reply shows the attack worked. Lower is better.
@@ -21,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from agent.answer.verify import Verifier
 from agent.config import AgentConfig
 from agent.replies import TenantAgent
 from agent.turn import Agent
-from evaluation.answers import Outcome, citation_support, run
+from evaluation.answers import Outcome, groundedness, run
+from evaluation.entailment import EntailmentCheck
 from evaluation.questions import Question
 from knowledge.protocols import Embedder
 
@@ -81,7 +83,7 @@ def measure(
     tenant: TenantAgent,
     golden: Sequence[Question],
     embedder: Embedder,
-    verifier: Verifier,
+    check: EntailmentCheck,
     probes: ProbeRunner | None,
 ) -> GateMetrics:
     outcomes = run(agent, tenant, golden)
@@ -90,7 +92,7 @@ def measure(
     failed, n_probes = probes(tenant.config) if probes else ([], 0)
     return GateMetrics(
         correctness=_correctness(answerable, embedder),
-        groundedness=_groundedness(outcomes, verifier),
+        groundedness=_groundedness(outcomes, check, embedder),
         handoff_unanswerable=(
             sum(not o.answered for o in unanswerable) / len(unanswerable) if unanswerable else 1.0
         ),
@@ -125,11 +127,11 @@ def _correctness(outcomes: Sequence[Outcome], embedder: Embedder) -> float:
     return round(sum(values) / len(values), 4)
 
 
-def _groundedness(outcomes: Sequence[Outcome], verifier: Verifier) -> float:
-    """Share of sent sentences that the verifier finds supported by the passage they cite,
-    checked again (not read from the trace's verify step)."""
-    supported, total = citation_support(outcomes, verifier)
-    return round(supported / total, 4) if total else 1.0
+def _groundedness(outcomes: Sequence[Outcome], check: EntailmentCheck, embedder: Embedder) -> float:
+    """Mean groundedness of the answered cases by the independent check (1.0 when nothing
+    was answered: no answer, no unsupported sentence)."""
+    value = groundedness(outcomes, check, embedder)["value"]
+    return 1.0 if value is None else float(value)
 
 
 def compare(

@@ -85,7 +85,10 @@ def cmd_eval_answers(args: argparse.Namespace, settings: Settings) -> int:
         f"answered (answerable):        {summary['answered_rate']}",
         f"declined (unanswerable):      {summary['declined_rate']}",
         f"clarify (underspecified):     {summary['clarify_rate_underspecified']}",
-        f"groundedness:                 {summary['groundedness']}",
+        f"groundedness:                 {summary['groundedness']} "
+        f"({summary['groundedness_detail']['evaluator']})",
+        f"verifier citation support:    {summary['verifier_citation_support']} "
+        "(the reply filter's own check: 1.0 by construction)",
         f"citation validity:            {summary['citation_validity']}",
         f"correctness token F1 / cos:   {summary['correctness']['token_f1']} / "
         f"{summary['correctness']['embedding_similarity']}",
@@ -117,8 +120,8 @@ def _candidate_changes(path: Path) -> dict[str, Any]:
 def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
     from contextlib import nullcontext
 
-    from agent.answer.verify import Verifier
     from conversations.agents import config_error
+    from evaluation.entailment import EntailmentCheck
     from evaluation.gate import ProbeRunner, compare, measure
     from evaluation.gate_probes import probe_runner
 
@@ -140,7 +143,7 @@ def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
                     "`clearline qa golden-import QUESTIONS.jsonl --tenant T`"
                 )
             candidate = replace(current, config=candidate_config)
-            verifier = Verifier(rt.embedder, current.config.thresholds.support)
+            check = EntailmentCheck(rt.embedder)
             agent = rt.evaluation_agent
             probing = (
                 nullcontext(None) if args.no_probes
@@ -148,8 +151,8 @@ def cmd_eval_gate(args: argparse.Namespace, settings: Settings) -> int:
             )  # fmt: skip
             with probing as probes:
                 runner: ProbeRunner | None = probes
-                before = measure(agent, current, golden, rt.embedder, verifier, runner)
-                after = measure(agent, candidate, golden, rt.embedder, verifier, runner)
+                before = measure(agent, current, golden, rt.embedder, check, runner)
+                after = measure(agent, candidate, golden, rt.embedder, check, runner)
             result = compare(before, after)
             report = {
                 **result.as_json(),
