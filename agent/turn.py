@@ -9,7 +9,8 @@ Rules of the decide step, in order (the trace names the one that applied):
 2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
    sentence survived verification; between thresholds.clarify and thresholds.answer the
-   agent asks a clarifying question (once; a second time it hands off); below, it hands off;
+   agent asks a clarifying question that names the topics of the passages found
+   (agent.answer.clarify; once; a second time it hands off); below, it hands off;
 4. autonomy: in copilot mode (or per-intent mode for an intent not listed) a reply becomes a
    draft that a human approves before the end user sees it.
 """
@@ -22,6 +23,7 @@ from dataclasses import replace
 from typing import Literal
 
 from agent.answer.answerability import AnswerabilityJudge, AnswerabilityModel
+from agent.answer.clarify import clarifying_question, topics
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.passage_screening import screen_chunks
 from agent.answer.planted import PlantedSentenceFilter
@@ -58,10 +60,6 @@ RETRIEVE_K = 10
 HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
 CLOSED_TEXT = "Is there anything else I can help you with?"
-CLARIFY_TEXT = (
-    "I want to make sure I answer the right question. Could you tell me a little more "
-    "about what you need?"
-)
 
 
 class Agent:
@@ -283,9 +281,12 @@ class Agent:
             )  # fmt: skip
         why = no_answer_reason(confidence, thresholds, len(kept))
         if confidence >= thresholds.clarify and kept and state.last_decision != "clarify":
+            options = topics(draft.chunks.values())
             return self._finish(
-                ctx, CLARIFY_TEXT, "clarify", 1 - confidence, [], state.procedure_state,
-                rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once",
+                ctx, clarifying_question(draft.chunks.values()), "clarify", 1 - confidence, [],
+                state.procedure_state,
+                rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "
+                f"naming the topics found ({'; '.join(options) or 'none'})",
             )  # fmt: skip
         if state.last_decision == "clarify":
             why += "; already asked to clarify"

@@ -110,6 +110,11 @@ def test_clarify_only_once_then_hand_off(store: KnowledgeStore, minilm: Any) -> 
     config = tenant(thresholds={"answer": 1.0, "clarify": 0.0})  # P(answerable) never reaches 1
     first = agent.respond(config, ConversationState(), "How long do I have to return shoes?")
     assert first.decision == "clarify"
+    # It names the topics it found (the documents' titles here: they have no headings),
+    # the best match first, instead of guessing.
+    assert first.text.startswith("I want to make sure I answer the right question. Do you mean")
+    assert first.text.index('"Returns policy"') < first.text.index('"Shipping"'), first.text
+    assert "naming the topics found" in (first.trace.decision.rule if first.trace.decision else "")
     second = agent.respond(
         config, ConversationState(last_decision="clarify"), "How long do I have to return shoes?"
     )

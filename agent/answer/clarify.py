@@ -1,0 +1,53 @@
+"""The clarifying question, asked when the passages found are not a confident answer: it names
+the topics those passages are about, best first, and asks which one the end user means,
+rather than guessing.
+
+    clarifying_question(chunks)
+    -> 'I want to make sure I answer the right question. Do you mean "Shipping Status",
+        "Shipping Cost" or "Manage Shipping"?'
+
+A topic is a passage's deepest heading (the last part of its section path), or its
+document's title when it has no heading. With fewer than two distinct topics there is
+nothing to choose between, and the question asks for more detail instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from knowledge.records import ScoredChunk
+
+MAX_OPTIONS = 3
+OPENING = "I want to make sure I answer the right question."
+ASK_MORE = f"{OPENING} Could you tell me a little more about what you need?"
+_SECTION_SEPARATOR = ">"
+_MAX_TOPIC_CHARS = 80
+
+
+def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS) -> list[str]:
+    """Up to `limit` distinct topics of the passages, the best-scored passage's first."""
+    found: dict[str, str] = {}
+    for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
+        topic = _topic(scored)
+        if topic and topic.casefold() not in found:
+            found[topic.casefold()] = topic
+            if len(found) == limit:
+                break
+    return list(found.values())
+
+
+def clarifying_question(chunks: Iterable[ScoredChunk]) -> str:
+    """The question that names the options found (see the module docstring)."""
+    options = topics(chunks)
+    if len(options) < 2:
+        return ASK_MORE
+    quoted = [f'"{option}"' for option in options]
+    return f"{OPENING} Do you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+
+
+def _topic(scored: ScoredChunk) -> str:
+    heading = scored.chunk.section.split(_SECTION_SEPARATOR)[-1].strip()
+    topic = " ".join((heading or scored.title or "").split())
+    if len(topic) > _MAX_TOPIC_CHARS:
+        topic = topic[: _MAX_TOPIC_CHARS - 1].rstrip() + "…"
+    return topic

@@ -1,0 +1,41 @@
+"""The clarifying question names the topics of the passages found, best first."""
+
+from __future__ import annotations
+
+from agent.answer.clarify import ASK_MORE, clarifying_question, topics
+from knowledge.records import Chunk, ScoredChunk
+
+
+def _scored(score: float, section: str = "", title: str = "", text: str = "x") -> ScoredChunk:
+    return ScoredChunk(Chunk("doc", 1, 0, text, section=section), score, title)
+
+
+def test_topics_are_deepest_headings_best_first_without_repeats() -> None:
+    chunks = [
+        _scored(0.4, "Shipping > Shipping Cost", "Shipping policy"),
+        _scored(0.9, "Shipping > Shipping Status", "Shipping policy"),
+        _scored(0.7, "Shipping > shipping status", "Shipping policy"),
+        _scored(0.6, "", "Store hours"),
+        _scored(0.2, "Returns > Refunds", "Returns"),
+    ]
+    assert topics(chunks) == ["Shipping Status", "Store hours", "Shipping Cost"]
+    assert clarifying_question(chunks) == (
+        'I want to make sure I answer the right question. Do you mean "Shipping Status", '
+        '"Store hours" or "Shipping Cost"?'
+    )
+
+
+def test_two_topics_read_as_a_choice_of_two() -> None:
+    chunks = [_scored(0.8, "A > Refunds"), _scored(0.5, "B > Exchanges")]
+    assert clarifying_question(chunks).endswith('Do you mean "Refunds" or "Exchanges"?')
+
+
+def test_one_topic_or_none_asks_for_more_detail() -> None:
+    assert clarifying_question([_scored(0.9, "Returns"), _scored(0.3, "Returns")]) == ASK_MORE
+    assert clarifying_question([]) == ASK_MORE
+    assert clarifying_question([_scored(0.5)]) == ASK_MORE  # no heading, no title
+
+
+def test_a_long_heading_is_shortened() -> None:
+    (topic,) = topics([_scored(0.5, "Policy > " + "very long heading " * 10)])
+    assert len(topic) <= 80 and topic.endswith("…")
