@@ -21,6 +21,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted content is overwritten, and a new page starts zeroed rather than holding
+    # whatever its page-cache buffer held before (older text of this or another page).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -49,6 +49,7 @@ class KnowledgeStore:
         self.path = db_path
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # no old text in freed or new pages
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evaluation.worker import QaWorker
 from knowledge.errors import ClearlineError
+from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.errors import http_extras, http_status
 from service.jobs import JobRunner
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     """Build the app; the lifespan takes the data-directory lock (unless the caller holds
     it already and passes it in) and opens the stores."""
     go_offline()
+    zero_new_allocations()  # no freed text in files native code writes whole
     settings = settings or Settings()
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from knowledge.errors import ClearlineError
+from privacy.memory import zero_new_allocations
 from service import (
     cli_agent,
     cli_audit,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     go_offline()
+    zero_new_allocations()  # no freed text in files native code writes whole
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
