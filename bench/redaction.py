@@ -29,6 +29,7 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()
 
+from control.regional import tenant_scope  # noqa: E402
 from knowledge.records import Chunk  # noqa: E402
 from knowledge.store import DocumentWrite  # noqa: E402
 from privacy.proof import find_bytes  # noqa: E402
@@ -114,12 +115,13 @@ def main() -> None:
             started = time.perf_counter()
             _fill_knowledge(runtime, "acme", args.chunks, args.holding)
             _fill_knowledge(runtime, "globex", args.chunks, 0)
-            _fill_traces(runtime.settings.control_db, "acme", args.traces)
+            _fill_traces(runtime.settings.region_db("eu"), "acme", args.traces)
             built_s = time.perf_counter() - started
             size = _size(data_dir)
             privacy = privacy_for(runtime)
             started = time.perf_counter()
-            report = privacy.redactor.redact("acme", [RedactValue(VALUE, "PERSON")], "bench")
+            with tenant_scope("acme"):  # its region's control database
+                report = privacy.redactor.redact("acme", [RedactValue(VALUE, "PERSON")], "bench")
             redact_s = time.perf_counter() - started
             left = find_bytes(data_dir, [VALUE])
         finally:

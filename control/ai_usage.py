@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.models import utcnow
 from control.models_customer import AiUsage
+from control.regional import tenant_regions
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ModelCall:
     failed: bool = False
 
 
+@tenant_regions
 class AiUsageBook:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions

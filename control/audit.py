@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.audit_chain import seal_new
 from control.models import AuditEntry
+from control.regional import tenant_region
 
 
+@tenant_region
 def record(
     sessions: sessionmaker[Session], tenant: str, actor: str, action: str, **detail: object
 ) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.audit_chain import _moment
 from control.errors import BadRequest
+from control.regional import tenant_region
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def parse_since(value: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+@tenant_region
 def entries(
     sessions: sessionmaker[Session], tenant: str, since: datetime | None = None,
     after_id: int = 0, limit: int | None = None,

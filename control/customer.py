@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from control.errors import BadRequest
 from control.models import utcnow
 from control.models_customer import CustomerSettingsRecord
+from control.regional import tenant_regions
 
 ConsentMode = Literal["notice", "required"]
 TrainingUse = Literal["allowed", "denied"]
@@ -58,6 +59,7 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+@tenant_regions
 class CustomerControls:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions

@@ -1,7 +1,9 @@
-"""The control database: a SQLAlchemy engine, migrated by Alembic to the latest schema.
+"""A control database: a SQLAlchemy engine, migrated by Alembic to the latest schema.
 
-The service opens SQLite (`<data-dir>/clearline.db`); nothing here depends on it beyond the
-SQLite connection settings, so another SQLAlchemy database URL can be passed to make_engine."""
+The service opens SQLite files: the directory `<data-dir>/clearline.db` and one database per
+region, `<data-dir>/regions/<region>/clearline.db`, all with this schema (control/regional.py
+says which rows go where); nothing here depends on SQLite beyond the connection settings, so
+another SQLAlchemy database URL can be passed to make_engine."""
 
 from __future__ import annotations
 

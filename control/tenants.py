@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
@@ -40,8 +41,11 @@ def _hash(secret: str) -> str:
 class Tenants:
     """Creates and finds tenants and keys in the control database."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], on_create: Callable[[Tenant], None] | None = None
+    ) -> None:
         self._sessions = sessions
+        self._on_create = on_create  # e.g. mirror the row into its region's database
 
     def create(self, name: str, region: str) -> Tenant:
         validate_tenant(name)
@@ -54,6 +58,8 @@ class Tenants:
                 raise Conflict(f"tenant '{name}' already exists")
             tenant = Tenant(name=name, region=region)
             session.add(tenant)
+        if self._on_create is not None:
+            self._on_create(tenant)
         return tenant
 
     def get(self, name: str) -> Tenant:

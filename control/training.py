@@ -18,6 +18,7 @@ from control.customer import CustomerControls
 from control.errors import NotFound
 from control.models import Conversation, GoldenCase, TraceRecord
 from control.models_customer import TrainingOptOut
+from control.regional import tenant_regions
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ def subject_of(conversation: Conversation) -> str:
     return conversation.end_user_id or f"conversation:{conversation.id}"
 
 
+@tenant_regions
 class TrainingPolicy:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions

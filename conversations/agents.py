@@ -25,6 +25,7 @@ from agent.replies import TenantAgent
 from agent.understand.intents import IntentClassifier
 from control.errors import BadRequest, Conflict, NotFound
 from control.models import ProcedureRecord, TenantConfig
+from control.regional import tenant_regions
 from conversations import versions
 from conversations.connections import ActionConnections, ConnectionSpec, ConnectionView
 from conversations.versions import StoredProcedure
@@ -39,6 +40,7 @@ def config_error(error: ValidationError) -> BadRequest:
     return BadRequest(f"invalid agent configuration at '{where}': {first['msg']}")
 
 
+@tenant_regions
 class TenantAgents:
     """Loads, validates, stores and caches each tenant's agent setup."""
 

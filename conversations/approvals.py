@@ -42,6 +42,7 @@ from control import audit
 from control.errors import Conflict, NotFound
 from control.models import Conversation, Message
 from control.models_actions import DraftAction
+from control.regional import tenant_regions
 from conversations.agents import TenantAgents
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def bind_action(session: Session, draft: Message, procedure_state: str) -> None:
 AddMessage = Callable[..., Message]
 
 
+@tenant_regions
 class Approvals:
     """The review of drafts; `lock(conversation_id)` serialises it with the conversation's
     turns in this process, and the compare-and-set with every other reviewer."""

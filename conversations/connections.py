@@ -27,6 +27,7 @@ from agent.procedures.connections import (
 )
 from control.errors import BadRequest, NotFound
 from control.models_actions import ActionConnection
+from control.regional import tenant_regions
 from control.secrets import SecretBox
 
 MAX_SECRET_CHARS = 4096
@@ -61,6 +62,7 @@ def _view(row: ActionConnection) -> ConnectionView:
     )  # fmt: skip
 
 
+@tenant_regions
 class ActionConnections:
     """Stores, validates and decrypts tenants' action connections."""
 

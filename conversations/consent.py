@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from control.customer import CustomerControls
 from control.errors import Conflict
 from control.models_customer import ConsentAcceptance
+from control.regional import tenant_regions
 
 
 class ConsentRequired(Conflict):
@@ -31,6 +32,7 @@ class Acceptance:
     accepted_at: datetime
 
 
+@tenant_regions
 class ConsentGate:
     """`notice_of(tenant)` is the privacy notice shown when the tenant set no text of its own."""
 

@@ -26,6 +26,7 @@ from agent.trace import Trace
 from agent.turn import Agent
 from control.errors import Conflict, NotFound
 from control.models import Conversation, Message
+from control.regional import tenant_regions
 from conversations.agents import TenantAgents
 from conversations.approvals import Approvals, BoundAction, Reviewed, bind_action
 from conversations.consent import ConsentGate
@@ -42,6 +43,7 @@ class Posted:
     reply: Reply
 
 
+@tenant_regions
 class Conversations:
     def __init__(self, sessions: sessionmaker[Session], agents: TenantAgents, agent: Agent) -> None:
         self._sessions = sessions

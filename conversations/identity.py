@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.errors import BadRequest, NotFound
 from control.models import Conversation, Message
+from control.regional import tenant_regions
 
 END_USER_ID_MAX = 200
 
@@ -72,6 +73,7 @@ def belongs(conversation: Conversation, proof: EndUserProof) -> bool:
     return False
 
 
+@tenant_regions
 class Ownership:
     """Looks up a tenant's conversation or reply as an end user would: NotFound unless the
     proof matches."""

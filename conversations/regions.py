@@ -2,7 +2,8 @@
 endpoint (settings `region_chat_base_urls`), and a turn for a tenant calls only its
 region's endpoint.
 
-`RegionalAgent.respond` runs the turn inside the tenant's region (a context variable);
+`RegionalAgent.respond` runs the turn inside the tenant's region (control.regional.in_region,
+which also routes the turn's database sessions to the region's control database);
 `RegionalChatModel` sends each request to that region's model, and refuses (ChatModelError,
 so the turn falls back to its local path) when the region has none or no region is set.
 The name of the model (recorded in the trace step) names the endpoint that served it.
@@ -10,25 +11,13 @@ The name of the model (recorded in the trace step) names the endpoint that serve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agent.llm.chat import ChatMessage, ChatModel, ChatModelError
 from agent.replies import ConversationState, Reply, TenantAgent
 from agent.turn import Agent
-
-_REGION: ContextVar[str | None] = ContextVar("clearline_region", default=None)
-
-
-@contextmanager
-def in_region(region: str) -> Iterator[None]:
-    token = _REGION.set(region)
-    try:
-        yield
-    finally:
-        _REGION.reset(token)
+from control.regional import current_region, in_region
 
 
 class RegionalChatModel:
@@ -38,7 +27,7 @@ class RegionalChatModel:
     @property
     def name(self) -> str:
         """The current region's model (naming its endpoint); outside a turn, all of them."""
-        region = _REGION.get()
+        region = current_region()
         if region is None:
             return "regional:" + ",".join(f"{r}={m.name}" for r, m in sorted(self._models.items()))
         model = self._models.get(region)
@@ -47,7 +36,7 @@ class RegionalChatModel:
     def complete(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 512, temperature: float = 0.0
     ) -> str:
-        region = _REGION.get()
+        region = current_region()
         model = self._models.get(region or "")
         if model is None:
             raise ChatModelError(

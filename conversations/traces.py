@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.trace import Trace
 from control.models import TraceRecord
+from control.regional import tenant_regions
 
 
+@tenant_regions
 class SqlTraceStore:
     """TraceStore in the control database (same contract as agent.trace.InMemoryTraceStore)."""
 

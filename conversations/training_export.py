@@ -15,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from control.models import Conversation, Message, Review, TraceRecord
+from control.regional import tenant_region, tenant_regions
 from control.training import TrainingPolicy, subject_of
 
 
 @dataclass
+@tenant_regions
 class TrainingExport:
     tenant: str
     lines: list[dict[str, Any]] = field(default_factory=list)
@@ -30,6 +32,7 @@ class TrainingExport:
                 "excluded": dict(self.excluded)}  # fmt: skip
 
 
+@tenant_region
 def export_training(
     sessions: sessionmaker[Session], tenant: str, mask: Callable[[str], str]
 ) -> TrainingExport:

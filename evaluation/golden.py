@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.trace import Trace
 from control.errors import BadRequest
 from control.models import GoldenCase, Message
+from control.regional import tenant_regions
 from evaluation.questions import Question, parse_question
 
 
+@tenant_regions
 class GoldenSets:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions

@@ -12,6 +12,7 @@ metrics evaluation.ragas_scores runs. LangChain and ragas types stay in this mod
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +107,10 @@ class JudgeChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._generate, messages, stop)
+        context = contextvars.copy_context()  # the caller's region picks the model endpoint
+        return await loop.run_in_executor(
+            self._executor, context.run, self._generate, messages, stop
+        )
 
 
 def judge_chat_model(chat: ChatModel) -> BaseChatModel:

@@ -15,6 +15,7 @@ from agent.trace import Trace
 from control import audit
 from control.errors import BadRequest, NotFound
 from control.models import Message, QueueItem, Review, TraceRecord
+from control.regional import tenant_regions
 from control.training import TrainingPolicy
 from evaluation.golden import GoldenSets
 
@@ -31,6 +32,7 @@ class QueueEntry:
     trace: Trace
 
 
+@tenant_regions
 class ReviewQueue:
     def __init__(self, sessions: sessionmaker[Session], golden: GoldenSets) -> None:
         self._sessions = sessions

@@ -18,6 +18,7 @@ Metrics are built on first use, once per instance (thread-safe).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import threading
@@ -54,7 +55,8 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
         except BaseException as error:  # re-raised in the caller's thread
             box["error"] = error
 
-    thread = threading.Thread(target=worker, name="ragas-score")
+    context = contextvars.copy_context()  # the caller's region picks the model endpoint
+    thread = threading.Thread(target=context.run, args=(worker,), name="ragas-score")
     thread.start()
     thread.join()
     if "error" in box:

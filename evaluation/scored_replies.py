@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.trace import Trace
 from control.models import Message, Review, TraceRecord
+from control.regional import tenant_region
 from evaluation.records import ScoredReply
 
 
+@tenant_region
 def scored_replies(
     sessions: sessionmaker[Session], tenant: str, limit: int = 5000
 ) -> list[ScoredReply]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from agent.config import AgentConfig, QaSettings
 from agent.trace import Trace
 from control.errors import NotFound
 from control.models import TraceRecord
+from control.regional import tenant_regions
 from evaluation.golden import GoldenSets
 from evaluation.queue import ReviewQueue
 from evaluation.records import Score
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+@tenant_regions
 class ReplyScoring:
     """Scores the traces stored in the control database and queues some for review."""
 
@@ -155,10 +157,17 @@ class ReplyScoring:
 
 
 class QaWorker:
-    """Scores new replies in the background, looking for them every `interval_s`."""
+    """Scores new replies in the background, looking for them every `interval_s`, in each
+    region `each_region` enters in turn (each region's traces are in its own database)."""
 
-    def __init__(self, scoring: ReplyScoring, interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        scoring: ReplyScoring,
+        each_region: Callable[[], Iterator[str]],
+        interval_s: float = 0.5,
+    ) -> None:
         self._scoring = scoring
+        self._each_region = each_region
         self._interval = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qa-scorer", daemon=True)
@@ -169,7 +178,9 @@ class QaWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                scored = self._scoring.score_pending(limit=20)
+                scored = sum(
+                    self._scoring.score_pending(limit=20) for _region in self._each_region()
+                )
             except Exception:  # never let one bad trace stop scoring for everyone
                 logger.exception("scoring failed; will retry")
                 scored = 0

@@ -1,7 +1,7 @@
 """Removing conversations with everything derived from them, inside one transaction of the
 control database; shared by end-user erasure and retention runs.
 
-    db = connect(control_db)
+    db = connect(control_db)  # the tenant's region's control database
     db.execute("BEGIN IMMEDIATE")
     removed = remove_conversations(db, "acme", ["conv_..."], end_user_id="u-42")
     db.execute("COMMIT")
@@ -237,11 +237,13 @@ def _scrub_audit(
     return changed
 
 
-def compact_conversation_stores(data_dir: Path) -> list[Path]:
-    """Compact every SQLite database under `data_dir` that can hold conversation data (the
-    control database, the console's sessions), not the knowledge stores under `regions/`
-    (they never hold conversations): no removed byte stays in free pages or the WAL."""
-    databases = sqlite_databases(data_dir, exclude_dirs=("chroma", "regions"))
+def compact_conversation_stores(data_dir: Path, control_db: Path) -> list[Path]:
+    """Compact every SQLite database that can hold the tenant's conversation data: its
+    region's control database and those outside `regions/` (the directory, the console's
+    sessions), not the knowledge stores (they never hold conversations): no removed byte
+    stays in free pages or the WAL."""
+    outside = sqlite_databases(data_dir, exclude_dirs=("chroma", "regions"))
+    databases = [*outside, control_db] if control_db.is_file() and control_db not in outside else outside
     for path in databases:
         compact_sqlite(path)
     return databases

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from control import audit
 from control.models import AuditEntry
+from control.regional import tenant_regions
 from conversations.identity import check_end_user_id
 from privacy.cascade import compact_conversation_stores, connect, remove_conversations
 from privacy.operations import Operation, OperationLog
@@ -56,6 +57,7 @@ class ErasureReport:
         return asdict(self)
 
 
+@tenant_regions
 class Eraser:
     """Erases end users of one installation (one privacy operation at a time)."""
 
@@ -70,7 +72,7 @@ class Eraser:
         with self._places.lock:
             resumed = finish_interrupted(self._places, self._log)
             operation = self._log.start(tenant, KIND, actor)
-            db = connect(self._places.control_db)
+            db = connect(self._places.control_db(tenant))
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
@@ -113,7 +115,12 @@ def finish(places: DataPlaces, log: OperationLog, operation: Operation) -> list[
     places.forget(operation.tenant, ["messages", "traces"])
     compacted = []
     if removed:  # nothing removed (or the removal never committed): no bytes to clear
-        compacted = [places.relative(p) for p in compact_conversation_stores(places.data_dir)]
+        compacted = [
+            places.relative(p)
+            for p in compact_conversation_stores(
+                places.data_dir, places.control_db(operation.tenant)
+            )
+        ]
     if not _audited(places, operation.id):
         action = f"privacy.{operation.kind}"
         if removed is None:  # killed before the removal committed: nothing changed

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from control.errors import BadRequest
 from control.models import utcnow
 from control.models_privacy import PrivacySettings
+from control.regional import tenant_regions
 from privacy.detect import PiiDetector
 from privacy.redact import redact
 from privacy.spans import ENTITY_TYPES
@@ -62,6 +63,7 @@ class IngestionRedaction:
         return redacted, dict(counts)
 
 
+@tenant_regions
 class PrivacySettingsStore:
     """The `privacy_settings` rows of the control database."""
 

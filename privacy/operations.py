@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.models import utcnow
 from control.models_privacy import PrivacyOperation
+from control.regional import tenant_regions
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Operation:
     steps: dict[str, Any] = field(default_factory=dict)
 
 
+@tenant_regions
 class OperationLog:
     """The `privacy_operations` table of the control database."""
 

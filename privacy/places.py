@@ -22,12 +22,13 @@ from knowledge.store import KnowledgeStore
 class DataPlaces:
     """The stores of one data directory and the hooks to forget in-memory copies.
 
+    `control_db(tenant)` is the control database holding the tenant's rows (its region's).
     `forget(tenant, changed)` drops what the process keeps in memory for the tenant (built
     agents, cached counts); `changed` names the `table.column`s a rewrite touched.
     """
 
     data_dir: Path
-    control_db: Path
+    control_db: Callable[[str], Path]  # tenant -> its region's control database
     sessions: sessionmaker[Session]
     knowledge: Callable[[str], KnowledgeStore]
     embedder: Embedder

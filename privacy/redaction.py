@@ -27,6 +27,7 @@ from typing import Any
 
 from control import audit
 from control.errors import BadRequest
+from control.regional import tenant_regions
 from knowledge.rewrite import rewrite_text
 from privacy.databases import rewrite_database
 from privacy.detect import PiiDetector
@@ -76,6 +77,7 @@ class RedactionReport:
         return asdict(self)
 
 
+@tenant_regions
 class Redactor:
     """Runs permanent redactions of one installation (one at a time)."""
 

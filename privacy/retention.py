@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from control import audit
 from control.models import utcnow
 from control.models_retention import RetentionPolicyRecord
+from control.regional import tenant_regions
 from privacy.cascade import connect, remove_conversations
 from privacy.erase import STEP_REMOVED, finish, finish_interrupted, record_step
 from privacy.operations import OperationLog
@@ -61,6 +62,7 @@ class StoredPolicy:
         }  # fmt: skip
 
 
+@tenant_regions
 class RetentionPolicies:
     """The `retention_policies` table: one policy per tenant, as the YAML that was set."""
 
@@ -129,6 +131,7 @@ class RetentionReport:
         return asdict(self)
 
 
+@tenant_regions
 class RetentionRunner:
     """Applies tenants' retention policies (one privacy operation at a time)."""
 
@@ -159,7 +162,7 @@ class RetentionRunner:
                 options = {"now": report.now, "policy_version": stored.version}
                 operation = self._log.start(tenant, KIND, actor, options=options)
                 report.operation = operation.id
-            db = connect(self._places.control_db)
+            db = connect(self._places.control_db(tenant))
             try:
                 db.execute("BEGIN" if dry_run else "BEGIN IMMEDIATE")
                 try:

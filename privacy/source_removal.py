@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from control import audit
+from control.regional import tenant_regions
 from knowledge.errors import DocumentNotFound
 from privacy.databases import connect, reseal_audit
 from privacy.operations import Operation, OperationLog
@@ -98,6 +99,7 @@ class SentenceRewrite:
         return self._pattern.subn(self._marker, text)
 
 
+@tenant_regions
 class SourceRemover:
     """Deletes knowledge sources with their text in traces (one at a time)."""
 
@@ -160,13 +162,13 @@ class SourceRemover:
 
     def _quoted_sentences(self, tenant: str, document_id: str) -> set[str]:
         found: set[str] = set()
-        for _, body in self._traces_of(self._connect(), tenant, document_id, close=True):
+        for _, body in self._traces_of(self._connect(tenant), tenant, document_id, close=True):
             for passage in _passages(body, document_id):
                 found.update(sentences(str(passage.get("text", ""))))
         return found
 
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self._places.control_db)
+    def _connect(self, tenant: str) -> sqlite3.Connection:
+        return connect(self._places.control_db(tenant))
 
     def _traces_of(
         self, db: sqlite3.Connection, tenant: str, document_id: str, close: bool = False
@@ -180,7 +182,7 @@ class SourceRemover:
         return [(i, json.loads(b)) for i, b in rows if any(n in b for n in needles)]
 
     def _scrub_control(self, report: SourceRemovalReport, rewrite: SentenceRewrite) -> None:
-        db = self._connect()
+        db = self._connect(report.tenant)
         try:
             db.execute("BEGIN IMMEDIATE")
             try:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from control.errors import NotFound
 from control.models import Conversation, Message, TraceRecord
+from control.regional import tenant_region
 from privacy.detect import PiiDetector
 from privacy.redact import placeholder
 from privacy.redaction import MIN_CHARACTERS, RedactValue
@@ -96,6 +97,7 @@ def _span_id(item: _Text, start: int, end: int, entity_type: str) -> str:
     return "sg_" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+@tenant_region
 def suggest(
     sessions: sessionmaker[Session], detector: PiiDetector, tenant: str, conversation_id: str
 ) -> list[Suggestion]:

@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from control.regional import request_scope
 from evaluation.worker import QaWorker
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
@@ -44,6 +46,18 @@ def _error(
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+class RequestRegion:
+    """Gives each request its own region scope; authentication enters the caller's tenant's
+    region (service/deps.py), so the request's sessions reach that region's database."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with request_scope():
+            await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, lock: DataDirLock | None = None) -> FastAPI:
     """Build the app; the lifespan takes the data-directory lock (unless the caller holds
     it already and passes it in) and opens the stores."""
@@ -60,16 +74,19 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
             owned.acquire()
         runtime = Runtime(settings)
         runtime.embedder.warm_up()
-        runtime.conversations.release_interrupted_reviews()  # no review runs before this
+        for _region in runtime.sessions.each_region():  # no review runs before this
+            runtime.conversations.release_interrupted_reviews()
         jobs = JobRunner(runtime)
         jobs.start()
-        scorer = QaWorker(runtime.scoring, settings.qa_interval_s)
+        scorer = QaWorker(runtime.scoring, runtime.sessions.each_region, settings.qa_interval_s)
         scorer.start()
         app.state.runtime = runtime
         app.state.jobs = jobs
         app.state.privacy = privacy = privacy_for(runtime)  # one lock for privacy operations
         retention = RetentionSchedule(
-            lambda: RetentionRunner(privacy.places), settings.retention_interval_s
+            lambda: RetentionRunner(privacy.places),
+            runtime.sessions.each_region,
+            settings.retention_interval_s,
         )
         retention.start()
         try:
@@ -88,6 +105,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         lifespan=lifespan,
     )
     app.state.rate_limits = RateLimits(settings)
+    app.add_middleware(RequestRegion)
 
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:

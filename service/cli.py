@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from control.regional import tenant_scope
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
 from service import (
@@ -72,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: invalid setting ({problems}); fix the environment variable\n")
         return 2
     try:
-        code: int = args.func(args, settings)
+        # A command for one tenant works in its region's control database.
+        with tenant_scope(getattr(args, "tenant", None)):
+            code: int = args.func(args, settings)
         return code
     except ClearlineError as error:
         sys.stderr.write(f"error: {error}\n")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from control.errors import Unauthorized
+from control.regional import enter_region
 from control.tenants import Principal
 from service.errors import Forbidden
 from service.jobs import JobRunner
@@ -68,6 +69,7 @@ def authenticated(request: Request, runtime: Runtime) -> Principal:
             principal = _principal(request, runtime)
     else:
         principal = _principal(request, runtime)  # 401: nothing was sent, nothing guessed
+    enter_region(runtime.region_of(principal.tenant))  # its sessions reach that region
     request.state.principal = principal
     return principal
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from control.errors import NotFound
 from control.models import Job, utcnow
+from control.regional import in_region
 from ingest.pipeline import IngestResult
 from ingest.sources import BadSource, Source, sources_for_file
 from service.runtime import Runtime
@@ -49,9 +50,10 @@ class JobRunner:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        with self._runtime.sessions.begin() as session:
-            for job in session.scalars(select(Job).where(Job.status == "running")):
-                job.status = "queued"
+        for _region in self._runtime.sessions.each_region():
+            with self._runtime.sessions.begin() as session:
+                for job in session.scalars(select(Job).where(Job.status == "running")):
+                    job.status = "queued"
         self._thread = threading.Thread(target=self._loop, name="clearline-jobs", daemon=True)
         self._thread.start()
         self._wake.set()
@@ -62,9 +64,10 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def new_work_dir(self) -> tuple[str, Path]:
+    def new_work_dir(self, tenant: str) -> tuple[str, Path]:
+        """A new job id and the folder its uploads go to (in the tenant's region)."""
         job_id = str(uuid.uuid4())
-        work_dir = self._runtime.uploads_dir() / job_id
+        work_dir = self._runtime.uploads_dir(tenant) / job_id
         work_dir.mkdir(parents=True)
         return job_id, work_dir
 
@@ -87,17 +90,27 @@ class JobRunner:
             self._wake.wait(timeout=2.0)
             self._wake.clear()
             while not self._stop.is_set():
-                with self._runtime.sessions() as session:
-                    job_id = session.scalars(
-                        select(Job.id).where(Job.status == "queued").order_by(Job.created_at)
-                    ).first()
-                if job_id is None:
+                queued = self._next()
+                if queued is None:
                     break
-                try:
-                    self._run(job_id)
-                except Exception as error:  # the job fails, the runner goes on
-                    logger.exception("job %s failed", job_id)
-                    self._update(job_id, status="failed", error=f"internal error: {error}")
+                region, job_id = queued
+                with in_region(region):
+                    try:
+                        self._run(job_id)
+                    except Exception as error:  # the job fails, the runner goes on
+                        logger.exception("job %s failed", job_id)
+                        self._update(job_id, status="failed", error=f"internal error: {error}")
+
+    def _next(self) -> tuple[str, str] | None:
+        """The region and id of the oldest queued job of the first region that has one."""
+        for region in self._runtime.sessions.each_region():
+            with self._runtime.sessions() as session:
+                job_id = session.scalars(
+                    select(Job.id).where(Job.status == "queued").order_by(Job.created_at)
+                ).first()
+            if job_id is not None:
+                return region, job_id
+        return None
 
     def _update(self, job_id: str, **fields: object) -> None:
         with self._runtime.sessions.begin() as session:

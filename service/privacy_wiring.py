@@ -38,7 +38,7 @@ def privacy_for(runtime: Runtime) -> Privacy:
     """The privacy operations of `runtime` (build once per process: they share one lock)."""
     places = DataPlaces(
         data_dir=runtime.settings.data_dir,
-        control_db=runtime.settings.control_db,
+        control_db=lambda tenant: runtime.settings.region_db(runtime.region_of(tenant)),
         sessions=runtime.sessions,
         knowledge=runtime.store,
         embedder=runtime.embedder,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from privacy.retention import RetentionReport, RetentionRunner
 
@@ -21,8 +21,14 @@ ACTOR = "retention-schedule"
 
 
 class RetentionSchedule:
-    def __init__(self, runner: Callable[[], RetentionRunner], interval_s: float) -> None:
+    def __init__(
+        self,
+        runner: Callable[[], RetentionRunner],
+        each_region: Callable[[], Iterator[str]],
+        interval_s: float,
+    ) -> None:
         self._runner = runner
+        self._each_region = each_region  # enters each region with tenants in turn
         self._interval = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
@@ -34,17 +40,18 @@ class RetentionSchedule:
         """Apply every tenant's policy now; the reports of the tenants where something was
         removed (a tenant with nothing to remove gets no intent row and no audit entry)."""
         runner = self._runner()
-        runner.finish_interrupted()
         reports: dict[str, RetentionReport] = {}
-        for tenant in runner.policies.tenants():
-            if self._stop.is_set():
-                break
-            try:
-                # Counted first, so that runs with nothing to remove leave no trace.
-                if runner.run(tenant, now=None, dry_run=True, actor=ACTOR).counts:
-                    reports[tenant] = runner.run(tenant, now=None, dry_run=False, actor=ACTOR)
-            except Exception:  # one tenant's failure never stops the schedule
-                logger.exception("retention run for tenant %s failed; will retry", tenant)
+        for _region in self._each_region():
+            runner.finish_interrupted()
+            for tenant in runner.policies.tenants():
+                if self._stop.is_set():
+                    break
+                try:
+                    # Counted first, so that runs with nothing to remove leave no trace.
+                    if runner.run(tenant, now=None, dry_run=True, actor=ACTOR).counts:
+                        reports[tenant] = runner.run(tenant, now=None, dry_run=False, actor=ACTOR)
+                except Exception:  # one tenant's failure never stops the schedule
+                    logger.exception("retention run for tenant %s failed; will retry", tenant)
         removed = {t: r.counts for t, r in reports.items() if r.counts}
         if removed:
             logger.info("retention removed %s", removed)

@@ -11,6 +11,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from agent.answer.planted import injection_rules
 from agent.llm.chat import ChatModel
 from agent.llm.openai_chat import build_chat_model
@@ -18,9 +20,11 @@ from agent.trace import InMemoryTraceStore, TraceStore
 from agent.turn import Agent
 from control import audit
 from control.ai_usage import AiUsageBook
-from control.db import make_engine, migrate, session_factory
+from control.db import make_engine, migrate
 from control.errors import NotFound
 from control.models import Tenant
+from control.regional import RegionalSessions, tenant_scope
+from control.regional_legacy import move_to_regions
 from control.secrets import SecretBox
 from control.tenants import Tenants
 from conversations.agents import TenantAgents
@@ -68,13 +72,32 @@ class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(f"sqlite:///{settings.control_db}")
+        self._lock = threading.Lock()
+        self._engines: dict[str, Engine] = {}
+        self.engine = make_engine(f"sqlite:///{settings.control_db}")  # the directory
         migrate(self.engine)
-        self.sessions = session_factory(self.engine)
-        self.tenants = Tenants(self.sessions)
+        self.sessions = RegionalSessions(self.engine, self.region_engine)
+        move_to_regions(settings.control_db, self._migrated_region_db)
+        self.sessions.mirror_tenants()
+        self.tenants = Tenants(self.sessions, on_create=self.sessions.mirror)
         self.embedder: Embedder = embedder or build_embedder(settings)
         self._stores: dict[str, KnowledgeStore] = {}
-        self._lock = threading.Lock()
+
+    def region_engine(self, region: str) -> Engine:
+        """The region's control database (created and migrated on first use)."""
+        with self._lock:
+            engine = self._engines.get(region)
+            if engine is None:
+                path = self.settings.region_db(region)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                engine = make_engine(f"sqlite:///{path}")
+                migrate(engine)
+                self._engines[region] = engine
+            return engine
+
+    def _migrated_region_db(self, region: str) -> Path:
+        self.region_engine(region)
+        return self.settings.region_db(region)
 
     def store_for_region(self, region: str) -> KnowledgeStore:
         with self._lock:
@@ -160,7 +183,7 @@ class Runtime:
             traces,
             chat=self.chat,
             models=models,
-            region_of=self._region_of,
+            region_of=self.region_of,
         )
 
     @cached_property
@@ -169,9 +192,9 @@ class Runtime:
         scores them."""
         usage = AiUsageBook(self.sessions)  # model calls counted per tenant (GET /v1/ai/usage)
         traces = SqlTraceStore(self.sessions)
-        return self._agent(CountingTraceStore(traces, usage, self._region_of))
+        return self._agent(CountingTraceStore(traces, usage, self.region_of))
 
-    def _region_of(self, tenant: str) -> str:
+    def region_of(self, tenant: str) -> str:
         return self.tenants.get(tenant).region
 
     @cached_property
@@ -209,10 +232,13 @@ class Runtime:
                             self.review_queue)  # fmt: skip
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
-        audit.record(self.sessions, tenant, actor, action, **detail)
+        """Append to the tenant's audit log (in its region's database, from anywhere)."""
+        with tenant_scope(tenant):
+            audit.record(self.sessions, tenant, actor, action, **detail)
 
-    def uploads_dir(self) -> Path:
-        return self.settings.data_dir / "uploads"
+    def uploads_dir(self, tenant: str) -> Path:
+        """Where uploads wait for ingestion: under the tenant's region's root."""
+        return self.settings.region_dir(self.region_of(tenant)) / "uploads"
 
     def close(self) -> None:
         if "agents" in self.__dict__:
@@ -221,4 +247,7 @@ class Runtime:
             for store in self._stores.values():
                 store.close()
             self._stores.clear()
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
         self.engine.dispose()

@@ -148,4 +148,9 @@ class Settings(BaseSettings):
 
     @property
     def control_db(self) -> Path:
+        """The directory: tenants and API keys (control/regional.py)."""
         return self.data_dir / "clearline.db"
+
+    def region_db(self, region: str) -> Path:
+        """A region's control database: its tenants' conversations, traces, audit log..."""
+        return self.region_dir(region) / "clearline.db"

@@ -38,7 +38,7 @@ async def upload_sources(
             f"the upload is {int(declared) / 1048576:.1f} MB, more than "
             f"{settings.max_upload_files} files of {settings.max_file_mb:g} MB; send it in batches"
         )
-    job_id, work_dir = jobs.new_work_dir()
+    job_id, work_dir = jobs.new_work_dir(principal.tenant)
     try:
         names = await receive_files(
             request.headers.get("content-type", ""),

@@ -53,7 +53,7 @@ def places(data_dir: Path, sessions: sessionmaker[Session]) -> DataPlaces:
 
     return DataPlaces(
         data_dir=data_dir,
-        control_db=data_dir / "clearline.db",
+        control_db=lambda tenant: data_dir / "clearline.db",  # one database for every tenant
         sessions=sessions,
         knowledge=no_knowledge,
         embedder=HashEmbedder(),

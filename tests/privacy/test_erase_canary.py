@@ -128,7 +128,7 @@ def test_erasing_an_end_user_leaves_no_byte_and_others_stay_answerable(tmp_path:
     left = occurrences(data_dir, (*CANARIES, CLI_CANARY, CLI_USER))
     assert left == [], left
     assert occurrences(data_dir, (KEPT_USER, "shipping to Canada take")) != []
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         audit = db.execute(
             "SELECT actor, detail FROM audit_log WHERE action = 'privacy.erase'"
         ).fetchall()

@@ -29,8 +29,16 @@ from typing import Any
 
 import pytest
 
+from knowledge.testing import HashEmbedder
+from service.runtime import Runtime
+from service.settings import Settings
 from tests.privacy.canary import occurrences
-from tests.privacy.conversation_rows import add_conversation, assert_consistent, control_db
+from tests.privacy.conversation_rows import (
+    add_conversation,
+    assert_consistent,
+    control_db,
+    count,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +70,16 @@ def _prepare(tmp_path: Path) -> Path:
             question=f"Order {i}: can I return it? {padding}",
         )
     sessions.kw["bind"].dispose()
+    # Written in one database, as before regions had their own: the first start moves the
+    # rows into the region's database (control/regional_legacy.py).
+    Runtime(Settings(data_dir=data_dir), embedder=HashEmbedder()).close()
+    assert count(data_dir / "clearline.db", "SELECT COUNT(*) FROM conversations") == 0
+    assert count(_control(data_dir), "SELECT COUNT(*) FROM conversations") == MINE + OTHERS
     return data_dir
+
+
+def _control(data_dir: Path) -> Path:
+    return data_dir / "regions" / "eu" / "clearline.db"
 
 
 def _start(data_dir: Path) -> subprocess.Popen[str]:
@@ -93,7 +110,7 @@ def _wait_step(data_dir: Path, process: subprocess.Popen[str], steps: tuple[str,
     marks = ", ".join("?" * len(steps))
     while process.poll() is None:
         try:
-            uri = f"file:{data_dir / 'clearline.db'}?mode=ro"
+            uri = f"file:{_control(data_dir)}?mode=ro"
             with closing(sqlite3.connect(uri, uri=True)) as db:
                 sql = f"SELECT COUNT(*) FROM privacy_operations WHERE step IN ({marks})"
                 if db.execute(sql, steps).fetchone()[0]:
@@ -106,8 +123,8 @@ def _wait_step(data_dir: Path, process: subprocess.Popen[str], steps: tuple[str,
 
 def _check(data_dir: Path) -> dict[str, Any]:
     """What the next process sees after a kill: an intact, consistent database."""
-    assert_consistent(data_dir / "clearline.db")
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    assert_consistent(_control(data_dir))
+    with sqlite3.connect(_control(data_dir)) as db:
         mine = db.execute(
             "SELECT COUNT(*) FROM conversations WHERE end_user_id = ?", (END_USER,)
         ).fetchone()[0]
@@ -127,7 +144,7 @@ def _check(data_dir: Path) -> dict[str, Any]:
 
 
 def _erasures(data_dir: Path) -> list[dict[str, Any]]:
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(_control(data_dir)) as db:
         rows = db.execute(
             "SELECT detail FROM audit_log WHERE action LIKE 'privacy.erase%'"
         ).fetchall()

@@ -135,7 +135,7 @@ def test_canaries_leave_no_byte_and_the_rest_stays_answerable(tmp_path: Path) ->
 
 
 def _no_values_in_audit(data_dir: Path) -> None:
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         rows = db.execute(
             "SELECT action, detail FROM audit_log WHERE action LIKE 'privacy.%'"
         ).fetchall()

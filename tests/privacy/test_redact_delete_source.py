@@ -25,7 +25,7 @@ DOCUMENTS = {
 
 
 def _passages(data_dir: Path, document_id: str) -> list[str]:
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         bodies = [json.loads(row[0]) for row in db.execute("SELECT body FROM traces")]
     return [
         chunk["text"]
@@ -71,7 +71,7 @@ def test_delete_source_scrubs_traces_and_with_replies_the_replies(tmp_path: Path
         ) == {MARKER}
         assert LIGHTHOUSE in _texts(url, agent, conversation)[1]
         left = occurrences(data_dir, (LIGHTHOUSE,))
-        assert left and all(f.startswith("clearline.db") for f in left), left
+        assert left and all(Path(f).name.startswith("clearline.db") for f in left), left
         assert call(url, admin, "DELETE", "/v1/knowledge/sources/lighthouse.md").status_code == 404
 
         # With with_replies: no byte of the sentence anywhere, the reply says why.
@@ -91,7 +91,7 @@ def test_delete_source_scrubs_traces_and_with_replies_the_replies(tmp_path: Path
 
 
 def _audit(data_dir: Path, action: str) -> list[dict[str, Any]]:
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         rows = db.execute(
             "SELECT detail FROM audit_log WHERE action=? ORDER BY id", (action,)
         ).fetchall()

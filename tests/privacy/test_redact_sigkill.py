@@ -97,9 +97,10 @@ def _check(data_dir: Path, chunks_total: int, messages_total: int) -> dict[str, 
     finally:
         store.close()
     chunks = _count(root / "knowledge.db", "SELECT COUNT(*) FROM chunks WHERE text LIKE ?")
-    messages = _count(data_dir / "clearline.db", "SELECT COUNT(*) FROM messages WHERE text LIKE ?")
+    control = data_dir / "regions" / "eu" / "clearline.db"
+    messages = _count(control, "SELECT COUNT(*) FROM messages WHERE text LIKE ?")
     assert chunks in (0, chunks_total) and messages in (0, messages_total)
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         running = [r[0] for r in db.execute(
             "SELECT id FROM privacy_operations WHERE status='running'")]  # fmt: skip
     return {"chunks": chunks, "messages": messages, "running": running}
@@ -110,7 +111,7 @@ def test_sigkill_during_redaction_then_rerun_completes(tmp_path: Path, minilm: A
     pristine = _prepare(tmp_path)
     chunks_total = _count(pristine / "regions/eu/knowledge.db",
                           "SELECT COUNT(*) FROM chunks WHERE text LIKE ?")  # fmt: skip
-    messages_total = _count(pristine / "clearline.db",
+    messages_total = _count(pristine / "regions" / "eu" / "clearline.db",
                             "SELECT COUNT(*) FROM messages WHERE text LIKE ?")  # fmt: skip
     assert chunks_total >= DOCS and messages_total >= 3  # the questions (and replies quoting)
 
@@ -153,7 +154,7 @@ def test_sigkill_during_redaction_then_rerun_completes(tmp_path: Path, minilm: A
 
 def _operation_seconds(data_dir: Path) -> float:
     """How long the redaction itself took (intent row written to closed)."""
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         started, ended = db.execute(
             "SELECT created_at, updated_at FROM privacy_operations WHERE kind='redact'"
         ).fetchone()
@@ -161,7 +162,7 @@ def _operation_seconds(data_dir: Path) -> float:
 
 
 def _wait_for_intent(data_dir: Path, process: subprocess.Popen[str]) -> None:
-    database = data_dir / "clearline.db"
+    database = data_dir / "regions" / "eu" / "clearline.db"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         with contextlib.suppress(sqlite3.Error), sqlite3.connect(database, timeout=1) as db:

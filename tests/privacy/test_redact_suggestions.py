@@ -80,7 +80,7 @@ def test_suggestions_list_spans_and_apply_some_then_all(server: Any) -> None:
     kinds = {s["entity_type"] for s in _suggestions(server, conversation)}
     assert not kinds & {"EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON"}
     assert occurrences(server.settings.data_dir, (EMAIL, PHONE, NAME)) == []
-    with sqlite3.connect(server.settings.data_dir / "clearline.db") as db:
+    with sqlite3.connect(server.settings.data_dir / "regions" / "eu" / "clearline.db") as db:
         actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
     assert actions.count("privacy.redact") == 2
 

@@ -72,10 +72,10 @@ def test_retention_run_removes_every_byte_past_the_rules_age_only(tmp_path: Path
     assert before["counts"] == {} and before["policy_version"] == 1
     assert occurrences(data_dir, CANARIES) != []
 
-    contents = dump(data_dir / "clearline.db")
+    contents = dump(data_dir / "regions" / "eu" / "clearline.db")
     dry = retention(data_dir, "run", "--now", at(31), "--dry-run")
     assert dry["dry_run"] and dry["counts"]["conversations"] == 1 and dry["operation"] is None
-    assert dump(data_dir / "clearline.db") == contents, "a dry run changed the database"
+    assert dump(data_dir / "regions" / "eu" / "clearline.db") == contents, "a dry run changed it"
 
     past = retention(data_dir, "run", "--now", at(31))
     assert past["counts"] == dry["counts"] and past["rules"] == {"default": 1}

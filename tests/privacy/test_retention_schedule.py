@@ -78,7 +78,7 @@ def test_the_server_applies_retention_on_its_schedule(tmp_path: Path) -> None:
         old.say("Do you ship to Canada?")
         recent = EndUser(url, backend, "cust-recent").start()
         recent.say("Do you ship to Norway?")
-        backdate(data_dir / "clearline.db", old.conversation_id, days=31)
+        backdate(data_dir / "regions" / "eu" / "clearline.db", old.conversation_id, days=31)
 
         deadline = time.monotonic() + 60
         path = f"/v1/conversations/{old.conversation_id}"
@@ -104,7 +104,7 @@ def test_the_server_applies_retention_on_its_schedule(tmp_path: Path) -> None:
         assert call(url, qa_lead, "POST", "/v1/privacy/retention/runs", json={}).status_code == 403
         time.sleep(1.5)  # several more scheduled runs with nothing to remove
 
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         runs = db.execute(
             "SELECT actor, detail FROM audit_log WHERE action = 'privacy.retention'"
         ).fetchall()

@@ -74,7 +74,7 @@ def test_audit_chain_pages_and_tampering(
         assert intact["ok"] is True and intact["entries"] == len(lines)
 
         victim = switches[2]["id"]
-        with sqlite3.connect(settings.control_db) as db:
+        with sqlite3.connect(settings.region_db("eu")) as db:
             db.execute("UPDATE audit_log SET detail = ? WHERE id = ?",
                        (json.dumps({"name": "sentiment", "enabled": False}), victim))  # fmt: skip
         broken = _get(live, "/v1/audit/verify", admin)
@@ -105,6 +105,7 @@ def test_reseal_after_a_legitimate_rewrite(tmp_path: Path) -> None:
     """A privacy rewrite of old entries followed by reseal (in the same transaction) keeps
     the chain verifiable; the same rewrite without reseal is reported."""
     from control.audit_chain import reseal, verify
+    from control.regional import in_region
     from knowledge.testing import HashEmbedder
     from service.runtime import Runtime
     from service.settings import Settings
@@ -115,18 +116,18 @@ def test_reseal_after_a_legitimate_rewrite(tmp_path: Path) -> None:
         runtime.tenants.create("acme", "eu")
         for number in range(4):
             runtime.audit("acme", "key1", "knowledge.upload", files=[f"file{number}.md"])
-        ids = [r[0] for r in sqlite3.connect(settings.control_db).execute(
+        ids = [r[0] for r in sqlite3.connect(settings.region_db("eu")).execute(
             "SELECT id FROM audit_log WHERE tenant='acme' ORDER BY id")]  # fmt: skip
-        db = sqlite3.connect(settings.control_db, isolation_level=None)
+        db = sqlite3.connect(settings.region_db("eu"), isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
         db.execute("UPDATE audit_log SET detail = '{\"files\": [\"[erased]\"]}' WHERE id = ?",
                    (ids[1],))  # fmt: skip
         assert reseal(db, "acme", ids[1]) == len(ids) - 1
         db.execute("COMMIT")
-        with runtime.sessions() as session:
+        with in_region("eu"), runtime.sessions() as session:
             assert verify(session, "acme").ok
         db.execute("UPDATE audit_log SET detail = '{}' WHERE id = ?", (ids[2],))
-        with runtime.sessions() as session:
+        with in_region("eu"), runtime.sessions() as session:
             report = verify(session, "acme")
         assert not report.ok and report.first_broken is not None
         assert report.first_broken.id == ids[2]

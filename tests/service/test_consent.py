@@ -45,7 +45,7 @@ def _start(live: Any, key: str) -> tuple[str, dict[str, str]]:
 
 
 def _rows(live: Any, tenant: str) -> dict[str, int]:
-    with sqlite3.connect(live.settings.control_db) as db:
+    with sqlite3.connect(live.settings.region_db("eu")) as db:
         return {
             table: db.execute(
                 f"SELECT COUNT(*) FROM {table} WHERE tenant = ?", (tenant,)
@@ -100,7 +100,7 @@ def test_required_consent_blocks_until_the_current_notice_is_accepted(live: Any)
     assert _accept(live, conversation, headers, "2").status_code == 200
     assert _say(live, conversation, headers).status_code == 200
 
-    with sqlite3.connect(live.settings.control_db) as db:
+    with sqlite3.connect(live.settings.region_db("eu")) as db:
         versions = [r[0] for r in db.execute(
             "SELECT notice_version FROM consent_acceptances WHERE conversation_id = ? "
             "AND accepted_at IS NOT NULL ORDER BY id", (conversation,))]  # fmt: skip

@@ -64,7 +64,7 @@ def test_an_equal_candidate_is_accepted_and_audited(demo_dir: Path, tmp_path: Pa
     runtime_settings = Settings(data_dir=demo_dir)
     from control.db import make_engine, session_factory
 
-    engine = make_engine(f"sqlite:///{runtime_settings.control_db}")
+    engine = make_engine(f"sqlite:///{runtime_settings.region_db('eu')}")
     with session_factory(engine)() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "eval.gate")).all()
     engine.dispose()

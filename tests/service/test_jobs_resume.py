@@ -6,6 +6,7 @@ import shutil
 from typing import Any
 
 from control.models import Job
+from control.regional import in_region
 from service.runtime import Runtime
 from tests.conftest import DATA, LiveServer
 from tests.service.helpers import wait_job
@@ -16,10 +17,11 @@ def test_interrupted_job_resumes_on_start(make_settings: Any) -> None:
     runtime = Runtime(settings)
     runtime.tenants.create("acme", "eu")
     key = runtime.tenants.create_key("acme", "admin")
-    work_dir = runtime.uploads_dir() / "job-1" / "0"
+    work_dir = runtime.uploads_dir("acme") / "job-1" / "0"
+    assert work_dir.is_relative_to(settings.region_dir("eu"))  # uploads stay in the region
     work_dir.mkdir(parents=True)
     shutil.copy(DATA / "valid" / "contact.txt", work_dir / "contact.txt")
-    with runtime.sessions.begin() as session:  # as left by a server killed mid-job
+    with in_region("eu"), runtime.sessions.begin() as session:  # as a killed server left it
         session.add(
             Job(
                 id="job-1",

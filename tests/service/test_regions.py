@@ -1,6 +1,7 @@
 """Regions over HTTP: two tenants in two regions, two recording fake chat endpoints. Each
 endpoint receives only its region's tenant's (masked) text; each region's data root holds
-only its tenant's data (byte scan for each tenant's canaries); each trace records the
+only its tenant's data, documents and conversations alike, and nothing of theirs is
+outside the region roots (byte scan for each tenant's canaries); each trace records the
 region and the endpoint that served the model call; usage counts them by region."""
 
 from __future__ import annotations
@@ -84,3 +85,13 @@ def test_each_region_keeps_its_tenants_data_and_model_calls(tmp_path: Path) -> N
         assert _files_with(root, DOC_CANARY[tenant])  # its data is here
         assert _files_with(root, DOC_CANARY[other]) == []  # and nobody else's
         assert _files_with(root, MESSAGE_CANARY[other]) == []
+        assert _files_with(root, MESSAGE_CANARY[tenant])  # its conversations are here too
+    # Nothing of any tenant outside its region's root (the directory holds tenants and keys).
+    data_dir = settings.data_dir
+    outside = [
+        path
+        for canary in [*DOC_CANARY.values(), *MESSAGE_CANARY.values()]
+        for path in _files_with(data_dir, canary)
+        if Path(path).relative_to(data_dir).parts[0] != "regions"
+    ]
+    assert outside == []

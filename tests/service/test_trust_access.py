@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from control.models import Conversation
+from control.regional import in_region
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import auth, seed_returns_policy
 from tests.service.test_cli import clearline
@@ -118,10 +119,10 @@ def test_another_end_user_of_the_same_tenant_gets_404(server: Any) -> None:
 def test_the_token_is_stored_only_hashed(server: Any) -> None:
     started = start(server)
     token = started["conversation_token"]
-    with server.runtime.sessions() as db:
+    with in_region("eu"), server.runtime.sessions() as db:
         row = db.get(Conversation, started["conversation_id"])
     assert row is not None and row.token_hash == hashlib.sha256(token.encode()).hexdigest()
-    raw = b"".join(p.read_bytes() for p in Path(server.settings.data_dir).glob("clearline.db*"))
+    raw = b"".join(p.read_bytes() for p in Path(server.settings.data_dir).rglob("clearline.db*"))
     assert token.encode() not in raw
 
 
@@ -129,7 +130,7 @@ def test_the_company_backend_asserts_the_end_user(server: Any) -> None:
     started = start(server, "backend", end_user_id="customer-42")
     cid = started["conversation_id"]
     assert started["end_user_id"] == "customer-42"
-    with server.runtime.sessions() as db:
+    with in_region("eu"), server.runtime.sessions() as db:
         row = db.get(Conversation, cid)
     assert row is not None and row.end_user_id == "customer-42"
     assert post(server, cid, "backend", end_user="customer-42").status_code == 200
@@ -194,7 +195,7 @@ def test_clearline_ask_records_the_end_user(tmp_path: Path) -> None:
     assert "belongs to another end user" in again.stderr
     from control.db import make_engine, session_factory
 
-    engine = make_engine(f"sqlite:///{data_dir / 'clearline.db'}")
+    engine = make_engine(f"sqlite:///{data_dir / 'regions' / 'eu' / 'clearline.db'}")
     with session_factory(engine)() as db:
         row = db.get(Conversation, cid)
     engine.dispose()

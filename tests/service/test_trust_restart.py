@@ -27,7 +27,7 @@ from tests.service.test_trust_actions import (
 
 def _interrupt(data_dir: Path, draft: str) -> None:
     """What a kill between the claim and the result leaves: the draft claimed, no result."""
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         db.execute("UPDATE messages SET draft_status='approving', reviewed_by='agent' "
                    "WHERE id=?", (draft,))  # fmt: skip
 
@@ -74,6 +74,6 @@ def test_an_interrupted_approval_is_pending_after_a_restart_and_runs_once(
             assert review(again, refund, True).status_code == 409
     finally:
         actions.stop()
-    with sqlite3.connect(data_dir / "clearline.db") as db:
+    with sqlite3.connect(data_dir / "regions" / "eu" / "clearline.db") as db:
         actions_logged = [r[0] for r in db.execute("SELECT action FROM audit_log")]
     assert "draft.review_interrupted" in actions_logged

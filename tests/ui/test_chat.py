@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from control.models import Conversation, Message
+from control.regional import in_region
 from service.serving import ThreadedServer
 from tests.conftest import free_port
 from tests.ui.serve import XSS, Console, assert_nothing_ran, send, sign_in
@@ -86,7 +87,7 @@ def test_rating_with_a_comment_is_recorded(console: Console, new_context: Any) -
     reply.get_by_label("Comment on this reply (optional)").fill("I asked about gift cards")
     reply.get_by_label("Comment on this reply (optional)").press("Enter")
     expect(reply.get_by_role("status")).to_have_text("Thanks, your comment was sent.")
-    with console.runtime.sessions() as db:
+    with in_region("eu"), console.runtime.sessions() as db:
         rated = db.scalars(select(Message).where(Message.rating == "down")).all()
     assert any(m.rating_comment == "I asked about gift cards" for m in rated)
 
@@ -97,7 +98,7 @@ def test_end_user_cannot_open_other_consoles_nor_another_end_users_conversation(
     alice = sign_in(new_context(), console.url, console.keys["end_user"])
     send(alice, "My order 5520194863 never came, this is Alice")
     expect(alice.locator("li.msg-assistant")).to_have_count(1)
-    with console.runtime.sessions() as db:
+    with in_region("eu"), console.runtime.sessions() as db:
         mine = db.scalars(select(Message).where(Message.text.contains("this is Alice"))).one()
         reply = db.scalars(
             select(Message).where(
@@ -204,6 +205,6 @@ def test_the_widget_embeds_the_chat_on_another_site(console: Console, new_contex
         box.press("Enter")
         expect(chat.locator("li.msg-assistant .bubble")).to_contain_text("PayPal")
         expect(page.locator("h1")).to_have_text("Our shop")
-        with console.runtime.sessions() as db:
+        with in_region("eu"), console.runtime.sessions() as db:
             widget = db.scalars(select(Conversation).where(Conversation.channel == "widget")).all()
         assert len(widget) == 1
