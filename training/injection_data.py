@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 TEMPLATES = Path(__file__).with_name("injection_templates.yaml")
 BLIND = Path(__file__).with_name("injection_blind.yaml")
+BLIND2 = Path(__file__).with_name("injection_blind2.yaml")
 SEED = 13
 QUESTION_CATEGORIES = frozenset(
     {"Information Retrieval", "Learning and Tutoring", "Language Translation", "Programming Help"}
@@ -239,10 +240,18 @@ def templated(per_template: int = 40, path: Path = TEMPLATES) -> list[Example]:
     return out
 
 
-def blind(per_template: int = 20, path: Path = BLIND) -> list[Example]:
-    """The blind families d and e (training/injection_blind.yaml): held-out examples with
-    sources "template-positive-blind_d" etc., never part of `all_examples`; only
+def blind(per_template: int = 20, paths: tuple[Path, ...] = (BLIND, BLIND2)) -> list[Example]:
+    """The evaluation families d, e (training/injection_blind.yaml; blind until their first
+    scoring, development data since) and f, g (training/injection_blind2.yaml): held-out
+    examples with sources "template-positive-blind_d" etc., never part of `all_examples`;
     `bench/injection_classifier.py --blind` scores them."""
+    out: list[Example] = []
+    for path in paths:
+        out.extend(_blind_file(per_template, path))
+    return out
+
+
+def _blind_file(per_template: int, path: Path) -> list[Example]:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     out: list[Example] = []
     for label, key in ((1, "positive"), (0, "negative")):
