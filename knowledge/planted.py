@@ -57,7 +57,8 @@ EMBEDDER_FAMILY = "all-MiniLM-L6-v2"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|info|biz|xyz|"
-    r"example|support|app|site|online|shop|store|help|uk|de|eu|us|me|ly|ru|cn|top)\b(?:/\S*)?"
+    r"example|support|app|site|online|shop|store|help|uk|de|eu|us|me|ly|ru|cn|top|cc|tv|ai|"
+    r"gg|link|click|live|pro|page|tech|club|vip|win|services|center|world|today)\b(?:/\S*)?"
 )
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{6,}\d")
 _HANDLE = re.compile(r"(?<![\w.])@\w{3,}")

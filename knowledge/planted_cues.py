@@ -13,11 +13,13 @@ shares, whatever its wording, so that the model can weigh them on phrasings it n
   (instead, only, now, no longer, not here, moved, outsourced, official...);
 - an **order to the assistant**: the text addresses the bot, model or assistant.
 
-The word lists were written after the blind families of training/injection_blind.yaml (same
-author, same day); words that occur only there were left out, so that those families still
-measure unseen vocabulary. Each cue and each conjunction of cues is one feature (a hashed
-index with value 1) next to the n-grams of knowledge.planted, so the logistic model learns
-how much each is worth.
+The word lists were first written after the blind families d and e of
+training/injection_blind.yaml (same author, same day), leaving out words that occur only
+there; once d and e had been scored, their misses were used to extend the lists
+("passphrase", "solely", "redirected", Viber...), and the blind families f and g of
+training/injection_blind2.yaml, written before that, measure unseen wording. Each cue and
+each conjunction of cues is one feature (a hashed index with value 1) next to the n-grams
+of knowledge.planted, so the logistic model learns how much each is worth.
 Conjunctions are needed because a linear model cannot learn "secret AND hand-over AND NOT
 negated" from the separate cues.
 
@@ -34,16 +36,17 @@ from __future__ import annotations
 import re
 
 _SECRET = re.compile(
-    r"\b(?:pass(?:word|words|code|codes|key|keys)|pins?|pin (?:code|number)|"
-    r"cvv|cvc|cv2|csc|security (?:code|codes|answers?|questions?|details)|"
+    r"\b(?:pass(?:word|words|code|codes|key|keys|phrase|phrases)|pins?|pin (?:code|number)|"
+    r"cvv2?|cvc2?|cv2|csc|security (?:code|codes|number|answers?|questions?|details)|"
     r"(?:card|account) (?:number|numbers|details|credentials)|long (?:card )?number|"
     r"(?:00|0)[- ]digit|digits? on the (?:back|front)|expiry(?: date)?|expiration date|"
     r"one[- ]time (?:code|passcode|password|pin)|otp|2fa|two[- ]factor|mfa|"
-    r"(?:verification|authentication|access|login|log in|sign in|recovery|backup|sms|"
+    r"(?:verification|authentication|confirmation|access|login|log in|sign in|recovery|"
+    r"backup|sms|"
     r"security|authori[sz]ation) (?:code|codes|pin|key|token)|"
-    r"authenticator|memorable (?:word|information)|secret (?:answer|question|code)|"
-    r"maiden name|(?:log ?in|logon|sign in|banking|online banking) "
-    r"(?:details|credentials|password|information)|credentials|"
+    r"authenticator|memorable (?:word|information)|secret (?:answers?|questions?|code)|"
+    r"maiden name|(?:log ?in|logon|sign in|banking|online banking|internet banking) "
+    r"(?:details|credentials|password|information|name)|credentials|"
     r"seed phrase|recovery phrase|private key|social security|ssn|"
     r"sort code|routing number|iban|bank(?:ing)? (?:login|details|password))\b"
 )
@@ -51,7 +54,8 @@ _HAND_OVER = re.compile(
     r"\b(?:send|sends|sent|sending|reply|replies|replying|respond|enter|enters|entered|"
     r"entering|type|types|typed|typing|share|shares|shared|sharing|"
     r"tell|tells|telling|told|give|gives|gave|given|giving|provide|provides|provided|"
-    r"providing|submit|submits|submitted|submitting|state|states|"
+    r"providing|submit|submits|submitted|submitting|state|states|supply|supplies|"
+    r"supplied|disclose|discloses|disclosed|accompany|key in|keyed in|pop|"
     r"paste|pasting|pasted|read (?:out|back)|reads out|"
     r"dictate|dictates|write|writes|writing|wrote|include|includes|including|attach|"
     r"attached|forward|forwards|post|drop|put|text|message|email|e mail|dm|upload|"
@@ -65,14 +69,17 @@ _REQUIRE = re.compile(
     r"please|kindly|expected to|asked to|policy)\b"
 )
 _HERE = re.compile(
-    r"\b(?:chat|chats|reply|replies|conversation|here|below|message box|"
+    r"\b(?:chat|chats|reply|replies|conversation|here|below|message box|box|window|"
     r"comment|comments|this message|your message|answer|messages?)\b"
 )
 _EXTERNAL = re.compile(
-    r"\bz(?:email|url|phone|handle)z\b|\b(?:whatsapp|telegram|signal|messenger)\b"
+    r"\bz(?:email|url|phone|handle)z\b|\b(?:whatsapp|telegram|signal|messenger|viber|"
+    r"wechat|discord)\b"
 )
 _EXCLUSIVE = re.compile(
-    r"\b(?:instead|only|exclusively|now|no longer|any ?more|not here|not through|"
+    r"\b(?:instead|only|solely|exclusively|now|no longer|any ?more|not here|not through|"
+    r"redirect(?:ed)?|transferred|migrat\w+|affiliate|partner|sister site|faster|quicker|"
+    r"wrap up|nothing else|not monitored|"
     r"not in this|rather than|moved|outsourced|official|from now on|from today|"
     r"effective immediately|new home|send (?:them|customers|people|everyone)|"
     r"point (?:them|customers|people|anyone)|do(?:es)? not (?:handle|answer|help)|"
@@ -80,7 +87,8 @@ _EXCLUSIVE = re.compile(
 )
 _BOT = re.compile(r"\b(?:ai|assistant|bot|chatbot|language model|llm|model|virtual agent|gpt)\b")
 _NEGATION = re.compile(
-    r"\b(?:never|not|no|don ?t|do not|doesn ?t|won ?t|will not|cannot|can ?t|nobody|"
+    r"\b(?!(?:don ?t|do not|never) forget\b)"  # "don't forget to include" asks
+    r"(?:never|not|no|don ?t|do not|doesn ?t|won ?t|will not|cannot|can ?t|nobody|"
     r"no one|neither|nor|avoid|refuse|decline|scam|scams|phishing|"
     r"fraudsters?|criminals?|claiming|claims to|pretending|pretends to|impersonat\w+|"
     r"suspicious|fake)\b"
@@ -102,7 +110,8 @@ def _negated(text: str, spans: list[tuple[int, int]]) -> bool:
     for match in _NEGATION.finditer(text):
         for start, _ in spans:
             gap = text[match.end() : start]
-            crosses = "|" in gap or "," in gap  # a sentence or clause break
+            # a sentence or clause break, or a condition: "cannot proceed unless you send"
+            crosses = "|" in gap or "," in gap or "unless" in gap.split()
             if start >= match.end() and len(gap.split()) <= _WINDOW and not crosses:
                 return True
     return False
