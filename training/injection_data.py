@@ -45,6 +45,7 @@ DATA = ROOT.parent / "shared" / "data"
 TEMPLATES = Path(__file__).with_name("injection_templates.yaml")
 BLIND = Path(__file__).with_name("injection_blind.yaml")
 BLIND2 = Path(__file__).with_name("injection_blind2.yaml")
+BLIND3 = Path(__file__).with_name("injection_blind3.yaml")
 SEED = 13
 QUESTION_CATEGORIES = frozenset(
     {"Information Retrieval", "Learning and Tutoring", "Language Translation", "Programming Help"}
@@ -240,11 +241,13 @@ def templated(per_template: int = 40, path: Path = TEMPLATES) -> list[Example]:
     return out
 
 
-def blind(per_template: int = 20, paths: tuple[Path, ...] = (BLIND, BLIND2)) -> list[Example]:
-    """The evaluation families d, e (training/injection_blind.yaml; blind until their first
-    scoring, development data since) and f, g (training/injection_blind2.yaml): held-out
-    examples with sources "template-positive-blind_d" etc., never part of `all_examples`;
-    `bench/injection_classifier.py --blind` scores them."""
+def blind(
+    per_template: int = 20, paths: tuple[Path, ...] = (BLIND, BLIND2, BLIND3)
+) -> list[Example]:
+    """The evaluation families d, e (training/injection_blind.yaml), f, g (-blind2.yaml) and
+    h, i (-blind3.yaml); each pair was blind until its one scoring, development data after:
+    held-out examples with sources "template-positive-blind_d" etc., never part of
+    `all_examples`; `bench/injection_classifier.py --blind` scores them."""
     out: list[Example] = []
     for path in paths:
         out.extend(_blind_file(per_template, path))

@@ -68,7 +68,7 @@ def test_the_cues_are_features_of_the_classifier() -> None:
 def test_the_blind_families_are_held_out_and_never_trained_on() -> None:
     families = blind(per_template=3)
     sets = heldout_sets(families)
-    assert set(sets) == {f"{k}-heldout-{f}" for k in ("planted", "legit") for f in "defg"}
+    assert set(sets) == {f"{k}-heldout-{f}" for k in ("planted", "legit") for f in "defghi"}
     assert not trainable(families)
     trained = {e.text for e in trainable(templated(per_template=3))}
     assert trained and not trained & {e.text for e in families}
