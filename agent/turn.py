@@ -262,7 +262,7 @@ class Agent:
             step.reason = (
                 f"{removed} of {len(verification.checks)} sentences removed as unsupported"
             )
-        confidence = reading.answerability
+        confidence = reading.answerability  # decides; replies carry P(right), below
         kept = verification.kept
         thresholds = judged.thresholds  # `answer` resolved to the reader's own when unset
         found = kept[0].text if kept else ""
@@ -276,21 +276,22 @@ class Agent:
             ]
             text = " ".join(c.text for c in kept)
             return self._finish(
-                ctx, text, "answered", confidence, citations, state.procedure_state,
-                rule=answer_rule(confidence, thresholds, len(kept)),
+                ctx, text, "answered", judged.reply_confidence(True), citations,
+                state.procedure_state, rule=answer_rule(confidence, thresholds, len(kept)),
             )  # fmt: skip
         why = no_answer_reason(confidence, thresholds, len(kept))
         if confidence >= thresholds.clarify and kept and state.last_decision != "clarify":
             options = topics(draft.chunks.values())
             return self._finish(
-                ctx, clarifying_question(draft.chunks.values()), "clarify", 1 - confidence, [],
+                ctx, clarifying_question(draft.chunks.values()), "clarify",
+                judged.reply_confidence(False), [],
                 state.procedure_state,
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "
                 f"naming the topics found ({'; '.join(options) or 'none'})",
             )  # fmt: skip
         if state.last_decision == "clarify":
             why += "; already asked to clarify"
-        return self._handoff(ctx, rule=why, found=found, confidence=1 - confidence)
+        return self._handoff(ctx, rule=why, found=found, confidence=judged.reply_confidence(False))
 
     def _compose(self, ctx: TurnContext, reading: Reading, result: SearchResult) -> Draft:
         message = ctx.message

@@ -1,6 +1,7 @@
 """The shipped planted-instruction classifier (knowledge/planted.py) on data it never saw.
 
-    .venv/bin/python bench/injection_classifier.py [--data ../shared/data] [--seed 13]
+    .venv/bin/python bench/injection_classifier.py [--data ../shared/data] [--blind]
+        [--model-dir DIR]
 
 With the service's default embedder (MiniLM ONNX int8) and the shipped threshold:
 
@@ -18,6 +19,10 @@ With the service's default embedder (MiniLM ONNX int8) and the shipped threshold
    all ConditionalQA pages and the held-out ones, and the mtrag_dev corpus (never trained
    on); per message on banking77 + clinc150 customer messages;
 4. screening cost: sentences per second, against embedding the same documents' chunks.
+
+`--blind` adds the blind template families d and e (training/injection_blind.yaml, never
+trained on) to 1 and 2: score them once, with the final model. `--model-dir` scores another
+model folder than the shipped one.
 
 The last line is JSON with every figure.
 """
@@ -52,6 +57,7 @@ from training.injection_data import (  # noqa: E402
     SEED,
     Example,
     all_examples,
+    blind,
 )
 from training.injection_eval import heldout_name, heldout_sets, result  # noqa: E402
 
@@ -63,8 +69,8 @@ class MemoClassifier(PlantedInstructionClassifier):
     """The shipped classifier, remembering each text's score: the documents that planted
     sentences are inserted into are screened again and again."""
 
-    def __init__(self, embedder: OnnxMiniLMEmbedder) -> None:
-        super().__init__(embedder)
+    def __init__(self, embedder: OnnxMiniLMEmbedder, model_dir: Path | None = None) -> None:
+        super().__init__(embedder, model_dir)
         self._memo: dict[str, float] = {}
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -190,11 +196,13 @@ def mtrag_documents(data: Path) -> list[list[ParsedElement]]:
     return [[ParsedElement(r["text"], "NarrativeText", r.get("title", ""), None)] for r in rows]
 
 
-def screening_cost(units: list[str], embedder: OnnxMiniLMEmbedder) -> dict[str, object]:
+def screening_cost(
+    units: list[str], embedder: OnnxMiniLMEmbedder, model_dir: Path | None
+) -> dict[str, object]:
     """Seconds to screen the sentences (a fresh classifier: nothing remembered) against
     seconds to embed the same text as ~900-character chunks."""
     started = time.perf_counter()
-    PlantedInstructionClassifier(embedder).scores(units)
+    PlantedInstructionClassifier(embedder, model_dir).scores(units)
     screen_s = time.perf_counter() - started
     chunks: list[str] = [""]
     for unit in units:
@@ -220,10 +228,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--onnx-cache", type=Path, default=ROOT / "data" / "models")
+    parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--blind", action="store_true", help="add blind families d and e")
     args = parser.parse_args()
     started = time.perf_counter()
     embedder = OnnxMiniLMEmbedder(args.onnx_cache, "int8", threads=2)
-    classifier = MemoClassifier(embedder)
+    classifier = MemoClassifier(embedder, args.model_dir)
     classifier.warm_up()
     screen = DocumentScreen(classifier)
     print(f"classifier {classifier.signature}, threshold {classifier.threshold}")
@@ -234,7 +244,7 @@ def main() -> None:
     def either(texts: Sequence[str]) -> list[bool]:
         return [a or b for a, b in zip(classifier.flags(texts), regex(texts), strict=True)]
 
-    examples = all_examples(args.data)
+    examples = all_examples(args.data) + (blind() if args.blind else [])
     sets = heldout_sets(examples)
     flaggers: dict[str, Flagger] = {
         "classifier": classifier.flags,
@@ -282,7 +292,7 @@ def main() -> None:
         name: false_positives(f"banking77 + clinc150 ({name})", messages, flag)
         for name, flag in flaggers.items()
     }
-    report["cost"] = screening_cost(cqa_all, embedder)
+    report["cost"] = screening_cost(cqa_all, embedder, args.model_dir)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report))
 

@@ -43,6 +43,9 @@ from knowledge.planted import split_sentences
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 TEMPLATES = Path(__file__).with_name("injection_templates.yaml")
+BLIND = Path(__file__).with_name("injection_blind.yaml")
+BLIND2 = Path(__file__).with_name("injection_blind2.yaml")
+BLIND3 = Path(__file__).with_name("injection_blind3.yaml")
 SEED = 13
 QUESTION_CATEGORIES = frozenset(
     {"Information Retrieval", "Learning and Tutoring", "Language Translation", "Programming Help"}
@@ -235,6 +238,34 @@ def templated(per_template: int = 40, path: Path = TEMPLATES) -> list[Example]:
                 texts = {fill(template, spec["slots"][part], rng) for _ in range(times)}
                 group = f"{source}:{index}"
                 out.extend(Example(t, label, source, part, group) for t in sorted(texts))
+    return out
+
+
+def blind(
+    per_template: int = 20, paths: tuple[Path, ...] = (BLIND, BLIND2, BLIND3)
+) -> list[Example]:
+    """The evaluation families d, e (training/injection_blind.yaml), f, g (-blind2.yaml) and
+    h, i (-blind3.yaml); each pair was blind until its one scoring, development data after:
+    held-out examples with sources "template-positive-blind_d" etc., never part of
+    `all_examples`; `bench/injection_classifier.py --blind` scores them."""
+    out: list[Example] = []
+    for path in paths:
+        out.extend(_blind_file(per_template, path))
+    return out
+
+
+def _blind_file(per_template: int, path: Path) -> list[Example]:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out: list[Example] = []
+    for label, key in ((1, "positive"), (0, "negative")):
+        for name, templates in spec[key].items():
+            source = f"template-{key}-{name}"
+            rng = _rng(f"blind-{key}-{name}")
+            for index, template in enumerate(templates):
+                texts = {fill(template, spec["slots"], rng) for _ in range(per_template)}
+                out.extend(
+                    Example(t, label, source, "heldout", f"{source}:{index}") for t in sorted(texts)
+                )
     return out
 
 

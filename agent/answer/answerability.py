@@ -9,6 +9,12 @@ and over how many passages) and calibrated (Platt scaling, fitted on Conditional
 mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried first and did
 not learn within the training budget on this machine (docs/benchmarks.md).
 
+The threshold compares P(answerable). The reply's confidence is another quantity: the
+probability that the reply is right (an answer that cites a reference document, or a
+decline of an unanswerable question), mapped from P(answerable) by the manifest's
+`reply_calibration`, one map for answered and one for declined replies
+(training/answerability/reply_calibration.py; fitted by `bench/calibration_fit.py`).
+
 The head ships in `agent/answer/models/answerability/` (head.npz and manifest.json with
 checksums). The feature code below is shared with the training script, so the head is
 trained on exactly the inputs it sees here.
@@ -29,7 +35,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from agent.answer.reading import Reading, content_terms, split_sentences
+from agent.answer.reading import (
+    FEATURES_REPLY_ANSWERED,
+    FEATURES_REPLY_DECLINED,
+    Reading,
+    content_terms,
+    split_sentences,
+)
 from agent.config import AgentConfig, Thresholds
 from knowledge.errors import ClearlineError
 from knowledge.protocols import Embedder
@@ -54,6 +66,20 @@ class Calibration(BaseModel):
     b: float
 
 
+class ReplyCalibration(BaseModel):
+    """P(the reply is right) = sigmoid(a * logit(P(answerable)) + b), per kind of reply
+    (the manifest also records what it was fitted on and its ECE)."""
+
+    model_config = ConfigDict(extra="allow")
+    answered: Calibration
+    declined: Calibration
+
+    def confidence(self, p: float, answered: bool) -> float:
+        mapping = self.answered if answered else self.declined
+        q = min(max(p, 1e-4), 1 - 1e-4)  # P is recorded to 4 decimals; finite logit
+        return _sigmoid(mapping.a * math.log(q / (1 - q)) + mapping.b)
+
+
 class ModelCard(BaseModel):
     """What inference needs from manifest.json (the file holds more: data, metrics...)."""
 
@@ -65,6 +91,7 @@ class ModelCard(BaseModel):
     calibration: Calibration
     threshold: float
     files: dict[str, str]  # file name -> sha256
+    reply_calibration: ReplyCalibration | None = None  # None only between the two commands
 
 
 @dataclass(frozen=True)
@@ -236,6 +263,17 @@ class AnswerabilityModel:
         """The answer threshold chosen with the model (on both dev sets)."""
         return self.card.threshold
 
+    @property
+    def reply_calibration(self) -> ReplyCalibration:
+        """The map from P(answerable) to the reply's confidence (fitted on both dev sets)."""
+        found = self.card.reply_calibration
+        if found is None:
+            raise AnswerabilityModelError(
+                f"'{self._directory / 'manifest.json'}' has no reply_calibration; fit it with "
+                "`python bench/calibration_fit.py` (collect on both dev sets, then fit --write)"
+            )
+        return found
+
     def warm_up(self) -> None:
         with self._lock:
             if self._head is not None:
@@ -286,6 +324,10 @@ def read_card(directory: Path) -> ModelCard:
 # -- the decision's P(answerable) and threshold ------------------------------------------
 
 FEATURES_THRESHOLD = 0.39  # the feature reader's own, chosen on ConditionalQA dev
+FEATURES_REPLY = ReplyCalibration(
+    answered=Calibration(a=FEATURES_REPLY_ANSWERED[0], b=FEATURES_REPLY_ANSWERED[1]),
+    declined=Calibration(a=FEATURES_REPLY_DECLINED[0], b=FEATURES_REPLY_DECLINED[1]),
+)
 
 
 @dataclass(frozen=True)
@@ -298,11 +340,17 @@ class Judged:
     reader: str
     features: float  # the feature reader's P, always computed (it is cheap)
     model: Answerability | None  # None when the feature reader decides
+    reply: ReplyCalibration  # the configured reader's map to the reply's confidence
 
     @property
     def answer(self) -> float:
         assert self.thresholds.answer is not None
         return self.thresholds.answer
+
+    def reply_confidence(self, answered: bool) -> float:
+        """P(the reply is right): an answer (answered) or a clarifying question or handoff
+        (not answered), from this turn's P(answerable)."""
+        return self.reply.confidence(self.reading.answerability, answered)
 
     def scores(self) -> dict[str, float]:
         """The retrieve step's scores: the reading's features, P as used, both readers' P."""
@@ -328,13 +376,15 @@ class AnswerabilityJudge:
     ) -> Judged:
         features = reading.answerability
         estimate: Answerability | None = None
+        reply = FEATURES_REPLY
         if config.reader == "model":
             estimate = self._model.score(query, chunks)
             own = self._model.threshold
+            reply = self._model.reply_calibration
             reading = replace(reading, answerability=estimate.probability)
         else:
             own = FEATURES_THRESHOLD
         answer = config.thresholds.answer if config.thresholds.answer is not None else own
         clarify = min(config.thresholds.clarify, answer)
         thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
-        return Judged(reading, thresholds, config.reader, features, estimate)
+        return Judged(reading, thresholds, config.reader, features, estimate, reply)

@@ -31,6 +31,11 @@ INTERCEPT = -6.32
 W_SIMILARITY = 3.45
 W_COVERAGE = 1.39
 W_AGREEMENT = 3.62
+# The reply's confidence with this reader, P(the reply is right) = sigmoid(a * logit(P) + b)
+# for (a, b) of answered and of declined replies, fitted on ConditionalQA dev and mtrag_dev
+# together by bench/calibration_fit.py (agent.answer.answerability.ReplyCalibration).
+FEATURES_REPLY_ANSWERED = (1.6336, 1.4211)
+FEATURES_REPLY_DECLINED = (-0.8685, -1.9201)
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"‘(])|\n+")
 _WORD = re.compile(r"[a-z0-9]+")

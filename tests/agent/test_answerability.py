@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent.answer.answerability import (
+    FEATURES_REPLY,
     FEATURES_THRESHOLD,
     MODEL_DIR,
     AnswerabilityJudge,
@@ -176,8 +177,12 @@ def test_a_turn_decides_on_the_configured_reader(
     used = step.scores["answerability"]
     assert used == step.scores[f"answerability_{reader}"]
     assert ("answerability_model" in step.scores) == (reader == "model")
-    expected = used if reply.proposed == "answered" else 1 - used
-    assert reply.confidence == pytest.approx(expected, abs=1e-4)  # scores are rounded
+    # the reply's confidence is P(right), mapped from P(answerable) by the reader's map
+    reply_map = (
+        AnswerabilityModel(minilm).reply_calibration if reader == "model" else FEATURES_REPLY
+    )
+    expected = reply_map.confidence(used, reply.proposed == "answered")
+    assert reply.confidence == pytest.approx(expected, abs=5e-3)  # P is recorded rounded
     assert reply.trace.decision is not None
     threshold = AnswerabilityModel(minilm).threshold if reader == "model" else FEATURES_THRESHOLD
     assert f"threshold {threshold}" in reply.trace.decision.rule

@@ -7,6 +7,12 @@ made). ConditionalQA dev and mtrag_dev, together, choose the head among the cand
 training/answerability/head.py, how the passages combine, the calibration and the threshold.
 Seeds are fixed and BLAS runs on one thread; the metrics printed at the end are the shipped
 model's, read back through agent.answer.answerability, and are also in the manifest.
+
+The reply's confidence (P(the reply is right)) is fitted afterwards on the agent's replies,
+which need ingested data directories: `bench/calibration_fit.py` (collect on both dev sets,
+then `fit --write` adds `reply_calibration` to the manifest). A re-run that writes the same
+head and Platt calibration keeps the manifest's map; after any other change the agent's
+model reader refuses to reply until it is fitted again, naming that command.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ def main() -> int:
 
     from agent.answer.answerability import AnswerabilityModel, Head
     from knowledge.embed_onnx import OnnxMiniLMEmbedder
-    from training.answerability import calibrate, data
+    from training.answerability import calibrate, data, reply_calibration
     from training.answerability.head import CANDIDATES, Item, dev_features, featurise, fit
 
     started = time.perf_counter()
@@ -150,6 +156,10 @@ def main() -> int:
         },
         "versions": {"numpy": np.__version__},
     }
+    previous = args.out / "manifest.json"
+    if previous.is_file():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        manifest.update(reply_calibration.carried_over(old, manifest))
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     shipped = AnswerabilityModel(embedder, args.out)
@@ -163,6 +173,7 @@ def main() -> int:
     final = {k: manifest[k] for k in ("dev_metrics", "combine", "top_n", "threshold",
                                       "chosen_head", "timings_s")}  # fmt: skip
     print(json.dumps(final, indent=2))  # noqa: T201
+    logger.info("next: fit the reply's confidence with bench/calibration_fit.py (its docstring)")
     return 0
 
 
