@@ -8,8 +8,10 @@ directory's rows of its own tenants, for its foreign keys.
 
 A session from `RegionalSessions` reads and writes tenants and keys in the directory and
 every other table in the database of the current region. The current region is entered
-with `in_region(region)` (a turn, a background task's tenant, a CLI command), or, for an
-HTTP request, set once its caller is known (`request_scope()` around the request,
+with `in_region(region)` (a turn, background work going region by region) or
+`tenant_scope(tenant)` (a CLI command); every public method of the domain classes that takes
+a `tenant` enters that tenant's region itself (`tenant_regions`, `tenant_region`); for an
+HTTP request it is set once its caller is known (`request_scope()` around the request,
 `enter_region()` after authentication). Outside any region a session can still reach the
 directory, and touching any other table raises `NoRegion`: a programming error, never a
 silent write to the wrong region.
