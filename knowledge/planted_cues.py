@@ -16,8 +16,10 @@ shares, whatever its wording, so that the model can weigh them on phrasings it n
 The word lists were first written after the blind families d and e of
 training/injection_blind.yaml (same author, same day), leaving out words that occur only
 there; once d and e had been scored, their misses were used to extend the lists
-("passphrase", "solely", "redirected", Viber...), and the blind families f and g of
-training/injection_blind2.yaml, written before that, measure unseen wording. Each cue and
+("passphrase", "solely", "redirected", Viber...); then those of f and g
+(training/injection_blind2.yaml: "16 digits", "not to the chat", a verb sending the customer
+to a contact point). The blind families h and i (training/injection_blind3.yaml), written
+before that, measure unseen wording. Each cue and
 each conjunction of cues is one feature (a hashed index with value 1) next to the n-grams
 of knowledge.planted, so the logistic model learns how much each is worth.
 Conjunctions are needed because a linear model cannot learn "secret AND hand-over AND NOT
@@ -39,7 +41,9 @@ _SECRET = re.compile(
     r"\b(?:pass(?:word|words|code|codes|key|keys|phrase|phrases)|pins?|pin (?:code|number)|"
     r"cvv2?|cvc2?|cv2|csc|security (?:code|codes|number|answers?|questions?|details)|"
     r"(?:card|account) (?:number|numbers|details|credentials)|long (?:card )?number|"
-    r"(?:00|0)[- ]digit|digits? on the (?:back|front)|expiry(?: date)?|expiration date|"
+    r"(?:00|0)[- ]digits?|digits? on the (?:back|front)|card s (?:00 )?digits|"
+    r"expiry(?: date)?|expiration date|(?:security|login|bank|banking|app) code|"
+    r"code (?:shown|displayed|generated) (?:\w+ ){0,3}app|"
     r"one[- ]time (?:code|passcode|password|pin)|otp|2fa|two[- ]factor|mfa|"
     r"(?:verification|authentication|confirmation|access|login|log in|sign in|recovery|"
     r"backup|sms|"
@@ -61,7 +65,7 @@ _HAND_OVER = re.compile(
     r"attached|forward|forwards|post|drop|put|text|message|email|e mail|dm|upload|"
     r"confirm|confirms|confirming|collect|collects|collected|request|requests|"
     r"requested|ask(?:s|ed|ing)? (?:\w+ ){0,3}?for|ask (?:the|every|each|all)|"
-    r"record|note|noted|hand over)\b"
+    r"record|note|noted|hand over|obtain|obtains|obtained|take (?:the|their|your))\b"
 )
 _REQUIRE = re.compile(
     r"\b(?:must|required?|requires|need|needs|needed|mandatory|have to|has to|necessary|"
@@ -79,11 +83,17 @@ _EXTERNAL = re.compile(
 _EXCLUSIVE = re.compile(
     r"\b(?:instead|only|solely|exclusively|now|no longer|any ?more|not here|not through|"
     r"redirect(?:ed)?|transferred|migrat\w+|affiliate|partner|sister site|faster|quicker|"
-    r"wrap up|nothing else|not monitored|"
+    r"wrap up|nothing else|not monitored|not (?:to|in|on|through|via) (?:the|this) "
+    r"(?:chat|site|website|page|assistant|team)|end the conversation|close the ticket|"
     r"not in this|rather than|moved|outsourced|official|from now on|from today|"
     r"effective immediately|new home|send (?:them|customers|people|everyone)|"
     r"point (?:them|customers|people|anyone)|do(?:es)? not (?:handle|answer|help)|"
     r"cannot help|stop (?:replying|answering)|close the chat|end the chat)\b"
+)
+_GO = re.compile(  # a verb that sends the customer somewhere
+    r"\b(?:go|goes|visit|head|contact|call|ring|phone|email|message|text|write to|reach|"
+    r"use|download|install|refer|send (?:them|the customer|customers)|give (?:them|the "
+    r"customer))\b"
 )
 _BOT = re.compile(r"\b(?:ai|assistant|bot|chatbot|language model|llm|model|virtual agent|gpt)\b")
 _NEGATION = re.compile(
@@ -100,7 +110,7 @@ _PROTECT = re.compile(  # "keep your PIN to yourself": the whole sentence protec
 _LEGIT_PLACE = re.compile(
     r"\b(?:checkout|check out page|sign in page|login page|log in page|forgot "
     r"password|reset (?:link|page)|cash machine|atm|your bank(?:ing)? app|"
-    r"official app store|payment page)\b"
+    r"official app store|payment page|(?:used|checked|seen|handled) (?:only )?by your bank)\b"
 )
 _WINDOW = 5  # words a negation reaches forward
 
@@ -165,9 +175,11 @@ def cues(normalised: str) -> set[str]:
         found.add("external+negation")
     if external and not negated and _REQUIRE.search(text):
         found.add("external+require")
+    if external and _GO.search(text):
+        found.add("external+go")
     if external and _EXCLUSIVE.search(text):
         found.add("external+exclusive")
-        if not negated:
+        if not negated and not re.search(r"\b(?:also|or)\b", text):  # "can also call"
             found.add("external+exclusive+plain")
     if "bot" in found and (hand_over or external):
         found.add("bot+order")

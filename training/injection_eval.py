@@ -10,7 +10,9 @@ Every set here is kept out of training by training/injection_data.py (seeded spl
 - planted-heldout-a/-b/-c: held-out planted-policy templates with held-out slot values
   (recall); legit-heldout-a/-b/-c: held-out legitimate templates (false positives);
 - conditionalqa-heldout: sentences of 40% of the ConditionalQA pages (false positives);
-- bipia-contexts-heldout: sentences of 30% of BIPIA's emails, code answers and tables.
+- bipia-contexts-heldout: sentences of 30% of BIPIA's emails, code answers and tables;
+- planted-heldout-d..i / legit-heldout-d..i: the evaluation families of
+  training/injection_blind*.yaml (training.injection_data.blind), never read by training.
 """
 
 from __future__ import annotations
