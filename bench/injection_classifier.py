@@ -21,8 +21,8 @@ With the service's default embedder (MiniLM ONNX int8) and the shipped threshold
 4. screening cost: sentences per second, against embedding the same documents' chunks.
 
 `--blind` adds the evaluation families d-i (training/injection_blind*.yaml, never trained
-on; each pair blind until its one scoring, see docs/benchmarks.md) to 1 and 2. `--model-dir` scores another
-model folder than the shipped one.
+on; each pair blind until its one scoring, see docs/benchmarks.md) to 1 and 2.
+`--model-dir` scores another model folder than the shipped one.
 
 The last line is JSON with every figure.
 """
