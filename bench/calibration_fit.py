@@ -6,7 +6,8 @@
         turns-mtrag_dev.jsonl [--write]
 
 `collect` asks every question through the agent once (as `clearline eval answers` does)
-and records per turn what re-deciding needs: both readers' P(answerable), whether a
+and records per turn what re-deciding needs: both readers' P(answerable), the reading's
+similarity, coverage and agreement (bench/calibration_blend.py re-scores them), whether a
 sentence survived verification, which documents the verified sentences cite, the labels.
 `fit` fits the reply map of training/answerability/reply_calibration.py for each reader on
 both sets together and prints the ECE of the reply's confidence (as `eval answers` defines
@@ -15,7 +16,8 @@ out-of-fold (folds of whole conversations, fitted on both sets); then answered /
 at a grid of thresholds. `--write` stores the model reader's map in the shipped manifest
 (agent/answer/models/answerability/manifest.json); the feature reader's constants are
 printed for agent/answer/reading.py. `--blends` adds blends of the two readers' P (not
-shipped; docs/benchmarks.md says why). Last line: every figure as JSON.
+shipped; its feature weights were fitted on dev questions: docs/benchmarks.md; the
+train-fitted blend is bench/calibration_blend.py). Last line: every figure as JSON.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from training.answerability import reply_calibration as rc  # noqa: E402
 
 MANIFEST = ROOT / "agent" / "answer" / "models" / "answerability" / "manifest.json"
 READERS = {"model": "answerability_model", "features": "answerability_features"}
+FEATURES = ("similarity", "coverage", "agreement")  # the reading's, as the trace records them
 GRID = (0.3, 0.39, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92, 0.94)
 K = 5
 
@@ -84,6 +87,7 @@ def _turn(dataset: str, q: Any, reply: Any) -> rc.Turn:
         text=" ".join(s["text"] for s in kept),
         reference_doc_ids=tuple(q.reference_doc_ids),
         reference_answer=q.reference_answer or "",
+        features={n: float(scores[n]) for n in FEATURES if n in scores},
     )  # fmt: skip
 
 

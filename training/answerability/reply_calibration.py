@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,8 @@ class Turn:
     text: str  # the verified sentences, as the answer would read
     reference_doc_ids: tuple[str, ...]
     reference_answer: str
+    # the reading's similarity, coverage, agreement (to re-score with other feature weights)
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def conversation(self) -> str:

@@ -1,0 +1,114 @@
+"""Blend of the answerability model and the TRAIN-fitted feature reader: choose the blend
+weight and threshold on ConditionalQA dev and mtrag_dev together, and cross-fitted.
+
+    .venv/bin/python bench/calibration_blend.py turns-conditionalqa_dev.jsonl \
+        turns-mtrag_dev.jsonl [--weights training/answerability/results/feature_weights.json]
+
+The turns are recorded by `bench/calibration_fit.py collect` (with the reading's features).
+The feature reader's P is recomputed from the recorded features with the weights fitted on
+ConditionalQA train (`python -m training.answerability.feature_weights`); the blend's P is
+sigmoid(w * logit(P model) + (1 - w) * logit(P features)). On a coarse grid (w 0, 0.1, ...,
+1; threshold 0.10, 0.12, ..., 0.98) the setting with the highest lowest rate of the four
+(answered and declined on each set; ties: the higher mean of the four) is chosen on both
+sets together, and on each set alone and measured on the other. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
+
+from training.answerability import reply_calibration as rc  # noqa: E402
+
+WEIGHTS = ROOT / "training" / "answerability" / "results" / "feature_weights.json"
+BLEND_WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
+THRESHOLDS = [round(0.10 + 0.02 * i, 2) for i in range(45)]
+NAMES = ("similarity", "coverage", "agreement")
+
+
+def load(paths: list[Path]) -> list[rc.Turn]:
+    turns = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            data = json.loads(line)
+            data["cited"] = tuple(data["cited"])
+            data["reference_doc_ids"] = tuple(data["reference_doc_ids"])
+            turns.append(rc.Turn(**data))
+    return turns
+
+
+def add_readers(turns: list[rc.Turn], weights: dict[str, float]) -> None:
+    """p['train_features'] and p['blend<w>'] on every knowledge turn."""
+    for turn in turns:
+        if not turn.knowledge:
+            continue
+        if set(NAMES) - set(turn.features):
+            raise SystemExit(f"turn {turn.id} has no recorded features: collect again")
+        z = weights["intercept"] + sum(weights[f"w_{n}"] * turn.features[n] for n in NAMES)
+        turn.p["train_features"] = round(rc.sigmoid(z), 4)
+        for w in BLEND_WEIGHTS:
+            mixed = w * rc.logit(turn.p["model"]) + (1 - w) * rc.logit(turn.p["train_features"])
+            turn.p[f"blend{w}"] = rc.sigmoid(mixed)
+
+
+def rates(turns: list[rc.Turn], reader: str, t: float) -> dict[str, dict[str, float]]:
+    out = {}
+    for d in sorted({x.dataset for x in turns}):
+        mine = [x for x in turns if x.dataset == d and not x.underspecified]
+        yes = [rc.answers(x, reader, t) for x in mine if x.answerable is not False]
+        no = [not rc.answers(x, reader, t) for x in mine if x.answerable is False]
+        out[d] = {"answered": round(sum(yes) / len(yes), 4),
+                  "declined": round(sum(no) / len(no), 4)}  # fmt: skip
+    return out
+
+
+def _key(found: dict[str, dict[str, float]]) -> tuple[float, float]:
+    values = [v for row in found.values() for v in row.values()]
+    return min(values), sum(values) / len(values)
+
+
+def choose(turns: list[rc.Turn], readers: list[str]) -> tuple[str, float]:
+    return max(((r, t) for r in readers for t in THRESHOLDS),
+               key=lambda c: _key(rates(turns, c[0], c[1])))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("turns", type=Path, nargs="+")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS)
+    args = parser.parse_args()
+    weights = json.loads(args.weights.read_text(encoding="utf-8"))["weights"]
+    turns = load(args.turns)
+    add_readers(turns, weights)
+    sets = sorted({x.dataset for x in turns})
+    blends = [f"blend{w}" for w in BLEND_WEIGHTS]
+    report: dict[str, Any] = {"feature_weights": weights, "per_reader": {}, "cross": {}}
+    for reader in ["model", "features", "train_features", *blends]:
+        t = choose(turns, [reader])[1]
+        report["per_reader"][reader] = {"threshold": t, **rates(turns, reader, t)}
+        print(f"{reader:16} best threshold on both {t:.2f}: {rates(turns, reader, t)}")
+    reader, t = choose(turns, blends)
+    report["chosen_on_both"] = {"reader": reader, "threshold": t, **rates(turns, reader, t)}
+    print(f"chosen on both: {reader} at {t:.2f}: {rates(turns, reader, t)}")
+    for d in sets:
+        alone = [x for x in turns if x.dataset == d]
+        r, t = choose(alone, blends)
+        report["cross"][d] = {"reader": r, "threshold": t, **rates(turns, r, t)}
+        print(f"chosen on {d} alone: {r} at {t:.2f}, measured on both: {rates(turns, r, t)}")
+    print("grid of the chosen blend (threshold: rates):")
+    chosen = report["chosen_on_both"]["reader"]
+    for t in THRESHOLDS[::3]:
+        cells = "  ".join(f"{v['answered']:.3f}/{v['declined']:.3f}"
+                          for v in rates(turns, chosen, t).values())  # fmt: skip
+        print(f"  {t:.2f}  {cells}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
