@@ -243,7 +243,8 @@ def compact_conversation_stores(data_dir: Path, control_db: Path) -> list[Path]:
     sessions), not the knowledge stores (they never hold conversations): no removed byte
     stays in free pages or the WAL."""
     outside = sqlite_databases(data_dir, exclude_dirs=("chroma", "regions"))
-    databases = [*outside, control_db] if control_db.is_file() and control_db not in outside else outside
+    extra = [control_db] if control_db.is_file() and control_db not in outside else []
+    databases = [*outside, *extra]
     for path in databases:
         compact_sqlite(path)
     return databases
