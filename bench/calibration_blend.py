@@ -32,17 +32,6 @@ THRESHOLDS = [round(0.10 + 0.02 * i, 2) for i in range(45)]
 NAMES = ("similarity", "coverage", "agreement")
 
 
-def load(paths: list[Path]) -> list[rc.Turn]:
-    turns = []
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            data = json.loads(line)
-            data["cited"] = tuple(data["cited"])
-            data["reference_doc_ids"] = tuple(data["reference_doc_ids"])
-            turns.append(rc.Turn(**data))
-    return turns
-
-
 def add_readers(turns: list[rc.Turn], weights: dict[str, float]) -> None:
     """p['train_features'] and p['blend<w>'] on every knowledge turn."""
     for turn in turns:
@@ -57,17 +46,6 @@ def add_readers(turns: list[rc.Turn], weights: dict[str, float]) -> None:
             turn.p[f"blend{w}"] = rc.sigmoid(mixed)
 
 
-def rates(turns: list[rc.Turn], reader: str, t: float) -> dict[str, dict[str, float]]:
-    out = {}
-    for d in sorted({x.dataset for x in turns}):
-        mine = [x for x in turns if x.dataset == d and not x.underspecified]
-        yes = [rc.answers(x, reader, t) for x in mine if x.answerable is not False]
-        no = [not rc.answers(x, reader, t) for x in mine if x.answerable is False]
-        out[d] = {"answered": round(sum(yes) / len(yes), 4),
-                  "declined": round(sum(no) / len(no), 4)}  # fmt: skip
-    return out
-
-
 def _key(found: dict[str, dict[str, float]]) -> tuple[float, float]:
     values = [v for row in found.values() for v in row.values()]
     return min(values), sum(values) / len(values)
@@ -75,7 +53,7 @@ def _key(found: dict[str, dict[str, float]]) -> tuple[float, float]:
 
 def choose(turns: list[rc.Turn], readers: list[str]) -> tuple[str, float]:
     return max(((r, t) for r in readers for t in THRESHOLDS),
-               key=lambda c: _key(rates(turns, c[0], c[1])))  # fmt: skip
+               key=lambda c: _key(rc.rates(turns, c[0], c[1])))  # fmt: skip
 
 
 def main() -> None:
@@ -84,28 +62,28 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
     args = parser.parse_args()
     weights = json.loads(args.weights.read_text(encoding="utf-8"))["weights"]
-    turns = load(args.turns)
+    turns = rc.load_turns(args.turns)
     add_readers(turns, weights)
     sets = sorted({x.dataset for x in turns})
     blends = [f"blend{w}" for w in BLEND_WEIGHTS]
     report: dict[str, Any] = {"feature_weights": weights, "per_reader": {}, "cross": {}}
     for reader in ["model", "features", "train_features", *blends]:
         t = choose(turns, [reader])[1]
-        report["per_reader"][reader] = {"threshold": t, **rates(turns, reader, t)}
-        print(f"{reader:16} best threshold on both {t:.2f}: {rates(turns, reader, t)}")
+        report["per_reader"][reader] = {"threshold": t, **rc.rates(turns, reader, t)}
+        print(f"{reader:16} best threshold on both {t:.2f}: {rc.rates(turns, reader, t)}")
     reader, t = choose(turns, blends)
-    report["chosen_on_both"] = {"reader": reader, "threshold": t, **rates(turns, reader, t)}
-    print(f"chosen on both: {reader} at {t:.2f}: {rates(turns, reader, t)}")
+    report["chosen_on_both"] = {"reader": reader, "threshold": t, **rc.rates(turns, reader, t)}
+    print(f"chosen on both: {reader} at {t:.2f}: {rc.rates(turns, reader, t)}")
     for d in sets:
         alone = [x for x in turns if x.dataset == d]
         r, t = choose(alone, blends)
-        report["cross"][d] = {"reader": r, "threshold": t, **rates(turns, r, t)}
-        print(f"chosen on {d} alone: {r} at {t:.2f}, measured on both: {rates(turns, r, t)}")
+        report["cross"][d] = {"reader": r, "threshold": t, **rc.rates(turns, r, t)}
+        print(f"chosen on {d} alone: {r} at {t:.2f}, measured on both: {rc.rates(turns, r, t)}")
     print("grid of the chosen blend (threshold: rates):")
     chosen = report["chosen_on_both"]["reader"]
     for t in THRESHOLDS[::3]:
         cells = "  ".join(f"{v['answered']:.3f}/{v['declined']:.3f}"
-                          for v in rates(turns, chosen, t).values())  # fmt: skip
+                          for v in rc.rates(turns, chosen, t).values())  # fmt: skip
         print(f"  {t:.2f}  {cells}")
     print(json.dumps(report))
 

@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
 
+from evaluation.answers import expected_calibration_error  # noqa: E402
 from training.answerability import reply_calibration as rc  # noqa: E402
 
 MANIFEST = ROOT / "agent" / "answer" / "models" / "answerability" / "manifest.json"
@@ -91,32 +92,10 @@ def _turn(dataset: str, q: Any, reply: Any) -> rc.Turn:
     )  # fmt: skip
 
 
-def load(paths: list[Path]) -> list[rc.Turn]:
-    turns = []
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            data = json.loads(line)
-            data["cited"] = tuple(data["cited"])
-            data["reference_doc_ids"] = tuple(data["reference_doc_ids"])
-            turns.append(rc.Turn(**data))
-    return turns
-
-
 def _per_set(turns: list[rc.Turn], reader: str, t: float, conf: rc.Confidence) -> dict[str, float]:
     sets = sorted({x.dataset for x in turns})
     return {d: round(rc.reply_ece([x for x in turns if x.dataset == d], reader, t, conf), 4)
             for d in sets}  # fmt: skip
-
-
-def rates(turns: list[rc.Turn], reader: str, t: float) -> dict[str, dict[str, float]]:
-    out = {}
-    for d in sorted({x.dataset for x in turns}):
-        mine = [x for x in turns if x.dataset == d and not x.underspecified]
-        yes = [rc.answers(x, reader, t) for x in mine if x.answerable is not False]
-        no = [not rc.answers(x, reader, t) for x in mine if x.answerable is False]
-        out[d] = {"answered": round(sum(yes) / len(yes), 4),
-                  "declined": round(sum(no) / len(no), 4)}  # fmt: skip
-    return out
 
 
 def cross_fitted(turns: list[rc.Turn], reader: str, t: float) -> dict[str, Any]:
@@ -136,7 +115,7 @@ def cross_fitted(turns: list[rc.Turn], reader: str, t: float) -> dict[str, Any]:
             done = rc.answers(x, reader, t)
             held[x.dataset][0].append(conf(x, done))
             held[x.dataset][1].append(rc.right(x, done))
-    kfold = {d: round(rc.ece(*held[d]), 4) for d in sets}
+    kfold = {d: round(expected_calibration_error(*held[d]), 4) for d in sets}
     return {"fit_on_the_other_set": other, f"{K}_fold_by_conversation": kfold}
 
 
@@ -145,17 +124,17 @@ def fit_reader(turns: list[rc.Turn], reader: str, threshold: float) -> dict[str,
     result: dict[str, Any] = {
         "threshold": threshold,
         "map": reply.as_dict(),
-        "rates": rates(turns, reader, threshold),
+        "rates": rc.rates(turns, reader, threshold),
         "ece_before": _per_set(turns, reader, threshold, rc.unmapped(reader)),
         "ece_in_sample": _per_set(turns, reader, threshold, rc.mapped(reply, reader)),
         **cross_fitted(turns, reader, threshold),
     }
-    result["grid"] = {str(t): rates(turns, reader, t) for t in GRID}
+    result["grid"] = {str(t): rc.rates(turns, reader, t) for t in GRID}
     return result
 
 
 def _floor(turns: list[rc.Turn], reader: str, t: float, only: str | None = None) -> float:
-    found = rates([x for x in turns if only in (None, x.dataset)], reader, t)
+    found = rc.rates([x for x in turns if only in (None, x.dataset)], reader, t)
     return min(min(v.values()) for v in found.values())
 
 
@@ -173,17 +152,17 @@ def blends(turns: list[rc.Turn]) -> dict[str, Any]:
     best = {}
     for w in weights:
         t = max(grid, key=lambda x: _floor(turns, f"blend{w}", x))
-        best[str(w)] = {"threshold": t, **rates(turns, f"blend{w}", t)}
+        best[str(w)] = {"threshold": t, **rc.rates(turns, f"blend{w}", t)}
     chosen = {}
     for d in sorted({x.dataset for x in turns}):
         w, t = max(((w, t) for w in weights for t in grid),
                    key=lambda c: _floor(turns, f"blend{c[0]}", c[1], d))  # fmt: skip
-        chosen[d] = {"weight": w, "threshold": t, **rates(turns, f"blend{w}", t)}
+        chosen[d] = {"weight": w, "threshold": t, **rc.rates(turns, f"blend{w}", t)}
     return {"best_threshold_per_weight": best, "chosen_on_one_set": chosen}
 
 
 def fit_command(args: argparse.Namespace) -> None:
-    turns = load(args.turns)
+    turns = rc.load_turns(args.turns)
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     thresholds = {"model": float(manifest["threshold"]), "features": 0.39}
     recorded = [x for x in turns if x.knowledge]

@@ -7,7 +7,6 @@ import argparse
 from dataclasses import asdict
 
 from control.errors import Conflict, NotFound
-from control.regional import tenant_scope
 from conversations.identity import check_end_user_id
 from service.cli_output import emit, runtime
 from service.lock import DataDirLock
@@ -63,12 +62,10 @@ def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
         rt = runtime(settings)
         try:
             tenants = [args.tenant] if args.tenant else [t.name for t in rt.tenants.list()]
-            trace = None
-            for name in tenants:
-                with tenant_scope(name):
-                    trace = rt.agent.traces.get(name, args.trace_id)
-                if trace is not None:
-                    break
+            trace = next(
+                (t for name in tenants if (t := rt.agent.traces.get(name, args.trace_id))),
+                None,
+            )
         finally:
             rt.close()
     if trace is None:

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import yaml
 
 from control.errors import ConfigurationError
-from control.regional import tenant_scope
 from conversations.connections import ConnectionSpec
 from ingest.sources import expand
 from service.runtime import Runtime
@@ -41,18 +40,12 @@ def configure_connection(runtime: Runtime) -> None:
     settings = runtime.settings
     token = settings.actions_token.get_secret_value()
     spec = ConnectionSpec(settings.actions_url, secrets={"Authorization": f"Bearer {token}"})
-    with tenant_scope(TENANT):
-        runtime.agents.put_connection(TENANT, CONNECTION, spec)
+    runtime.agents.put_connection(TENANT, CONNECTION, spec)
 
 
 def set_up(runtime: Runtime) -> Demo:
     """Ingest the sample knowledge base, configure the demo tenant's connection to the
     sample actions service and load the procedures (all idempotent)."""
-    with tenant_scope(TENANT):  # its region's control database
-        return _set_up(runtime)
-
-
-def _set_up(runtime: Runtime) -> Demo:
     runtime.ensure_tenant(TENANT)
     with runtime.ingestor(TENANT) as ingestor:
         results = ingestor.run(TENANT, list(expand([EXAMPLES / "knowledge"])))

@@ -23,7 +23,7 @@ from control.ai_usage import AiUsageBook
 from control.db import make_engine, migrate
 from control.errors import NotFound
 from control.models import Tenant
-from control.regional import RegionalSessions, tenant_scope
+from control.regional import RegionalSessions
 from control.regional_legacy import move_to_regions
 from control.secrets import SecretBox
 from control.tenants import Tenants
@@ -232,9 +232,8 @@ class Runtime:
                             self.review_queue)  # fmt: skip
 
     def audit(self, tenant: str, actor: str, action: str, **detail: object) -> None:
-        """Append to the tenant's audit log (in its region's database, from anywhere)."""
-        with tenant_scope(tenant):
-            audit.record(self.sessions, tenant, actor, action, **detail)
+        """Append to the tenant's audit log (audit.record enters the tenant's region)."""
+        audit.record(self.sessions, tenant, actor, action, **detail)
 
     def uploads_dir(self, tenant: str) -> Path:
         """Where uploads wait for ingestion: under the tenant's region's root."""

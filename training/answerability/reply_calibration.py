@@ -17,18 +17,20 @@ answered when at least one sentence survived verification and P >= the threshold
 
 from __future__ import annotations
 
+import json
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
+from evaluation.answers import expected_calibration_error, token_f1
+
 KINDS = ("answered", "declined")
-_TOKEN = re.compile(r"[a-z0-9]+")
 _EDGE = 1e-4  # P is recorded to 4 decimals; keep its logit finite
 
 
@@ -57,15 +59,29 @@ class Turn:
         return self.id.split("<::>")[0]
 
 
-def token_f1(answer: str, reference: str) -> float:
-    """As evaluation.answers.token_f1 (kept here: training does not import evaluation)."""
-    a = _TOKEN.findall(answer.lower())
-    r = _TOKEN.findall(reference.lower())
-    common = sum((Counter(a) & Counter(r)).values()) if a and r else 0
-    if not common:
-        return 0.0
-    precision, recall = common / len(a), common / len(r)
-    return 2 * precision * recall / (precision + recall)
+def load_turns(paths: Sequence[Path]) -> list[Turn]:
+    """The turns recorded by `bench/calibration_fit.py collect` (JSON lines)."""
+    turns = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            data = json.loads(line)
+            data["cited"] = tuple(data["cited"])
+            data["reference_doc_ids"] = tuple(data["reference_doc_ids"])
+            turns.append(Turn(**data))
+    return turns
+
+
+def rates(turns: Sequence[Turn], reader: str, t: float) -> dict[str, dict[str, float]]:
+    """Answered and declined rates per dev set with `reader` at threshold `t` (turns
+    labelled underspecified left out, as `eval answers` does)."""
+    out = {}
+    for d in sorted({x.dataset for x in turns}):
+        mine = [x for x in turns if x.dataset == d and not x.underspecified]
+        yes = [answers(x, reader, t) for x in mine if x.answerable is not False]
+        no = [not answers(x, reader, t) for x in mine if x.answerable is False]
+        out[d] = {"answered": round(sum(yes) / len(yes), 4),
+                  "declined": round(sum(no) / len(no), 4)}  # fmt: skip
+    return out
 
 
 def answers(turn: Turn, reader: str, threshold: float) -> bool:
@@ -157,22 +173,6 @@ def fit(rows: Sequence[Example]) -> ReplyMap:
     )
 
 
-def ece(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
-    """As evaluation.answers.expected_calibration_error (10 equal-width bins)."""
-    if not confidences:
-        return 0.0
-    conf = np.asarray(confidences, dtype=float)
-    ok = np.asarray(correct, dtype=float)
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for i in range(bins):
-        upper = conf <= edges[i + 1] if i == bins - 1 else conf < edges[i + 1]
-        members = (conf >= edges[i]) & upper
-        if members.any():
-            total += members.mean() * abs(conf[members].mean() - ok[members].mean())
-    return float(total)
-
-
 Confidence = Callable[[Turn, bool], float]
 
 
@@ -185,7 +185,7 @@ def reply_ece(turns: Sequence[Turn], reader: str, threshold: float, conf: Confid
         done = answers(t, reader, threshold)
         values.append(conf(t, done))
         oks.append(right(t, done))
-    return ece(values, oks)
+    return expected_calibration_error(values, oks)
 
 
 def mapped(reply: ReplyMap, reader: str) -> Confidence:
