@@ -1,8 +1,5 @@
 """Right page, answer missing: do same-page negatives or cheap sentence-level scalars lift the
-answerability model's lowest dev rate? An experiment. The same-page negatives were not
-shipped; the two sentence scalars were, later the same day (they are now the last two columns
-of agent/answer/answerability.py pair_features, which this script reads; docs/benchmarks.md
-"Answerability model").
+answerability model's lowest dev rate? An experiment; its result was not shipped.
 
 ConditionalQA dev's unanswerable questions ask about the right page ("Do we have to update
 our electoral registration?" with the elections page), which lacks the answer; the shipped
@@ -10,7 +7,7 @@ head, trained on gold vs left_out (page removed) pairs, gives them P ~0.9. This 
 for each answerable ConditionalQA TRAIN question, up to --per-question "same_page" negatives:
 the gold page's best-ranked chunks other than data.answer_chunk's, skipping any chunk that
 holds the reference answer or quotes one of its conditions (label noise: answers can span
-chunks). It also compares the head with and without two scalars of the passage window:
+chunks). It also tries two scalars computed from the passage window as inference sees it:
 the highest cosine of the question (with its context) with one sentence of the window, and
 the highest share of the question's words in one sentence. Each variant is a logistic
 regression on scalar columns (as the shipped head, logistic-scalars, C=1), scored on the top 2
@@ -24,10 +21,8 @@ dev and mtrag_dev together (never fitted on dev questions).
 read from the cache there when present; its ConditionalQA store is searched for the new
 negatives); --cache keeps this script's negatives and features for re-runs.
 
-Figures of 2 December 2026, measured before the sentence scalars moved into pair_features
-(they were embedded in a batch of their own then; not re-run since); seed 13, 2,031
-same_page negatives, 825 of them where the answer chunk was found by the answer's words;
-ConditionalQA dev 271/14, mtrag_dev 141/34:
+Figures of 2 December 2026 (seed 13, 2,031 same_page negatives, 825 of them where the
+answer chunk was found by the answer's words; ConditionalQA dev 271/14, mtrag_dev 141/34):
 
   variant                                  AUC cqa/mtrag t     cqa ans/dec  mtrag ans/dec lowest
   4 scalars, as shipped                    0.793/0.924   0.91  0.797/0.714  0.723/0.971   0.714
@@ -40,8 +35,9 @@ lift mean dev AUC 0.859 -> 0.870 and soften the cliff (lowest rate 0.714 from t=
 instead of 0.357 at 0.89, 0.429 at 0.90), but no variant lifts the lowest rate (ConditionalQA
 dev declined, 10 of 14) above the shipped 0.714, so none was shipped (the rule: the lowest
 rate must improve and mean AUC must not drop). Scoring sentences would also embed about ten
-more texts per turn at inference. (Shipped afterwards all the same, as the training script
-chooses: every rate at the default as high or higher, docs/benchmarks.md.)
+more texts per turn at inference. Shipped later that day all the same (every dev rate at the
+default as high or higher through the agent), then reverted: a one-sentence passage that
+answers plainly scored lower (docs/benchmarks.md, "Answerability model").
 """
 
 from __future__ import annotations
@@ -61,20 +57,17 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 
-from agent.answer.answerability import Head  # noqa: E402
+from agent.answer.answerability import Head, passage_window, question_text  # noqa: E402
+from agent.answer.reading import content_terms, split_sentences  # noqa: E402
 from evaluation.questions import load_questions  # noqa: E402
 from knowledge.embed_onnx import OnnxMiniLMEmbedder  # noqa: E402
+from knowledge.query import Query  # noqa: E402
 from service.offline import go_offline  # noqa: E402
 from training.answerability import calibrate, data  # noqa: E402
-from training.answerability.head import (  # noqa: E402
-    Item,
-    dev_features,
-    feature_code,
-    featurise,
-)
+from training.answerability.head import Item, dev_features, feature_code, featurise  # noqa: E402
 
-TOP = 2  # the top_n of the model before the sentence scalars
-SCALARS = 6  # the last columns of pair_features: 4 as before, then the 2 sentence scalars
+TOP = 2  # the shipped model's top_n
+MAX_SENTENCES = 12
 
 
 def same_page_pairs(
@@ -108,6 +101,29 @@ def same_page_pairs(
             if taken == per_question:
                 break
     return out
+
+
+def sentence_scalars(
+    embedder: OnnxMiniLMEmbedder, items: Sequence[tuple[Query, str, str]]
+) -> np.ndarray:
+    """Per (query, title, text): [max cosine of the question (with context) with one sentence
+    of the passage window, max share of the question's words in one sentence]."""
+    asked = [question_text(q) for q, _, _ in items]
+    windows = [passage_window(t, x, a, embedder) for (_, t, x), a in zip(items, asked, strict=True)]
+    sentences = [(split_sentences(w) or [w])[:MAX_SENTENCES] for w in windows]
+    texts = sorted({*asked, *(s for group in sentences for s in group)})
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(texts), 256):
+        part = texts[start : start + 256]
+        for text, vector in zip(part, embedder.embed(part), strict=True):
+            vectors[text] = np.asarray(vector, dtype=np.float64)
+    rows = []
+    for (query, _, _), a, group in zip(items, asked, sentences, strict=True):
+        terms = set(content_terms(query.text))
+        cosine = max(float(vectors[a] @ vectors[s]) for s in group)
+        shares = [len(terms & set(content_terms(s))) / len(terms) for s in group if terms]
+        rows.append([cosine, max(shares, default=0.0)])
+    return np.asarray(rows)
 
 
 def fit_scalars(x: np.ndarray, y: np.ndarray) -> Head:
@@ -149,13 +165,12 @@ def main() -> None:
     pairs, dev = data.examples(args.data, args.work, embedder, args.seed, 0, 0)
     key = data.examples_key(args.data, embedder, args.seed, 0, 0)
     args.cache.mkdir(parents=True, exist_ok=True)
-    code = feature_code()
-    stored = args.cache / f"negatives-{key}-{code}-{args.per_question}.pickle"
+    stored = args.cache / f"negatives-{key}-{args.per_question}.pickle"
     if stored.exists():
         with stored.open("rb") as handle:
-            cached: tuple[list[tuple[data.Pair, bool]], np.ndarray, list[np.ndarray]]
+            cached: tuple[list[tuple[data.Pair, bool]], np.ndarray, np.ndarray, list[np.ndarray]]
             cached = pickle.load(handle)
-        negatives, x, dev_x = cached
+        negatives, x, extra, dev_x = cached
     else:
         knowledge = data.Knowledge(args.work / "conditionalqa", args.data / data.TRAIN_FILES[1],
                                    embedder)  # fmt: skip
@@ -166,22 +181,27 @@ def main() -> None:
         finally:
             knowledge.close()
         everything = [*pairs, *(p for p, _ in negatives)]
-        features = args.work / f"features-{key}-{code}.npz"  # the training script's cache
+        features = args.work / f"features-{key}-{feature_code()}.npz"  # the training cache
         if features.exists():
             with np.load(features) as found:
-                old = found["x"][:, -SCALARS:]
+                old = found["x"][:, -4:]
             new = featurise([Item(p.query, p.passage.title, p.passage.text)
-                             for p, _ in negatives], embedder)[:, -SCALARS:]  # fmt: skip
+                             for p, _ in negatives], embedder)[:, -4:]  # fmt: skip
             x = np.vstack([old, new])
         else:
             x = featurise([Item(p.query, p.passage.title, p.passage.text) for p in everything],
-                          embedder)[:, -SCALARS:]  # fmt: skip
-        dev_x = [f[:, -SCALARS:] if len(f) else np.zeros((0, SCALARS))
-                 for f in dev_features([[Item(t.query, p.title, p.text)
-                                         for p in t.passages[:TOP]] for t in dev],
-                                       embedder)]  # fmt: skip
+                          embedder)[:, -4:]  # fmt: skip
+        extra = sentence_scalars(embedder, [(p.query, p.passage.title, p.passage.text)
+                                            for p in everything])  # fmt: skip
+        dev_x = []
+        for turn, f in zip(dev, dev_features([[Item(t.query, p.title, p.text)
+                                               for p in t.passages[:TOP]] for t in dev],
+                                             embedder), strict=True):  # fmt: skip
+            shown = [(turn.query, p.title, p.text) for p in turn.passages[:TOP]]
+            dev_x.append(np.hstack([f[:, -4:], sentence_scalars(embedder, shown)]) if shown
+                         else np.zeros((0, 6)))  # fmt: skip
         with stored.open("wb") as handle:
-            pickle.dump((negatives, x, dev_x), handle)
+            pickle.dump((negatives, x, extra, dev_x), handle)
     y = np.array([p.label for p in pairs] + [0] * len(negatives))
     located = np.array([True] * len(pairs) + [ok for _, ok in negatives])
     shipped = np.arange(len(y)) < len(pairs)
@@ -189,7 +209,7 @@ def main() -> None:
         f"pairs: {len(pairs)} as shipped; same_page negatives {len(negatives)}, "
         f"{int(located[~shipped].sum())} where the answer chunk was found by its words"
     )
-    full = x
+    full = np.hstack([x, extra])
     for columns, label in (([0, 1, 2, 3], "4 scalars"), ([0, 1, 2, 3, 4], "+ sentence cosine"),
                            ([0, 1, 2, 3, 4, 5], "+ sentence cosine + overlap")):  # fmt: skip
         for rows, which in ((shipped, "as shipped"), (np.ones_like(shipped), "+ same_page"),

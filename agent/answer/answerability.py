@@ -2,10 +2,9 @@
 
 The model reads the question, with the scenario and the conversation's earlier turns,
 together with the best window of each of the top passages. A frozen encoder (the agent's
-own all-MiniLM-L6-v2 embedder) embeds the question u, the window v and each sentence of the
-window; a head trained by `python -m training.answerability` maps [u * v, |u - v|, two
-cosines, two word-overlap shares, the best sentence's cosine and word-overlap share] to a
-logit per passage. The passages' logits are combined (the manifest names how
+own all-MiniLM-L6-v2 embedder) embeds the question u and the window v; a head trained by
+`python -m training.answerability` maps [u * v, |u - v|, two cosines, two word-overlap
+shares] to a logit per passage. The passages' logits are combined (the manifest names how
 and over how many passages) and calibrated (Platt scaling, fitted on ConditionalQA dev and
 mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried first and did
 not learn within the training budget on this machine (docs/benchmarks.md).
@@ -53,7 +52,6 @@ MODEL_DIR = Path(__file__).with_name("models") / "answerability"
 WINDOW_TOKENS = 128  # the passage window embedded with its title
 CONTEXT_TURNS = 3
 ASSISTANT_CHARS = 300
-MAX_SENTENCES = 12  # sentences of a window scored one by one
 
 
 class AnswerabilityModelError(ClearlineError):
@@ -158,35 +156,17 @@ def _overlap(asked: str, passage: str) -> float:
     return len(wanted & set(content_terms(passage))) / len(wanted) if wanted else 0.0
 
 
-def window_sentences(window: str) -> list[str]:
-    """The window's first MAX_SENTENCES sentences, each scored on its own."""
-    return (split_sentences(window) or [window])[:MAX_SENTENCES]
-
-
 def pair_features(
-    full: np.ndarray,
-    alone: np.ndarray,
-    window: np.ndarray,
-    sentences: np.ndarray,
-    query: Query,
-    passage: str,
+    full: np.ndarray, alone: np.ndarray, window: np.ndarray, query: Query, passage: str
 ) -> np.ndarray:
     """[u * v, |u - v|, cos(u, v), cos(question alone, v), overlap of the question's words,
-    overlap of the whole question text's words, the highest cos(u, s) over the window's
-    sentences s, the highest overlap of the question's words with one sentence] for unit
-    vectors u (question with context), v (passage window), rows of `sentences` (the
-    window_sentences of `passage`, in order)."""
-    terms = set(content_terms(query.text))
-    shares = [
-        len(terms & set(content_terms(s))) / len(terms) for s in window_sentences(passage)
-    ] if terms else []  # fmt: skip
+    overlap of the whole question text's words] for unit vectors u (question with context),
+    v (passage window)."""
     scalars = [
         float(full @ window),
         float(alone @ window),
         _overlap(query.text, passage),
         _overlap(question_text(query), passage),
-        float(np.max(sentences @ full)),
-        max(shares, default=0.0),
     ]
     return np.concatenate([full * window, np.abs(full - window), np.asarray(scalars)])
 
@@ -196,15 +176,11 @@ def features(embedder: Embedder, query: Query, passages: Sequence[tuple[str, str
     embeddings depend slightly on the batch, so training's dev rows are made here too)."""
     asked = question_text(query)
     windows = [passage_window(title, text, asked, embedder) for title, text in passages]
-    groups = [window_sentences(w) for w in windows]
-    texts = [asked, query.text, *windows, *(s for group in groups for s in group)]
-    vectors = np.asarray(embedder.embed(texts), dtype=np.float64)
-    rows = []
-    start = 2 + len(windows)
-    for i, (window, group) in enumerate(zip(windows, groups, strict=True)):
-        sentences = vectors[start : start + len(group)]
-        start += len(group)
-        rows.append(pair_features(vectors[0], vectors[1], vectors[2 + i], sentences, query, window))
+    vectors = np.asarray(embedder.embed([asked, query.text, *windows]), dtype=np.float64)
+    rows = [
+        pair_features(vectors[0], vectors[1], vectors[2 + i], query, window)
+        for i, window in enumerate(windows)
+    ]
     return np.stack(rows)
 
 

@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from agent.answer.answerability import (
@@ -18,7 +17,6 @@ from agent.answer.answerability import (
     AnswerabilityModel,
     AnswerabilityModelError,
     best_window,
-    pair_features,
     question_text,
     read_card,
 )
@@ -130,22 +128,6 @@ def test_the_passage_window_is_the_run_of_sentences_sharing_most_question_terms(
     assert best_window(lengths, shared, 60) == range(1, 3)
     assert best_window(lengths, [set()] * 4, 45) == range(0, 1)  # none shared: the start
     assert best_window([100], [set()], 40) == range(0, 1)  # one long sentence still counts
-
-
-def test_the_best_single_sentence_is_scored_on_its_own() -> None:
-    """A window whose one sentence answers reads as such even when the rest of the window
-    dilutes its whole-window similarity and word overlap."""
-    full, window, other = np.eye(3)
-    sentences = np.stack([other, full])  # the second sentence points where the question does
-    passage = "Our shops open at nine. Refunds reach your card within five days."
-    row = pair_features(
-        full, full, window, sentences, Query("When do refunds reach my card?"), passage
-    )
-    whole_cosine, _, whole_overlap, _, best_cosine, best_overlap = row[-6:]
-    assert whole_cosine == 0.0 and best_cosine == 1.0
-    assert best_overlap == whole_overlap > 0  # every question word is in the one sentence
-    row = pair_features(full, full, window, sentences, Query("Shops refunds?"), passage)
-    assert row[-1] == 0.5 < row[-4] == 1.0  # no one sentence holds both words
 
 
 def test_the_feature_reader_needs_no_model_and_keeps_its_own_threshold(

@@ -76,7 +76,7 @@ def test_cached_training_features_are_not_reused_after_the_feature_code_changes(
 
     before = feature_code()
     assert feature_code() == before
-    monkeypatch.setattr(answerability, "MAX_SENTENCES", answerability.MAX_SENTENCES + 1)
+    monkeypatch.setattr(answerability, "WINDOW_TOKENS", answerability.WINDOW_TOKENS + 1)
     assert feature_code() != before
 
 

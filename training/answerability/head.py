@@ -19,13 +19,12 @@ from agent.answer.answerability import (
     pair_features,
     passage_window,
     question_text,
-    window_sentences,
 )
 from knowledge.protocols import Embedder
 from knowledge.query import Query
 
 logger = logging.getLogger(__name__)
-SCALARS = 6  # the last columns of pair_features
+SCALARS = 4  # the last columns of pair_features
 
 # name -> (kind, strength): C for logistic regression, the L2 penalty alpha for the MLP
 CANDIDATES: dict[str, tuple[str, float]] = {
@@ -56,12 +55,12 @@ def feature_code() -> str:
         inspect.getsource(f)
         for f in (
             answerability.question_text, answerability.best_window, answerability.passage_window,
-            answerability._overlap, answerability.window_sentences, answerability.pair_features,
+            answerability._overlap, answerability.pair_features, answerability.features,
             reading.content_terms, reading.split_sentences, featurise,
         )
     ]  # fmt: skip
     parts.append(repr((answerability.WINDOW_TOKENS, answerability.CONTEXT_TURNS,
-                       answerability.ASSISTANT_CHARS, answerability.MAX_SENTENCES)))  # fmt: skip
+                       answerability.ASSISTANT_CHARS)))  # fmt: skip
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
@@ -71,10 +70,7 @@ def featurise(items: Sequence[Item], embedder: Embedder, batch: int = 256) -> np
     windows = [
         passage_window(i.title, i.text, a, embedder) for i, a in zip(items, asked, strict=True)
     ]
-    groups = [window_sentences(w) for w in windows]
-    texts = sorted(
-        {*asked, *(i.query.text for i in items), *windows, *(s for g in groups for s in g)}
-    )
+    texts = sorted({*asked, *(i.query.text for i in items), *windows})
     vectors: dict[str, np.ndarray] = {}
     for start in range(0, len(texts), batch):
         part = texts[start : start + batch]
@@ -82,15 +78,8 @@ def featurise(items: Sequence[Item], embedder: Embedder, batch: int = 256) -> np
             vectors[text] = np.asarray(vector, dtype=np.float64)
         logger.info("embedded %d of %d texts", min(start + batch, len(texts)), len(texts))
     rows = [
-        pair_features(
-            vectors[a],
-            vectors[i.query.text],
-            vectors[w],
-            np.stack([vectors[s] for s in g]),
-            i.query,
-            w,
-        )
-        for i, a, w, g in zip(items, asked, windows, groups, strict=True)
+        pair_features(vectors[a], vectors[i.query.text], vectors[w], i.query, w)
+        for i, a, w in zip(items, asked, windows, strict=True)
     ]
     return np.stack(rows)
 
@@ -114,12 +103,9 @@ def fit(name: str, x: np.ndarray, y: Sequence[int], seed: int) -> Head:
         layers = [(model.coef_.T.copy(), model.intercept_.copy())]
     else:
         mlp = MLPClassifier(
-            hidden_layer_sizes=(64,),
-            alpha=strength,
-            max_iter=300,
-            random_state=seed,
+            hidden_layer_sizes=(64,), alpha=strength, max_iter=300, random_state=seed,
             early_stopping=False,
-        )
+        )  # fmt: skip
         mlp.fit(z, np.asarray(y))
         layers = [(w.copy(), b.copy()) for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)]
     return Head(mean, scale, layers)
