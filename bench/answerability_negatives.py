@@ -55,7 +55,6 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import numpy as np  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 
 from agent.answer.answerability import Head, passage_window, question_text  # noqa: E402
 from agent.answer.reading import content_terms, split_sentences  # noqa: E402
@@ -64,7 +63,13 @@ from knowledge.embed_onnx import OnnxMiniLMEmbedder  # noqa: E402
 from knowledge.query import Query  # noqa: E402
 from service.offline import go_offline  # noqa: E402
 from training.answerability import calibrate, data  # noqa: E402
-from training.answerability.head import Item, dev_features, feature_code, featurise  # noqa: E402
+from training.answerability.head import (  # noqa: E402
+    Item,
+    dev_features,
+    feature_code,
+    featurise,
+    fit,
+)
 
 TOP = 2  # the shipped model's top_n
 MAX_SENTENCES = 12
@@ -124,13 +129,6 @@ def sentence_scalars(
         shares = [len(terms & set(content_terms(s))) / len(terms) for s in group if terms]
         rows.append([cosine, max(shares, default=0.0)])
     return np.asarray(rows)
-
-
-def fit_scalars(x: np.ndarray, y: np.ndarray) -> Head:
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
-    return Head(mean, scale, [(model.coef_.T.copy(), model.intercept_.copy())])
 
 
 def report(name: str, head: Head, turns: Sequence[data.DevTurn], dev_x: list[np.ndarray]) -> None:
@@ -214,7 +212,7 @@ def main() -> None:
                            ([0, 1, 2, 3, 4, 5], "+ sentence cosine + overlap")):  # fmt: skip
         for rows, which in ((shipped, "as shipped"), (np.ones_like(shipped), "+ same_page"),
                             (shipped | located, "+ same_page (answer found)")):  # fmt: skip
-            head = fit_scalars(full[rows][:, columns], y[rows])
+            head = fit("logistic-C1", full[rows][:, columns], list(y[rows]), args.seed)
             report(f"{label}, {which}", head, dev, [f[:, columns] for f in dev_x])
 
 
