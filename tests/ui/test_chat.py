@@ -1,5 +1,6 @@
 """The end user's chat in a real browser: an answer with its AI label, disclosure and an
-expandable citation; replies in the order sent when the network holds a request; what an
+expandable citation; replies in the order sent when the network holds a request; a comment
+made while its rating is still on the network is stored and thanked for; what an
 end-user sign-in cannot open; markup in messages stays text."""
 
 from __future__ import annotations
@@ -90,6 +91,66 @@ def test_rating_with_a_comment_is_recorded(console: Console, new_context: Any) -
     with in_region("eu"), console.runtime.sessions() as db:
         rated = db.scalars(select(Message).where(Message.rating == "down")).all()
     assert any(m.rating_comment == "I asked about gift cards" for m in rated)
+
+
+def test_a_comment_sent_while_the_rating_is_in_flight_is_kept(
+    console: Console, new_context: Any
+) -> None:
+    """Rate, then comment before the rating's reply is back (a slow network): the comment
+    reaches the server after the rating, is stored, and the later status is the one shown;
+    a later change of rating keeps the comment."""
+    page = sign_in(new_context(), console.url, console.keys["end_user"])
+    send(page, "What payment methods do you accept?")
+    reply = page.locator("li.msg-assistant").last
+    expect(reply.locator(".bubble")).to_contain_text("PayPal")
+    held: list[Any] = []
+    served: list[dict[str, Any]] = []  # rating bodies in the order the server answered them
+
+    def hold_the_rating_alone(route: Any) -> None:
+        if "comment" not in route.request.post_data_json:
+            held.append(route)  # the rating alone waits on the network until released
+            return
+        response = route.fetch()
+        served.append(route.request.post_data_json)
+        route.fulfill(response=response)
+
+    page.route("**/ui/chat/api/ratings/*", hold_the_rating_alone)
+    status = reply.get_by_role("status")
+    box = reply.get_by_label("Comment on this reply (optional)")
+    reply.get_by_role("button", name="Not helpful").click()
+    box.fill("I asked about gift cards")
+    box.press("Enter")
+    # The page has taken the comment: it says so while waiting its turn, or (sent at once,
+    # overtaking the rating) thanks for it.
+    expect(status).to_contain_text("comment")
+    assert len(held) == 1, "the rating alone must be held on the network"
+    assert served == [], "the comment overtook the rating: the rating's reply would erase it"
+
+    response = held[0].fetch()  # the rating reaches the server now, after the comment if sent
+    served.append(held[0].request.post_data_json)
+    held[0].fulfill(response=response)
+    expect(status).to_have_text("Thanks, your comment was sent.")
+    assert served == [
+        {"rating": "down"},
+        {"rating": "down", "comment": "I asked about gift cards"},
+    ], "the comment must be sent after the rating's reply, so the rating cannot erase it"
+    message_id = held[0].request.url.rsplit("/", 1)[-1]
+    with in_region("eu"), console.runtime.sessions() as db:
+        stored = db.get(Message, message_id)
+    assert stored is not None and stored.rating == "down"
+    assert stored.rating_comment == "I asked about gift cards"
+
+    reply.get_by_role("button", name="Helpful", exact=True).click()  # a change of mind
+    expect(status).to_have_text("Thanks for your feedback.")
+    with in_region("eu"), console.runtime.sessions() as db:
+        changed = db.get(Message, message_id)
+    assert changed is not None and changed.rating == "up"
+    assert changed.rating_comment == "I asked about gift cards", "the new rating kept it"
+    page.reload()  # the stored rating shows again
+    again = page.locator("li.msg-assistant").last
+    expect(again.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
 
 def test_end_user_cannot_open_other_consoles_nor_another_end_users_conversation(

@@ -6,6 +6,10 @@ document.addEventListener('alpine:init', function () {
   'use strict';
   var HUMAN_REQUEST = "I'd like to talk to a human, please.";
   var POLL_MS = 2500;
+  // Each reply's rating saves leave one after another (the next when the previous reply is
+  // back): a rating and a comment made quickly reach the server in the order they were
+  // made, so the rating alone, answered late, cannot erase the comment nor its status.
+  var ratingSaves = {};
 
   window.Alpine.data('chat', function () {
     return {
@@ -56,7 +60,7 @@ document.addEventListener('alpine:init', function () {
           key: message.id, id: message.id, role: message.role, text: message.text,
           decision: message.decision, citations: message.citations || [],
           status: 'sent', error: '', rating: message.rating || null,
-          comment: '', commentOpen: false, rateNote: ''
+          comment: '', commentOpen: false, rateNote: '', saves: 0, sentComment: null
         };
       },
 
@@ -103,7 +107,7 @@ document.addEventListener('alpine:init', function () {
       enqueue(text) {
         var item = { key: 'local-' + this.nextKey++, id: null, role: 'user', text: text, decision: null,
                      citations: [], status: 'queued', error: '', rating: null, comment: '',
-                     commentOpen: false, rateNote: '' };
+                     commentOpen: false, rateNote: '', saves: 0, sentComment: null };
         this.messages.push(item);
         this.queue.push(item);
         this.pump();
@@ -143,20 +147,36 @@ document.addEventListener('alpine:init', function () {
       async rate(m, rating) {
         m.rating = rating;
         m.commentOpen = true;
-        await this.saveRating(m, null);
+        // A comment already sent goes with the new rating: the API replaces both.
+        await this.saveRating(m, m.sentComment, 'Thanks for your feedback.');
       },
 
       async sendComment(m) {
-        await this.saveRating(m, m.comment.trim() || null);
-        if (!m.error) m.commentOpen = false;
+        var comment = m.comment.trim() || null;
+        m.sentComment = comment;
+        if (comment) m.rateNote = 'Sending your comment…';
+        var thanks = comment ? 'Thanks, your comment was sent.' : 'Thanks for your feedback.';
+        if (await this.saveRating(m, comment, thanks)) m.commentOpen = false;
       },
 
-      async saveRating(m, comment) {
+      // Queue a save of the rating as it is now (and the comment, if any) behind the reply's
+      // earlier saves; the status is set by the latest one. Resolves to whether it was saved.
+      saveRating(m, comment, thanks) {
         var body = { rating: m.rating };
         if (comment) body.comment = comment;
-        var response = await window.api.post('/ui/chat/api/ratings/' + encodeURIComponent(m.id), body);
-        m.error = response.ok ? '' : response.error;
-        m.rateNote = response.ok ? (comment ? 'Thanks, your comment was sent.' : 'Thanks for your feedback.') : response.error;
+        var path = '/ui/chat/api/ratings/' + encodeURIComponent(m.id);
+        var post = function () { return window.api.post(path, body); };
+        var saved = (ratingSaves[m.id] || Promise.resolve()).then(post, post);
+        ratingSaves[m.id] = saved;
+        var turn = ++m.saves;
+        return saved.then(function (response) {
+          if (ratingSaves[m.id] === saved) delete ratingSaves[m.id];
+          if (turn === m.saves) {
+            m.error = response.ok ? '' : response.error;
+            m.rateNote = response.ok ? thanks : response.error;
+          }
+          return response.ok;
+        });
       }
     };
   });
