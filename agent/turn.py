@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
-from agent.answer.answerability import AnswerabilityJudge, AnswerabilityModel
+from agent.answer.answerability import AnswerabilityModel
 from agent.answer.clarify import clarifying_question, topics
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.judge import AnswerabilityJudge
 from agent.answer.passage_screening import screen_chunks
 from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading

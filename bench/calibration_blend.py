@@ -2,7 +2,8 @@
 weight and threshold on ConditionalQA dev and mtrag_dev together, and cross-fitted.
 
     .venv/bin/python bench/calibration_blend.py turns-conditionalqa_dev.jsonl \
-        turns-mtrag_dev.jsonl [--weights training/answerability/results/feature_weights.json]
+        turns-mtrag_dev.jsonl [--weights training/answerability/results/feature_weights.json] \
+        [--write]
 
 The turns are recorded by `bench/calibration_fit.py collect` (with the reading's features).
 The feature reader's P is recomputed from the recorded features with the weights fitted on
@@ -10,7 +11,10 @@ ConditionalQA train (`python -m training.answerability.feature_weights`); the bl
 sigmoid(w * logit(P model) + (1 - w) * logit(P features)). On a coarse grid (w 0, 0.1, ...,
 1; threshold 0.10, 0.12, ..., 0.98) the setting with the highest lowest rate of the four
 (answered and declined on each set; ties: the higher mean of the four) is chosen on both
-sets together, and on each set alone and measured on the other. Last line: JSON.
+sets together, and on each set alone and measured on the other. `--write` stores the blend
+chosen on both sets in the shipped manifest (`blend`, which the agent then decides with) and
+drops its `reply_calibration`, which was fitted on the P before: fit it again with
+`bench/calibration_fit.py fit <both turn files> --write`. Last line: JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadow
 from training.answerability import reply_calibration as rc  # noqa: E402
 
 WEIGHTS = ROOT / "training" / "answerability" / "results" / "feature_weights.json"
+MANIFEST = ROOT / "agent" / "answer" / "models" / "answerability" / "manifest.json"
 BLEND_WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 THRESHOLDS = [round(0.10 + 0.02 * i, 2) for i in range(45)]
 NAMES = ("similarity", "coverage", "agreement")
@@ -60,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("turns", type=Path, nargs="+")
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
+    parser.add_argument("--write", action="store_true", help="ship the blend chosen on both")
     args = parser.parse_args()
     weights = json.loads(args.weights.read_text(encoding="utf-8"))["weights"]
     turns = rc.load_turns(args.turns)
@@ -85,7 +91,31 @@ def main() -> None:
         cells = "  ".join(f"{v['answered']:.3f}/{v['declined']:.3f}"
                           for v in rc.rates(turns, chosen, t).values())  # fmt: skip
         print(f"  {t:.2f}  {cells}")
+    if args.write:
+        write(report, args)
     print(json.dumps(report))
+
+
+def write(report: dict[str, Any], args: argparse.Namespace) -> None:
+    """The chosen blend into the shipped manifest; its reply map is dropped (refit it)."""
+    chosen = report["chosen_on_both"]
+    weights = report["feature_weights"]
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    manifest.pop("reply_calibration", None)
+    manifest["blend"] = {
+        "model_weight": float(chosen["reader"].removeprefix("blend")),
+        "features": {"intercept": weights["intercept"],
+                     **{n: weights[f"w_{n}"] for n in NAMES}},
+        "threshold": chosen["threshold"],
+        "dev_rates": {k: v for k, v in chosen.items() if k not in ("reader", "threshold")},
+        "feature_weights": str(args.weights.resolve().relative_to(ROOT)),
+        "chosen_by": "highest lowest rate of answered/declined on both dev sets (ties: mean)",
+        "command": "python bench/calibration_blend.py " + " ".join(p.name for p in args.turns)
+        + " --write",
+    }  # fmt: skip
+    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote the blend to {MANIFEST}; now refit its reply map: "
+          "python bench/calibration_fit.py fit <both turn files> --write")  # fmt: skip
 
 
 if __name__ == "__main__":

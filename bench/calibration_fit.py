@@ -13,8 +13,10 @@ sentence survived verification, which documents the verified sentences cite, the
 both sets together and prints the ECE of the reply's confidence (as `eval answers` defines
 it) before, in-sample, cross-fitted (fit on one set, measured on the other) and 5-fold
 out-of-fold (folds of whole conversations, fitted on both sets); then answered / declined
-at a grid of thresholds. `--write` stores the model reader's map in the shipped manifest
-(agent/answer/models/answerability/manifest.json); the feature reader's constants are
+at a grid of thresholds. The model reader is P as the agent decides with it: the manifest's
+blend of the model's P and the recorded features when it has one (bench/calibration_blend.py
+--write), with the blend's threshold. `--write` stores the model reader's map in the shipped
+manifest (agent/answer/models/answerability/manifest.json); the feature reader's constants are
 printed for agent/answer/reading.py. `--blends` adds blends of the two readers' P (not
 shipped; its feature weights were fitted on dev questions: docs/benchmarks.md; the
 train-fitted blend is bench/calibration_blend.py). Last line: every figure as JSON.
@@ -39,7 +41,7 @@ from training.answerability import reply_calibration as rc  # noqa: E402
 MANIFEST = ROOT / "agent" / "answer" / "models" / "answerability" / "manifest.json"
 READERS = {"model": "answerability_model", "features": "answerability_features"}
 FEATURES = ("similarity", "coverage", "agreement")  # the reading's, as the trace records them
-GRID = (0.3, 0.39, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92, 0.94)
+GRID = (0.3, 0.39, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.85, 0.88, 0.9, 0.91, 0.92, 0.94)
 K = 5
 
 
@@ -119,10 +121,24 @@ def cross_fitted(turns: list[rc.Turn], reader: str, t: float) -> dict[str, Any]:
     return {"fit_on_the_other_set": other, f"{K}_fold_by_conversation": kfold}
 
 
+def auc(turns: list[rc.Turn], reader: str) -> dict[str, float]:
+    """ROC AUC of the reader's P, answerable vs unanswerable knowledge turns, per set
+    (underspecified turns left out, as the rates do)."""
+    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+
+    out = {}
+    for d in sorted({x.dataset for x in turns}):
+        mine = [x for x in turns if x.dataset == d and x.knowledge and not x.underspecified]
+        labels = [x.answerable is not False for x in mine]
+        out[d] = round(float(roc_auc_score(labels, [x.p[reader] for x in mine])), 4)
+    return out
+
+
 def fit_reader(turns: list[rc.Turn], reader: str, threshold: float) -> dict[str, Any]:
     reply = rc.fit(rc.examples(turns, reader, threshold))
     result: dict[str, Any] = {
         "threshold": threshold,
+        "auc": auc(turns, reader),
         "map": reply.as_dict(),
         "rates": rc.rates(turns, reader, threshold),
         "ece_before": _per_set(turns, reader, threshold, rc.unmapped(reader)),
@@ -161,10 +177,28 @@ def blends(turns: list[rc.Turn]) -> dict[str, Any]:
     return {"best_threshold_per_weight": best, "chosen_on_one_set": chosen}
 
 
+def as_decided(turns: list[rc.Turn], manifest: dict[str, Any]) -> float:
+    """p['model'] of every knowledge turn made the P the agent decides with (the manifest's
+    blend, if any); returns that P's threshold."""
+    if manifest.get("blend") is None:
+        return float(manifest["threshold"])
+    from agent.answer.answerability import Blend
+
+    blend = Blend.model_validate(manifest["blend"])
+    for turn in turns:
+        if turn.knowledge:
+            if set(FEATURES) - set(turn.features):
+                raise SystemExit(f"turn {turn.id} has no recorded features: collect again")
+            turn.p["model"] = blend.probability(
+                turn.p["model"], *(turn.features[n] for n in FEATURES)
+            )
+    return blend.threshold
+
+
 def fit_command(args: argparse.Namespace) -> None:
     turns = rc.load_turns(args.turns)
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    thresholds = {"model": float(manifest["threshold"]), "features": 0.39}
+    thresholds = {"model": as_decided(turns, manifest), "features": 0.39}
     recorded = [x for x in turns if x.knowledge]
     mismatch = sum(rc.answers(x, "model", thresholds["model"]) != (x.proposed == "answered")
                    for x in recorded)  # fmt: skip
@@ -178,7 +212,7 @@ def fit_command(args: argparse.Namespace) -> None:
     }
     for name, found in report["readers"].items():
         print(f"== reader {name}, threshold {found['threshold']}: map {found['map']}")
-        for key in ("rates", "ece_before", "ece_in_sample", "fit_on_the_other_set",
+        for key in ("auc", "rates", "ece_before", "ece_in_sample", "fit_on_the_other_set",
                     f"{K}_fold_by_conversation"):  # fmt: skip
             print(f"  {key:28} {found[key]}")
         print("  threshold  " + "  ".join(f"{d} answered/declined" for d in found["rates"]))

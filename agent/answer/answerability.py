@@ -9,6 +9,10 @@ and over how many passages) and calibrated (Platt scaling, fitted on Conditional
 mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried first and did
 not learn within the training budget on this machine (docs/benchmarks.md).
 
+The agent does not decide with this P alone: when the manifest has a `blend`, the P it
+decides with is this P blended with the reading's three features (`Blend`, applied by
+agent/answer/judge.py), and the threshold is the blend's.
+
 The threshold compares P(answerable). The reply's confidence is another quantity: the
 probability that the reply is right (an answer that cites a reference document, or a
 decline of an unanswerable question), mapped from P(answerable) by the manifest's
@@ -28,21 +32,14 @@ import json
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from agent.answer.reading import (
-    FEATURES_REPLY_ANSWERED,
-    FEATURES_REPLY_DECLINED,
-    Reading,
-    content_terms,
-    split_sentences,
-)
-from agent.config import AgentConfig, Thresholds
+from agent.answer.reading import Reading, content_terms, split_sentences
 from knowledge.errors import ClearlineError
 from knowledge.protocols import Embedder
 from knowledge.query import Query
@@ -76,8 +73,39 @@ class ReplyCalibration(BaseModel):
 
     def confidence(self, p: float, answered: bool) -> float:
         mapping = self.answered if answered else self.declined
-        q = min(max(p, 1e-4), 1 - 1e-4)  # P is recorded to 4 decimals; finite logit
-        return _sigmoid(mapping.a * math.log(q / (1 - q)) + mapping.b)
+        return _sigmoid(mapping.a * _logit(p) + mapping.b)
+
+
+class FeatureWeights(BaseModel):
+    """P(answerable) from the reading's features: sigmoid(intercept + the weighted sum)."""
+
+    model_config = ConfigDict(extra="forbid")
+    intercept: float
+    similarity: float
+    coverage: float
+    agreement: float
+
+
+class Blend(BaseModel):
+    """The P the agent decides with: sigmoid(w * logit(P model) + (1 - w) * logit(P
+    features)), where P features comes from the reading's similarity, coverage and
+    agreement with weights fitted on ConditionalQA train
+    (`python -m training.answerability.feature_weights`); w and the threshold are chosen on
+    both dev sets (`bench/calibration_blend.py --write`). The manifest also records how."""
+
+    model_config = ConfigDict(extra="allow")
+    model_weight: float
+    features: FeatureWeights
+    threshold: float
+
+    def probability(
+        self, model: float, similarity: float, coverage: float, agreement: float
+    ) -> float:
+        f = self.features
+        z = f.intercept + f.similarity * similarity + f.coverage * coverage
+        z += f.agreement * agreement
+        w = self.model_weight
+        return _sigmoid(w * _logit(model) + (1 - w) * z)
 
 
 class ModelCard(BaseModel):
@@ -92,6 +120,7 @@ class ModelCard(BaseModel):
     threshold: float
     files: dict[str, str]  # file name -> sha256
     reply_calibration: ReplyCalibration | None = None  # None only between the two commands
+    blend: Blend | None = None  # None: the agent decides with the model's own P
 
 
 @dataclass(frozen=True)
@@ -200,6 +229,11 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))
 
 
+def _logit(p: float) -> float:
+    q = min(max(p, 1e-4), 1 - 1e-4)  # P is recorded to 4 decimals; finite logit
+    return math.log(q / (1 - q))
+
+
 class Head:
     """Standardise, then dense layers with ReLU between them; the last gives the logit."""
 
@@ -260,8 +294,20 @@ class AnswerabilityModel:
 
     @property
     def threshold(self) -> float:
-        """The answer threshold chosen with the model (on both dev sets)."""
-        return self.card.threshold
+        """The answer threshold on the P the agent decides with (the blend's when the
+        manifest has one), chosen on both dev sets."""
+        card = self.card
+        return card.blend.threshold if card.blend is not None else card.threshold
+
+    def decided(self, estimate: Answerability, reading: Reading) -> float:
+        """The P the agent decides with: the blend of the model's P and the reading's
+        features when the manifest has a blend, else the model's P."""
+        blend = self.card.blend
+        if blend is None:
+            return estimate.probability
+        return blend.probability(
+            estimate.probability, reading.similarity, reading.coverage, reading.agreement
+        )
 
     @property
     def reply_calibration(self) -> ReplyCalibration:
@@ -319,72 +365,3 @@ def read_card(directory: Path) -> ModelCard:
             "config `reader: features`"
         )
     return ModelCard.model_validate(json.loads(path.read_text(encoding="utf-8")))
-
-
-# -- the decision's P(answerable) and threshold ------------------------------------------
-
-FEATURES_THRESHOLD = 0.39  # the feature reader's own, chosen on ConditionalQA dev
-FEATURES_REPLY = ReplyCalibration(
-    answered=Calibration(a=FEATURES_REPLY_ANSWERED[0], b=FEATURES_REPLY_ANSWERED[1]),
-    declined=Calibration(a=FEATURES_REPLY_DECLINED[0], b=FEATURES_REPLY_DECLINED[1]),
-)
-
-
-@dataclass(frozen=True)
-class Judged:
-    """What the decide step uses: the reading with P(answerable) from the configured
-    reader, and the thresholds with `answer` resolved to that reader's when unset."""
-
-    reading: Reading
-    thresholds: Thresholds
-    reader: str
-    features: float  # the feature reader's P, always computed (it is cheap)
-    model: Answerability | None  # None when the feature reader decides
-    reply: ReplyCalibration  # the configured reader's map to the reply's confidence
-
-    @property
-    def answer(self) -> float:
-        assert self.thresholds.answer is not None
-        return self.thresholds.answer
-
-    def reply_confidence(self, answered: bool) -> float:
-        """P(the reply is right): an answer (answered) or a clarifying question or handoff
-        (not answered), from this turn's P(answerable)."""
-        return self.reply.confidence(self.reading.answerability, answered)
-
-    def scores(self) -> dict[str, float]:
-        """The retrieve step's scores: the reading's features, P as used, both readers' P."""
-        out = self.reading.features()
-        out["answerability_features"] = round(self.features, 4)
-        if self.model is not None:
-            out["answerability_model"] = round(self.model.probability, 4)
-            out.update({f"passage_{i}": round(p, 4) for i, p in enumerate(self.model.passages)})
-        return out
-
-
-class AnswerabilityJudge:
-    """Chooses the reader the tenant configured (`AgentConfig.reader`)."""
-
-    def __init__(self, model: AnswerabilityModel) -> None:
-        self._model = model
-
-    def warm_up(self) -> None:
-        self._model.warm_up()
-
-    def judge(
-        self, config: AgentConfig, query: Query, chunks: Sequence[ScoredChunk], reading: Reading
-    ) -> Judged:
-        features = reading.answerability
-        estimate: Answerability | None = None
-        reply = FEATURES_REPLY
-        if config.reader == "model":
-            estimate = self._model.score(query, chunks)
-            own = self._model.threshold
-            reply = self._model.reply_calibration
-            reading = replace(reading, answerability=estimate.probability)
-        else:
-            own = FEATURES_THRESHOLD
-        answer = config.thresholds.answer if config.thresholds.answer is not None else own
-        clarify = min(config.thresholds.clarify, answer)
-        thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
-        return Judged(reading, thresholds, config.reader, features, estimate, reply)

@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 
 from agent.answer.answerability import (
-    FEATURES_REPLY,
-    FEATURES_THRESHOLD,
     MODEL_DIR,
-    AnswerabilityJudge,
     AnswerabilityModel,
     AnswerabilityModelError,
     best_window,
     question_text,
     read_card,
 )
+from agent.answer.judge import FEATURES_REPLY, FEATURES_THRESHOLD, AnswerabilityJudge
 from agent.config import AgentConfig
 from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore
@@ -175,8 +173,16 @@ def test_a_turn_decides_on_the_configured_reader(
     step = reply.trace.ran("retrieve")
     assert step is not None
     used = step.scores["answerability"]
-    assert used == step.scores[f"answerability_{reader}"]
     assert ("answerability_model" in step.scores) == (reader == "model")
+    if reader == "model":  # the model's P blended with the reading's features (manifest)
+        blend = AnswerabilityModel(minilm).card.blend
+        assert blend is not None and 0 < blend.model_weight < 1
+        parts = [step.scores[k] for k in ("similarity", "coverage", "agreement")]
+        blended = blend.probability(step.scores["answerability_model"], *parts)
+        assert used == pytest.approx(blended, abs=1e-3)  # from inputs rounded to 4 places
+        assert abs(used - step.scores["answerability_model"]) > 1e-3
+    else:
+        assert used == step.scores["answerability_features"]
     # the reply's confidence is P(right), mapped from P(answerable) by the reader's map
     reply_map = (
         AnswerabilityModel(minilm).reply_calibration if reader == "model" else FEATURES_REPLY

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 
 from agent.answer.answerability import (
-    FEATURES_REPLY,
     MODEL_DIR,
-    AnswerabilityJudge,
     AnswerabilityModel,
     AnswerabilityModelError,
     read_card,
 )
+from agent.answer.judge import FEATURES_REPLY, AnswerabilityJudge
 from agent.answer.reading import Reading
 from agent.config import AgentConfig
 from knowledge.query import Query
@@ -59,9 +58,10 @@ def test_a_judged_turn_maps_p_answerable_to_the_reply_confidence(minilm: Any, re
     shipped = model.reply_calibration if reader == "model" else FEATURES_REPLY
     assert judged.reply_confidence(True) == pytest.approx(shipped.confidence(p, True))
     assert judged.reply_confidence(False) == pytest.approx(shipped.confidence(p, False))
-    # not the old confidence (P when answered, 1 - P when not)
-    assert abs(judged.reply_confidence(True) - p) > 0.01
-    assert abs(judged.reply_confidence(False) - (1 - p)) > 0.01
+    # not the old confidence (P when answered, 1 - P when not), at the reader's threshold
+    t = judged.answer
+    assert abs(shipped.confidence(t, True) - t) > 0.01
+    assert abs(shipped.confidence(t, False) - (1 - t)) > 0.01
 
 
 def test_a_model_without_reply_calibration_fails_with_the_command_to_fit_it(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.answer.answerability import MODEL_DIR, read_card
 from bench import calibration_blend as cb
 from training.answerability import feature_weights as fw
 from training.answerability.reply_calibration import Turn, logit, sigmoid
@@ -101,3 +102,21 @@ def test_the_blend_bench_rescores_recorded_features_with_the_given_weights() -> 
     assert turn.p["blend0.5"] == pytest.approx(half, abs=1e-6)
     with pytest.raises(SystemExit, match="collect again"):
         cb.add_readers([_turn({})], weights)
+
+
+def test_the_shipped_blend_is_the_benchs_blend_with_the_recorded_train_weights() -> None:
+    """The agent decides with the same P that bench/calibration_blend.py chose it on."""
+    blend = read_card(MODEL_DIR).blend
+    assert blend is not None, "the shipped manifest has no blend"
+    weights = json.loads(RECORDED.read_text(encoding="utf-8"))["weights"]
+    assert blend.features.intercept == weights["intercept"]
+    assert [blend.features.similarity, blend.features.coverage, blend.features.agreement] == [
+        weights[f"w_{n}"] for n in cb.NAMES
+    ]
+    assert f"blend{blend.model_weight}" in {f"blend{w}" for w in cb.BLEND_WEIGHTS}
+    turn = _turn({"similarity": 0.6, "coverage": 0.4, "agreement": 0.95})
+    cb.add_readers([turn], weights)
+    assert blend.probability(0.9, 0.6, 0.4, 0.95) == pytest.approx(
+        turn.p[f"blend{blend.model_weight}"],
+        abs=1e-5,  # the bench rounds P features to 4 places
+    )

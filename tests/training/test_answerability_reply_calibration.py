@@ -90,14 +90,16 @@ def test_folds_keep_a_conversations_turns_together_and_are_stable() -> None:
     assert [[t.id for t in p] for p in rc.folds(turns, 5)] == [[t.id for t in p] for p in parts]
 
 
-def test_retraining_keeps_the_reply_map_only_for_the_same_head_and_calibration() -> None:
+def test_retraining_keeps_the_blend_and_reply_map_only_for_the_same_head_and_calibration() -> None:
     old = {
         "files": {"head.npz": "abc"},
         "calibration": {"a": 1.0, "b": 2.0},
         "reply_calibration": {"answered": {"a": 0.5, "b": 0.5}},
+        "blend": {"model_weight": 0.5},
     }
     same = {"files": {"head.npz": "abc"}, "calibration": {"a": 1.0, "b": 2.0}}
-    assert rc.carried_over(old, same) == {"reply_calibration": old["reply_calibration"]}
+    kept = {"reply_calibration": old["reply_calibration"], "blend": old["blend"]}
+    assert rc.carried_over(old, same) == kept
     assert rc.carried_over(old, {**same, "files": {"head.npz": "def"}}) == {}
     assert rc.carried_over(old, {**same, "calibration": {"a": 1.1, "b": 2.0}}) == {}
     assert rc.carried_over({**same}, same) == {}

@@ -1,9 +1,9 @@
 """Fit the feature reader's weights (agent/answer/reading.py features) on ConditionalQA
 TRAIN only, and write them with a manifest to training/answerability/results/.
 
-The agent does not load them: `reader: features` keeps its older constants, and the blend of
-these weights with the answerability model did not reach the 0.80 target on the dev sets
-(`bench/calibration_blend.py`, docs/benchmarks.md), so it was not shipped.
+The agent decides with them through the shipped model's blend: `bench/calibration_blend.py
+--write` copies them, with the blend weight and threshold it chooses on both dev sets, into
+the model's manifest (`blend`). `reader: features` keeps its older constants.
 
     .venv/bin/python -m training.answerability.feature_weights --data-dir D --tenant T
 

@@ -226,9 +226,11 @@ def _stable(text: str) -> int:
 
 
 def carried_over(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """{"reply_calibration": ...} from the `old` manifest when the `new` one has the same
-    head file and Platt calibration (the same P(answerable), so its reply map holds);
-    else {} (retrained: fit it again with bench/calibration_fit.py)."""
+    """`blend` and `reply_calibration` from the `old` manifest when the `new` one has the same
+    head file and Platt calibration (the same P(answerable), so they hold); else {}
+    (retrained: choose the blend and fit the map again, bench/calibration_blend.py and
+    bench/calibration_fit.py)."""
     same = old.get("files") == new.get("files") and old.get("calibration") == new.get("calibration")
-    found = old.get("reply_calibration")
-    return {"reply_calibration": found} if same and found is not None else {}
+    if not same:
+        return {}
+    return {k: old[k] for k in ("blend", "reply_calibration") if old.get(k) is not None}

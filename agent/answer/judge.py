@@ -1,0 +1,90 @@
+"""The decide step's P(answerable) and threshold, from the reader the tenant configured.
+
+`reader: model` (the default) decides with the shipped answerability model: its own P, or,
+when its manifest has a `blend`, the blend of that P with the reading's features (see
+agent.answer.answerability.Blend). `reader: features` decides with the older feature
+reader alone (agent/answer/reading.py), with its own threshold and reply map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from agent.answer.answerability import (
+    Answerability,
+    AnswerabilityModel,
+    Calibration,
+    ReplyCalibration,
+)
+from agent.answer.reading import FEATURES_REPLY_ANSWERED, FEATURES_REPLY_DECLINED, Reading
+from agent.config import AgentConfig, Thresholds
+from knowledge.query import Query
+from knowledge.records import ScoredChunk
+
+FEATURES_THRESHOLD = 0.39  # the feature reader's own, chosen on ConditionalQA dev
+FEATURES_REPLY = ReplyCalibration(
+    answered=Calibration(a=FEATURES_REPLY_ANSWERED[0], b=FEATURES_REPLY_ANSWERED[1]),
+    declined=Calibration(a=FEATURES_REPLY_DECLINED[0], b=FEATURES_REPLY_DECLINED[1]),
+)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the decide step uses: the reading with P(answerable) from the configured
+    reader, and the thresholds with `answer` resolved to that reader's when unset."""
+
+    reading: Reading
+    thresholds: Thresholds
+    reader: str
+    features: float  # the feature reader's P, always computed (it is cheap)
+    model: Answerability | None  # None when the feature reader decides
+    reply: ReplyCalibration  # the configured reader's map to the reply's confidence
+
+    @property
+    def answer(self) -> float:
+        assert self.thresholds.answer is not None
+        return self.thresholds.answer
+
+    def reply_confidence(self, answered: bool) -> float:
+        """P(the reply is right): an answer (answered) or a clarifying question or handoff
+        (not answered), from this turn's P(answerable)."""
+        return self.reply.confidence(self.reading.answerability, answered)
+
+    def scores(self) -> dict[str, float]:
+        """The retrieve step's scores: the reading's features, P as used ("answerability"),
+        the feature reader's P and the model's own P (before any blend)."""
+        out = self.reading.features()
+        out["answerability_features"] = round(self.features, 4)
+        if self.model is not None:
+            out["answerability_model"] = round(self.model.probability, 4)
+            out.update({f"passage_{i}": round(p, 4) for i, p in enumerate(self.model.passages)})
+        return out
+
+
+class AnswerabilityJudge:
+    """Chooses the reader the tenant configured (`AgentConfig.reader`)."""
+
+    def __init__(self, model: AnswerabilityModel) -> None:
+        self._model = model
+
+    def warm_up(self) -> None:
+        self._model.warm_up()
+
+    def judge(
+        self, config: AgentConfig, query: Query, chunks: Sequence[ScoredChunk], reading: Reading
+    ) -> Judged:
+        features = reading.answerability
+        estimate: Answerability | None = None
+        reply = FEATURES_REPLY
+        if config.reader == "model":
+            estimate = self._model.score(query, chunks)
+            own = self._model.threshold
+            reply = self._model.reply_calibration
+            reading = replace(reading, answerability=self._model.decided(estimate, reading))
+        else:
+            own = FEATURES_THRESHOLD
+        answer = config.thresholds.answer if config.thresholds.answer is not None else own
+        clarify = min(config.thresholds.clarify, answer)
+        thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
+        return Judged(reading, thresholds, config.reader, features, estimate, reply)
