@@ -4,6 +4,12 @@ Parsing untrusted files is the riskiest step: a crafted PDF can spin for minutes
 DOCX can balloon in memory. The worker process caps its address space (RLIMIT_AS) and
 interrupts itself with SIGALRM; if it still dies or hangs, the parent kills it, reports that
 file as failed, and starts a fresh worker for the rest.
+
+If the parent itself dies (SIGKILL, a crash, the OOM killer), nothing would tell the worker:
+it holds both ends of its own call queue, so it never reads end-of-file, and it keeps
+multiprocessing's resource tracker alive by holding the tracker's pipe. So the worker watches
+its parent and exits when the parent is gone (see `_exit_with_parent`); the tracker then
+reads end-of-file and exits too.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -53,8 +61,34 @@ def _peak_address_space() -> int:
     return 0
 
 
-def _init_worker(memory_mb: int) -> None:
+_PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Exit this process, at once, when `parent_pid` is no longer its parent.
+
+    An orphan is re-parented (to PID 1 or a subreaper), so a changed os.getppid() means the
+    parent died, even if it died before this was called. A daemon thread polls (twice a
+    second, negligible) rather than prctl(PR_SET_PDEATHSIG): that signal fires when the
+    *thread* that started the worker exits, so a worker started from a thread that ends
+    before the pool (possible in the server, which ingests on job threads) would be killed
+    under a healthy parent; polling also works on every platform. os._exit, because the
+    worker has nothing to flush and a normal exit would wait for its blocked main thread.
+    """
+
+    def watch() -> None:
+        # The parse budget's SIGALRM must interrupt the main thread, not this one.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(memory_mb: int, parent_pid: int) -> None:
     global _cap_bytes
+    _exit_with_parent(parent_pid)  # first: the imports below take seconds
     # One core for parsing, the other stays with the embedder: keep BLAS, OpenMP and torch
     # (imported by unstructured) single-threaded here, before they are imported.
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -135,7 +169,7 @@ class ParseWorker:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self._budget.memory_mb,),
+                initargs=(self._budget.memory_mb, os.getpid()),
             )
         return self._pool
 

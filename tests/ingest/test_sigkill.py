@@ -6,10 +6,10 @@ delay, then reopens the store as the next process would and checks that the regi
 chunk table, the keyword index and the vectors agree and that every visible document is
 exactly one whole version. Finally the same command runs to completion.
 
-Only the `clearline` process is killed, as a crash would. Its parse worker and
-multiprocessing's resource tracker survive it (the worker holds both ends of its own call
-queue, so it never sees end-of-file, and keeps the tracker's pipe open): each command runs
-in a session of its own, and what is left of the session is killed after each trial.
+Only the `clearline` process is killed, as a crash would. Its parse worker notices and exits
+(ingest/worker.py; tests/ingest/test_worker_orphan.py checks that), and the resource tracker
+with it; each command still runs in a session of its own, and whatever is left of the
+session is killed after each trial, so a regression there cannot leak into the suite.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def _run(corpus: Path, data_dir: Path) -> subprocess.Popen[str]:
 
 
 def _kill(process: subprocess.Popen[str]) -> None:
-    """SIGKILL the command alone, then what it left behind (its parse worker, the tracker)."""
+    """SIGKILL the command alone, then whatever is still running (the parse worker notices
+    within half a second that the command is gone and exits by itself)."""
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     with contextlib.suppress(ProcessLookupError):  # nothing was left
