@@ -16,6 +16,7 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,15 @@ from conversations.agents import TenantAgents
 from conversations.approvals import Approvals, BoundAction, Reviewed, bind_action
 from conversations.consent import ConsentGate
 from knowledge.query import Turn
+
+
+class Keep(Enum):
+    """`Conversations.rate(comment=KEEP)`: the stored comment stays as it is."""
+
+    COMMENT = "keep"
+
+
+KEEP = Keep.COMMENT
 
 
 def new_id(prefix: str) -> str:
@@ -248,13 +258,19 @@ class Conversations:
         """The actions these drafts approve, by draft id (drafts of plain replies absent)."""
         return self._approvals.bound(tenant, message_ids)
 
-    def rate(self, tenant: str, message_id: str, rating: str, comment: str | None) -> Message:
+    def rate(
+        self, tenant: str, message_id: str, rating: str, comment: str | Keep | None = KEEP
+    ) -> Message:
+        """Rate a visible reply `up` or `down`. `comment` replaces the stored comment; None
+        or a blank comment removes it; KEEP (the default) leaves it as it is, so a change of
+        rating never loses a comment sent earlier."""
         with self._sessions.begin() as session:
             row = session.get(Message, message_id)
             if row is None or row.tenant != tenant or not row.visible or row.role != "assistant":
                 raise NotFound(f"reply '{message_id}' does not exist")
             row.rating = rating
-            row.rating_comment = comment
+            if comment is not KEEP:
+                row.rating_comment = comment if comment and comment.strip() else None
         with self._sessions() as session:
             updated = session.get(Message, message_id)
         assert updated is not None

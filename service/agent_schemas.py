@@ -11,10 +11,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from control.errors import BadRequest
 from control.models import Conversation, Message
 from conversations.approvals import BoundAction, Reviewed
+from conversations.dialogue import KEEP, Keep
 from conversations.identity import check_end_user_id
 from conversations.versions import StoredProcedure
 
 MAX_TEXT = 4000
+MAX_COMMENT = 2000
 
 
 def _utc(value: datetime) -> datetime:
@@ -91,9 +93,16 @@ class MessagePublic(BaseModel):
     created_at: datetime
     draft_status: str | None = None
     rating: str | None = None
+    rating_comment: str | None = Field(
+        None,
+        description="The end user's comment with their rating; returned to that end user "
+        "only (null for other callers).",
+    )
 
     @classmethod
-    def of(cls, message: Message) -> MessagePublic:
+    def of(cls, message: Message, with_comment: bool = False) -> MessagePublic:
+        """The message as an API caller sees it; `with_comment` only for the conversation's
+        own end user (the rating comment is theirs)."""
         return cls(
             id=message.id,
             role=message.role,
@@ -105,6 +114,7 @@ class MessagePublic(BaseModel):
             created_at=_utc(message.created_at),
             draft_status=message.draft_status,
             rating=message.rating,
+            rating_comment=message.rating_comment if with_comment else None,
         )
 
 
@@ -224,10 +234,21 @@ class DraftReview(BaseModel):
 
 
 class Rating(BaseModel):
+    """A rating replaces the reply's rating; its comment is kept unless `comment` is sent."""
+
     model_config = ConfigDict(extra="forbid")
 
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(
+        None,
+        max_length=MAX_COMMENT,
+        description="Replaces the stored comment. Leave it out to keep the stored comment "
+        "(a change of rating loses nothing); null or an empty string removes it.",
+    )
+
+    def comment_change(self) -> str | Keep | None:
+        """The comment to store: KEEP when the request did not send one."""
+        return self.comment if "comment" in self.model_fields_set else KEEP
 
 
 class FeaturePublic(BaseModel):

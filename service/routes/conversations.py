@@ -105,19 +105,22 @@ def post_message(
 def get_conversation(
     conversation_id: str, principal: ReaderDep, runtime: RuntimeDep
 ) -> ConversationPublic:
-    """The history: end users see what was sent to them; human agents also see drafts."""
+    """The history: end users see what was sent to them, with their own rating comments;
+    human agents also see drafts (and ratings, without the comments)."""
     conversation = runtime.conversations.get(principal.tenant, conversation_id)
-    return _public(runtime, conversation, visible_only=principal.role == "end_user")
+    return _public(runtime, conversation, owner=principal.role == "end_user")
 
 
-def _public(runtime: Any, conversation: Conversation, visible_only: bool) -> ConversationPublic:
-    messages = runtime.conversations.messages(conversation.tenant, conversation.id, visible_only)
+def _public(runtime: Any, conversation: Conversation, owner: bool) -> ConversationPublic:
+    """`owner`: the conversation's end user (checked by conversation_access), who sees only
+    visible messages, and the comments they sent with their ratings."""
+    messages = runtime.conversations.messages(conversation.tenant, conversation.id, owner)
     return ConversationPublic(
         conversation_id=conversation.id,
         status=conversation.status,
         scenario=conversation.scenario,
         disclosure=runtime.agents.config(conversation.tenant).disclosure,
-        messages=[MessagePublic.of(m) for m in messages],
+        messages=[MessagePublic.of(m, with_comment=owner) for m in messages],
     )
 
 
@@ -125,10 +128,14 @@ def _public(runtime: Any, conversation: Conversation, visible_only: bool) -> Con
 def rate_reply(
     message_id: str, body: Rating, principal: RaterDep, runtime: RuntimeDep
 ) -> MessagePublic:
-    """Rate a reply the end user received: up or down, with an optional comment."""
-    message = runtime.conversations.rate(principal.tenant, message_id, body.rating, body.comment)
+    """Rate a reply the end user received, up or down, with an optional comment (at most
+    2000 characters). Rating again replaces the rating; the stored comment stays unless the
+    request sends `comment`: a text replaces it, null or an empty string removes it. Returns
+    the reply with its rating and comment as stored."""
+    comment = body.comment_change()
+    message = runtime.conversations.rate(principal.tenant, message_id, body.rating, comment)
     runtime.review_queue.on_rating(message)
-    return MessagePublic.of(message)
+    return MessagePublic.of(message, with_comment=True)
 
 
 @router.get("/v1/handoffs", response_model=list[HandoffPublic], responses=_ERRORS)
@@ -166,7 +173,7 @@ def set_status(
 ) -> ConversationPublic:
     """Hand the conversation back to the AI agent (`open`) or close it."""
     conversation = runtime.conversations.resolve(principal.tenant, conversation_id, body.status)
-    return _public(runtime, conversation, visible_only=False)
+    return _public(runtime, conversation, owner=False)
 
 
 @router.get("/v1/drafts", response_model=list[DraftPublic], responses=_ERRORS)

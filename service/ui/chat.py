@@ -154,8 +154,9 @@ async def send(message: ChatMessage, request: Request) -> JSONResponse:
 
 @router.post("/ui/chat/api/ratings/{message_id}")
 async def rate(message_id: str, rating: ChatRating, request: Request) -> JSONResponse:
-    """Rate a reply this session received (up or down, optional comment)."""
+    """Rate a reply this session received (up or down, optional comment); a `comment` left
+    out keeps the stored one, null or empty removes it (as /v1/messages/{id}/rating)."""
     session, _ = session_for(request, END_USER)
-    body = rating.model_dump(exclude_none=True)
+    body = rating.model_dump(exclude_unset=True)
     response = await _forward(request, session, "POST", f"/v1/messages/{message_id}/rating", body)
     return _reply(response)

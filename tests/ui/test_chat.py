@@ -98,7 +98,7 @@ def test_a_comment_sent_while_the_rating_is_in_flight_is_kept(
 ) -> None:
     """Rate, then comment before the rating's reply is back (a slow network): the comment
     reaches the server after the rating, is stored, and the later status is the one shown;
-    a later change of rating keeps the comment."""
+    a later change of rating keeps the comment, also after the page is reloaded."""
     page = sign_in(new_context(), console.url, console.keys["end_user"])
     send(page, "What payment methods do you accept?")
     reply = page.locator("li.msg-assistant").last
@@ -151,6 +151,14 @@ def test_a_comment_sent_while_the_rating_is_in_flight_is_kept(
     expect(again.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
+    # After the reload the page sends the rating alone (no longer held); the comment stays.
+    page.unroute("**/ui/chat/api/ratings/*")
+    again.get_by_role("button", name="Not helpful").click()
+    expect(again.get_by_role("status")).to_have_text("Thanks for your feedback.")
+    with in_region("eu"), console.runtime.sessions() as db:
+        reloaded = db.get(Message, message_id)
+    assert reloaded is not None and reloaded.rating == "down"
+    assert reloaded.rating_comment == "I asked about gift cards", "a reload lost the comment"
 
 
 def test_end_user_cannot_open_other_consoles_nor_another_end_users_conversation(

@@ -147,7 +147,8 @@ document.addEventListener('alpine:init', function () {
       async rate(m, rating) {
         m.rating = rating;
         m.commentOpen = true;
-        // A comment already sent goes with the new rating: the API replaces both.
+        // The comment sent from this page goes with the new rating (the API would keep a
+        // stored comment anyway: only a request that sends `comment` changes it).
         await this.saveRating(m, m.sentComment, 'Thanks for your feedback.');
       },
 
