@@ -24,7 +24,10 @@ QUESTIONS = [
      "answerable": False},
     {"id": "q3", "question": "Can I pay for the new roof of my barn in bitcoin?", "history": [],
      "answerable": False},
+    {"id": "q4", "question": "I want to speak to a real person", "history": [],
+     "answerable": False},
 ]  # fmt: skip
+HANDED_OFF = "I want to speak to a real person"  # an explicit request: handed off, whatever P
 
 
 def run_json(*args: str, data_dir: Path) -> dict[str, Any]:
@@ -45,8 +48,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("eval-isolation") / "data"
     done = clearline("ingest", str(DATA / "valid"), "--tenant", "acme", data_dir=path)
     assert done.returncode == 0, done.stderr
-    asked = run_json("ask", "Do you sell second-hand tractors on credit?", "--tenant", "acme",
-                     data_dir=path)  # fmt: skip
+    asked = run_json("ask", HANDED_OFF, "--tenant", "acme", data_dir=path)
     assert asked["decision"] == "handoff"  # such a reply enters the queue once scored
     first = qa_state(path)
     assert first["scored"] == 1 and first["queue"] == 1
