@@ -1,5 +1,12 @@
 """The review queue: replies waiting for a QA lead, why each entered, and the verdicts that
-close them. A verdict with a corrected answer adds a case to the tenant's golden set."""
+close them. A verdict with a corrected answer adds a case to the tenant's golden set.
+
+A reply the end user rated down is queued with the reason `rated down by the end user`,
+never with a copy of their comment: the comment stays only on the rated message and is
+added to the reason when the queue is read (`QueueEntry.reasons`), while the reply is still
+rated down. So a comment the end user changes or removes, or that is redacted or erased, is
+changed or gone in the queue too.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from control.training import TrainingPolicy
 from evaluation.golden import GoldenSets
 
 VERDICTS = ("correct", "partially_correct", "incorrect", "should_have_handed_off", "unsafe")
+RATED_DOWN = "rated down by the end user"
 
 
 def _id(prefix: str) -> str:
@@ -28,8 +36,24 @@ def _id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """A queued reply; `reasons` as the QA lead reads them (a down-rating's with the end
+    user's current comment)."""
+
     item: QueueItem
     trace: Trace
+    reasons: list[str]
+
+
+def _stored(reason: str) -> str:
+    """The reason as it is kept: a down-rating without its comment (rows queued before the
+    comment was left out held a copy of it)."""
+    return RATED_DOWN if reason.startswith(f"{RATED_DOWN}: ") else reason
+
+
+def _shown(stored: Sequence[str], comment: str | None) -> list[str]:
+    reasons = [_stored(str(r)) for r in stored]
+    shown = [f"{r}: {comment}" if r == RATED_DOWN and comment else r for r in reasons]
+    return list(dict.fromkeys(shown))
 
 
 @tenant_regions
@@ -51,15 +75,16 @@ class ReviewQueue:
                     )
                 )
             else:
-                merged = list(dict.fromkeys([*json.loads(existing.reasons), *reasons]))
+                merged = [_stored(r) for r in [*json.loads(existing.reasons), *reasons]]
+                merged = list(dict.fromkeys(merged))
                 existing.reasons = json.dumps(merged)
                 existing.status = "open"
 
     def on_rating(self, message: Message) -> None:
-        """A reply the end user rated down enters the queue."""
+        """A reply the end user rated down enters the queue (the reason refers to the rating;
+        its comment is read from the message when the queue is listed)."""
         if message.rating == "down" and message.trace_id:
-            comment = f": {message.rating_comment}" if message.rating_comment else ""
-            self.enqueue(message.tenant, message.trace_id, [f"rated down by the end user{comment}"])
+            self.enqueue(message.tenant, message.trace_id, [RATED_DOWN])
 
     def entries(self, tenant: str, status: str = "open") -> list[QueueEntry]:
         with self._sessions() as session:
@@ -68,14 +93,28 @@ class ReviewQueue:
                 .where(QueueItem.tenant == tenant, QueueItem.status == status)
                 .order_by(QueueItem.created_at)
             ).all()
+            trace_ids = [i.trace_id for i in items]
             traces = {
                 row.id: row
+                for row in session.scalars(select(TraceRecord).where(TraceRecord.id.in_(trace_ids)))
+            }
+            comments = {
+                str(row.trace_id): row.rating_comment
                 for row in session.scalars(
-                    select(TraceRecord).where(TraceRecord.id.in_([i.trace_id for i in items]))
+                    select(Message).where(
+                        Message.tenant == tenant,
+                        Message.trace_id.in_(trace_ids),
+                        Message.rating == "down",  # a comment sent with a later up-rating
+                        Message.rating_comment.is_not(None),  # is not shown as the reason
+                    )
                 )
             }
         return [
-            QueueEntry(item, Trace.model_validate_json(traces[item.trace_id].body))
+            QueueEntry(
+                item,
+                Trace.model_validate_json(traces[item.trace_id].body),
+                _shown(json.loads(item.reasons), comments.get(item.trace_id)),
+            )
             for item in items
             if item.trace_id in traces
         ]

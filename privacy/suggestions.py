@@ -1,5 +1,6 @@
 """Redaction suggestions for one conversation: the personal data the detector finds in each
-message and each trace (question, reply, retrieved passages), with a stable id per span.
+message (its text and the end user's rating comment) and each trace (question, reply,
+retrieved passages), with a stable id per span.
 
     found = suggest(sessions, detector, "acme", conversation_id)
     chosen = [s for s in found if s.id in ids]
@@ -39,7 +40,7 @@ class Suggestion:
     id: str
     source: Where
     record_id: str
-    field: str  # "text" (message); "question", "reply", "passage:<chunk_id>" (trace)
+    field: str  # "text", "rating_comment" (message); "question", "reply", "passage:<id>" (trace)
     start: int
     end: int
     entity_type: str
@@ -74,7 +75,11 @@ def _texts(sessions: sessionmaker[Session], tenant: str, conversation_id: str) -
             .where(TraceRecord.conversation_id == conversation_id, TraceRecord.tenant == tenant)
             .order_by(TraceRecord.created_at)
         ).all()
-        texts = [_Text("message", m.id, "text", m.text) for m in messages]
+        texts: list[_Text] = []
+        for m in messages:
+            texts.append(_Text("message", m.id, "text", m.text))
+            if m.rating_comment:
+                texts.append(_Text("message", m.id, "rating_comment", m.rating_comment))
         for trace in traces:
             texts += _trace_texts(trace.id, json.loads(trace.body))
     return texts
@@ -101,7 +106,8 @@ def _span_id(item: _Text, start: int, end: int, entity_type: str) -> str:
 def suggest(
     sessions: sessionmaker[Session], detector: PiiDetector, tenant: str, conversation_id: str
 ) -> list[Suggestion]:
-    """Every detected span of the conversation's messages and traces, in record order."""
+    """Every detected span of the conversation's messages (text, then rating comment) and
+    traces, in record order."""
     texts = [t for t in _texts(sessions, tenant, conversation_id) if t.text.strip()]
     found = detector.detect_many([t.text for t in texts]) if texts else []
     suggestions: list[Suggestion] = []

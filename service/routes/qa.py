@@ -74,7 +74,7 @@ def review_queue(principal: QaLeadDep, runtime: RuntimeDep) -> list[QueueEntryPu
             QueueEntryPublic(
                 queue_id=entry.item.id,
                 trace_id=trace.trace_id,
-                reasons=json.loads(entry.item.reasons),
+                reasons=entry.reasons,
                 question=trace.question,
                 answer=trace.reply,
                 decision=trace.decision.decision if trace.decision else None,

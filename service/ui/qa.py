@@ -8,7 +8,6 @@ the queue is read here from the same review queue the API reads.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -86,7 +85,7 @@ def _row(entry: Any) -> QueueRow:
     trace = entry.trace
     understand = trace.ran("understand")
     intent = str(understand.outputs.get("intent", {}).get("label", "")) if understand else ""
-    reasons = [str(r) for r in json.loads(entry.item.reasons)]
+    reasons = list(entry.reasons)
     queued = entry.item.created_at
     scores: dict[str, float | None] = {}
     for name, score in trace.scores.items():
