@@ -281,7 +281,8 @@ class Agent:
                 state.procedure_state, rule=answer_rule(confidence, thresholds, len(kept)),
             )  # fmt: skip
         why = no_answer_reason(confidence, thresholds, len(kept))
-        if confidence >= thresholds.clarify and kept and state.last_decision != "clarify":
+        asked_back = _asked_back(state)
+        if confidence >= thresholds.clarify and kept and not asked_back:
             options = topics(draft.chunks.values())
             return self._finish(
                 ctx, clarifying_question(draft.chunks.values()), "clarify",
@@ -290,7 +291,7 @@ class Agent:
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "
                 f"naming the topics found ({'; '.join(options) or 'none'})",
             )  # fmt: skip
-        if state.last_decision == "clarify":
+        if asked_back:
             why += "; already asked to clarify"
         return self._handoff(ctx, rule=why, found=found, confidence=judged.reply_confidence(False))
 
@@ -349,6 +350,17 @@ class Agent:
             shown, text, decision, proposed, confidence, citations, trace,
             procedure_state, None, intent,
         )  # fmt: skip
+
+
+def _asked_back(state: ConversationState) -> bool:
+    """Whether the agent's last reply asked the end user to clarify. A reply that ends with a
+    waiting procedure's question for its value (the procedure's own ask, or an interrupting
+    question's reply followed by that ask again) asked for the value, not to clarify: the
+    next question, if it is one, is a new one."""
+    if state.last_decision != "clarify":
+        return False
+    running = _running(state.procedure_state)
+    return running is None or running.status != "waiting_input"
 
 
 def _running(procedure_state: str | None) -> ProcedureState | None:
