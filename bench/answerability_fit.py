@@ -19,6 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
 
+from service.offline import go_offline  # noqa: E402
+
+go_offline()  # before any library reads its settings at import
+
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
@@ -26,7 +30,6 @@ from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noq
 from agent.answer.reading import PassageReader, answerability  # noqa: E402
 from evaluation.questions import load_questions  # noqa: E402
 from knowledge.retrieve import Filters, Retriever  # noqa: E402
-from service.offline import go_offline  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -37,7 +40,6 @@ def main() -> None:
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--questions", type=Path, required=True)
     args = parser.parse_args()
-    go_offline()
     runtime = Runtime(Settings(data_dir=args.data_dir))
     store = runtime.store(args.tenant)
     retriever = Retriever(store, runtime.embedder)

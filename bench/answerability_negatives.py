@@ -51,6 +51,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
+
+from service.offline import go_offline  # noqa: E402
+
+go_offline()  # before any library reads its settings at import
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
@@ -61,7 +65,6 @@ from agent.answer.reading import content_terms, split_sentences  # noqa: E402
 from evaluation.questions import load_questions  # noqa: E402
 from knowledge.embed_onnx import OnnxMiniLMEmbedder  # noqa: E402
 from knowledge.query import Query  # noqa: E402
-from service.offline import go_offline  # noqa: E402
 from training.answerability import calibrate, data  # noqa: E402
 from training.answerability.head import (  # noqa: E402
     Item,
@@ -158,7 +161,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--per-question", type=int, default=3)
     args = parser.parse_args()
-    go_offline()
     embedder = OnnxMiniLMEmbedder(args.work / "models", "int8")
     pairs, dev = data.examples(args.data, args.work, embedder, args.seed, 0, 0)
     key = data.examples_key(args.data, embedder, args.seed, 0, 0)

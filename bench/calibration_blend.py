@@ -28,6 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
 
+from service.offline import go_offline  # noqa: E402
+
+go_offline()  # before any library reads its settings at import
+
 from training.answerability import reply_calibration as rc  # noqa: E402
 
 WEIGHTS = ROOT / "training" / "answerability" / "results" / "feature_weights.json"

@@ -18,12 +18,16 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.replies import ConversationState, Reply
-from knowledge.query import Turn
-from service.demo import TENANT, set_up, start_actions_service
-from service.runtime import Runtime
-from service.serving import ThreadedServer
-from service.settings import Settings
+from service.offline import go_offline
+
+go_offline()  # before any library reads its settings at import
+
+from agent.replies import ConversationState, Reply  # noqa: E402
+from knowledge.query import Turn  # noqa: E402
+from service.demo import TENANT, set_up, start_actions_service  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
+from service.serving import ThreadedServer  # noqa: E402
+from service.settings import Settings  # noqa: E402
 
 SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "routing" / "demo_turns.jsonl"
 

@@ -28,6 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from service.offline import go_offline
+
+go_offline()  # before any library reads its settings at import
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "agent" / "answer" / "models" / "answerability"
@@ -54,10 +58,6 @@ def _arguments() -> argparse.Namespace:
 
 def _deterministic(seed: int) -> None:
     for name, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("DO_NOT_TRACK", "1"),
-        ("ANONYMIZED_TELEMETRY", "False"),
         ("OMP_NUM_THREADS", "1"),
         ("OPENBLAS_NUM_THREADS", "1"),
         ("MKL_NUM_THREADS", "1"),

@@ -32,9 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+from service.offline import go_offline
+
+go_offline()  # before any library reads its settings at import
+
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT.parent / "shared" / "data" / "conditionalqa" / "questions.train.jsonl"
@@ -67,11 +71,9 @@ def extract(args: argparse.Namespace) -> list[dict[str, Any]]:
     from agent.answer.reading import PassageReader
     from evaluation.questions import load_questions
     from knowledge.retrieve import Filters, Retriever
-    from service.offline import go_offline
     from service.runtime import Runtime
     from service.settings import Settings
 
-    go_offline()
     runtime = Runtime(Settings(data_dir=args.data_dir))
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
