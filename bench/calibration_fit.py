@@ -9,6 +9,9 @@
 and records per turn what re-deciding needs: both readers' P(answerable), the reading's
 similarity, coverage and agreement (bench/calibration_blend.py re-scores them), whether a
 sentence survived verification, which documents the verified sentences cite, the labels.
+After a retrain the manifest has no reply map yet, and the agent refuses to reply without
+one; `collect` then runs on a copy of the model with a provisional map (the recorded P and
+decisions do not depend on it) and says so.
 `fit` fits the reply map of training/answerability/reply_calibration.py for each reader on
 both sets together and prints the ECE of the reply's confidence (as `eval answers` defines
 it) before, in-sample, cross-fitted (fit on one set, measured on the other) and 5-fold
@@ -27,13 +30,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
+
+from service.offline import go_offline  # noqa: E402
+
+go_offline()  # before any library reads its settings at import
 
 from evaluation.answers import expected_calibration_error  # noqa: E402
 from training.answerability import reply_calibration as rc  # noqa: E402
@@ -46,15 +55,13 @@ K = 5
 
 
 def collect(args: argparse.Namespace) -> None:
-    from service.offline import go_offline
-
-    go_offline()
     from agent.replies import ConversationState
     from evaluation.questions import load_questions
     from service.runtime import Runtime
     from service.settings import Settings
 
-    runtime = Runtime(Settings(data_dir=args.data_dir))
+    provisional = _provisional_model()
+    runtime = Runtime(Settings(data_dir=args.data_dir), answerability_dir=provisional)
     questions = load_questions(args.questions)[: args.limit or None]
     started = time.perf_counter()
     try:
@@ -71,6 +78,31 @@ def collect(args: argparse.Namespace) -> None:
                           file=sys.stderr)  # fmt: skip
     finally:
         runtime.close()
+        if provisional is not None:
+            shutil.rmtree(provisional.parent, ignore_errors=True)
+
+
+# Stands in for the reply map while the turns that fit it are collected: P(right) = P for an
+# answer, 1 - P otherwise. No reply's confidence is recorded, so nothing depends on it.
+PROVISIONAL_MAP = {"answered": {"a": 1.0, "b": 0.0}, "declined": {"a": -1.0, "b": 0.0}}
+
+
+def _provisional_model() -> Path | None:
+    """None when the shipped manifest has its reply map; else a copy of the model folder
+    whose manifest has PROVISIONAL_MAP (in a temporary folder: remove its parent after)."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    if manifest.get("reply_calibration"):
+        return None
+    copy = Path(tempfile.mkdtemp(prefix="clearline-collect-")) / "answerability"
+    shutil.copytree(MANIFEST.parent, copy)
+    manifest["reply_calibration"] = {**PROVISIONAL_MAP, "provisional": "collect only"}
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"{MANIFEST} has no reply_calibration yet (retrained): collecting with a provisional "
+        "map, which no recorded figure uses; `fit --write` fits the real one",
+        file=sys.stderr,
+    )
+    return copy
 
 
 def _turn(dataset: str, q: Any, reply: Any) -> rc.Turn:

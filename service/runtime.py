@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from agent.answer.answerability import AnswerabilityModel
+from agent.answer.judge import AnswerabilityJudge
 from agent.answer.planted import injection_rules
 from agent.llm.chat import ChatModel
 from agent.llm.openai_chat import build_chat_model
@@ -69,8 +71,16 @@ def build_embedder(settings: Settings) -> Embedder:
 class Runtime:
     """Settings, control database, embedder and per-region knowledge stores."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        answerability_dir: Path | None = None,
+    ) -> None:
+        """`answerability_dir`: another answerability model directory than the shipped one
+        (bench/calibration_fit.py collects with a retrained model before its reply map exists)."""
         self.settings = settings
+        self._answerability_dir = answerability_dir
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._engines: dict[str, Engine] = {}
@@ -183,6 +193,7 @@ class Runtime:
             traces,
             chat=self.chat,
             models=models,
+            answerability=self._answerability_judge(),
             region_of=self.region_of,
         )
 
@@ -193,6 +204,11 @@ class Runtime:
         usage = AiUsageBook(self.sessions)  # model calls counted per tenant (GET /v1/ai/usage)
         traces = SqlTraceStore(self.sessions)
         return self._agent(CountingTraceStore(traces, usage, self.region_of))
+
+    def _answerability_judge(self) -> AnswerabilityJudge | None:
+        if self._answerability_dir is None:
+            return None  # the agent's default: the shipped model
+        return AnswerabilityJudge(AnswerabilityModel(self.embedder, self._answerability_dir))
 
     def region_of(self, tenant: str) -> str:
         return self.tenants.get(tenant).region
