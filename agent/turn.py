@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Literal
 
 from agent.answer.answerability import AnswerabilityModel
-from agent.answer.clarify import clarifying_question, topics
+from agent.answer.clarify import naming, topics
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.judge import AnswerabilityJudge
 from agent.answer.passage_screening import screen_chunks
@@ -285,7 +285,7 @@ class Agent:
         if confidence >= thresholds.clarify and kept and not asked_back:
             options = topics(draft.chunks.values())
             return self._finish(
-                ctx, clarifying_question(draft.chunks.values()), "clarify",
+                ctx, naming(options), "clarify",
                 judged.reply_confidence(False), [],
                 state.procedure_state,
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "

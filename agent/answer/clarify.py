@@ -38,7 +38,11 @@ def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS) -> list[str]
 
 def clarifying_question(chunks: Iterable[ScoredChunk]) -> str:
     """The question that names the options found (see the module docstring)."""
-    options = topics(chunks)
+    return naming(topics(chunks))
+
+
+def naming(options: list[str]) -> str:
+    """The clarifying question for these topics (`topics`' output)."""
     if len(options) < 2:
         return ASK_MORE
     quoted = [f'"{option}"' for option in options]

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.turn import RETRIEVE_K  # as the agent retrieves
 from evaluation.questions import Question, load_questions
 from ingest.chunk import ChunkingConfig
 from ingest.pipeline import Ingestor
@@ -44,7 +45,6 @@ from knowledge.vector_chroma import ChromaVectorStore
 logger = logging.getLogger(__name__)
 
 TENANT = "train"
-RETRIEVE_K = 10  # as the agent retrieves (agent.turn.RETRIEVE_K)
 LEFT_OUT_PER_QUESTION = 2
 UNANSWERABLE_PER_QUESTION = 3
 DEV_PASSAGES = 4

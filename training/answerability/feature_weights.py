@@ -40,11 +40,12 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
 
+from agent.turn import RETRIEVE_K  # noqa: E402  (the agent searches this many chunks)
+
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT.parent / "shared" / "data" / "conditionalqa" / "questions.train.jsonl"
 OUT = ROOT / "training" / "answerability" / "results" / "feature_weights.json"
 NAMES = ("similarity", "coverage", "agreement")
-K = 10  # agent.turn.RETRIEVE_K
 
 logger = logging.getLogger("training.answerability.feature_weights")
 
@@ -87,7 +88,7 @@ def extract(args: argparse.Namespace) -> list[dict[str, Any]]:
         questions = questions[: args.limit or None]
 
         def read(q: Any, filters: Any = None) -> list[float]:
-            result = retriever.search(args.tenant, q.query, k=K, filters=filters)
+            result = retriever.search(args.tenant, q.query, k=RETRIEVE_K, filters=filters)
             chunks = screen_chunks(result.chunks).chunks
             resolved = result.resolved
             current = resolved.current if resolved.has_history else None
@@ -155,7 +156,7 @@ def main() -> None:
         "seed": args.seed,
         "questions_used": len({r["id"] for r in rows}),
         "limit": args.limit or None,
-        "search_k": K,
+        "search_k": RETRIEVE_K,
         "fit_auc": round(auc, 4),
         "sklearn": "LogisticRegression(C=1.0, lbfgs, max_iter=1000)",
     }
