@@ -283,7 +283,7 @@ class Agent:
         why = no_answer_reason(confidence, thresholds, len(kept))
         asked_back = _asked_back(state)
         if confidence >= thresholds.clarify and kept and not asked_back:
-            options = topics(draft.chunks.values())
+            options = topics(draft.chunks.values(), about=result.resolved.current)
             return self._finish(
                 ctx, naming(options), "clarify",
                 judged.reply_confidence(False), [],

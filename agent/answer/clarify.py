@@ -7,14 +7,17 @@ rather than guessing.
         "Shipping Cost" or "Manage Shipping"?'
 
 A topic is a passage's deepest heading (the last part of its section path), or its
-document's title when it has no heading. With fewer than two distinct topics there is
-nothing to choose between, and the question asks for more detail instead.
+document's title when it has no heading. Only passages that share a content word (by stem)
+with the question are named: a passage about something else is no reading of it. With fewer
+than two distinct topics there is nothing to choose between, and the question asks for more
+detail instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agent.answer.reading import content_terms
 from knowledge.records import ScoredChunk
 
 MAX_OPTIONS = 3
@@ -24,10 +27,14 @@ _SECTION_SEPARATOR = ">"
 _MAX_TOPIC_CHARS = 80
 
 
-def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS) -> list[str]:
-    """Up to `limit` distinct topics of the passages, the best-scored passage's first."""
+def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str = "") -> list[str]:
+    """Up to `limit` distinct topics of the passages, the best-scored passage's first; with
+    `about` (the question), only of passages that share a content word with it."""
+    wanted = set(content_terms(about))
     found: dict[str, str] = {}
     for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
+        if wanted and not wanted & set(content_terms(_words(scored))):
+            continue
         topic = _topic(scored)
         if topic and topic.casefold() not in found:
             found[topic.casefold()] = topic
@@ -47,6 +54,10 @@ def naming(options: list[str]) -> str:
         return ASK_MORE
     quoted = [f'"{option}"' for option in options]
     return f"{OPENING} Do you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+
+
+def _words(scored: ScoredChunk) -> str:
+    return f"{scored.title} {scored.chunk.section} {scored.chunk.text}"
 
 
 def _topic(scored: ScoredChunk) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.answer.clarify import ASK_MORE, clarifying_question, topics
+from agent.answer.clarify import ASK_MORE, clarifying_question, naming, topics
 from knowledge.records import Chunk, ScoredChunk
 
 
@@ -39,3 +39,20 @@ def test_one_topic_or_none_asks_for_more_detail() -> None:
 def test_a_long_heading_is_shortened() -> None:
     (topic,) = topics([_scored(0.5, "Policy > " + "very long heading " * 10)])
     assert len(topic) <= 80 and topic.endswith("…")
+
+
+def test_passages_that_share_no_word_with_the_question_are_not_named() -> None:
+    """Asked "Who is your CEO?", the demo named three unrelated procedures' headings ("Do you
+    mean "Manage Change Name", "Manage Extension" or "Status Active"?"): none of those
+    passages mentions a word of the question, so there is nothing to choose between."""
+    chunks = [
+        _scored(0.9, "Account > Manage Change Name", text="Update the name on the account."),
+        _scored(0.8, "Billing > Manage Extension", text="Ask for an extension of the bill."),
+        _scored(0.7, "Orders > Shipping Status", text="Shipping takes three to five days."),
+        _scored(0.6, "Orders > Shipping Cost", text="Standard shipping costs $5."),
+    ]
+    assert topics(chunks, about="Who is your CEO?") == []
+    assert naming(topics(chunks, about="Who is your CEO?")) == ASK_MORE
+    # a question the passages do speak to still gets the options, matched by stem
+    assert topics(chunks, about="What about shipping?") == ["Shipping Status", "Shipping Cost"]
+    assert topics(chunks, about="") == topics(chunks)  # nothing to match: all are named
