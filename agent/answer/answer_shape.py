@@ -7,9 +7,10 @@
   three or more items joined by ">", "|", "»" or "/" without a closing full stop;
 - agent-internal: an instruction (it opens with an instruction word, or holds "feel free",
   "make up", ... anywhere) that names the agent's own world: the system, the tool, "the
-  customer" in the third person, invented values (answer_words.yaml). Help pages speak to
-  the reader as "you" about their account; lines written for the agent speak about the
-  customer and the tool;
+  customer" in the third person, invented values (answer_words.yaml); and a line that says
+  what the customer wants ("so the customer wants to..."). Help pages speak to the reader
+  as "you" about their account; lines written for the agent speak about the customer and
+  the tool;
 - short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
   "when"/"what date" a date (else a duration), for "how many" a number, for a yes/no
   question a leading "Yes"/"No" of the best sentence; taken from the best sentence that

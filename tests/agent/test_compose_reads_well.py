@@ -101,6 +101,22 @@ def test_agent_directed_lines_are_told_from_instructions_to_the_reader() -> None
     assert not is_agent_internal("Customer service is open from 9 to 5.")
 
 
+def test_lines_that_tell_the_agent_about_the_customer_are_agent_internal() -> None:
+    """Quoted by the demo (session 9) to end users: a line asking the agent to tell the
+    customer something, and a line describing what the customer wants."""
+    assert is_agent_internal(
+        "Let the customer know that to reset, you will be sending a special code to their email."
+    )
+    assert is_agent_internal(
+        "The cost of shipping is too high, so the customer wants to get the shipping fee waived."
+    )
+    assert is_agent_internal("The customer is asking for a refund of the subscription.")
+    assert is_agent_internal("Customer wants to pay or renew their subscription")
+    assert not is_agent_internal("Let us know if your parcel has not arrived within ten days.")
+    assert not is_agent_internal("Customers can return unworn items within 30 days.")
+    assert not is_agent_internal("If you want to change your plan, sign in to your account.")
+
+
 def test_headings_and_navigation() -> None:
     assert is_heading("Delivery Times") and is_heading("## Returns")
     assert is_heading("Refunds", "Help > Refunds")
