@@ -1,5 +1,6 @@
 """Shaping an extractive answer so it reads well: which quoted sentences are not answers
-(headings, navigation, lines meant for the agent) and the short answer a passage gives.
+(headings, navigation, lines meant for the agent, questions) and the short answer a passage
+gives.
 
 - heading: a sentence that repeats a part of its chunk's section path, a Markdown heading,
   or a short title-case line without a full stop, digits or a colon;
@@ -11,6 +12,8 @@
   what the customer wants ("so the customer wants to..."). Help pages speak to the reader
   as "you" about their account; lines written for the agent speak about the customer and
   the tool;
+- question: a sentence that ends with a question mark (an FAQ's list of questions, a
+  forum post's rhetorical one) asks, it does not answer;
 - short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
   "when"/"what date" a date (else a duration), for "how many" a number, for a yes/no
   question a leading "Yes"/"No" of the best sentence; taken from the best sentence that
@@ -97,10 +100,17 @@ def is_agent_internal(sentence: str) -> bool:
     return instruction and _has(words, lists["agent_world"])
 
 
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip(" \"'\u201d)").endswith("?")
+
+
 def is_answer_text(sentence: str, section: str = "") -> bool:
-    """False for headings, navigation and agent-internal lines."""
+    """False for headings, navigation, agent-internal lines and questions."""
     return not (
-        is_heading(sentence, section) or is_navigation(sentence) or is_agent_internal(sentence)
+        is_heading(sentence, section)
+        or is_navigation(sentence)
+        or is_agent_internal(sentence)
+        or is_question(sentence)
     )
 
 

@@ -6,11 +6,11 @@ rather than guessing.
     -> 'I want to make sure I answer the right question. Do you mean "Shipping Status",
         "Shipping Cost" or "Manage Shipping"?'
 
-A topic is a passage's deepest heading (the last part of its section path), or its
-document's title when it has no heading. Only passages that share a content word (by stem)
-with the question are named: a passage about something else is no reading of it. With fewer
-than two distinct topics there is nothing to choose between, and the question asks for more
-detail instead.
+A topic is a passage's deepest heading (the last part of its section path that reads as a
+heading, not the colon-ended lead-in of a list), or its document's title when it has none.
+Only passages that share a content word (by stem) with the question are named: a passage
+about something else is no reading of it. With fewer than two distinct topics there is
+nothing to choose between, and the question asks for more detail instead.
 """
 
 from __future__ import annotations
@@ -56,12 +56,19 @@ def naming(options: list[str]) -> str:
     return f"{OPENING} Do you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
 
 
+def _titled(part: str) -> bool:
+    """A section-path part that reads as a heading, not the lead-in of a list that the
+    parser took for one ("membership level. - Gold members:")."""
+    return bool(part) and not part.endswith(":")
+
+
 def _words(scored: ScoredChunk) -> str:
     return f"{scored.title} {scored.chunk.section} {scored.chunk.text}"
 
 
 def _topic(scored: ScoredChunk) -> str:
-    heading = scored.chunk.section.split(_SECTION_SEPARATOR)[-1].strip()
+    parts = [" ".join(p.split()) for p in scored.chunk.section.split(_SECTION_SEPARATOR)]
+    heading = next((p for p in reversed(parts) if _titled(p)), "")
     topic = " ".join((heading or scored.title or "").split())
     if len(topic) > _MAX_TOPIC_CHARS:
         topic = topic[: _MAX_TOPIC_CHARS - 1].rstrip() + "…"

@@ -50,8 +50,8 @@ class Composer(Protocol):
 class ExtractiveComposer:
     """The best supported sentences of the passages, at most `max_sentences`, from sentences
     within `margin` of the best similarity, in document order (documents in the order of
-    their best passage, then passage and sentence order); headings, navigation and lines
-    meant for the agent are never quoted (agent.answer.answer_shape). Where a quoted
+    their best passage, then passage and sentence order); headings, navigation, lines meant
+    for the agent and questions are never quoted (agent.answer.answer_shape). Where a quoted
     sentence gives a short answer (a duration, an amount, a date, a number, a yes/no), that
     sentence comes first. Every sentence stays a verbatim quote: a short answer of its own
     would be a citation that is not a quote."""

@@ -56,3 +56,13 @@ def test_passages_that_share_no_word_with_the_question_are_not_named() -> None:
     # a question the passages do speak to still gets the options, matched by stem
     assert topics(chunks, about="What about shipping?") == ["Shipping Status", "Shipping Cost"]
     assert topics(chunks, about="") == topics(chunks)  # nothing to match: all are named
+
+
+def test_a_list_lead_in_is_not_named_as_a_topic() -> None:
+    """The demo offered "membership level. - Gold members:" as an option: the parser had
+    taken a list's lead-in for the deepest heading."""
+    chunk = _scored(
+        0.9, "Returns > Check membership privileges > membership level. - Gold members:"
+    )
+    assert topics([chunk]) == ["Check membership privileges"]
+    assert topics([_scored(0.5, "Orders:", "Order help")]) == ["Order help"]

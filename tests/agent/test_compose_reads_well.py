@@ -4,7 +4,13 @@ Documents written for these tests (not the demo's)."""
 
 from __future__ import annotations
 
-from agent.answer.answer_shape import is_agent_internal, is_heading, is_navigation, short_answer
+from agent.answer.answer_shape import (
+    is_agent_internal,
+    is_answer_text,
+    is_heading,
+    is_navigation,
+    short_answer,
+)
 from agent.answer.compose import ExtractiveComposer
 from agent.answer.reading import Evidence, Reading, split_sentences
 from knowledge.records import Chunk, ScoredChunk
@@ -124,3 +130,16 @@ def test_headings_and_navigation() -> None:
     assert not is_heading("Returns are free.")
     assert is_navigation("Home > Help > Delivery") and is_navigation("Back to top")
     assert not is_navigation("Sizes run from S / M / L in most styles.")
+
+
+def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
+    """The demo answered "What are the benefits of the premium membership?" with an FAQ's
+    list of questions ("What are all the membership levels?, How does a customer qualify for
+    premium membership?, ...")."""
+    assert not is_answer_text(
+        "What are all the membership levels?, How does a customer qualify for premium "
+        "membership?, What are some of the benefits of membership?"
+    )
+    assert not is_answer_text('He asked: "is it worth it?"')
+    assert is_answer_text("Premium members get free shipping on every order.")
+    assert is_answer_text("Ask us anything by email at help@example.com.")  # not agent world
