@@ -6,6 +6,7 @@ environment lacks the offline settings; afterwards all of them must be set."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -56,6 +57,6 @@ def test_importing_the_script_turns_telemetry_off(script: Path) -> None:
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    found = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
     missing = sorted(k for k, v in OFFLINE_ENV.items() if found.get(k) != v)
     assert not missing, f"{_module(script)} leaves {missing} unset: call go_offline() first"

@@ -97,6 +97,8 @@ def is_agent_internal(sentence: str) -> bool:
     lists, words = _lists(), _words(sentence)
     opens = any(words.startswith(f" {p} ") for p in lists["instruction_start"])
     instruction = opens or _has(words, lists["instruction_anywhere"])
+    if _has(words, lists["customer_request"]):
+        return True
     return instruction and _has(words, lists["agent_world"])
 
 
