@@ -2,7 +2,7 @@
 the topics those passages are about, best first, and asks which one the end user means,
 rather than guessing.
 
-    clarifying_question(chunks)
+    naming(topics(chunks, about=question))
     -> 'I want to make sure I answer the right question. Do you mean "Shipping Status",
         "Shipping Cost" or "Manage Shipping"?'
 
@@ -41,11 +41,6 @@ def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str =
             if len(found) == limit:
                 break
     return list(found.values())
-
-
-def clarifying_question(chunks: Iterable[ScoredChunk]) -> str:
-    """The question that names the options found (see the module docstring)."""
-    return naming(topics(chunks))
 
 
 def naming(options: list[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.answer.clarify import ASK_MORE, clarifying_question, naming, topics
+from agent.answer.clarify import ASK_MORE, naming, topics
 from knowledge.records import Chunk, ScoredChunk
 
 
@@ -19,7 +19,7 @@ def test_topics_are_deepest_headings_best_first_without_repeats() -> None:
         _scored(0.2, "Returns > Refunds", "Returns"),
     ]
     assert topics(chunks) == ["Shipping Status", "Store hours", "Shipping Cost"]
-    assert clarifying_question(chunks) == (
+    assert naming(topics(chunks)) == (
         'I want to make sure I answer the right question. Do you mean "Shipping Status", '
         '"Store hours" or "Shipping Cost"?'
     )
@@ -27,13 +27,13 @@ def test_topics_are_deepest_headings_best_first_without_repeats() -> None:
 
 def test_two_topics_read_as_a_choice_of_two() -> None:
     chunks = [_scored(0.8, "A > Refunds"), _scored(0.5, "B > Exchanges")]
-    assert clarifying_question(chunks).endswith('Do you mean "Refunds" or "Exchanges"?')
+    assert naming(topics(chunks)).endswith('Do you mean "Refunds" or "Exchanges"?')
 
 
 def test_one_topic_or_none_asks_for_more_detail() -> None:
-    assert clarifying_question([_scored(0.9, "Returns"), _scored(0.3, "Returns")]) == ASK_MORE
-    assert clarifying_question([]) == ASK_MORE
-    assert clarifying_question([_scored(0.5)]) == ASK_MORE  # no heading, no title
+    assert naming(topics([_scored(0.9, "Returns"), _scored(0.3, "Returns")])) == ASK_MORE
+    assert naming(topics([])) == ASK_MORE
+    assert naming(topics([_scored(0.5)])) == ASK_MORE  # no heading, no title
 
 
 def test_a_long_heading_is_shortened() -> None:
