@@ -16,7 +16,7 @@ model's encoder, and measure what the shipped pipeline would decide with it.
    both dev sets weighted equally, then the blend with the train-fitted feature reader
    chosen on the `calibration_blend` grid from the collected turns.
 
-Each run takes about 25 min of tuning and 4 min per simulation on two cores. Last line:
+Each run takes about 21 min of tuning and 4 min per simulation on two cores. Last line:
 JSON. The dev passages here are the training script's retrieval, not the agent's; the
 simulation's untuned row is the baseline to compare against, measured in the same run.
 """
