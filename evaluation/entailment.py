@@ -14,11 +14,12 @@ CONFLICT_CAP (the model reads topic, not numbers or polarity). The reply's value
 weakest sentence's support.
 
 What it is not: an entailment model. The head was trained to tell whether passages answer a
-question, from the same MiniLM embeddings and word overlap the verifier also looks at, so the
-two checks are correlated; a sentence quoted from a passage scores high under this check
-as under any other (with the extractive composer, quoted sentences are supported by
-construction, whoever checks). bench/groundedness_auc.py measures it against planted
-unsupported sentences on ConditionalQA dev and mtrag_dev (docs/benchmarks.md).
+question, from MiniLM embeddings (the model's fine-tuned copy of the verifier's) and the word
+overlap the verifier also looks at, so the two checks are correlated; a sentence quoted from
+a passage scores high under this check as under any other (with the extractive composer,
+quoted sentences are supported by construction, whoever checks). bench/groundedness_auc.py
+measures it against planted unsupported sentences on ConditionalQA dev and mtrag_dev
+(docs/benchmarks.md).
 
     check = EntailmentCheck(embedder)          # loads the model's head once
     score = check.score(sentences, contexts, citations, cache)
@@ -62,6 +63,8 @@ class EntailmentCheck:
         model = AnswerabilityModel(embedder, directory)
         card = model.card  # loads the head once and checks it against the manifest's checksum
         self._head = Head.load(directory / card.head)
+        # the head reads the model's own encoder when it has one, not the agent's embedder
+        self._encoder = model.encoder if card.encoder is not None else None
         self._a, self._b = card.calibration.a, card.calibration.b
         self.threshold = threshold
         self.name = ENTAILMENT
@@ -71,8 +74,9 @@ class EntailmentCheck:
         if not passages:
             return []
         query = Query(claim)
-        cache.embed([passage_window("", p, claim, cache) for p in passages])
-        logits = self._head.logits(features(cache, query, [("", p) for p in passages]))
+        embedder = cache if self._encoder is None else CachedEmbedder(self._encoder, [])
+        embedder.embed([passage_window("", p, claim, embedder) for p in passages])
+        logits = self._head.logits(features(embedder, query, [("", p) for p in passages]))
         return [_sigmoid(self._a * float(x) + self._b) for x in logits]
 
     def score(

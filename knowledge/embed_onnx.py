@@ -45,58 +45,70 @@ def check_torchvision() -> None:
         ) from None
 
 
-def export_onnx(target: Path, variant: Variant) -> Path:
-    """Write the ONNX graph (and its int8 quantisation) next to `target`, atomically."""
-    check_torchvision()
+def export_graph(bert: Any, tokenizer: Any, fp32: Path) -> Path:
+    """Write the ONNX graph of a PyTorch BERT encoder (last hidden state out) to `fp32`,
+    atomically."""
     import torch
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+            ).last_hidden_state
+
+    bert.eval()
+    fp32.parent.mkdir(parents=True, exist_ok=True)
+    sample = tokenizer(["warm up", "a second sample"], padding=True, return_tensors="pt")
+    partial = fp32.with_suffix(".partial")
+    with warnings.catch_warnings():  # tracer notes about control flow fixed at export
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Encoder(),
+            tuple(sample[name] for name in _INPUTS),
+            str(partial),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in (*_INPUTS, "last_hidden_state")},
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(partial, fp32)
+    return fp32
+
+
+def quantise(fp32: Path, target: Path) -> Path:
+    """Dynamically quantise an ONNX graph's weights to int8, atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = target.with_suffix(".partial")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs advice about image models on root
+    try:
+        quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    os.replace(partial, target)
+    return target
+
+
+def export_onnx(target: Path, variant: Variant) -> Path:
+    """Write the packaged model's ONNX graph (and its int8 quantisation) next to `target`."""
+    check_torchvision()
     from sentence_transformers import SentenceTransformer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_name("minilm-fp32.onnx")
     if not fp32.exists():
         model = SentenceTransformer(str(_model_dir()), device="cpu")
-        bert: Any = model[0].auto_model
-        bert.eval()
-
-        class Encoder(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert = bert
-
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                return self.bert(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    token_type_ids=token_type_ids,
-                ).last_hidden_state
-
-        sample = model.tokenizer(["warm up", "a second sample"], padding=True, return_tensors="pt")
-        partial = fp32.with_suffix(".partial")
-        with warnings.catch_warnings():  # tracer notes about control flow fixed at export
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Encoder(),
-                tuple(sample[name] for name in _INPUTS),
-                str(partial),
-                input_names=list(_INPUTS),
-                output_names=["last_hidden_state"],
-                dynamic_axes={n: {0: "batch", 1: "seq"} for n in (*_INPUTS, "last_hidden_state")},
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(partial, fp32)
+        export_graph(model[0].auto_model, model.tokenizer, fp32)
     if variant == "int8" and not target.exists():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        partial = target.with_suffix(".partial")
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # the quantiser logs advice about image models on root
-        try:
-            quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
-        finally:
-            root.setLevel(level)
-        os.replace(partial, target)
+        quantise(fp32, target)
     return target
 
 
@@ -107,6 +119,7 @@ class OnnxMiniLMEmbedder:
         self, cache_dir: Path, variant: Variant = "int8", threads: int = 1, batch_size: int = 64
     ) -> None:
         self._path = cache_dir / f"minilm-{variant}.onnx"
+        self._name = f"all-MiniLM-L6-v2-onnx-{variant}"
         self._variant = variant
         self._threads = threads
         self._batch_size = batch_size
@@ -117,9 +130,19 @@ class OnnxMiniLMEmbedder:
     def dimension(self) -> int:
         return 384
 
+    @classmethod
+    def from_file(cls, path: Path, name: str, threads: int = 1) -> OnnxMiniLMEmbedder:
+        """An embedder on a given ONNX graph of the same architecture and tokenizer (a
+        fine-tuned copy); the file must exist, nothing is exported."""
+        if not path.is_file():
+            raise FileNotFoundError(f"no ONNX encoder at '{path}'")
+        embedder = cls(path.parent, "int8", threads)
+        embedder._path, embedder._name = path, name
+        return embedder
+
     @property
     def name(self) -> str:
-        return f"all-MiniLM-L6-v2-onnx-{self._variant}"
+        return self._name
 
     def warm_up(self) -> None:
         if self._session is not None:

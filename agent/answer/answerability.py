@@ -1,13 +1,15 @@
 """Clearline's answerability model: P(the retrieved passages answer the question).
 
 The model reads the question, with the scenario and the conversation's earlier turns,
-together with the best window of each of the top passages. A frozen encoder (the agent's
-own all-MiniLM-L6-v2 embedder) embeds the question u and the window v; a head trained by
+together with the best window of each of the top passages. An encoder embeds the question u
+and the window v: the model's own, a copy of the agent's all-MiniLM-L6-v2 fine-tuned on
+ConditionalQA train and shipped as ONNX int8 when the manifest names one
+(training/answerability/encoder.py), else the agent's embedder, frozen. A head trained by
 `python -m training.answerability` maps [u * v, |u - v|, two cosines, two word-overlap
 shares] to a logit per passage. The passages' logits are combined (the manifest names how
 and over how many passages) and calibrated (Platt scaling, fitted on ConditionalQA dev and
-mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried first and did
-not learn within the training budget on this machine (docs/benchmarks.md).
+mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried and did not
+learn within the training budget on this machine (docs/benchmarks.md).
 
 The agent does not decide with this P alone: when the manifest has a `blend`, the P it
 decides with is this P blended with the reading's three features (`Blend`, applied by
@@ -19,13 +21,14 @@ decline of an unanswerable question), mapped from P(answerable) by the manifest'
 `reply_calibration`, one map for answered and one for declined replies
 (training/answerability/reply_calibration.py; fitted by `bench/calibration_fit.py`).
 
-The head ships in `agent/answer/models/answerability/` (head.npz and manifest.json with
-checksums). The feature code below is shared with the training script, so the head is
-trained on exactly the inputs it sees here.
+The model ships in `agent/answer/models/answerability/` (head.npz, the encoder's ONNX file
+and manifest.json with their checksums). The feature code below is shared with the training
+script, so the head is trained on exactly the inputs it sees here.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -113,6 +116,7 @@ class ModelCard(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     head: str
+    encoder: str | None = None  # the model's own (fine-tuned) ONNX encoder; None: the agent's
     embedder: str  # the embedder the head was trained with
     combine: Literal["max", "noisy_or"]
     top_n: int
@@ -272,15 +276,15 @@ class Head:
 
 
 class AnswerabilityModel:
-    """Scores the top passages of a turn with the agent's embedder and the shipped head;
-    loads the head on warm_up().
+    """Scores the top passages of a turn with the model's encoder (its own, else the agent's
+    embedder) and the shipped head; loads both on warm_up().
 
     >>> model = AnswerabilityModel(embedder)
     >>> model.score(Query("How long do refunds take?"), chunks).probability
     """
 
     def __init__(self, embedder: Embedder, directory: Path = MODEL_DIR) -> None:
-        self._embedder = embedder
+        self._embedder = embedder  # replaced on warm_up by the model's own encoder, if any
         self._directory = directory
         self._head: Head | None = None
         self._card: ModelCard | None = None
@@ -325,16 +329,19 @@ class AnswerabilityModel:
             if self._head is not None:
                 return
             card = read_card(self._directory)
-            path = self._directory / card.head
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != card.files.get(card.head):
-                raise AnswerabilityModelError(
-                    f"'{path}' does not match the checksum in its manifest; reinstall "
-                    "clearline or retrain with `python -m training.answerability`"
-                )
+            path = _checked(self._directory, card, card.head)
+            if card.encoder is not None:
+                encoder = _checked(self._directory, card, card.encoder)
+                self._embedder = _own_encoder(encoder, card.embedder)
             self._embedder.warm_up()
             self._card = card
             self._head = Head.load(path)
+
+    @property
+    def encoder(self) -> Embedder:
+        """The embedder the head reads: the model's own encoder, else the agent's."""
+        self.warm_up()
+        return self._embedder
 
     def logits(self, query: Query, passages: Sequence[tuple[str, str]]) -> list[float]:
         """Raw logits of (title, text) passages for `query` (one embedding batch)."""
@@ -354,6 +361,26 @@ class AnswerabilityModel:
         per_passage = [_sigmoid(a * x + b) for x in logits]
         overall = _sigmoid(a * combine(logits, card.combine) + b)
         return Answerability(overall, per_passage, logits)
+
+
+@functools.lru_cache(maxsize=4)
+def _own_encoder(path: Path, name: str) -> Embedder:
+    """One ONNX session per encoder file in the process (the production and evaluation
+    agents share it)."""
+    from knowledge.embed_onnx import OnnxMiniLMEmbedder
+
+    return OnnxMiniLMEmbedder.from_file(path, name)
+
+
+def _checked(directory: Path, card: ModelCard, name: str) -> Path:
+    """The path of one of the model's files, after checking it against the manifest."""
+    path = directory / name
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != card.files.get(name):
+        raise AnswerabilityModelError(
+            f"'{path}' is missing or does not match the checksum in its manifest; reinstall "
+            "clearline or retrain with `python -m training.answerability`"
+        )
+    return path
 
 
 def read_card(directory: Path) -> ModelCard:

@@ -4,6 +4,8 @@ that answers from one that does not, and the feature reader stays available as a
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,33 @@ def test_the_shipped_files_match_the_checksums_in_the_manifest() -> None:
         assert hashlib.sha256(data).hexdigest() == digest, f"{name} differs from the manifest"
     assert (MODEL_DIR / card.head).stat().st_size < 1024 * 1024
     assert 0 < card.threshold < 1 and card.top_n >= 1
+
+
+def test_without_an_encoder_in_its_manifest_the_model_reads_with_the_agents_embedder(
+    model: AnswerabilityModel, minilm: Any
+) -> None:
+    assert model.card.encoder is None and model.encoder is minilm
+
+
+@pytest.mark.parametrize("damage", ["missing", "changed"])
+def test_a_missing_or_changed_encoder_file_is_refused_naming_the_file_and_the_fix(
+    tmp_path: Path, minilm: Any, damage: str
+) -> None:
+    """A model trained with `--tune-epochs` names its own encoder in the manifest; a copy
+    whose encoder file is gone or differs from its checksum does not load."""
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["encoder"] = "encoder-int8.onnx"
+    manifest["files"]["encoder-int8.onnx"] = hashlib.sha256(b"the tuned encoder").hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    if damage == "changed":
+        (copy / "encoder-int8.onnx").write_bytes(b"another encoder")
+    with pytest.raises(AnswerabilityModelError) as refused:
+        AnswerabilityModel(minilm, copy).warm_up()
+    message = str(refused.value)
+    assert "encoder-int8.onnx" in message and "missing or does not match" in message
+    assert "python -m training.answerability" in message
 
 
 @pytest.mark.parametrize(("question", "answers", "unrelated"), CASES)

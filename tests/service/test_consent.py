@@ -96,7 +96,13 @@ def test_required_consent_blocks_until_the_current_notice_is_accepted(live: Any)
     middle = _rows(live, "acme")
     again = _say(live, conversation, headers)
     assert again.status_code == 409 and again.json()["error"]["notice_version"] == "2"
-    assert _rows(live, "acme") == middle
+    # No message and no trace: the refused message left nothing the QA loop could queue. The
+    # loop may still be scoring the earlier answered reply in the background (and may queue
+    # it, as a random sample), so the queue is not compared here.
+    after = _rows(live, "acme")
+    assert {k: v for k, v in after.items() if k != "qa_queue"} == {
+        k: v for k, v in middle.items() if k != "qa_queue"
+    }
     assert _accept(live, conversation, headers, "2").status_code == 200
     assert _say(live, conversation, headers).status_code == 200
 

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from agent.answer.answerability import AnswerabilityModel
+from evaluation.entailment import EntailmentCheck
+from evaluation.grounding import CachedEmbedder
 from knowledge.query import Query
 from knowledge.records import Chunk, ScoredChunk
 from training.answerability import calibrate
@@ -136,14 +138,14 @@ def _corpus(folder: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_training_command_writes_a_model_that_loads_and_matches_its_manifest(
+def test_the_training_command_tunes_an_encoder_and_writes_a_model_that_loads_with_it(
     tmp_path: Path, minilm: Any
 ) -> None:
     _corpus(tmp_path / "data")
     out = tmp_path / "model"
     command = [
         sys.executable, "-m", "training.answerability", "--data", str(tmp_path / "data"),
-        "--work", str(tmp_path / "work"), "--out", str(out),
+        "--work", str(tmp_path / "work"), "--out", str(out), "--tune-epochs", "1",
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -155,6 +157,23 @@ def test_the_training_command_writes_a_model_that_loads_and_matches_its_manifest
         "conditionalqa/questions.train.jsonl",
         "conditionalqa/corpus.jsonl",
     }
+    assert manifest["encoder"] == "encoder-int8.onnx" and manifest["encoder_tuning"]["steps"] >= 1
+    assert set(manifest["files"]) == {"head.npz", "encoder-int8.onnx"}
     model = AnswerabilityModel(minilm, out)
     assert model.threshold == manifest["threshold"]
+    assert model.encoder is not minilm and model.encoder.name == manifest["embedder"]
+    text = "When is my refund paid?"
+    ours, agents = np.asarray(model.encoder.embed([text])[0]), np.asarray(minilm.embed([text])[0])
+    assert abs(float(ours @ ours) - 1.0) < 1e-3  # unit vectors, as the head expects
+    assert float(ours @ agents) < 0.9999  # the tuned encoder, not the agent's embedder
+
+    # The groundedness check reads the claim with the model's encoder, never the agent's.
+    class AgentEmbedderRefused(CachedEmbedder):
+        def embed(self, texts: Any) -> list[list[float]]:
+            raise AssertionError("the agent's embedder was used for the model's features")
+
+    check = EntailmentCheck(minilm, directory=out)
+    claim, passage = "Refunds take five days.", "Refunds are paid within five business days."
+    [support] = check.supports(claim, [passage], AgentEmbedderRefused(minilm, []))
+    assert 0.0 <= support <= 1.0
     assert len(model.logits(Query("When is my refund paid?"), [("", "Refunds take 5 days.")])) == 1

