@@ -45,7 +45,7 @@ from agent.answer.answerability import pair_features, question_text  # noqa: E40
 from bench.calibration_blend import BLEND_WEIGHTS, WEIGHTS, add_readers, choose  # noqa: E402
 from knowledge.query import Query  # noqa: E402
 from training.answerability import reply_calibration as rc  # noqa: E402
-from training.answerability.data import DevTurn, Pair, Passage  # noqa: E402
+from training.answerability.data import DevTurn, Pair  # noqa: E402
 from training.answerability.encoder import (  # noqa: E402
     LEARNING_RATE,
     QUESTION_TOKENS,
@@ -53,16 +53,11 @@ from training.answerability.encoder import (  # noqa: E402
     WINDOW_TOKENS,
     Encoder,
     pair_texts,
+    reader_texts,
     tune,
 )
 
 SETS = ("conditionalqa_dev", "mtrag_dev")
-
-
-def texts(encoder: Encoder, query: Query, title: str, text: str) -> tuple[str, str]:
-    """(question with context, the passage's best window), as the model reader makes them."""
-    asked, window, _ = pair_texts(encoder, Pair(query, Passage("", title, text), 0, "", ""))
-    return asked, window
 
 
 def dev_auc(
@@ -97,18 +92,16 @@ def simulate(encoder: Encoder, pairs: Sequence[Pair], dev: Sequence[DevTurn],
              turns: list[rc.Turn], tag: str) -> dict[str, Any]:  # fmt: skip
     """The shipped pipeline with this encoder: head, Platt, blend chosen on both dev sets."""
     cache: dict[str, np.ndarray] = {}
-    x = np.concatenate([
-        scalar_rows(encoder, cache, p.query, [texts(encoder, p.query, p.passage.title,
-                                                    p.passage.text)[1]])
-        for p in pairs
-    ])  # fmt: skip
+    x = np.concatenate(
+        [scalar_rows(encoder, cache, p.query, [pair_texts(encoder, p)[1]]) for p in pairs]
+    )
     mean, scale = x.mean(0), x.std(0)
     head = LogisticRegression(C=1.0, max_iter=2000).fit(
         (x - mean) / scale, [p.label for p in pairs]
     )
     logit = {}
     for turn in dev:
-        windows = [texts(encoder, turn.query, s.title, s.text)[1] for s in turn.passages[:2]]
+        windows = [reader_texts(encoder, turn.query, s.title, s.text)[1] for s in turn.passages[:2]]
         rows = (scalar_rows(encoder, cache, turn.query, windows) - mean) / scale
         logit[turn.question_id] = float(head.decision_function(rows).max())
     scored = [t for t in turns if t.knowledge and t.id in logit and t.answerable is not None]
@@ -156,7 +149,7 @@ def main() -> None:
     print("untuned", report["untuned"], flush=True)
     train = [pair_texts(encoder, p) for p in pairs]
     dev_texts = [
-        (d, [texts(encoder, d.query, s.title, s.text) for s in d.passages[:2]]) for d in dev
+        (d, [reader_texts(encoder, d.query, s.title, s.text) for s in d.passages[:2]]) for d in dev
     ]
     history = [{"step": 0, "dev_auc": dev_auc(encoder, dev_texts)}]
     print(history[-1], flush=True)

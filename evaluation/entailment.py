@@ -14,7 +14,7 @@ CONFLICT_CAP (the model reads topic, not numbers or polarity). The reply's value
 weakest sentence's support.
 
 What it is not: an entailment model. The head was trained to tell whether passages answer a
-question, from MiniLM embeddings (the model's fine-tuned copy of the verifier's) and the word
+question, from the MiniLM embeddings (or, for a tuned model, its fine-tuned copy) and the word
 overlap the verifier also looks at, so the two checks are correlated; a sentence quoted from
 a passage scores high under this check as under any other (with the extractive composer,
 quoted sentences are supported by construction, whoever checks). bench/groundedness_auc.py

@@ -2,9 +2,9 @@
 
 The model reads the question, with the scenario and the conversation's earlier turns,
 together with the best window of each of the top passages. An encoder embeds the question u
-and the window v: the model's own, a copy of the agent's all-MiniLM-L6-v2 fine-tuned on
-ConditionalQA train and shipped as ONNX int8 when the manifest names one
-(training/answerability/encoder.py), else the agent's embedder, frozen. A head trained by
+and the window v: the agent's all-MiniLM-L6-v2 embedder, frozen (the shipped model), or, when
+the manifest names one, the model's own ONNX int8 copy of it fine-tuned on ConditionalQA train
+(`--tune-epochs`, training/answerability/encoder.py; measured, not shipped). A head trained by
 `python -m training.answerability` maps [u * v, |u - v|, two cosines, two word-overlap
 shares] to a logit per passage. The passages' logits are combined (the manifest names how
 and over how many passages) and calibrated (Platt scaling, fitted on ConditionalQA dev and
@@ -21,9 +21,9 @@ decline of an unanswerable question), mapped from P(answerable) by the manifest'
 `reply_calibration`, one map for answered and one for declined replies
 (training/answerability/reply_calibration.py; fitted by `bench/calibration_fit.py`).
 
-The model ships in `agent/answer/models/answerability/` (head.npz, the encoder's ONNX file
-and manifest.json with their checksums). The feature code below is shared with the training
-script, so the head is trained on exactly the inputs it sees here.
+The model ships in `agent/answer/models/answerability/` (head.npz and manifest.json with
+checksums; a tuned model adds its encoder's ONNX file). The feature code below is shared with
+the training script, so the head is trained on exactly the inputs it sees here.
 """
 
 from __future__ import annotations

@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "agent" / "answer" / "models" / "answerability"
 HEAD_NAME = "head.npz"
-ENCODER_NAME = "clearline-answerability-encoder-onnx-int8"
 
 logger = logging.getLogger("training.answerability")
 
@@ -113,7 +112,7 @@ def main() -> int:
     embedder = retrieval
     if args.tune_epochs > 0:
         tuned, tuning = encoder.tuned_encoder(pairs, args.work, key, args.tune_epochs, args.seed)
-        embedder = OnnxMiniLMEmbedder.from_file(tuned, ENCODER_NAME)
+        embedder = OnnxMiniLMEmbedder.from_file(tuned, encoder.NAME)
         key += "-" + data.sha256(tuned)[:12]
     tuned_at = time.perf_counter() - started - searched
     cache = args.work / f"features-{key}-{feature_code()}.npz"

@@ -6,13 +6,14 @@ passage window) + b, with the window chosen exactly as inference chooses it
 (agent.answer.answerability.passage_window), weighted binary cross-entropy (positives
 weighted up to balance the left-out and unanswerable negatives), AdamW, linear warm-up over
 the first tenth of the steps and linear decay, gradients clipped to norm 1. One epoch (383
-steps of 16 pairs, about 21 min on two cores) was chosen on the dev sets' AUC
+steps of 16 pairs, 19-21 min on two idle cores) was chosen on the dev sets' AUC
 (bench/answerability_encoder_tune.py, docs/benchmarks.md). The tuned encoder is exported to
 ONNX and quantised to int8 like the agent's embedder (knowledge.embed_onnx), and the head is
 then trained on its embeddings.
 
-Torch runs on a fixed number of threads with fixed seeds, so a re-run on the same data
-gives the same weights up to floating-point summation order.
+Seeds are fixed and torch runs on THREADS threads, but its sums are not in a fixed order: a
+re-run logs nearly the same losses, yet its dev metrics drifted by up to 0.03
+(docs/benchmarks.md), one reason this is not the shipped model.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, cast
 
 from agent.answer.answerability import passage_window, question_text
 from knowledge.protocols import Embedder
+from knowledge.query import Query
 from training.answerability.data import Pair
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ BATCH = 16
 LEARNING_RATE = 2e-5
 THREADS = 2
 FILE = "encoder-int8.onnx"
+NAME = "clearline-answerability-encoder-onnx-int8"  # the embedder name in the manifest
 
 
 class Encoder:
@@ -68,11 +71,15 @@ class Encoder:
         return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
 
 
+def reader_texts(encoder: Encoder, query: Query, title: str, text: str) -> tuple[str, str]:
+    """(question with context, the passage's best window), as the model reader makes them."""
+    asked = question_text(query)
+    return asked, passage_window(title, text, asked, cast(Embedder, encoder))  # counts tokens
+
+
 def pair_texts(encoder: Encoder, pair: Pair) -> tuple[str, str, int]:
-    """(question with context, the passage's best window, label), as the reader makes them."""
-    asked = question_text(pair.query)
-    window = passage_window(pair.passage.title, pair.passage.text, asked,
-                            cast(Embedder, encoder))  # fmt: skip
+    """A training pair's reader texts and its label."""
+    asked, window = reader_texts(encoder, pair.query, pair.passage.title, pair.passage.text)
     return asked, window, pair.label
 
 
@@ -144,8 +151,8 @@ def tune(
 
 def code_digest() -> str:
     """A digest of the tuning code, so a cached tuned encoder of older code is not reused."""
-    parts = [inspect.getsource(f) for f in (Encoder, pair_texts, tune, question_text,
-                                            passage_window)]  # fmt: skip
+    parts = [inspect.getsource(f) for f in (Encoder, reader_texts, pair_texts, tune,
+                                            question_text, passage_window)]  # fmt: skip
     parts.append(repr((QUESTION_TOKENS, WINDOW_TOKENS, BATCH, LEARNING_RATE, THREADS)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
