@@ -3,6 +3,13 @@
 The ONNX graph is exported once from the packaged PyTorch weights into a cache folder (no
 download), then queries and chunks run on ONNX Runtime without PyTorch. Quality against the
 PyTorch model is measured by bench/embed_backends.py before it may become the default.
+
+The int8 graph quantises its activations dynamically, with one scale per call, so a text
+embedded in a batch got a vector that depended on its neighbours (cosine down to 0.986 with
+the same text alone). Ingest batches depend on timing, so the same corpus ingested twice got
+different vectors. The int8 variant therefore runs one text per call: a text's vector depends
+on the text alone, and on this 2-core machine it is also 1.7x faster than batches of 64
+(docs/benchmarks.md). The fp32 variant keeps its batches.
 """
 
 from __future__ import annotations
@@ -119,10 +126,11 @@ class OnnxMiniLMEmbedder:
         self, cache_dir: Path, variant: Variant = "int8", threads: int = 1, batch_size: int = 64
     ) -> None:
         self._path = cache_dir / f"minilm-{variant}.onnx"
-        self._name = f"all-MiniLM-L6-v2-onnx-{variant}"
+        # per-text int8 vectors have a name of their own: data ingested before re-embeds
+        self._name = f"all-MiniLM-L6-v2-onnx-{variant}" + ("-per-text" if variant == "int8" else "")
         self._variant = variant
         self._threads = threads
-        self._batch_size = batch_size
+        self._batch_size = 1 if variant == "int8" else batch_size
         self._session: Any = None
         self._tokenizer: Any = None
 

@@ -64,16 +64,17 @@ SOURCE_WEIGHTS = {"template-positive": 0.25, "bipia-context-table": 0.3, "abcd":
 
 
 def embed_all(texts: list[str], cache: Path, onnx_dir: Path, threads: int) -> np.ndarray[Any, Any]:
-    """MiniLM (ONNX int8) vectors of `texts`, reusing the vectors cached from earlier runs."""
+    """MiniLM (ONNX int8) vectors of `texts`, reusing the vectors cached from earlier runs of
+    the same embedder (its name is part of each key)."""
     known: dict[str, np.ndarray[Any, Any]] = {}
     if cache.exists():
         with np.load(cache) as stored:
             known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
-    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    embedder = OnnxMiniLMEmbedder(onnx_dir, "int8", threads=threads)  # loads on first use
+    keys = [hashlib.sha1(f"{embedder.name}\0{t}".encode()).hexdigest() for t in texts]
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
     if missing:
         logger.info("embedding %d texts (%d cached)", len(missing), len(texts) - len(missing))
-        embedder = OnnxMiniLMEmbedder(onnx_dir, "int8", threads=threads)
         vectors = embedder.embed([t for _, t in missing])
         known.update(
             (k, np.asarray(v, np.float32)) for (k, _), v in zip(missing, vectors, strict=True)

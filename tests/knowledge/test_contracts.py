@@ -48,6 +48,12 @@ class EmbedderContract:
         query, refund, shipping = embedder.embed(["refunds issued card", TEXTS[0], TEXTS[1]])
         assert dot(query, refund) > dot(query, shipping)
 
+    def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with(self, embedder: Any) -> None:
+        """Ingest batches depend on timing; a chunk's vector must not."""
+        alone = embedder.embed([TEXTS[1]])[0]
+        crowded = embedder.embed(["a much longer neighbour " * 40, TEXTS[1], "short"])[1]
+        assert crowded == pytest.approx(alone, abs=1e-5)
+
     def test_empty_input_and_token_count(self, embedder: Any) -> None:
         assert embedder.embed([]) == []
         assert embedder.count_tokens("three short words") >= 3

@@ -11,9 +11,10 @@ steps of 16 pairs, 19-21 min on two idle cores) was chosen on the dev sets' AUC
 ONNX and quantised to int8 like the agent's embedder (knowledge.embed_onnx), and the head is
 then trained on its embeddings.
 
-Seeds are fixed and torch runs on THREADS threads, but its sums are not in a fixed order: a
-re-run logs nearly the same losses, yet its dev metrics drifted by up to 0.03
-(docs/benchmarks.md), one reason this is not the shipped model.
+Seeds are fixed and torch runs on THREADS threads; tuning twice on the same rows gives the
+same weights. Session 11's re-run drifted by up to 0.03 because its examples differed (the
+int8 embedder's vectors depended on their batch until session 12, docs/benchmarks.md); a tuned
+run has not been measured since.
 """
 
 from __future__ import annotations
