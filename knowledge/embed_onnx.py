@@ -120,7 +120,8 @@ def export_onnx(target: Path, variant: Variant) -> Path:
 
 
 class OnnxMiniLMEmbedder:
-    """Embedder with the same model and pooling as MiniLMEmbedder, on ONNX Runtime."""
+    """Embedder with the same model and pooling as MiniLMEmbedder, on ONNX Runtime.
+    `batch_size` applies to fp32 only: int8 embeds one text per call (module docstring)."""
 
     def __init__(
         self, cache_dir: Path, variant: Variant = "int8", threads: int = 1, batch_size: int = 64

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
         "onnx-int8", description="Embedding backend for all-MiniLM-L6-v2 (see docs/benchmarks.md)."
     )
     embed_threads: int = Field(1, ge=1, description="Threads for embedding (torch or ONNX).")
-    embed_batch: int = Field(64, ge=1, description="Chunks embedded per batch.")
+    embed_batch: int = Field(
+        64,
+        ge=1,
+        description="Chunks per embedding call (torch, onnx-fp32; onnx-int8: one text a call).",
+    )
     max_upload_files: int = Field(100, ge=1, description="Files accepted in one upload request.")
     chat_base_url: str | None = Field(
         None,
