@@ -2,14 +2,14 @@
 
 The model reads the question, with the scenario and the conversation's earlier turns,
 together with the best window of each of the top passages. An encoder embeds the question u
-and the window v: the agent's all-MiniLM-L6-v2 embedder, frozen (the shipped model), or, when
-the manifest names one, the model's own ONNX int8 copy of it fine-tuned on ConditionalQA train
-(`--tune-epochs`, training/answerability/encoder.py; measured, not shipped). A head trained by
-`python -m training.answerability` maps [u * v, |u - v|, two cosines, two word-overlap
-shares] to a logit per passage. The passages' logits are combined (the manifest names how
-and over how many passages) and calibrated (Platt scaling, fitted on ConditionalQA dev and
-mtrag_dev together) into P(answerable). A fine-tuned cross-encoder was tried and did not
-learn within the training budget on this machine (docs/benchmarks.md).
+and the window v: when the manifest names one, the model's own ONNX int8 copy of the agent's
+all-MiniLM-L6-v2 fine-tuned on ConditionalQA train (the shipped model since 2026-12-03;
+`--tune-epochs`, training/answerability/encoder.py), else the agent's embedder, frozen. A
+head trained by `python -m training.answerability` maps [u * v, |u - v|, two cosines, two
+word-overlap shares] to a logit per passage. The passages' logits are combined (the
+manifest names how and over how many passages) and calibrated (Platt scaling, fitted on
+ConditionalQA dev and mtrag_dev together) into P(answerable). A fine-tuned cross-encoder
+was tried and did not learn within the training budget on this machine (docs/benchmarks.md).
 
 The agent does not decide with this P alone: when the manifest has a `blend`, the P it
 decides with is this P blended with the reading's three features (`Blend`, applied by

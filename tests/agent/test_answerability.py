@@ -79,10 +79,25 @@ def test_the_shipped_files_match_the_checksums_in_the_manifest() -> None:
     assert 0 < card.threshold < 1 and card.top_n >= 1
 
 
-def test_without_an_encoder_in_its_manifest_the_model_reads_with_the_agents_embedder(
+def test_the_shipped_model_reads_with_its_own_tuned_encoder(
     model: AnswerabilityModel, minilm: Any
 ) -> None:
-    assert model.card.encoder is None and model.encoder is minilm
+    assert model.card.encoder == "encoder-int8.onnx" and model.encoder is not minilm
+    assert model.encoder.name == model.card.embedder
+
+
+def test_without_an_encoder_in_its_manifest_the_model_reads_with_the_agents_embedder(
+    tmp_path: Path, minilm: Any
+) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["encoder"], manifest["files"]["encoder-int8.onnx"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    (copy / "encoder-int8.onnx").unlink()
+    frozen = AnswerabilityModel(minilm, copy)
+    frozen.warm_up()
+    assert frozen.card.encoder is None and frozen.encoder is minilm
 
 
 @pytest.mark.parametrize("damage", ["missing", "changed"])

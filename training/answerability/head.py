@@ -1,5 +1,6 @@
-"""Features of (question, passage) pairs from the frozen embedder, and the heads fitted on
-them: logistic regressions and small MLPs, one of which the dev sets choose."""
+"""Features of (question, passage) pairs from the model's embedder (the tuned or the frozen
+MiniLM), and the heads fitted on them: logistic regressions and small MLPs, one of which the
+dev sets choose."""
 
 from __future__ import annotations
 
