@@ -4,7 +4,11 @@ The agent's verifier (agent.answer.verify) removes draft sentences whose support
 quote scores 1.0; otherwise the mean of word overlap and best sentence cosine) is under
 `thresholds.support`, so re-scoring a sent reply with that verifier and threshold finds every
 sentence supported by construction. This check shares neither the formula nor the threshold:
-Clearline's answerability model (agent.answer.answerability) is used in an entailment role.
+Clearline's answerability model (agent.answer.answerability) is used in an entailment role,
+in its frozen-encoder version (ENTAILMENT_DIR: the answerability model shipped until
+2026-12-02, `python -m training.answerability --tune-epochs 0 --out
+agent/answer/models/entailment`), which measured better in this role than the fine-tuned
+one the agent decides with (bench/groundedness_auc.py; docs/benchmarks.md).
 Each answer sentence is the claim (in the model's question slot), each passage it cites (every
 retrieved passage for a sentence that cites nothing) the evidence; the model's head scores
 the claim against the passage's best window, and its Platt calibration turns the logit into
@@ -50,6 +54,7 @@ from knowledge.query import Query
 # bench/groundedness_auc.py on ConditionalQA dev and mtrag_dev together (mean balanced
 # accuracy of supported vs planted-unsupported answers; docs/benchmarks.md).
 SUPPORT_THRESHOLD = 0.5
+ENTAILMENT_DIR = MODEL_DIR.parent / "entailment"
 ENTAILMENT = "clearline.answerability_model_as_entailment+number_negation_check"
 
 
@@ -58,8 +63,9 @@ class EntailmentCheck:
     docstring. The model's head is loaded (and its checksum checked) on construction."""
 
     def __init__(
-        self, embedder: Embedder, threshold: float = SUPPORT_THRESHOLD, directory: Path = MODEL_DIR
-    ) -> None:
+        self, embedder: Embedder, threshold: float = SUPPORT_THRESHOLD,
+        directory: Path = ENTAILMENT_DIR,
+    ) -> None:  # fmt: skip
         model = AnswerabilityModel(embedder, directory)
         card = model.card  # loads the head once and checks it against the manifest's checksum
         self._head = Head.load(directory / card.head)

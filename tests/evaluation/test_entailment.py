@@ -4,15 +4,17 @@ high, and the summary keeps the verifier's re-check only under its own, labelled
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
+from agent.answer.answerability import MODEL_DIR, read_card
 from agent.answer.verify import Verifier
 from agent.replies import Citation, Reply
 from agent.trace import Decision, Step, Trace
 from evaluation.answers import Outcome, groundedness, trace_evidence
-from evaluation.entailment import ENTAILMENT, SUPPORT_THRESHOLD, EntailmentCheck
+from evaluation.entailment import ENTAILMENT, ENTAILMENT_DIR, SUPPORT_THRESHOLD, EntailmentCheck
 from evaluation.grounding import CONFLICT_CAP, CachedEmbedder, sentence_pieces
 from evaluation.questions import Question
 from knowledge.query import Query
@@ -33,6 +35,15 @@ PLANTED = "Your pension statement is sent every April to your home address."
 @pytest.fixture(scope="module")
 def check(minilm: Any) -> EntailmentCheck:
     return EntailmentCheck(minilm)
+
+
+def test_the_check_reads_with_its_own_frozen_model_not_the_agents_tuned_one() -> None:
+    """The frozen-encoder model measured better in this role (docs/benchmarks.md); it ships
+    beside the agent's model with its own manifest and checksums."""
+    card = read_card(ENTAILMENT_DIR)
+    assert card.encoder is None and read_card(MODEL_DIR).encoder is not None
+    for name, digest in card.files.items():
+        assert hashlib.sha256((ENTAILMENT_DIR / name).read_bytes()).hexdigest() == digest
 
 
 def _score(check: EntailmentCheck, minilm: Any, sentences: list[str], cited: str) -> Any:
