@@ -11,9 +11,8 @@ the model shipped until 2026-12-02 (docs/benchmarks.md compares them). The whole
 about 26 min on this machine's two cores.
 ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
 training/answerability/head.py, how the passages combine, the calibration and the threshold.
-Seeds are fixed, torch (tuning) runs on two threads and BLAS on one (two threads do not sum
-in a fixed order, so a re-run's tuned encoder is close to, not equal to, the last one:
-docs/benchmarks.md measures how close); the metrics printed at
+Seeds are fixed, torch (tuning) runs on two threads and BLAS on one; a re-run in a fresh
+work folder wrote a byte-identical encoder and head (docs/benchmarks.md); the metrics printed at
 the end are the written model's, read back through agent.answer.answerability, and are also
 in the manifest.
 
