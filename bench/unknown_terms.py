@@ -69,17 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     weights = json.loads(WEIGHTS.read_text(encoding="utf-8"))["weights"]
     turns: list[rc.Turn] = []
-    unknown: dict[tuple[str, str], float] = {}  # (set, turn) -> share of unknown words
-    flagged: dict[tuple[str, str], bool] = {}
+    unknown: dict[tuple[str, str], tuple[list[str], int]] = {}  # (set, turn) -> unknown_words
     report: dict[str, Any] = {"with_unknown_word": {}, "penalised": []}
     for path, data_dir, tenant, questions in args.set:
         mine = rc.load_turns([Path(path)])
         found = unknown_words(Path(data_dir), tenant, Path(questions),
                               {x.id for x in mine if x.knowledge})  # fmt: skip
-        for x in mine:
-            words, total = found.get(x.id, ([], 0))
-            unknown[(x.dataset, x.id)] = len(words) / max(1, total)
-            flagged[(x.dataset, x.id)] = bool(words)
+        unknown.update({(mine[0].dataset, turn): value for turn, value in found.items()})
         turns += mine
         for label, keep in (("answerable", True), ("unanswerable", False)):
             rows = [x for x in mine if x.knowledge and not x.underspecified
@@ -97,8 +93,8 @@ def main() -> None:
                 readers.append(name)
                 for x in turns:
                     if x.knowledge:
-                        key = (x.dataset, x.id)
-                        flag = float(flagged[key]) if kind == "any" else unknown[key]
+                        words, total = unknown[(x.dataset, x.id)]
+                        flag = float(bool(words)) if kind == "any" else len(words) / max(1, total)
                         x.p[name] = rc.sigmoid(rc.logit(x.p[f"blend{w}"]) - d * flag)
             reader, t = choose(turns, readers)
             measured = rc.rates(turns, reader, t)
