@@ -75,11 +75,24 @@ def minilm() -> Any:
     return embedder
 
 
+_RESERVED: list[socket.socket] = []  # open for the whole session: see free_port
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port that stays reserved for this test session.
+
+    The port is kept bound (SO_REUSEADDR, never listening) instead of being released at once:
+    a released port could be taken, before the server binds it, by another bind to port 0 or
+    as the local port of an outgoing connection (CI once failed that way: "address already in
+    use"). The kernel gives neither a bound port, while a server binding it with SO_REUSEADDR,
+    as uvicorn does, still can.
+    """
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    _RESERVED.append(s)
+    port: int = s.getsockname()[1]
+    return port
 
 
 class LiveServer:
