@@ -15,6 +15,8 @@ import socket
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +48,15 @@ def load_set(path: Path = SET) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _free_port() -> int:
+@contextmanager
+def _reserved_port() -> Iterator[int]:
+    """A loopback port kept bound (SO_REUSEADDR, never listening) until the block ends, so
+    no other bind to port 0 or outgoing connection takes it before the server binds it (as
+    `free_port` in tests/conftest.py)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        yield s.getsockname()[1]
 
 
 def run_set(runtime: Runtime, conversations: list[dict[str, object]]) -> list[Routed]:
@@ -84,8 +90,9 @@ def run_set(runtime: Runtime, conversations: list[dict[str, object]]) -> list[Ro
 
 def demo_runtime(data_dir: Path) -> tuple[Runtime, ThreadedServer]:
     """A runtime with the demo tenant set up, and the running sample actions service."""
-    settings = Settings(data_dir=data_dir, actions_url=f"http://127.0.0.1:{_free_port()}")
-    server = start_actions_service(settings)
+    with _reserved_port() as port:
+        settings = Settings(data_dir=data_dir, actions_url=f"http://127.0.0.1:{port}")
+        server = start_actions_service(settings)
     runtime = Runtime(settings)
     set_up(runtime)
     return runtime, server

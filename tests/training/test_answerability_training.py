@@ -138,7 +138,7 @@ def _corpus(folder: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_training_command_tunes_an_encoder_and_writes_a_model_that_loads_with_it(
+def test_the_training_command_tunes_an_encoder_that_the_model_loads_and_a_frozen_run_drops(
     tmp_path: Path, minilm: Any
 ) -> None:
     _corpus(tmp_path / "data")
@@ -177,3 +177,13 @@ def test_the_training_command_tunes_an_encoder_and_writes_a_model_that_loads_wit
     [support] = check.supports(claim, [passage], AgentEmbedderRefused(minilm, []))
     assert 0.0 <= support <= 1.0
     assert len(model.logits(Query("When is my refund paid?"), [("", "Refunds take 5 days.")])) == 1
+
+    # Retrained frozen into the same folder: the stale tuned encoder goes, and the model
+    # reads with the agent's embedder again.
+    frozen = [*command[:-1], "0"]
+    done = subprocess.run(frozen, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not (out / "encoder-int8.onnx").exists()
+    assert "encoder" not in manifest and set(manifest["files"]) == {"head.npz"}
+    assert AnswerabilityModel(minilm, out).encoder is minilm
