@@ -19,7 +19,7 @@ from knowledge.query import Query
 from knowledge.records import Chunk, ScoredChunk
 from training.answerability import calibrate
 from training.answerability.calibrate import Scored
-from training.answerability.data import answer_chunk
+from training.answerability.data import answer_chunk, same_page_negatives
 from training.answerability.head import feature_code
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +187,17 @@ def test_the_training_command_tunes_an_encoder_that_the_model_loads_and_a_frozen
     assert not (out / "encoder-int8.onnx").exists()
     assert "encoder" not in manifest and set(manifest["files"]) == {"head.npz"}
     assert AnswerabilityModel(minilm, out).encoder is minilm
+
+
+def test_same_page_negatives_are_the_page_s_best_chunks_that_do_not_quote_the_answer() -> None:
+    chunks = [
+        chunk("Apply online."),
+        chunk("You must tell us at least 15 weeks before the baby is due."),
+        chunk("You’re entitled to 2 weeks."),
+    ]
+    assert same_page_negatives(chunks, "at least 15 weeks before the baby is due") == [chunks[0]]
+    assert same_page_negatives(chunks[1:], "at least 15 weeks before the baby is due") == [
+        chunks[2]
+    ]
+    assert same_page_negatives(chunks, "yes") == []  # no chunk can be seen to hold a yes
+    assert same_page_negatives(chunks, "26 weeks") == []  # no chunk quotes it: no gold known

