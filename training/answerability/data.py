@@ -143,10 +143,17 @@ def _plain(text: str) -> str:
     return _SPACE.sub(" ", text.replace("’", "'").replace("‘", "'").lower()).strip()
 
 
+def _quotable(answer: str) -> str:
+    """The answer as a chunk would quote it, or "" for yes/no and very short answers, which a
+    chunk cannot be seen to hold."""
+    wanted = _plain(answer)
+    return "" if wanted in ("yes", "no") or len(wanted) < 4 else wanted
+
+
 def answer_chunk(chunks: Sequence[ScoredChunk], answer: str, conditions: Sequence[str]) -> int:
     """Index of the gold page's chunk that holds the answer (see the module docstring)."""
-    wanted = _plain(answer)
-    if wanted not in ("", "yes", "no") and len(wanted) >= 4:
+    wanted = _quotable(answer)
+    if wanted:
         for i, chunk in enumerate(chunks):
             if wanted in _plain(chunk.chunk.text):
                 return i
@@ -159,10 +166,9 @@ def answer_chunk(chunks: Sequence[ScoredChunk], answer: str, conditions: Sequenc
 
 def same_page_negatives(chunks: Sequence[ScoredChunk], answer: str) -> list[ScoredChunk]:
     """The gold page's best-ranked chunks that do not quote the reference answer, when one of
-    its chunks does (none for yes/no and very short answers, which a chunk cannot be seen to
-    hold)."""
-    wanted = _plain(answer)
-    if wanted in ("", "yes", "no") or len(wanted) < 4:
+    its chunks does (none when the answer is not `_quotable`)."""
+    wanted = _quotable(answer)
+    if not wanted:
         return []
     quoted = [wanted in _plain(c.chunk.text) for c in chunks]
     if not any(quoted):
