@@ -58,10 +58,13 @@ def test_a_judged_turn_maps_p_answerable_to_the_reply_confidence(minilm: Any, re
     shipped = model.reply_calibration if reader == "model" else FEATURES_REPLY
     assert judged.reply_confidence(True) == pytest.approx(shipped.confidence(p, True))
     assert judged.reply_confidence(False) == pytest.approx(shipped.confidence(p, False))
-    # not the old confidence (P when answered, 1 - P when not), at the reader's threshold
+    # not the old confidence (P when answered, 1 - P when not): it differs somewhere the
+    # reader answers (P at or over its threshold) and somewhere it declines
     t = judged.answer
-    assert abs(shipped.confidence(t, True) - t) > 0.01
-    assert abs(shipped.confidence(t, False) - (1 - t)) > 0.01
+    over = [t + (1 - t) * i / 10 for i in range(10)]
+    under = [t * i / 10 for i in range(1, 11)]
+    assert max(abs(shipped.confidence(x, True) - x) for x in over) > 0.01
+    assert max(abs(shipped.confidence(x, False) - (1 - x)) for x in under) > 0.01
 
 
 def test_a_model_without_reply_calibration_fails_with_the_command_to_fit_it(

@@ -8,7 +8,7 @@ agent's MiniLM for one epoch and exports it to ONNX int8 (training/answerability
 about 15 min), ships it beside the head and trains the head on its embeddings; with
 `--tune-epochs 0` the head reads the frozen embeddings of the agent's MiniLM (ONNX int8),
 the model shipped until 2026-12-02 (docs/benchmarks.md compares them). The whole run takes
-about 19 min on this machine's two cores (1,144 s in session 16, fresh work folder).
+about 18 min on this machine's two cores (1,052 s in session 17, fresh work folder).
 ConditionalQA dev and mtrag_dev, together, choose the head among the candidates in
 training/answerability/head.py, how the passages combine, the calibration and the threshold.
 Seeds are fixed, torch (tuning) runs on two threads and BLAS on one; a re-run in a fresh
@@ -59,7 +59,11 @@ def _arguments() -> argparse.Namespace:
         default=Path(tempfile.gettempdir()) / "clearline-answerability",
         help="ingested corpora and searched examples (kept for re-runs of the same data)",
     )
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--seed", type=int, default=14,
+        help="the example forms, the tuning's batches and the head (14, the shipped model: "
+        "chosen over 13 on both dev sets, docs/benchmarks.md, session 17)",
+    )  # fmt: skip
     parser.add_argument(
         "--tune-epochs", type=float, default=1.0,
         help="epochs of encoder fine-tuning (training/answerability/encoder.py; 1, the shipped "

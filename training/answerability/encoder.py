@@ -15,7 +15,7 @@ then trained on its embeddings.
 Seeds are fixed and torch runs on THREADS threads; tuning twice on the same rows gives the
 same weights. Session 11's re-run drifted by up to 0.03 because its examples differed (the
 int8 embedder's vectors depended on their batch until session 12, docs/benchmarks.md); sessions
-13 and 16 each re-ran in a second fresh work folder and wrote a byte-identical encoder and head.
+13, 16 and 17 each re-ran in a second fresh work folder and wrote a byte-identical encoder and head.
 """
 
 from __future__ import annotations
