@@ -10,7 +10,8 @@ The feature reader's P is recomputed from the recorded features with the weights
 ConditionalQA train (`python -m training.answerability.feature_weights`); the blend's P is
 sigmoid(w * logit(P model) + (1 - w) * logit(P features)). On a coarse grid (w 0, 0.1, ...,
 1; threshold 0.10, 0.12, ..., 0.98) the setting with the highest lowest rate of the four
-(answered and declined on each set; ties: the higher mean of the four) is chosen on both
+(answered and declined on each set; ties: the higher mean of the four, then the first in
+the grid: the lower blend weight, then the lower threshold) is chosen on both
 sets together, and on each set alone and measured on the other. `--write` stores the blend
 chosen on both sets in the shipped manifest (`blend`, which the agent then decides with) and
 drops its `reply_calibration`, which was fitted on the P before: fit it again with

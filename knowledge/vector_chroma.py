@@ -12,11 +12,11 @@ removes the old generation's files. Opening the store finishes an interrupted re
 generation other than the current one is leftover and is removed.
 
 Searches run with HNSW's `ef_search` at SEARCH_EF (Chroma's default is 100, and a search for
-k results looks at max(ef, k) candidates). Chroma builds a collection's graph afresh, on
-several threads, in each process that opens it, so with ef = k = 100 (the retriever's depth)
-the approximate tail differed between processes: the exact top 100 came back for 58 of 100
-queries on both dev ingests, and the 100th hit (the dense list's zero in
-`knowledge.retrieve.combine`) changed between runs. At 400 it was exact for 100 of 100 on
+k results looks at max(ef, k) candidates). With ef = k = 100 (the retriever's depth) the
+exact top 100 came back for 58 of 100 queries on both dev ingests, and the approximate tail
+differed between processes that opened the same files (stable within one; seen, not traced
+in Chroma's code), so the 100th hit (the dense list's zero in `knowledge.retrieve.combine`)
+changed between runs. At 400 it was exact for 100 of 100 on
 both (docs/benchmarks.md, "Dense search depth"). Collections made before are set to it when
 first opened.
 """

@@ -8,6 +8,7 @@ import hashlib
 import json
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,24 @@ def test_the_blend_bench_rescores_recorded_features_with_the_given_weights() -> 
     assert turn.p["blend0.5"] == pytest.approx(half, abs=1e-6)
     with pytest.raises(SystemExit, match="collect again"):
         cb.add_readers([_turn({})], weights)
+
+
+def test_an_exact_tie_goes_to_the_lower_blend_weight_then_the_lower_threshold() -> None:
+    """As the bench's docstring says; session 18's choice (0.4 at 0.74 over 0.5 at 0.76,
+    the same four rates) was decided this way."""
+
+    blends = [f"blend{w}" for w in cb.BLEND_WEIGHTS]  # as main() lists them
+
+    def turn(answerable: bool, p: float) -> Turn:
+        return replace(_turn({}), answerable=answerable, p={b: p for b in blends})
+
+    # every blend answers the one and declines the other at every threshold 0.32 to 0.90
+    turns = [turn(True, 0.9), turn(False, 0.3)]
+    assert cb.choose(turns, blends) == ("blend0.0", 0.32)
+    # not tied: 0.5 also answers a third, answerable turn from 0.32 up; no other blend does
+    turns.append(turn(True, 0.2))
+    turns[-1].p["blend0.5"] = 0.35
+    assert cb.choose(turns, blends) == ("blend0.5", 0.32)
 
 
 def test_the_shipped_blend_is_the_benchs_blend_with_the_recorded_train_weights() -> None:
