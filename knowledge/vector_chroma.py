@@ -16,9 +16,8 @@ k results looks at max(ef, k) candidates). With ef = k = 100 (the retriever's de
 exact top 100 came back for 58 of 100 queries on both dev ingests, and the approximate tail
 differed between processes that opened the same files (stable within one; seen, not traced
 in Chroma's code), so the 100th hit (the dense list's zero in `knowledge.retrieve.combine`)
-changed between runs. At 400 it was exact for 100 of 100 on
-both (docs/benchmarks.md, "Dense search depth"). Collections made before are set to it when
-first opened.
+changed between runs. At 400 it was exact for 100 of 100 on both (docs/benchmarks.md,
+"Dense search depth"). Collections made before are set to it when first opened.
 """
 
 from __future__ import annotations
