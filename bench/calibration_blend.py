@@ -33,6 +33,7 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()  # before any library reads its settings at import
 
+from agent.answer.answerability import Blend, FeatureWeights  # noqa: E402
 from training.answerability import reply_calibration as rc  # noqa: E402
 
 WEIGHTS = ROOT / "training" / "answerability" / "results" / "feature_weights.json"
@@ -43,17 +44,20 @@ NAMES = ("similarity", "coverage", "agreement")
 
 
 def add_readers(turns: list[rc.Turn], weights: dict[str, float]) -> None:
-    """p['train_features'] and p['blend<w>'] on every knowledge turn."""
+    """p['train_features'] and p['blend<w>'] on every knowledge turn; each blend's P is the
+    one the agent would decide with (`Blend.probability`) at that weight."""
+    features = FeatureWeights(intercept=weights["intercept"],
+                              **{n: weights[f"w_{n}"] for n in NAMES})  # fmt: skip
+    blends = {w: Blend(model_weight=w, features=features, threshold=0.5) for w in BLEND_WEIGHTS}
     for turn in turns:
         if not turn.knowledge:
             continue
         if set(NAMES) - set(turn.features):
             raise SystemExit(f"turn {turn.id} has no recorded features: collect again")
-        z = weights["intercept"] + sum(weights[f"w_{n}"] * turn.features[n] for n in NAMES)
-        turn.p["train_features"] = round(rc.sigmoid(z), 4)
-        for w in BLEND_WEIGHTS:
-            mixed = w * rc.logit(turn.p["model"]) + (1 - w) * rc.logit(turn.p["train_features"])
-            turn.p[f"blend{w}"] = rc.sigmoid(mixed)
+        read = {n: turn.features[n] for n in NAMES}
+        turn.p["train_features"] = blends[0.0].probability(turn.p["model"], **read)
+        for w, blend in blends.items():
+            turn.p[f"blend{w}"] = blend.probability(turn.p["model"], **read)
 
 
 def _key(found: dict[str, dict[str, float]]) -> tuple[float, float]:
@@ -114,7 +118,8 @@ def write(report: dict[str, Any], args: argparse.Namespace) -> None:
         "threshold": chosen["threshold"],
         "dev_rates": {k: v for k, v in chosen.items() if k not in ("reader", "threshold")},
         "feature_weights": str(args.weights.resolve().relative_to(ROOT)),
-        "chosen_by": "highest lowest rate of answered/declined on both dev sets (ties: mean)",
+        "chosen_by": "highest lowest rate of answered/declined on both dev sets (ties: the "
+        "higher mean of the four, then the lower blend weight, then the lower threshold)",
         "command": "python bench/calibration_blend.py " + " ".join(p.name for p in args.turns)
         + " --write",
     }  # fmt: skip
