@@ -34,9 +34,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from agent.answer.answerability import (
     MODEL_DIR,
@@ -45,7 +42,7 @@ from agent.answer.answerability import (
     features,
     passage_window,
 )
-from evaluation.grounding import CONFLICT_CAP, CachedEmbedder, cites, conflict
+from evaluation.grounding import CONFLICT_CAP, CachedEmbedder, sentence_supports
 from evaluation.records import Score
 from knowledge.protocols import Embedder
 from knowledge.query import Query
@@ -93,37 +90,25 @@ class EntailmentCheck:
         reply is an answer at all."""
         if not sentences:
             return Score("groundedness", None, self.name, {"reason": "the answer is empty"})
-        supports: list[float] = []
-        raw: list[float] = []
-        conflicts: list[dict[str, Any]] = []
-        uncited: list[int] = []
-        for index, sentence in enumerate(sentences):
-            cited = [p for s, p in citations if cites(s, sentence)]
-            if not cited:
-                uncited.append(index)
-            evidence = list(dict.fromkeys(cited or contexts))
-            scored = list(zip(self.supports(sentence, evidence, cache), evidence, strict=True))
-            support, source = max(scored, key=lambda x: x[0], default=(0.0, ""))
-            raw.append(support)
-            kind = conflict(sentence, source, cache) if source else None
-            if kind:
-                conflicts.append({"sentence": index, "kind": kind})
-                support = min(support, CONFLICT_CAP)
-            supports.append(support)
-        supported = [s >= self.threshold for s in supports]
+        supports, detail = sentence_supports(
+            sentences, contexts, citations, cache, self.threshold, "model_support",
+            lambda sentence, passages: self._scored(sentence, passages, cache),
+            lambda _support, source: bool(source),
+        )  # fmt: skip
         return Score("groundedness", min(supports), self.name, {
             "aggregate": "min over sentences of P(supported) by the best cited passage "
             "(answerability model as entailment), capped at "
             f"{CONFLICT_CAP} where a number or the negation differs from the source",
             "threshold": self.threshold,
-            "sentence_support": [round(s, 4) for s in supports],
-            "model_support": [round(s, 4) for s in raw],
-            "conflicts": conflicts,
-            "mean_support": round(float(np.mean(supports)), 4),
-            "supported_share": round(sum(supported) / len(supported), 4),
-            "unsupported_sentences": [i for i, ok in enumerate(supported) if not ok],
-            "uncited_sentences": uncited,
+            **detail,
         })  # fmt: skip
+
+    def _scored(
+        self, claim: str, passages: Sequence[str], cache: CachedEmbedder
+    ) -> list[tuple[float, str]]:
+        """(P(supported), passage) for each distinct passage, scored in one batch."""
+        evidence = list(dict.fromkeys(passages))
+        return list(zip(self.supports(claim, evidence, cache), evidence, strict=True))
 
 
 def _sigmoid(x: float) -> float:

@@ -15,7 +15,7 @@ the verifier. bench/groundedness_auc.py reports both.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,35 +97,58 @@ def verifier_support(
     if not sentences:
         return Score("verifier_support", None, VERIFIER, {"reason": "the answer is empty"})
     verifier = Verifier(cache, threshold)
-    raw: list[float] = []
+    supports, detail = sentence_supports(
+        sentences, contexts, citations, cache, threshold, "verifier_support",
+        lambda sentence, passages: [(verifier.support(sentence, p), p) for p in passages],
+        # 1.0 is a verbatim quote of the source (the verifier's rule), so it is not checked
+        lambda support, _source: 0.0 < support < 1.0,
+    )  # fmt: skip
+    return Score("verifier_support", min(supports), VERIFIER, {
+        "aggregate": "min over sentences of the verifier's support, capped at "
+        f"{CONFLICT_CAP} where a number or the negation differs from the source",
+        "threshold": threshold,
+        **detail,
+    })  # fmt: skip
+
+
+def sentence_supports(
+    sentences: Sequence[str], contexts: Sequence[str], citations: Sequence[tuple[str, str]],
+    cache: CachedEmbedder, threshold: float, raw_key: str,
+    scored: Callable[[str, Sequence[str]], Sequence[tuple[float, str]]],
+    checks: Callable[[float, str], bool],
+) -> tuple[list[float], dict[str, Any]]:  # fmt: skip
+    """Each sentence's support, and the detail fields both groundedness checks report.
+
+    `scored` gives a sentence's (support, passage) pairs over the passages it cites (every
+    context for a sentence that cites nothing); the best pair's support is capped at
+    CONFLICT_CAP where `checks(support, passage)` holds and a number or negation conflicts.
+    The uncapped supports are reported under `raw_key`."""
     supports: list[float] = []
+    raw: list[float] = []
     conflicts: list[dict[str, Any]] = []
     uncited: list[int] = []
     for index, sentence in enumerate(sentences):
         cited = [p for s, p in citations if cites(s, sentence)]
         if not cited:
             uncited.append(index)
-        scored = [(verifier.support(sentence, p), p) for p in (cited or contexts)]
-        support, source = max(scored, key=lambda x: x[0], default=(0.0, ""))
+        pairs = scored(sentence, cited or contexts)
+        support, source = max(pairs, key=lambda x: x[0], default=(0.0, ""))
         raw.append(support)
-        kind = conflict(sentence, source, cache) if 0.0 < support < 1.0 else None
+        kind = conflict(sentence, source, cache) if checks(support, source) else None
         if kind:
             conflicts.append({"sentence": index, "kind": kind})
             support = min(support, CONFLICT_CAP)
         supports.append(support)
     supported = [s >= threshold for s in supports]
-    return Score("verifier_support", min(supports), VERIFIER, {
-        "aggregate": "min over sentences of the verifier's support, capped at "
-        f"{CONFLICT_CAP} where a number or the negation differs from the source",
-        "threshold": threshold,
+    return supports, {
         "sentence_support": [round(s, 4) for s in supports],
-        "verifier_support": [round(s, 4) for s in raw],
+        raw_key: [round(s, 4) for s in raw],
         "conflicts": conflicts,
         "mean_support": round(float(np.mean(supports)), 4),
         "supported_share": round(sum(supported) / len(supported), 4),
         "unsupported_sentences": [i for i, ok in enumerate(supported) if not ok],
         "uncited_sentences": uncited,
-    })  # fmt: skip
+    }
 
 
 def _numbers(text: str) -> set[str]:

@@ -1,6 +1,7 @@
 """The groundedness check independent of the reply filter (evaluation.entailment), and the
 `eval answers` figure built on it: a planted unsupported sentence scores low, a quoted one
-high, and the summary keeps the verifier's re-check only under its own, labelled name."""
+high, and the summary keeps the verifier's re-check only under its own, labelled name. Both
+checks' full details are pinned on one reply (evaluation.grounding.verifier_support)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from agent.replies import Citation, Reply
 from agent.trace import Decision, Step, Trace
 from evaluation.answers import Outcome, groundedness, trace_evidence
 from evaluation.entailment import ENTAILMENT, ENTAILMENT_DIR, SUPPORT_THRESHOLD, EntailmentCheck
-from evaluation.grounding import CONFLICT_CAP, CachedEmbedder, sentence_pieces
+from evaluation.grounding import (
+    CONFLICT_CAP,
+    VERIFIER,
+    CachedEmbedder,
+    sentence_pieces,
+    verifier_support,
+)
 from evaluation.questions import Question
 from knowledge.query import Query
 
@@ -80,6 +87,73 @@ def test_a_changed_number_is_capped(check: EntailmentCheck, minilm: Any) -> None
     assert altered.detail["model_support"][0] >= SUPPORT_THRESHOLD  # the model reads topic
     assert altered.value <= CONFLICT_CAP
     assert altered.detail["conflicts"] == [{"sentence": 0, "kind": "number"}]
+
+
+# A reply with a changed number (1), an uncited sentence that drops a negation (2; it is
+# checked against every retrieved passage) and a verbatim fragment whose source sentence is
+# negated (3: the verifier scores a verbatim quote 1.0 and checks no conflict, this check does).
+MIXED = [
+    QUOTED,
+    "You can ask for a refund within 90 days of delivery.",
+    "Sale items can be returned.",
+    "be returned unless they arrive damaged.",
+]
+
+
+def _mixed_detail(detail: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert list(detail) == list(expected)
+    for key, value in expected.items():
+        exact = key in ("aggregate", "conflicts")
+        assert detail[key] == (value if exact else pytest.approx(value, abs=1e-3)), key
+
+
+def _mixed_args(
+    minilm: Any,
+) -> tuple[list[str], list[str], list[tuple[str, str]], CachedEmbedder]:
+    texts = [*MIXED, *sentence_pieces(REFUNDS), *sentence_pieces(PENSIONS)]
+    citations = [(s, REFUNDS) for i, s in enumerate(MIXED) if i != 2]
+    return MIXED, [REFUNDS, PENSIONS, REFUNDS], citations, CachedEmbedder(minilm, texts)
+
+
+def test_the_details_of_a_reply_with_conflicts_and_an_uncited_sentence(
+    check: EntailmentCheck, minilm: Any
+) -> None:
+    score = check.score(*_mixed_args(minilm))
+    assert (score.name, score.evaluator, score.value) == ("groundedness", ENTAILMENT, CONFLICT_CAP)
+    _mixed_detail(score.detail, {
+        "aggregate": "min over sentences of P(supported) by the best cited passage "
+        "(answerability model as entailment), capped at 0.3 where a number or the negation "
+        "differs from the source",
+        "threshold": SUPPORT_THRESHOLD,
+        "sentence_support": [0.9987, 0.3, 0.3, 0.3],
+        "model_support": [0.9987, 0.9971, 0.9834, 0.9581],
+        "conflicts": [
+            {"sentence": 1, "kind": "number"},
+            {"sentence": 2, "kind": "negation"},
+            {"sentence": 3, "kind": "negation"},
+        ],
+        "mean_support": 0.4747,
+        "supported_share": 0.25,
+        "unsupported_sentences": [1, 2, 3],
+        "uncited_sentences": [2],
+    })  # fmt: skip
+
+
+def test_the_verifiers_details_of_the_same_reply(minilm: Any) -> None:
+    score = verifier_support(*_mixed_args(minilm), 0.6)
+    assert (score.name, score.evaluator, score.value) == ("verifier_support", VERIFIER, 0.3)
+    _mixed_detail(score.detail, {
+        "aggregate": "min over sentences of the verifier's support, capped at 0.3 where a "
+        "number or the negation differs from the source",
+        "threshold": 0.6,
+        "sentence_support": [1.0, 0.3, 0.3, 1.0],
+        "verifier_support": [1.0, 0.8876, 0.9259, 1.0],
+        "conflicts": [{"sentence": 1, "kind": "number"}, {"sentence": 2, "kind": "negation"}],
+        "mean_support": 0.65,
+        "supported_share": 0.5,
+        "unsupported_sentences": [1, 2],
+        "uncited_sentences": [2],
+    })  # fmt: skip
 
 
 def _outcome(text: str, supported: list[str]) -> Outcome:
