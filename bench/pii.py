@@ -25,8 +25,10 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,6 +60,13 @@ class Gold:
     start: int
     end: int
     type: str
+
+
+class Labelled(Protocol):
+    """A sentence with its gold spans (this script's `Record`, bench/pii_formats.py's)."""
+
+    @property
+    def gold(self) -> tuple[Gold, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,43 @@ def split(records: list[Record], seed: int = SEED) -> tuple[list[Record], list[R
     return dev, held_out
 
 
-def _overlap(span: Span, gold: Gold) -> bool:
+def overlap(span: Span, gold: Gold) -> bool:
     return span.start < gold.end and gold.start < span.end
+
+
+@dataclass(frozen=True)
+class TypeCounts:
+    """Span counts of one entity type over a set of sentences."""
+
+    predicted: int  # predicted spans of the type
+    right: int  # predicted spans of the type that overlap a gold span of the type
+    gold: int  # gold spans of the type
+    found: int  # gold spans of the type overlapped by a predicted span of the type
+
+
+def count_type(
+    records: Sequence[Labelled], predictions: list[list[Span]], entity_type: str
+) -> TypeCounts:
+    predicted = right = gold_total = found = 0
+    for record, spans in zip(records, predictions, strict=True):
+        ours = [s for s in spans if s.entity_type == entity_type]
+        theirs = [g for g in record.gold if g.type == entity_type]
+        predicted += len(ours)
+        gold_total += len(theirs)
+        right += sum(any(overlap(s, g) for g in theirs) for s in ours)
+        found += sum(any(overlap(s, g) for s in ours) for g in theirs)
+    return TypeCounts(predicted, right, gold_total, found)
+
+
+def overall_precision(records: Sequence[Labelled], predictions: list[list[Span]]) -> float:
+    """Share of predicted spans that overlap a gold span of any type, to 3 places."""
+    predicted = sum(len(spans) for spans in predictions)
+    overlapping = sum(
+        any(overlap(s, g) for g in record.gold)
+        for record, spans in zip(records, predictions, strict=True)
+        for s in spans
+    )
+    return round(overlapping / predicted, 3) if predicted else 0.0
 
 
 def f_beta(precision: float, recall: float, beta: float = 2.0) -> float:
@@ -115,42 +159,30 @@ def f_beta(precision: float, recall: float, beta: float = 2.0) -> float:
 
 def score(records: list[Record], predictions: list[list[Span]]) -> dict[str, object]:
     per_type: dict[str, dict[str, float]] = {}
-    pairs = list(zip(records, predictions, strict=True))
     for entity_type in ENTITY_TYPES:
-        predicted = right = gold_total = found = 0
-        for record, spans in pairs:
-            ours = [s for s in spans if s.entity_type == entity_type]
-            theirs = [g for g in record.gold if g.type == entity_type]
-            predicted += len(ours)
-            gold_total += len(theirs)
-            right += sum(any(_overlap(s, g) for g in theirs) for s in ours)
-            found += sum(any(_overlap(s, g) for s in ours) for g in theirs)
-        if not predicted and not gold_total:
+        counts = count_type(records, predictions, entity_type)
+        if not counts.predicted and not counts.gold:
             continue
-        precision = right / predicted if predicted else 0.0
-        recall = found / gold_total if gold_total else 0.0
+        precision = counts.right / counts.predicted if counts.predicted else 0.0
+        recall = counts.found / counts.gold if counts.gold else 0.0
         per_type[entity_type] = {
-            "gold": gold_total,
-            "predicted": predicted,
+            "gold": counts.gold,
+            "predicted": counts.predicted,
             "precision": round(precision, 3),
             "recall": round(recall, 3),
             "f2": round(f_beta(precision, recall), 3),
         }
-    all_predicted = sum(len(spans) for _, spans in pairs)
-    overlapping = sum(
-        any(_overlap(s, g) for g in record.gold) for record, spans in pairs for s in spans
-    )
     covered: Counter[str] = Counter()
     totals: Counter[str] = Counter()
-    for record, spans in pairs:
+    for record, spans in zip(records, predictions, strict=True):
         for g in record.gold:
             totals[g.type] += 1
-            covered[g.type] += any(_overlap(s, g) for s in spans)
+            covered[g.type] += any(overlap(s, g) for s in spans)
     return {
         "sentences": len(records),
         "per_type": per_type,
-        "overall_precision": round(overlapping / all_predicted, 3) if all_predicted else 0.0,
-        "predicted": all_predicted,
+        "overall_precision": overall_precision(records, predictions),
+        "predicted": sum(len(spans) for spans in predictions),
         "covered_by_any_type": {t: round(covered[t] / totals[t], 3) for t in sorted(totals)},
         "gold_counts": dict(totals),
     }
@@ -187,20 +219,25 @@ def print_errors(records: list[Record], predictions: list[list[Span]], entity_ty
         ours = [s for s in spans if s.entity_type == entity_type]
         theirs = [g for g in record.gold if g.type == entity_type]
         for g in theirs:
-            if not any(_overlap(s, g) for s in ours):
+            if not any(overlap(s, g) for s in ours):
                 print(f"MISS {record.text[g.start : g.end]!r}  in {record.text!r}")
         for s in ours:
-            if not any(_overlap(s, g) for g in theirs):
-                others = [g.type for g in record.gold if _overlap(s, g)]
+            if not any(overlap(s, g) for g in theirs):
+                others = [g.type for g in record.gold if overlap(s, g)]
                 print(f"FP   {record.text[s.start : s.end]!r} (gold {others}) in {record.text!r}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--errors", metavar="TYPE", help="list dev-half misses and false positives")
+def parse_args(doc: str, data: Path, errors_help: str) -> argparse.Namespace:
+    """The command line of this script and bench/pii_formats.py: [--data] [--errors] [--json]."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=data)
+    parser.add_argument("--errors", metavar="TYPE", help=errors_help)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args(__doc__, DATA, "list dev-half misses and false positives")
     dev, held_out = split(load(args.data))
     detector = PiiDetector()
     started = time.perf_counter()

@@ -20,7 +20,6 @@ it overlaps a gold span of any type.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -34,18 +33,12 @@ from service.offline import go_offline  # noqa: E402
 
 go_offline()
 
+from bench.pii import Gold, count_type, overall_precision, overlap, parse_args  # noqa: E402
 from privacy.detect import PiiDetector  # noqa: E402
 from privacy.spans import Span  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "pii_formats.jsonl"
 TYPES = ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "EMAIL_ADDRESS")
-
-
-@dataclass(frozen=True)
-class Gold:
-    start: int
-    end: int
-    type: str
 
 
 @dataclass(frozen=True)
@@ -68,10 +61,6 @@ def load(path: Path) -> list[Record]:
     return records
 
 
-def _overlap(span: Span, gold: Gold) -> bool:
-    return span.start < gold.end and gold.start < span.end
-
-
 def _covered(spans: list[Span], gold: Gold) -> bool:
     """Every character of the gold span lies inside one of `spans`."""
     return all(any(s.start <= i < s.end for s in spans) for i in range(gold.start, gold.end))
@@ -81,21 +70,19 @@ def score(records: list[Record], predictions: list[list[Span]]) -> dict[str, obj
     per_type: dict[str, dict[str, float]] = {}
     pairs = list(zip(records, predictions, strict=True))
     for entity_type in TYPES:
-        predicted = right = total = found = full = 0
-        for record, spans in pairs:
-            ours = [s for s in spans if s.entity_type == entity_type]
-            theirs = [g for g in record.gold if g.type == entity_type]
-            predicted += len(ours)
-            total += len(theirs)
-            right += sum(any(_overlap(s, g) for g in theirs) for s in ours)
-            found += sum(any(_overlap(s, g) for s in ours) for g in theirs)
-            full += sum(_covered(ours, g) for g in theirs)
+        counts = count_type(records, predictions, entity_type)
+        full = sum(
+            _covered([s for s in spans if s.entity_type == entity_type], g)
+            for record, spans in pairs
+            for g in record.gold
+            if g.type == entity_type
+        )
         per_type[entity_type] = {
-            "gold": total,
-            "predicted": predicted,
-            "precision": round(right / predicted, 3) if predicted else 0.0,
-            "recall": round(found / total, 3) if total else 0.0,
-            "full_cover": round(full / total, 3) if total else 0.0,
+            "gold": counts.gold,
+            "predicted": counts.predicted,
+            "precision": round(counts.right / counts.predicted, 3) if counts.predicted else 0.0,
+            "recall": round(counts.found / counts.gold, 3) if counts.gold else 0.0,
+            "full_cover": round(full / counts.gold, 3) if counts.gold else 0.0,
         }
     phone_by: dict[str, Counter[str]] = {"source": Counter(), "frame": Counter()}
     phone_hit: dict[str, Counter[str]] = {"source": Counter(), "frame": Counter()}
@@ -104,14 +91,10 @@ def score(records: list[Record], predictions: list[list[Span]]) -> dict[str, obj
         for g in record.gold:
             if g.type != "PHONE_NUMBER":
                 continue
-            hit = any(_overlap(s, g) for s in ours)
+            hit = any(overlap(s, g) for s in ours)
             for key, value in (("source", record.source.split(",")[0]), ("frame", record.frame)):
                 phone_by[key][value] += 1
                 phone_hit[key][value] += hit
-    all_predicted = sum(len(spans) for _, spans in pairs)
-    overlapping = sum(
-        any(_overlap(s, g) for g in record.gold) for record, spans in pairs for s in spans
-    )
     return {
         "sentences": len(records),
         "per_type": per_type,
@@ -121,7 +104,7 @@ def score(records: list[Record], predictions: list[list[Span]]) -> dict[str, obj
         "phone_recall_by_source": {
             k: round(phone_hit["source"][k] / n, 3) for k, n in sorted(phone_by["source"].items())
         },
-        "overall_precision": round(overlapping / all_predicted, 3) if all_predicted else 0.0,
+        "overall_precision": overall_precision(records, predictions),
     }
 
 
@@ -152,23 +135,19 @@ def print_errors(records: list[Record], predictions: list[list[Span]], entity_ty
         ours = [s for s in spans if s.entity_type == entity_type]
         for g in record.gold:
             if g.type == entity_type and not _covered(ours, g):
-                kind = "MISS" if not any(_overlap(s, g) for s in ours) else "PART"
-                got = [record.text[s.start : s.end] for s in spans if _overlap(s, g)]
+                kind = "MISS" if not any(overlap(s, g) for s in ours) else "PART"
+                got = [record.text[s.start : s.end] for s in spans if overlap(s, g)]
                 print(
                     f"{kind} {record.text[g.start : g.end]!r} [{record.source}] got {got} "
                     f"in {record.text!r}"
                 )
         for s in ours:
-            if not any(_overlap(s, g) for g in record.gold if g.type == entity_type):
+            if not any(overlap(s, g) for g in record.gold if g.type == entity_type):
                 print(f"FP   {record.text[s.start : s.end]!r} in {record.text!r}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--errors", metavar="TYPE", help="list misses, partial finds and FPs")
-    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
-    args = parser.parse_args()
+    args = parse_args(__doc__, DATA, "list misses, partial finds and FPs")
     records = load(args.data)
     detector = PiiDetector()
     predictions = detector.detect_many([r.text for r in records])
