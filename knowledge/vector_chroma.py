@@ -11,13 +11,18 @@ and `rebuild` copies what must stay into a fresh generation, switches CURRENT at
 removes the old generation's files. Opening the store finishes an interrupted rebuild: any
 generation other than the current one is leftover and is removed.
 
-Searches run with HNSW's `ef_search` at SEARCH_EF (Chroma's default is 100, and a search for
-k results looks at max(ef, k) candidates). With ef = k = 100 (the retriever's depth) the
-exact top 100 came back for 58 of 100 queries on both dev ingests, and the approximate tail
-differed between processes that opened the same files (stable within one; seen, not traced
-in Chroma's code), so the 100th hit (the dense list's zero in `knowledge.retrieve.combine`)
-changed between runs. At 400 it was exact for 100 of 100 on both (docs/benchmarks.md,
-"Dense search depth"). Collections made before are set to it when first opened.
+Searches run with HNSW's `ef_search` at SEARCH_EF (Chroma's default is 100). A search for k
+results keeps up to max(ef, k) candidates, so in a collection of at most SEARCH_EF vectors
+it visits every vector the graph reaches (all of them, in every check so far) and returns
+the exact nearest, whatever the graph. The graph is not the same in every process: Chroma
+saves its HNSW files every 1,000 vectors (`sync_threshold`), the vectors added since stay in
+its log (801 of a 1,800-chunk tenant ingested 20 chunks at a time), and searches of such a
+collection differed between processes (1 to 5 of 200 at ef 400), as a graph rebuilt from
+the log on open would (not traced in Chroma's Rust code). The retriever's 100th dense hit
+is the dense list's zero in `knowledge.retrieve.combine`, so an approximate tail moves
+hybrid scores and the answerability features read from them. Larger collections are
+searched approximately, with more candidates than Chroma's default (docs/benchmarks.md,
+"Dense search depth"). Collections made before are set to SEARCH_EF when first opened.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 _PAGE = 5000
 _POINTER = "CURRENT"
-SEARCH_EF = 400
+SEARCH_EF = 2000
 _CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine", "ef_search": SEARCH_EF}}
 
 
