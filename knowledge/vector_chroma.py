@@ -14,15 +14,16 @@ generation other than the current one is leftover and is removed.
 Searches run with HNSW's `ef_search` at SEARCH_EF (Chroma's default is 100). A search for k
 results keeps up to max(ef, k) candidates, so in a collection of at most SEARCH_EF vectors
 it visits every vector the graph reaches (all of them, in every check so far) and returns
-the exact nearest, whatever the graph. The graph is not the same in every process: Chroma
-saves its HNSW files every 1,000 vectors (`sync_threshold`), the vectors added since stay in
-its log (801 of a 1,800-chunk tenant ingested 20 chunks at a time), and searches of such a
-collection differed between processes (1 to 5 of 200 at ef 400), as a graph rebuilt from
-the log on open would (not traced in Chroma's Rust code). The retriever's 100th dense hit
-is the dense list's zero in `knowledge.retrieve.combine`, so an approximate tail moves
-hybrid scores and the answerability features read from them. Larger collections are
-searched approximately, with more candidates than Chroma's default (docs/benchmarks.md,
-"Dense search depth"). Collections made before are set to SEARCH_EF when first opened.
+the exact nearest, whatever the graph. Narrower searches were not the same in every
+process: Chroma saves its HNSW files every 1,000 vectors (`sync_threshold`), the vectors
+added since stay in its log (801 of a 1,800-chunk tenant ingested 20 chunks at a time), and
+searches of such a collection differed between processes (1 to 5 of 200 at ef 400), as a
+graph rebuilt from the log on open would make them (not traced in Chroma's Rust code). The
+retriever's 100th dense hit is the dense list's zero in `knowledge.retrieve.combine`, so an
+approximate tail moves hybrid scores and the answerability features read from them. Larger
+collections are searched approximately, with more candidates than Chroma's default
+(docs/benchmarks.md, "Dense search depth"). Collections made before are set to SEARCH_EF
+when first opened.
 """
 
 from __future__ import annotations
