@@ -55,9 +55,9 @@ def add_readers(turns: list[rc.Turn], weights: dict[str, float]) -> None:
         if set(NAMES) - set(turn.features):
             raise SystemExit(f"turn {turn.id} has no recorded features: collect again")
         read = {n: turn.features[n] for n in NAMES}
-        turn.p["train_features"] = blends[0.0].probability(turn.p["model"], **read)
         for w, blend in blends.items():
             turn.p[f"blend{w}"] = blend.probability(turn.p["model"], **read)
+        turn.p["train_features"] = turn.p["blend0.0"]  # weight 0: the features alone
 
 
 def _key(found: dict[str, dict[str, float]]) -> tuple[float, float]:

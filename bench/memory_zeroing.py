@@ -63,12 +63,11 @@ def child(mode: str, documents: int, questions: int) -> dict[str, Any]:
             try:
                 runtime.embedder.warm_up()
                 runtime.ensure_tenant("bench")
-                ingestor = runtime.ingestor("bench")
-                ingestor.warm_up()
-                started = time.perf_counter()
-                results = ingestor.run("bench", list(expand([corpus])))
-                ingest_s = time.perf_counter() - started
-                ingestor.close()
+                with runtime.ingestor("bench") as ingestor:  # closes its parse worker
+                    ingestor.warm_up()
+                    started = time.perf_counter()
+                    results = ingestor.run("bench", list(expand([corpus])))
+                    ingest_s = time.perf_counter() - started
                 tenant = runtime.agents.agent("bench")
                 agent = runtime.evaluation_agent
                 asked = load_questions(DATA / "questions.dev.jsonl")[: questions + 1]

@@ -1,10 +1,16 @@
 """SIGKILL trials: ingestion killed at random points never leaves a half document.
 
-Each trial starts `clearline ingest` on a corpus (alternating between two versions of the
-same documents, so every trial has replacements to do), kills it with SIGKILL after a random
-delay, then reopens the store as the next process would and checks that the registry, the
-chunk table, the keyword index and the vectors agree and that every visible document is
-exactly one whole version. Finally the same command runs to completion.
+Each trial starts `clearline ingest` on one of two versions of the same documents (the one
+the store holds fewer of, so every trial has replacements to do), kills it with SIGKILL,
+then reopens the store as the next process would and checks that the registry, the chunk
+table, the keyword index and the vectors agree and that every visible document is exactly
+one whole version. Finally the same command runs to completion.
+
+Writing is the last fifth of a run (start-up and the parse worker's imports come first), so
+a kill timed on the whole run mostly lands before the first write or after the exit. Even
+trials do that (anywhere, start-up included); odd trials wait for the run's first written
+document and kill within the write phase, and at least one trial must have interrupted it
+(an intent left in `cleanup`, or the store holding both versions).
 
 Only the `clearline` process is killed, as a crash would. Its parse worker notices and exits
 (ingest/worker.py; tests/ingest/test_worker_orphan.py checks that), and the resource tracker
@@ -19,9 +25,11 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -50,7 +58,8 @@ def _corpus(path: Path, version: str) -> None:
 
 
 def _run(corpus: Path, data_dir: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), "CLEARLINE_EMBED_BATCH": "8"}
+    # Small batches (a commit per 8 chunks) spread the writes over seconds, not one moment.
+    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), "CLEARLINE_EMBED_BATCH": "2"}
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "ingest", str(corpus), "--tenant", "acme", "--json"],
         stdout=subprocess.PIPE,
@@ -70,53 +79,102 @@ def _kill(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _check(data_dir: Path) -> int:
+def _check(data_dir: Path) -> Counter[str]:
+    """Reopen the store as the next process would; the visible documents per version."""
     root = data_dir / "regions" / "eu"
     if not (root / "knowledge.db").exists():
-        return 0
+        return Counter()
     store = KnowledgeStore(root / "knowledge.db", ChromaVectorStore(root / "chroma"))
     try:
         store.recover()
         assert store.consistency_problems("acme") == []
-        documents = store.list_documents("acme")
-        for document in documents:
+        versions: Counter[str] = Counter()
+        for document in store.list_documents("acme"):
             chunks = store.document_chunks("acme", document.document_id)
             assert len(chunks) == document.chunk_count > 0
             assert {c.version for c in chunks} == {document.version}
-            versions = {
-                word for c in chunks for word in ("version a", "version b") if word in c.text
-            }
-            assert len(versions) == 1, f"{document.document_id} mixes {versions}"
-        return len(documents)
+            found = {v for c in chunks for v in ("a", "b") if f"version {v}" in c.text}
+            assert len(found) == 1, f"{document.document_id} mixes {found}"
+            versions.update(found)
+        return versions
     finally:
         store.close()
 
 
+def _written(data_dir: Path) -> tuple[int, tuple[str, ...]]:
+    """Before any recovery: write intents left in `cleanup`, and the registry's hashes."""
+    database = data_dir / "regions" / "eu" / "knowledge.db"
+    if not database.exists():
+        return 0, ()
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as db:
+        intents = db.execute("SELECT COUNT(*) FROM cleanup").fetchone()[0]
+        hashes = db.execute("SELECT content_hash FROM documents ORDER BY document_id").fetchall()
+    return intents, tuple(h for (h,) in hashes)
+
+
+def _commits(data_dir: Path, process: subprocess.Popen[str], first_only: bool) -> list[float]:
+    """The times the registry changed (a batch was committed) while `process` ran, watched
+    until it exits or, with `first_only`, until the first change."""
+    last = _written(data_dir)[1]
+    times: list[float] = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(sqlite3.Error):
+            hashes = _written(data_dir)[1]
+            if hashes != last:
+                times.append(time.monotonic())
+                last = hashes
+                if first_only:
+                    break
+        time.sleep(0.02)
+    return times
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_leaves_the_store_consistent(tmp_path: Path) -> None:
+    from service.runtime import build_embedder
+    from service.settings import Settings
+
     data_dir = tmp_path / "data"
     corpora = {v: tmp_path / f"corpus-{v}.jsonl" for v in ("a", "b")}
     for version, path in corpora.items():
         _corpus(path, version)
+    # The ONNX graph is exported on first use: do it here, so the timed run is a typical one.
+    build_embedder(Settings(data_dir=data_dir)).warm_up()
 
     started = time.monotonic()
     full = _run(corpora["a"], data_dir)
+    commits = _commits(data_dir, full, first_only=False)
     full.communicate(timeout=600)
     assert full.returncode == 0
     duration = time.monotonic() - started
-    assert _check(data_dir) == DOCS
+    writing = commits[-1] - commits[0]  # first batch committed to last; shutdown follows
+    assert _check(data_dir) == {"a": DOCS}
 
     rng = random.Random(int(os.environ.get("CLEARLINE_SIGKILL_SEED", time.time())))
+    interrupted = 0  # trials killed inside the write phase: an intent left, or a new mix
+    outcomes = []  # per trial: alive at the kill, intents left, documents per version after
     for trial in range(TRIALS):
-        corpus = corpora["b" if trial % 2 == 0 else "a"]
-        process = _run(corpus, data_dir)
-        time.sleep(rng.uniform(0.3, 1.0) * duration)
+        held = _check(data_dir)
+        version = "b" if held["b"] < held["a"] else "a"
+        process = _run(corpora[version], data_dir)
+        if trial % 2 == 0:  # anywhere in the run, start-up included
+            time.sleep(rng.uniform(0.3, 1.0) * duration)
+        else:  # inside the write phase, once the first batch is committed
+            _commits(data_dir, process, first_only=True)
+            share = (DOCS - held[version]) / DOCS  # the full run wrote every document
+            time.sleep(rng.uniform(0.0, 1.0) * writing * share)
+        alive = process.poll() is None
         _kill(process)
-        _check(data_dir)
+        intents = _written(data_dir)[0]
+        after = _check(data_dir)
+        outcomes.append((alive, intents, dict(after)))
+        interrupted += alive and (intents > 0 or (len(after) == 2 and after != held))
+    assert interrupted >= 1, f"no trial killed the ingestion while it wrote: {outcomes}"
 
     final = _run(corpora["b"], data_dir)
     out, _ = final.communicate(timeout=600)
     assert final.returncode == 0
     statuses = {d["status"] for d in json.loads(out)["documents"]}
     assert statuses <= {"replaced", "unchanged", "ingested"}
-    assert _check(data_dir) == DOCS
+    assert _check(data_dir) == {"b": DOCS}
