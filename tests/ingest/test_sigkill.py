@@ -149,13 +149,13 @@ def test_sigkill_at_random_points_leaves_the_store_consistent(tmp_path: Path) ->
     assert full.returncode == 0
     duration = time.monotonic() - started
     writing = commits[-1] - commits[0]  # first batch committed to last; shutdown follows
-    assert _check(data_dir) == {"a": DOCS}
+    held = _check(data_dir)  # what the store holds before each trial
+    assert held == {"a": DOCS}
 
     rng = random.Random(int(os.environ.get("CLEARLINE_SIGKILL_SEED", time.time())))
     interrupted = 0  # trials killed inside the write phase: an intent left, or a new mix
     outcomes = []  # per trial: alive at the kill, intents left, documents per version after
     for trial in range(TRIALS):
-        held = _check(data_dir)
         version = "b" if held["b"] < held["a"] else "a"
         process = _run(corpora[version], data_dir)
         if trial % 2 == 0:  # anywhere in the run, start-up included
@@ -170,6 +170,7 @@ def test_sigkill_at_random_points_leaves_the_store_consistent(tmp_path: Path) ->
         after = _check(data_dir)
         outcomes.append((alive, intents, dict(after)))
         interrupted += alive and (intents > 0 or (len(after) == 2 and after != held))
+        held = after
     assert interrupted >= 1, f"no trial killed the ingestion while it wrote: {outcomes}"
 
     final = _run(corpora["b"], data_dir)
