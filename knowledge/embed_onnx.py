@@ -52,6 +52,12 @@ def check_torchvision() -> None:
         ) from None
 
 
+def _partial(target: Path) -> Path:
+    """A temporary name for `target` of this process alone: processes sharing a cache folder
+    may export at the same time, and each then replaces the file with a complete one."""
+    return target.with_name(f"{target.name}.{os.getpid()}.partial")
+
+
 def export_graph(bert: Any, tokenizer: Any, fp32: Path) -> Path:
     """Write the ONNX graph of a PyTorch BERT encoder (last hidden state out) to `fp32`,
     atomically."""
@@ -72,7 +78,7 @@ def export_graph(bert: Any, tokenizer: Any, fp32: Path) -> Path:
     bert.eval()
     fp32.parent.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["warm up", "a second sample"], padding=True, return_tensors="pt")
-    partial = fp32.with_suffix(".partial")
+    partial = _partial(fp32)
     with warnings.catch_warnings():  # tracer notes about control flow fixed at export
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -93,7 +99,7 @@ def quantise(fp32: Path, target: Path) -> Path:
     """Dynamically quantise an ONNX graph's weights to int8, atomically."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    partial = target.with_suffix(".partial")
+    partial = _partial(target)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs advice about image models on root

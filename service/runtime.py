@@ -64,7 +64,7 @@ def build_embedder(settings: Settings) -> Embedder:
         return MiniLMEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch)
     variant: Variant = "int8" if settings.embedder == "onnx-int8" else "fp32"
     return OnnxMiniLMEmbedder(
-        settings.data_dir / "models", variant, settings.embed_threads, settings.embed_batch
+        settings.model_cache, variant, settings.embed_threads, settings.embed_batch
     )
 
 

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     embedder: Literal["torch", "onnx-fp32", "onnx-int8"] = Field(
         "onnx-int8", description="Embedding backend for all-MiniLM-L6-v2 (see docs/benchmarks.md)."
     )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where the ONNX embedding graphs exported from the packaged weights are "
+        "kept (the export takes about 12 s); unset: <data-dir>/models. Data directories on one "
+        "machine may share one.",
+    )
     embed_threads: int = Field(1, ge=1, description="Threads for embedding (torch or ONNX).")
     embed_batch: int = Field(
         64,
@@ -138,6 +144,18 @@ class Settings(BaseSettings):
                 f"'{value}' is not a rate limit; write COUNT/PERIOD, e.g. '120/minute'"
             ) from None
         return value
+
+    @field_validator("model_cache_dir")
+    @classmethod
+    def _cache_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError(f"'{value}' is a file; give a folder (it is created if missing)")
+        return value
+
+    @property
+    def model_cache(self) -> Path:
+        """The folder of exported ONNX embedding graphs."""
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def max_file_bytes(self) -> int:

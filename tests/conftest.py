@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,21 @@ def no_outbound_network() -> Iterator[None]:
     socket.getaddrinfo = _real_getaddrinfo
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One folder of exported ONNX embedding graphs for the whole session, in the environment
+    so that the CLI and servers the tests start use it too: the export takes about 12 s, and
+    every test's fresh data directory would otherwise pay it."""
+    previous = os.environ.get("CLEARLINE_MODEL_CACHE_DIR")
+    folder = tmp_path_factory.mktemp("models")
+    os.environ["CLEARLINE_MODEL_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("CLEARLINE_MODEL_CACHE_DIR", None)
+    else:
+        os.environ["CLEARLINE_MODEL_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")
