@@ -88,8 +88,8 @@ def _fill_traces(control_db: Path, tenant: str, traces: int) -> None:
 
 
 def _size(root: Path) -> int:
-    """Bytes of the files under `root` (the linked model files are not data)."""
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    """Bytes of the files under `root`."""
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
 def main() -> None:
@@ -103,11 +103,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "data"
         models = ROOT / "data" / "models"  # reuse an exported ONNX model when there is one
-        if models.is_dir():
-            (data_dir / "models").mkdir(parents=True)
-            for model in models.glob("*.onnx"):
-                (data_dir / "models" / model.name).symlink_to(model)
-        runtime = Runtime(Settings(data_dir=data_dir, embedder=args.embedder))
+        cache = models if models.is_dir() else None
+        settings = Settings(data_dir=data_dir, embedder=args.embedder, model_cache_dir=cache)
+        runtime = Runtime(settings)
         try:
             for tenant in ("acme", "globex"):
                 runtime.tenants.create(tenant, "eu")

@@ -16,8 +16,9 @@ from service.lock import DataDirLock
 from tests.conftest import DATA
 
 
-def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}
+def clearline(*args: str, data_dir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`clearline ARGS` on `data_dir`, with any further CLEARLINE_* variables in `settings`."""
+    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir), **settings}
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
         capture_output=True,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from service.runtime import build_embedder
 from service.settings import Settings
+from tests.service.test_cli import clearline
 
 
 def test_data_directories_share_one_exported_graph(
@@ -32,23 +30,16 @@ def test_unset_it_is_the_data_directorys_models_folder(tmp_path: Path) -> None:
 
 def test_a_file_there_is_refused_with_a_clear_message_and_data_is_kept(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}
-
-    def clearline(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            capture_output=True, text=True, env={**env, **extra}, timeout=300,
-        )  # fmt: skip
-
-    assert clearline("tenant", "create", "acme", "--region", "eu").returncode == 0
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a folder")
-    refused = clearline("tenant", "list", CLEARLINE_MODEL_CACHE_DIR=str(a_file))
+    refused = clearline("tenant", "list", data_dir=data_dir, CLEARLINE_MODEL_CACHE_DIR=str(a_file))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert (
         f"invalid setting (CLEARLINE_MODEL_CACHE_DIR: Value error, '{a_file}' is a file; "
         "give a folder (it is created if missing))" in refused.stderr
     )
     assert a_file.read_text() == "not a folder"
-    listed = clearline("tenant", "list")
+    listed = clearline("tenant", "list", data_dir=data_dir)
     assert listed.returncode == 0 and "acme" in listed.stdout
