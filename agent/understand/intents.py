@@ -23,15 +23,20 @@ import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped, unused-ignore]
-from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped, unused-ignore]
-from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped, unused-ignore]
 
 from agent.understand.records import OUT_OF_SCOPE, Prediction
 from knowledge.protocols import Embedder
+
+# scikit-learn takes 1.3-1.8 s to import (scipy and pandas come with it). Only fitting a
+# tenant's intents needs it, so the methods that fit import it; the CLI commands that never
+# fit (ingest, privacy, audit...) start without it.
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped, unused-ignore]
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped, unused-ignore]
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +149,8 @@ class IntentClassifier:
         return predictions
 
     def _fit(self, vectors: Matrix, labels: Ints) -> _Model:
+        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped, unused-ignore]
+
         classifier = None
         if len(np.unique(labels)) > 1:
             classifier = LogisticRegression(C=self._c, max_iter=1000)
@@ -153,6 +160,9 @@ class IntentClassifier:
     def _fit_calibrator(
         self, folds: int, oos_prior: float
     ) -> tuple[StandardScaler, LogisticRegression]:
+        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped, unused-ignore]
+        from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped, unused-ignore]
+
         features, outcomes = self._held_out_evidence(folds)
         in_scope = outcomes != OOS
         weights = np.ones(len(outcomes))
@@ -170,6 +180,8 @@ class IntentClassifier:
 
     def _held_out_evidence(self, folds: int) -> tuple[Floats, Ints]:
         """Scores and outcomes of held-out examples (in scope) and held-out intents (OOS)."""
+        from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped, unused-ignore]
+
         rng = np.random.default_rng(self._seed)
         counts = np.bincount(self._labels)
         parts: list[tuple[Floats, Ints]] = []
