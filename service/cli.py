@@ -46,11 +46,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _add_common(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    parser.add_argument(
+        "--data-dir", help="data directory (default $CLEARLINE_DATA_DIR or ./data)", **defaults
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output", **defaults)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """`--data-dir` and `--json` work before or after the command. A subcommand's copies
+    default to SUPPRESS: a plain default there would overwrite what the user gave before it."""
+    parser = argparse.ArgumentParser(prog="clearline", description=__doc__)
+    _add_common(parser)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="data directory (default $CLEARLINE_DATA_DIR or ./data)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    parser = argparse.ArgumentParser(prog="clearline", description=__doc__, parents=[common])
+    _add_common(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
     families = (cli_knowledge, cli_tenants, cli_eval, cli_qa, cli_agent, cli_serve, cli_privacy,
                 cli_retention, cli_audit, cli_training)  # fmt: skip

@@ -139,3 +139,31 @@ def test_bad_settings_and_arguments_have_clear_messages(tmp_path: Path) -> None:
     )
     listed = clearline("tenant", "list", "--json", data_dir=data_dir)
     assert json.loads(listed.stdout) == [{"name": "acme", "region": "eu"}]
+
+
+def test_global_options_before_the_command_are_honoured(tmp_path: Path) -> None:
+    """`clearline --data-dir D --json CMD` (the form `--help` shows) uses D and prints JSON,
+    as `clearline CMD --data-dir D --json` does; neither touches the default directory."""
+    default_dir = tmp_path / "default"
+    before_dir, after_dir = tmp_path / "before", tmp_path / "after"
+    made = clearline(
+        "--data-dir", str(before_dir), "--json", "tenant", "create", "acme", "--region", "eu",
+        data_dir=default_dir,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["name"] == "acme"
+    made = clearline(
+        "tenant", "create", "globex", "--region", "us", "--data-dir", str(after_dir), "--json",
+        data_dir=default_dir,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["name"] == "globex"
+
+    def names(*args: str) -> list[str]:
+        listed = clearline(*args, data_dir=default_dir)
+        assert listed.returncode == 0, listed.stderr
+        return [tenant["name"] for tenant in json.loads(listed.stdout)]
+
+    assert names("--json", "--data-dir", str(before_dir), "tenant", "list") == ["acme"]
+    assert names("tenant", "list", "--json", "--data-dir", str(after_dir)) == ["globex"]
+    assert names("--json", "tenant", "list") == []  # the default directory was never written
