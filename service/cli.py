@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,11 +38,25 @@ from service.settings import Settings
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if args.data_dir is not None:
-        overrides["data_dir"] = Path(args.data_dir)
+        overrides["data_dir"] = args.data_dir  # the setting checks it ("" is not ".")
     for name in ("host", "port"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
     return Settings(**overrides)
+
+
+def _setting_problems(error: ValidationError, args: argparse.Namespace) -> str:
+    """What is wrong, naming the option when the value came from one, else the variable."""
+    names, from_option = [], False
+    for problem in error.errors():
+        field = "_".join(map(str, problem["loc"]))
+        if getattr(args, field, None) is not None:
+            names.append(f"--{field.replace('_', '-')}: {problem['msg']}")
+            from_option = True
+        else:
+            names.append(f"CLEARLINE_{field.upper()}: {problem['msg']}")
+    fix = "fix the option" if from_option else "fix the environment variable"
+    return f"invalid setting ({'; '.join(names)}); {fix}"
 
 
 def _add_common(parser: argparse.ArgumentParser, **defaults: Any) -> None:
@@ -76,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
     except ValidationError as error:
-        problems = "; ".join(
-            f"CLEARLINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
-        )
-        sys.stderr.write(f"error: invalid setting ({problems}); fix the environment variable\n")
+        sys.stderr.write(f"error: {_setting_problems(error, args)}\n")
         return 2
     try:
         # A command for one tenant works in its region's control database.

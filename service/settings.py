@@ -145,11 +145,20 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_folder(cls, value: object) -> object:
+        if isinstance(value, str | Path) and str(value).strip() == "":
+            raise ValueError("it is empty; give a folder (it is created if missing)")
+        if isinstance(value, str | Path):
+            _check_folder(Path(value))
+        return value
+
     @field_validator("model_cache_dir")
     @classmethod
     def _cache_folder(cls, value: Path | None) -> Path | None:
-        if value is not None and value.exists() and not value.is_dir():
-            raise ValueError(f"'{value}' is a file; give a folder (it is created if missing)")
+        if value is not None:
+            _check_folder(value)
         return value
 
     @property
@@ -176,3 +185,14 @@ class Settings(BaseSettings):
     def region_db(self, region: str) -> Path:
         """A region's control database: its tenants' conversations, traces, audit log..."""
         return self.region_dir(region) / "clearline.db"
+
+
+def _check_folder(path: Path) -> None:
+    """Refuse a folder path that is, or lies under, a file (it could never be created)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise ValueError(
+                    f"'{candidate}' is a file; give a folder (it is created if missing)"
+                )
+            return

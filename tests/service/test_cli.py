@@ -167,3 +167,33 @@ def test_global_options_before_the_command_are_honoured(tmp_path: Path) -> None:
     assert names("--json", "--data-dir", str(before_dir), "tenant", "list") == ["acme"]
     assert names("tenant", "list", "--json", "--data-dir", str(after_dir)) == ["globex"]
     assert names("--json", "tenant", "list") == []  # the default directory was never written
+
+
+def test_a_data_directory_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
+    """A file, a path under a file, or an empty value (which meant the current folder) is
+    refused before anything is written, naming the option or the variable it came from."""
+    data_dir = tmp_path / "data"
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    folder = "give a folder (it is created if missing)"
+    cases: tuple[tuple[list[str], str | Path, str], ...] = (
+        # (options, CLEARLINE_DATA_DIR, what the user reads)
+        (["--data-dir", str(a_file)], data_dir, f"(--data-dir: Value error, '{a_file}' is a file"),
+        (["--data-dir", str(a_file / "sub")], data_dir, f"'{a_file}' is a file; {folder}); fix"),
+        (["--data-dir", ""], data_dir, f"(--data-dir: Value error, it is empty; {folder}); fix"),
+        ([], "", f"(CLEARLINE_DATA_DIR: Value error, it is empty; {folder}); fix the environment"),
+    )
+    for options, variable, message in cases:
+        refused = subprocess.run(
+            [sys.executable, "-m", "service.cli", *options, "tenant", "list"],
+            capture_output=True, text=True, cwd=tmp_path,
+            env={**os.environ, "CLEARLINE_DATA_DIR": str(variable)},
+        )  # fmt: skip
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert refused.stderr.startswith("error: invalid setting (") and message in refused.stderr
+    assert a_file.read_text() == "not a folder"
+    assert not (tmp_path / "clearline.db").exists()  # nothing written in the current folder
+    listed = clearline("tenant", "list", data_dir=data_dir)
+    assert listed.returncode == 0 and "acme" in listed.stdout
