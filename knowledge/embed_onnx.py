@@ -14,9 +14,11 @@ on the text alone, and on this 2-core machine it is also 1.7x faster than batche
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 
 from knowledge.errors import InstallError
+
+logger = logging.getLogger(__name__)
 
 Variant = Literal["fp32", "int8"]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -56,6 +60,23 @@ def _partial(target: Path) -> Path:
     """A temporary name for `target` of this process alone: processes sharing a cache folder
     may export at the same time, and each then replaces the file with a complete one."""
     return target.with_name(f"{target.name}.{os.getpid()}.partial")
+
+
+STALE_PARTIAL_S = 3600.0
+
+
+def sweep_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -> list[Path]:
+    """Remove the partial files that exports killed midway left in `folder`. An export takes
+    seconds, so a partial untouched for an hour belongs to no running process (on any machine
+    sharing the folder); younger ones may be another process's export in progress."""
+    removed = []
+    now = time.time()
+    for partial in folder.glob("*.partial"):
+        with contextlib.suppress(FileNotFoundError):  # another process swept it first
+            if now - partial.stat().st_mtime > older_than_s:
+                partial.unlink()
+                removed.append(partial)
+    return removed
 
 
 def export_graph(bert: Any, tokenizer: Any, fp32: Path) -> Path:
@@ -117,6 +138,9 @@ def export_onnx(target: Path, variant: Variant) -> Path:
     from sentence_transformers import SentenceTransformer
 
     fp32 = target.with_name("minilm-fp32.onnx")
+    if target.parent.is_dir():
+        for partial in sweep_stale_partials(target.parent):
+            logger.info("removed %s, left by an export that was stopped", partial.name)
     if not fp32.exists():
         model = SentenceTransformer(str(_model_dir()), device="cpu")
         export_graph(model[0].auto_model, model.tokenizer, fp32)

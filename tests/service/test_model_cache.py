@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
+from knowledge.embed_onnx import STALE_PARTIAL_S, sweep_stale_partials
 from service.runtime import build_embedder
 from service.settings import Settings
 from tests.service.test_cli import clearline
@@ -43,3 +46,18 @@ def test_a_file_there_is_refused_with_a_clear_message_and_data_is_kept(tmp_path:
     assert a_file.read_text() == "not a folder"
     listed = clearline("tenant", "list", data_dir=data_dir)
     assert listed.returncode == 0 and "acme" in listed.stdout
+
+
+def test_an_export_sweeps_partials_that_killed_exports_left(tmp_path: Path) -> None:
+    """A partial untouched for over an hour is removed; a younger one (perhaps another
+    process's export in progress) and the graphs are kept."""
+    old = tmp_path / "minilm-int8.onnx.4242.partial"
+    young = tmp_path / "minilm-fp32.onnx.4343.partial"
+    graph = tmp_path / "minilm-int8.onnx"
+    for path in (old, young, graph):
+        path.write_bytes(b"onnx")
+    two_hours_ago = time.time() - 2 * STALE_PARTIAL_S
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    os.utime(graph, (two_hours_ago, two_hours_ago))
+    assert sweep_stale_partials(tmp_path) == [old]
+    assert not old.exists() and young.exists() and graph.exists()
