@@ -40,6 +40,7 @@ class _State:
     size: int = 0
     files: list[str] = field(default_factory=list)
     error: ClearlineError | None = None
+    ended: bool = False  # the closing boundary was read
 
 
 async def receive_files(
@@ -103,9 +104,13 @@ async def receive_files(
             state.handle = None
         state.headers = {}
 
+    def on_end() -> None:
+        state.ended = True
+
     parser = MultipartParser(
         boundary,
         {
+            "on_end": on_end,
             "on_header_field": on_header_field,
             "on_header_value": on_header_value,
             "on_header_end": on_header_end,
@@ -119,7 +124,12 @@ async def receive_files(
             parser.write(block)
             if state.error is not None:
                 raise state.error
-        parser.finalize()
+        parser.finalize()  # checks nothing (python-multipart 0.0.x): the closing boundary is ours
+        if not state.ended:
+            raise BadUpload(
+                "the upload ended before its closing boundary, so its last file may be cut off; "
+                "nothing was changed: send it again"
+            )
     except ClearlineError:
         _discard(state, work_dir)
         raise

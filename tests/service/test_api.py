@@ -125,3 +125,44 @@ def test_bad_requests_have_clear_errors(server: Any) -> None:
     assert (
         no_key.status_code == 401 and "Authorization: Bearer" in no_key.json()["error"]["message"]
     )
+
+
+def test_a_cut_off_upload_is_refused_and_the_earlier_version_kept(server: Any) -> None:
+    """A multipart body that ends before its closing boundary (a dropped connection, a
+    client bug) is refused whole: it never replaces a good document with a truncated one."""
+    ok = upload(server.url, server.admin, DATA / "valid" / "contact.txt")
+    assert wait_job(server.url, server.admin, ok.json()["id"])["status"] == "succeeded"
+
+    def sources() -> list[tuple[str, int, str]]:
+        listed = httpx.get(f"{server.url}/v1/knowledge/sources", headers=auth(server.admin))
+        return [
+            (s["document_id"], s["version"], s["content_hash"]) for s in listed.json()["sources"]
+        ]
+
+    before = sources()
+    head = b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="contact.txt"\r\n\r\n'
+    for cut in (head + b"Call us on weekdays between nine and", head + b"Call us.\r\n--xyz"):
+        response = httpx.post(
+            f"{server.url}/v1/knowledge/sources",
+            content=cut,
+            timeout=60,
+            headers={**auth(server.admin), "Content-Type": "multipart/form-data; boundary=xyz"},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"] == (
+            "the upload ended before its closing boundary, so its last file may be cut off; "
+            "nothing was changed: send it again"
+        )
+    uploads = server.settings.data_dir / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert sources() == before  # still version 1 of the complete file
+    complete = head + b"Call us on weekdays.\r\n--xyz--"  # no CRLF after the closing boundary
+    accepted = httpx.post(
+        f"{server.url}/v1/knowledge/sources",
+        content=complete,
+        timeout=60,
+        headers={**auth(server.admin), "Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert wait_job(server.url, server.admin, accepted.json()["id"])["status"] == "succeeded"
+    assert [(name, version) for name, version, _ in sources()] == [("contact.txt", 2)]
