@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from control.errors import NotFound, Unauthorized
 from control.tenants import Principal
 from service.errors import Forbidden
+from service.rate_limits import TooManyRequests, counting_failures
 from service.runtime import Runtime
 from service.ui.auth import (
     HOMES,
@@ -52,6 +53,13 @@ def _login_form(request: Request, error: str = "", status: int = 200, nxt: str =
     )  # fmt: skip
 
 
+def _blocked_form(request: Request, error: TooManyRequests, nxt: str) -> Response:
+    """The sign-in form while this address has used up its failed authentications."""
+    response = _login_form(request, f"{error}.", 429, nxt)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @router.get("/ui")
 @router.get("/ui/")
 def ui_home(request: Request) -> Response:
@@ -67,8 +75,11 @@ def login_page(request: Request, token: str = "", next: str = "", embed: bool = 
         return _login_form(request, nxt=next)
     runtime: Runtime = request.app.state.runtime
     try:
-        grant, embedded = ui_store(request).redeem_link(token)
-        principal = principal_of(runtime, grant)
+        with counting_failures(request):
+            grant, embedded = ui_store(request).redeem_link(token)
+            principal = principal_of(runtime, grant)
+    except TooManyRequests as error:
+        return _blocked_form(request, error, next)
     except Unauthorized as error:
         return _login_form(request, str(error), 401, next)
     secret, _ = ui_store(request).open(grant, embed=embedded)
@@ -92,7 +103,10 @@ async def login_with_key(request: Request) -> Response:
         return _login_form(request, "Enter your API key.", 400, nxt)
     runtime: Runtime = request.app.state.runtime
     try:
-        principal = runtime.tenants.authenticate(key)
+        with counting_failures(request):
+            principal = runtime.tenants.authenticate(key)
+    except TooManyRequests as error:
+        return _blocked_form(request, error, nxt)
     except Unauthorized as error:
         return _login_form(request, f"That key was not accepted: {error}.", 401, nxt)
     old = session_secret(request)
@@ -141,7 +155,8 @@ def issue_link(request: Request, body: LinkRequest | None = None) -> LinkIssued:
     if not header.lower().startswith("bearer "):
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
     runtime: Runtime = request.app.state.runtime
-    principal = runtime.tenants.authenticate(header[7:].strip())
+    with counting_failures(request):
+        principal = runtime.tenants.authenticate(header[7:].strip())
     if body.embed and principal.role != "end_user":
         raise Forbidden("widget links are for end-user keys only")
     token = ui_store(request).issue_link(_grant(principal), body.ttl_s, body.embed)

@@ -170,3 +170,32 @@ def test_a_second_concurrent_message_to_one_conversation_gets_429(
         assert results["other"].status_code == 200, results["other"].text
         history = httpx.get(f"{live.url}/v1/conversations/{busy}", headers=busy_headers).json()
         assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+
+
+def test_console_sign_in_and_links_count_failed_authentications(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Guessing keys through the console's sign-in form, its one-time links or `/ui/links`
+    uses up the same per-address budget as the API (found by probing: 120 wrong sign-ins
+    from an address the API had blocked all got 401)."""
+    with serve(tmp_path_factory, rate_limit_failed_auth_per_ip="5/minute") as live:
+        wrong = "cl_000000000000_forged-key-guess"
+        ways = {
+            "203.0.113.1": lambda ip, key: httpx.post(
+                f"{live.url}/ui/login", data={"key": key}, headers=_from(ip)),
+            "203.0.113.2": lambda ip, key: httpx.post(
+                f"{live.url}/ui/links", headers=_from(ip, key)),
+            "203.0.113.3": lambda ip, key: httpx.get(
+                f"{live.url}/ui/login", params={"token": key}, headers=_from(ip)),
+        }  # fmt: skip
+        for ip, attempt in ways.items():
+            assert [attempt(ip, wrong).status_code for _ in range(5)] == [401] * 5
+            blocked = attempt(ip, live.keys["admin"])  # a real key is not even checked
+            assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 60
+            assert "too many failed authentications from this address" in blocked.text
+            assert "set-cookie" not in blocked.headers  # no session
+            _limited(httpx.get(f"{live.url}/v1/knowledge/sources",
+                               headers=_from(ip, live.keys["admin"])))  # fmt: skip
+        signed_in = httpx.post(f"{live.url}/ui/login", data={"key": live.keys["admin"]},
+                               headers=_from("198.51.100.7"))  # fmt: skip
+        assert signed_in.status_code == 303 and "set-cookie" in signed_in.headers
