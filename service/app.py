@@ -17,6 +17,7 @@ from evaluation.worker import QaWorker
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
+from service.body_limit import BodyLimit
 from service.errors import http_extras, http_status
 from service.jobs import JobRunner
 from service.lock import DataDirLock
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     )
     app.state.rate_limits = RateLimits(settings)
     app.add_middleware(RequestRegion)
+    app.add_middleware(BodyLimit, max_mb=settings.max_request_mb)
 
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Chunks per embedding call (torch, onnx-fp32; onnx-int8: one text a call).",
     )
+    max_request_mb: float = Field(
+        10, gt=0, description="Largest request body other than a knowledge upload (413 above)."
+    )
     max_upload_files: int = Field(100, ge=1, description="Files accepted in one upload request.")
     chat_base_url: str | None = Field(
         None,

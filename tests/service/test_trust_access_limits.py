@@ -19,7 +19,7 @@ import pytest
 
 from tests.agent.test_chat import Action, FakeOpenAIServer
 from tests.conftest import DATA, LiveServer, free_port
-from tests.service.helpers import auth, seed_returns_policy, upload
+from tests.service.helpers import auth, seed_returns_policy, upload, wait_job
 
 QUESTION = "How long do I have to return a defective item?"
 
@@ -180,14 +180,17 @@ def test_console_sign_in_and_links_count_failed_authentications(
     from an address the API had blocked all got 401)."""
     with serve(tmp_path_factory, rate_limit_failed_auth_per_ip="5/minute") as live:
         wrong = "cl_000000000000_forged-key-guess"
-        ways = {
-            "203.0.113.1": lambda ip, key: httpx.post(
-                f"{live.url}/ui/login", data={"key": key}, headers=_from(ip)),
-            "203.0.113.2": lambda ip, key: httpx.post(
-                f"{live.url}/ui/links", headers=_from(ip, key)),
-            "203.0.113.3": lambda ip, key: httpx.get(
-                f"{live.url}/ui/login", params={"token": key}, headers=_from(ip)),
-        }  # fmt: skip
+
+        def sign_in(ip: str, key: str) -> httpx.Response:
+            return httpx.post(f"{live.url}/ui/login", data={"key": key}, headers=_from(ip))
+
+        def ask_link(ip: str, key: str) -> httpx.Response:
+            return httpx.post(f"{live.url}/ui/links", headers=_from(ip, key))
+
+        def open_link(ip: str, token: str) -> httpx.Response:
+            return httpx.get(f"{live.url}/ui/login", params={"token": token}, headers=_from(ip))
+
+        ways = {"203.0.113.1": sign_in, "203.0.113.2": ask_link, "203.0.113.3": open_link}
         for ip, attempt in ways.items():
             assert [attempt(ip, wrong).status_code for _ in range(5)] == [401] * 5
             blocked = attempt(ip, live.keys["admin"])  # a real key is not even checked
@@ -199,3 +202,33 @@ def test_console_sign_in_and_links_count_failed_authentications(
         signed_in = httpx.post(f"{live.url}/ui/login", data={"key": live.keys["admin"]},
                                headers=_from("198.51.100.7"))  # fmt: skip
         assert signed_in.status_code == 303 and "set-cookie" in signed_in.headers
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Found by probing: a 30 MB JSON body was read whole before a 422. Over
+    CLEARLINE_MAX_REQUEST_MB (0.1 here), with or without Content-Length: 413; knowledge
+    uploads keep their own per-file limits."""
+    with serve(tmp_path_factory, max_request_mb=0.1) as live:
+        start = f"{live.url}/v1/conversations"
+        headers = {**auth(live.keys["end_user"]), "Content-Type": "application/json"}
+        big = b'{"message": "' + b"a" * 200_000 + b'"}'
+
+        def chunked() -> Iterator[bytes]:
+            for at in range(0, len(big), 8192):
+                yield big[at : at + 8192]
+
+        for content in (big, chunked()):
+            refused = httpx.post(start, content=content, headers=headers, timeout=60)
+            assert refused.status_code == 413, refused.text
+            error = refused.json()["error"]
+            assert error["code"] == "payload_too_large"
+            assert error["message"].startswith("the request body is more than the 0.1 MB limit")
+        assert httpx.post(start, json={}, headers=headers).status_code == 201
+        files = [("files", ("big.txt", b"refund policy text. " * 10_000))]  # 0.2 MB
+        uploaded = httpx.post(f"{live.url}/v1/knowledge/sources", files=files,
+                              headers=auth(live.keys["admin"]), timeout=60)  # fmt: skip
+        assert uploaded.status_code == 202, uploaded.text
+        job = wait_job(live.url, live.keys["admin"], uploaded.json()["id"])
+        assert job["status"] == "succeeded", job
