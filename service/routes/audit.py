@@ -14,6 +14,7 @@ from service.deps import AdminDep, RuntimeDep
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["audit"])
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 422)
 }
@@ -40,7 +41,7 @@ class AuditPage(BaseModel):
 def list_audit(
     principal: AdminDep, runtime: RuntimeDep,
     since: str | None = Query(None, description="ISO-8601 moment; entries at or after it"),
-    after: int = Query(0, ge=0, description="entry id the previous page ended with"),
+    after: int = Query(0, ge=0, le=MAX_ID, description="entry id the previous page ended with"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AuditPage:  # fmt: skip
     """Who did what, when, from which key, for the caller's tenant."""
