@@ -39,7 +39,12 @@ def parse_since(value: str | None) -> datetime | None:
         raise BadRequest(
             f"since '{value}' is not an ISO-8601 moment; write e.g. 2026-12-01T00:00:00Z"
         ) from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    except OverflowError:
+        raise BadRequest(
+            f"since '{value}' is outside the years 1-9999 in UTC; write e.g. 2026-12-01T00:00:00Z"
+        ) from None
 
 
 @tenant_region

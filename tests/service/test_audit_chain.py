@@ -68,6 +68,12 @@ def test_audit_chain_pages_and_tampering(
         assert future["entries"] == []
         bad = httpx.get(f"{live.url}/v1/audit", headers=auth(admin), params={"since": "soon"})
         assert bad.status_code == 400 and "ISO-8601" in bad.text
+        edge = "0001-01-01T00:00:00+01:00"  # before year 1 in UTC: overflowed (500) before
+        early = httpx.get(f"{live.url}/v1/audit", headers=auth(admin), params={"since": edge})
+        assert early.status_code == 400, early.text
+        assert early.json()["error"]["message"] == (
+            f"since '{edge}' is outside the years 1-9999 in UTC; write e.g. 2026-12-01T00:00:00Z"
+        )
         assert httpx.get(f"{live.url}/v1/audit", timeout=30).status_code == 401
 
         intact = _get(live, "/v1/audit/verify", admin)
