@@ -35,7 +35,14 @@ from privacy.erase import STEP_REMOVED, finish, finish_interrupted, record_step
 from privacy.operations import OperationLog
 from privacy.places import DataPlaces
 from privacy.retention_conversations import select_conversations, stamp
-from privacy.retention_policy import RetentionPolicy, dump_policy, parse_policy, rule_for
+from privacy.retention_policy import (
+    RetentionPolicy,
+    dump_policy,
+    parse_policy,
+    refuse_empty,
+    rule_for,
+    run_moment,
+)
 
 KIND = "retention"
 # Traces the conversation rules removed (or, dry, would remove): QA rules leave them out,
@@ -70,7 +77,9 @@ class RetentionPolicies:
         self._sessions = sessions
 
     def set(self, tenant: str, source: str, actor: str) -> StoredPolicy:
-        """Validate and store (RetentionPolicyError and nothing changed if invalid)."""
+        """Validate and store (RetentionPolicyError and nothing changed if invalid or
+        empty)."""
+        refuse_empty(source)
         policy = parse_policy(source)
         with self._sessions.begin() as session:
             row = session.get(RetentionPolicyRecord, tenant)
@@ -148,7 +157,7 @@ class RetentionRunner:
     def run(self, tenant: str, now: datetime | None, dry_run: bool, actor: str) -> RetentionReport:
         """Apply the tenant's policy as of `now` (default: the clock). A tenant without a
         policy keeps everything: the report's `policy_version` is None."""
-        now = _aware(now or datetime.now(UTC))
+        now = _aware(run_moment(now) or datetime.now(UTC))
         stored = self.policies.get(tenant)
         version = stored.version if stored is not None else None
         report = RetentionReport(tenant, now.isoformat(), dry_run, version)

@@ -24,6 +24,7 @@ from its last activity (its last message, or its last change of status).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import yaml
@@ -214,3 +215,34 @@ def dump_policy(policy: RetentionPolicy) -> dict[str, Any]:
         entry["older_than_days"] = rule.older_than_days
         rules.append(entry)
     return {"rules": rules}
+
+
+def refuse_empty(text: str) -> None:
+    """RetentionPolicyError if `text` holds no policy at all (nothing, blanks, comments,
+    `{}`): most likely a mistake, so setting it must not silently remove every rule. Invalid
+    YAML is left to `parse_policy`, which says where it fails."""
+    try:
+        empty = not text.strip() or yaml.safe_load(text) in (None, {})
+    except yaml.YAMLError:
+        empty = False
+    if empty:
+        raise RetentionPolicyError("the policy is empty; send `rules: []` to remove every rule")
+
+
+EARLIEST_RUN = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_RUN_AHEAD = timedelta(days=366)
+
+
+def run_moment(now: datetime | None) -> datetime | None:
+    """`now` (naive = UTC) if a retention run may stand at it, else RetentionPolicyError: a
+    moment before 2000 or over a year ahead is a mistake, and one far ahead would remove all
+    data."""
+    if now is None:
+        return None
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    if not EARLIEST_RUN <= moment <= datetime.now(UTC) + LATEST_RUN_AHEAD:
+        raise RetentionPolicyError(
+            f"now {moment.isoformat()} is out of range: a retention run accepts a moment from "
+            "2000-01-01 to one year after the clock; leave it out to use the clock"
+        )
+    return moment

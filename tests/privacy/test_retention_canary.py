@@ -67,6 +67,18 @@ def test_retention_run_removes_every_byte_past_the_rules_age_only(tmp_path: Path
     assert refused.returncode == 1
     assert "rule 'widget' (rules[1]), field 'older_than_days'" in refused.stderr
     assert retention(data_dir, "show")["version"] == 1
+    # So are an empty policy file and a moment no run may stand at (both as over HTTP).
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# rules to come\n")
+    refused = clearline(
+        "retention", "set", "--tenant", "acme", "--policy", str(empty), data_dir=data_dir
+    )
+    assert refused.returncode == 1
+    assert "the policy is empty; send `rules: []` to remove every rule" in refused.stderr
+    refused = clearline("retention", "run", "--tenant", "acme", "--now", "9999-01-01T00:00:00Z",
+                        data_dir=data_dir)  # fmt: skip
+    assert refused.returncode == 1 and "is out of range: a retention run accepts" in refused.stderr
+    assert retention(data_dir, "show")["version"] == 1
 
     before = retention(data_dir, "run", "--now", at(29))
     assert before["counts"] == {} and before["policy_version"] == 1

@@ -122,8 +122,8 @@ def test_a_retention_run_at_an_impossible_moment_gets_400(server: Any) -> None:
             refused(call(server, "POST", "/v1/privacy/retention/runs",
                          json={"dry_run": dry_run, "now": now}), 400,
                     f"now {shown} is out of range: a retention run accepts a moment from "
-                    "2000-01-01 to one year after the server's clock; leave `now` out to use "
-                    "the clock")  # fmt: skip
+                    "2000-01-01 to one year after the clock; leave it out to use the "
+                    "clock")  # fmt: skip
     assert call(server, "GET", "/v1/privacy/retention").json() == before
     fine = call(server, "POST", "/v1/privacy/retention/runs",
                 json={"dry_run": True, "now": "2020-01-01T00:00:00Z"})  # fmt: skip
