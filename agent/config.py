@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 Autonomy = Literal["copilot", "autonomous", "per_intent"]
 Reader = Literal["model", "features"]
@@ -45,6 +47,7 @@ DEFAULT_PRIVACY_NOTICE = (
     "Messages in this conversation are stored to answer you and to check answer quality. "
     "Personal data is masked before any text is sent to an external model."
 )
+MAX_NOTICE_CHARS = 4000  # the disclosure and the privacy notice, each
 
 
 class Thresholds(BaseModel):
@@ -135,6 +138,36 @@ class AgentConfig(BaseModel):
     privacy_notice: str = DEFAULT_PRIVACY_NOTICE
     version: int = 1
 
+    @field_validator("disclosure")
+    @classmethod
+    def _says_it_is_an_ai(cls, disclosure: str) -> str:
+        if not disclosure.strip():
+            raise PydanticCustomError(
+                "blank_disclosure",
+                "the AI disclosure must not be blank: conversations show it to tell end users "
+                "they are talking to an AI; write a sentence saying so",
+            )
+        if _control_characters(disclosure):
+            raise PydanticCustomError(
+                "control_characters",
+                "the AI disclosure must not hold control characters (such as NUL or line "
+                "breaks); write it as one line of plain text",
+            )
+        _check_length("the AI disclosure", disclosure)
+        return disclosure
+
+    @field_validator("privacy_notice")
+    @classmethod
+    def _readable_notice(cls, notice: str) -> str:
+        if _control_characters(notice, allowed="\r\n\t"):
+            raise PydanticCustomError(
+                "control_characters",
+                "the privacy notice must not hold control characters other than line breaks "
+                "and tabs (such as NUL); write it as plain text",
+            )
+        _check_length("the privacy notice", notice)
+        return notice
+
     @model_validator(mode="after")
     def _known_features(self) -> AgentConfig:
         unknown = sorted(set(self.features) - set(FEATURES))
@@ -171,3 +204,18 @@ class AgentConfig(BaseModel):
         if self.autonomy == "copilot":
             return False
         return intent is not None and intent in self.autonomous_intents
+
+
+def _control_characters(text: str, allowed: str = "") -> bool:
+    """Whether `text` holds a control character (NUL, a line break...) not in `allowed`."""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+
+
+def _check_length(what: str, text: str) -> None:
+    if len(text) > MAX_NOTICE_CHARS:
+        raise PydanticCustomError(
+            "too_long",
+            "{what} is {length} characters long; keep it to {limit} characters and link to "
+            "the full text",
+            {"what": what, "length": f"{len(text):,}", "limit": f"{MAX_NOTICE_CHARS:,}"},
+        )

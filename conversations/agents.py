@@ -7,6 +7,7 @@ procedure runner on next use.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import UTC, datetime
@@ -67,7 +68,7 @@ class TenantAgents:
             row = session.get(TenantConfig, tenant)
         if row is None:
             return AgentConfig()
-        config = AgentConfig.model_validate_json(row.config)
+        config = _stored_config(tenant, row.config)
         config.version = row.version
         return config
 
@@ -87,7 +88,7 @@ class TenantAgents:
             row = session.get(TenantConfig, tenant)
             assert row is not None
             try:
-                config = AgentConfig.model_validate_json(row.config).merged(changes, version)
+                config = _stored_config(tenant, row.config).merged(changes, version)
             except ValidationError as error:
                 raise config_error(error) from None
             row.config = config.model_dump_json()
@@ -284,3 +285,24 @@ class TenantAgents:
 
     def close(self) -> None:
         self._http.close()
+
+
+_TEXTS = ("disclosure", "privacy_notice")
+
+
+def _stored_config(tenant: str, text: str) -> AgentConfig:
+    """A stored configuration. One saved before the disclosure and notice had rules (blank,
+    control characters, over 4,000 characters) loads with the default text in that field
+    and a warning, so the tenant's conversations and its admin's next change still work."""
+    try:
+        return AgentConfig.model_validate_json(text)
+    except ValidationError as error:
+        failed = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+        if not failed or not failed <= set(_TEXTS):
+            raise
+        logger.warning("tenant %s: stored %s broke the rules; the default is shown",
+                       tenant, " and ".join(sorted(failed)))  # fmt: skip
+        data = json.loads(text)
+        for field in failed:
+            data.pop(field, None)
+        return AgentConfig.model_validate(data)

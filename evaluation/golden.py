@@ -14,7 +14,7 @@ from agent.trace import Trace
 from control.errors import BadRequest
 from control.models import GoldenCase, Message
 from control.regional import tenant_regions
-from evaluation.questions import Question, parse_question
+from evaluation.questions import InvalidQuestions, Question, check_labels, parse_question
 
 
 @tenant_regions
@@ -23,17 +23,19 @@ class GoldenSets:
         self._sessions = sessions
 
     def import_jsonl(self, tenant: str, text: str, where: str = "upload") -> int:
-        """Import a questions JSONL; a bad line stops the import and nothing is stored."""
-        records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            parse_question(line, f"{where} line {number}")  # raises a clear error
-            records.append(json.loads(line))
+        """Import a questions JSONL in one transaction: a bad line stops the import and
+        nothing is stored; a line repeating an id replaces the earlier one."""
+        records = [
+            _golden_record(line, f"{where} line {number}")
+            for number, line in enumerate(text.splitlines(), 1)
+            if line.strip()
+        ]
         if not records:
             raise BadRequest(f"{where} holds no questions")
-        for record in records:
-            self._put(tenant, record, "import")
+        last_of_each_id = {record["id"]: record for record in records}
+        with self._sessions.begin() as session:
+            for record in last_of_each_id.values():
+                _put(session, tenant, record, "import")
         return len(records)
 
     def add_correction(self, trace: Trace, verdict: str, corrected: str) -> None:
@@ -48,7 +50,8 @@ class GoldenSets:
             "answerable": not unanswerable,
             "source_trace_id": trace.trace_id,
         }
-        self._put(trace.tenant, record, "correction")
+        with self._sessions.begin() as session:
+            _put(session, trace.tenant, record, "correction")
 
     def cases(self, tenant: str) -> list[dict[str, Any]]:
         """Every case as its questions-JSONL record, with `golden_source` (import|correction)."""
@@ -100,12 +103,29 @@ class GoldenSets:
             turns = turns[:-1]  # the question itself
         return turns
 
-    def _put(self, tenant: str, record: dict[str, Any], source: str) -> None:
-        with self._sessions.begin() as session:
-            row = session.get(GoldenCase, (str(record["id"]), tenant))
-            if row is None:
-                session.add(GoldenCase(id=str(record["id"]), tenant=tenant, body=json.dumps(record),
-                                       source=source))  # fmt: skip
-            else:
-                row.body = json.dumps(record)
-                row.source = source
+
+def _golden_record(line: str, where: str) -> dict[str, Any]:
+    """One line of a golden-set import, checked as a question (a clear error otherwise),
+    with the id and the non-blank question a golden case needs."""
+    parse_question(line, where)
+    record: dict[str, Any] = json.loads(line)
+    check_labels(record, where)
+    case_id = record.get("id")
+    if not isinstance(case_id, str) or not case_id.strip():
+        raise InvalidQuestions(
+            f"{where} needs an 'id' string that is not empty; give each question its own id"
+        )
+    if not record["question"].strip():
+        raise InvalidQuestions(f"{where} needs a 'question' string that is not blank")
+    return record
+
+
+def _put(session: Session, tenant: str, record: dict[str, Any], source: str) -> None:
+    """Store `record` as the tenant's case of its id, replacing any case of that id."""
+    row = session.get(GoldenCase, (str(record["id"]), tenant))
+    if row is None:
+        session.add(GoldenCase(id=str(record["id"]), tenant=tenant, body=json.dumps(record),
+                               source=source))  # fmt: skip
+    else:
+        row.body = json.dumps(record)
+        row.source = source

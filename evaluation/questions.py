@@ -68,3 +68,27 @@ def parse_question(line: str, where: str) -> Question:
         answerable=data.get("answerable"),
         answerability=str(data["answerability"]) if data.get("answerability") else None,
     )
+
+
+def check_labels(data: dict[str, Any], where: str) -> None:
+    """`answerable` is a boolean and `reference_doc_ids` a list of strings, where given (what
+    a golden case must hold; `eval answers` reads question files as they come)."""
+    answerable = data.get("answerable")
+    if answerable is not None and not isinstance(answerable, bool):
+        raise InvalidQuestions(
+            f"{where}: 'answerable' must be true or false, not {_shown(answerable)}"
+        )
+    doc_ids = data.get("reference_doc_ids")
+    if doc_ids is not None and (
+        not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids)
+    ):
+        raise InvalidQuestions(
+            f"{where}: 'reference_doc_ids' must be a list of document id strings, "
+            f"not {_shown(doc_ids)}"
+        )
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """`value` as JSON for an error message, cut to `limit` characters."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

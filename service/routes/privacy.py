@@ -92,13 +92,19 @@ def apply_redactions(
     privacy: PrivacyDep,
 ) -> AppliedRedactions:
     """Apply the chosen suggestions (or all): each value is redacted permanently, everywhere
-    in the tenant's data. Unknown ids change nothing and are named in the error."""
+    in the tenant's data. Unknown ids, or both `ids` and `all`, change nothing and get a
+    400 saying why."""
     if not body.all and not body.ids:
         raise BadRequest("choose suggestions to apply: give their 'ids', or 'all': true")
+    if body.all and body.ids:
+        raise BadRequest(
+            "give `ids` or `all`, not both: list the suggestions to apply in 'ids', or send "
+            "'all': true alone to apply every one"
+        )
     found = suggest(runtime.sessions, runtime.pii_detector, principal.tenant, conversation_id)
     by_id = {s.id: s for s in found}
     unknown = [i for i in body.ids if i not in by_id]
-    if unknown and not body.all:
+    if unknown:
         raise BadRequest(
             f"unknown suggestion ids {', '.join(unknown[:5])}: list them again with GET "
             f"/v1/conversations/{conversation_id}/redactions (applied ones disappear)"
