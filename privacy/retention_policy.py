@@ -71,6 +71,13 @@ class RetentionRule(BaseModel):
     where: Where = Field(default_factory=Where)
     older_than_days: int = Field(ge=1, le=36500)
 
+    @field_validator("older_than_days", mode="before")
+    @classmethod
+    def _days_not_yes(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML reads yes/true/on as True, which int() takes as 1
+            raise ValueError(f"write a number of days, e.g. 30, not {str(value).lower()}")
+        return value
+
     @model_validator(mode="after")
     def _where_only_for_conversations(self) -> RetentionRule:
         if self.where.given() and self.applies_to != "conversations":

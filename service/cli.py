@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from control.errors import BadRequest
 from control.regional import tenant_scope
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
@@ -97,11 +98,35 @@ def main(argv: list[str] | None = None) -> int:
             code: int = args.func(args, settings)
         return code
     except ClearlineError as error:
-        sys.stderr.write(f"error: {error}\n")
-        if args.json:
-            _, code_name = http_status(error)
-            out(json.dumps({"error": {"code": code_name, "message": str(error)}}))
-        return 1
+        return _failed(args, error)
+    except (OSError, UnicodeDecodeError, RecursionError) as error:
+        return _failed(args, BadRequest(_input_problem(error)))
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            "interrupted: what was already saved is kept; run the command again to finish\n"
+        )
+        return 130
+
+
+def _failed(args: argparse.Namespace, error: ClearlineError) -> int:
+    sys.stderr.write(f"error: {error}\n")
+    if args.json:
+        _, code_name = http_status(error)
+        out(json.dumps({"error": {"code": code_name, "message": str(error)}}))
+    return 1
+
+
+def _input_problem(error: OSError | UnicodeDecodeError | RecursionError) -> str:
+    """One line for a file the user named that cannot be read or written as given."""
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"a file is not UTF-8 text (byte {error.start} cannot be decoded); save it as "
+            "UTF-8 and run the command again"
+        )
+    if isinstance(error, RecursionError):
+        return "a line is nested too deeply to read (thousands of brackets?); fix the file"
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 if __name__ == "__main__":

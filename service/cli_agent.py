@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from control.errors import Conflict, NotFound
+from control.errors import BadRequest, Conflict, NotFound
 from conversations.identity import check_end_user_id
+from service.agent_schemas import MAX_TEXT
 from service.cli_output import emit, runtime
 from service.lock import DataDirLock
 from service.settings import Settings
@@ -15,6 +16,13 @@ from service.settings import Settings
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Ask the tenant's agent one question (optionally in an existing conversation)."""
+    if not args.question.strip():
+        raise BadRequest("the question is empty; ask it in words")
+    if len(args.question) > MAX_TEXT:
+        raise BadRequest(
+            f"the question is {len(args.question):,} characters; keep it to {MAX_TEXT:,}, "
+            "as the API does"
+        )
     with DataDirLock(settings.data_dir, "clearline ask"):
         rt = runtime(settings)
         try:

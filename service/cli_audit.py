@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from service.cli_output import emit, runtime
+from service.cli_output import emit, output_path, runtime, write_lines
 from service.cli_retention import locked
 from service.settings import Settings
 
@@ -24,17 +23,15 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from control.audit_read import entries, parse_since
 
     since = parse_since(args.since)
+    out = output_path(args.out, settings)
     lock = locked(settings, "clearline audit export", "GET /v1/audit")
     try:
         rt = runtime(settings)
         try:
             rt.tenants.get(args.tenant)
             lines = entries(rt.sessions, args.tenant, since)
-            out = Path(args.out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", encoding="utf-8") as handle:
-                for line in lines:
-                    handle.write(json.dumps(line.as_json(), ensure_ascii=False) + "\n")
+            write_lines(out, (json.dumps(line.as_json(), ensure_ascii=False) + "\n"
+                              for line in lines))  # fmt: skip
             rt.audit(args.tenant, "cli", "audit.export", entries=len(lines), since=args.since)
         finally:
             rt.close()

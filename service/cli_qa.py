@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.cli_output import emit, out, runtime
+from service.cli_output import emit, out, output_path, runtime, write_lines
 from service.lock import DataDirLock
 from service.settings import Settings
 
 
 def cmd_qa(args: argparse.Namespace, settings: Settings) -> int:
     """The QA loop from the command line: score, report, golden sets."""
+    out_path = output_path(args.out, settings) if getattr(args, "out", None) is not None else None
     with DataDirLock(settings.data_dir, f"clearline qa {args.action}"):
         rt = runtime(settings)
         try:
@@ -25,7 +26,8 @@ def cmd_qa(args: argparse.Namespace, settings: Settings) -> int:
             if args.action == "run":
                 return _qa_run(args, rt)
             if args.action == "report":
-                return _qa_report(args, rt)
+                assert out_path is not None
+                return _qa_report(args, rt, out_path)
             if args.action == "golden-import":
                 text = Path(args.path).read_text(encoding="utf-8")
                 count = rt.golden.import_jsonl(args.tenant, text, Path(args.path).name)
@@ -35,8 +37,8 @@ def cmd_qa(args: argparse.Namespace, settings: Settings) -> int:
             cases = rt.golden.cases(args.tenant)
             lines = "\n".join(json.dumps(c) for c in cases)
             rt.audit(args.tenant, "cli", "qa.golden.export", cases=len(cases))
-            if args.out:
-                Path(args.out).write_text(lines + "\n", encoding="utf-8")
+            if out_path is not None:
+                write_lines(out_path, [lines + "\n"])
                 emit(args, {"exported": len(cases), "path": args.out},
                      f"exported {len(cases)} golden cases to {args.out}")  # fmt: skip
             else:
@@ -78,11 +80,11 @@ def _qa_run(args: argparse.Namespace, rt: Any) -> int:
     return 0
 
 
-def _qa_report(args: argparse.Namespace, rt: Any) -> int:
+def _qa_report(args: argparse.Namespace, rt: Any, path: Path) -> int:
     from evaluation.report import render_report
     from evaluation.scored_replies import scored_replies
 
-    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
     base = args.trace_base_url.rstrip("/")
     summary = render_report(
         scored_replies(rt.sessions, args.tenant), args.tenant, path,

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from service.cli_output import emit, runtime
+from service.cli_output import emit, output_path, runtime, write_lines
 from service.cli_retention import locked
 from service.settings import Settings
 
@@ -25,6 +24,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from conversations.training_export import export_training
     from privacy.redact import redact
 
+    out = output_path(args.out, settings)
     lock = locked(settings, "clearline training export", "the CLI after stopping the server")
     try:
         rt = runtime(settings)
@@ -36,11 +36,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 return redact(text, detector.detect(text))
 
             result = export_training(rt.sessions, args.tenant, mask)
-            out = Path(args.out)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", encoding="utf-8") as handle:
-                for line in result.lines:
-                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            write_lines(out, (json.dumps(line, ensure_ascii=False) + "\n"
+                              for line in result.lines))  # fmt: skip
             rt.audit(args.tenant, "cli", "training.export", **result.record())
         finally:
             rt.close()

@@ -67,7 +67,14 @@ def test_retention_run_removes_every_byte_past_the_rules_age_only(tmp_path: Path
     assert refused.returncode == 1
     assert "rule 'widget' (rules[1]), field 'older_than_days'" in refused.stderr
     assert retention(data_dir, "show")["version"] == 1
-    # So are an empty policy file and a moment no run may stand at (both as over HTTP).
+    # So are a yes for a number of days, an empty policy file and a moment no run may
+    # stand at (the last two as over HTTP).
+    bad.write_text(POLICY.replace("older_than_days: 60", "older_than_days: yes"))
+    refused = clearline(
+        "retention", "set", "--tenant", "acme", "--policy", str(bad), data_dir=data_dir
+    )
+    assert refused.returncode == 1
+    assert "field 'older_than_days': write a number of days, e.g. 30, not true" in refused.stderr
     empty = tmp_path / "empty.yaml"
     empty.write_text("# rules to come\n")
     refused = clearline(

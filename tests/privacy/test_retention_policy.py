@@ -116,6 +116,11 @@ rules:
             "two rules are named 'a'",
         ),
         ("rules:\n  - {older_than_days: 5}\n", "rules[0], field 'name': Field required"),
+        (  # YAML reads yes as true, which int() would take as 1 day
+            "rules:\n  - {name: a, older_than_days: yes}\n",
+            "rule 'a' (rules[0]), field 'older_than_days': write a number of days, e.g. 30, "
+            "not true",
+        ),
         ("rules: [{name: a, older_than_days: 5}\n", "not valid YAML at line"),
         ("- {name: a, older_than_days: 5}\n", "must be a mapping with a 'rules' list"),
         ("rule:\n  - {name: a, older_than_days: 5}\n", "rule: unknown field"),

@@ -197,3 +197,46 @@ def test_a_data_directory_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> 
     assert not (tmp_path / "clearline.db").exists()  # nothing written in the current folder
     listed = clearline("tenant", "list", data_dir=data_dir)
     assert listed.returncode == 0 and "acme" in listed.stdout
+
+
+def test_files_that_cannot_be_read_or_written_get_one_line_and_data_is_kept(
+    tmp_path: Path,
+) -> None:
+    """Found by probing the CLI: `--out` at a store inside the data directory emptied that
+    region's database, and unreadable inputs showed tracebacks. Each now gets one `error:`
+    line, exit 1, and the data directory still works."""
+    data_dir = tmp_path / "data"
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    store = data_dir / "regions" / "eu" / "clearline.db"
+    before = store.read_bytes()
+    not_utf8, deep = tmp_path / "latin1.jsonl", tmp_path / "deep.jsonl"
+    not_utf8.write_bytes(b'{"id": "a", "question": "caf\xe9?"}\n')
+    deep.write_text("[" * 100_000 + "\n")
+    cases = {
+        ("audit", "export", "--tenant", "acme", "--out", str(store)):
+            f"--out {store} is inside the data directory {data_dir}; write it elsewhere",
+        ("training", "export", "--tenant", "acme", "--out", str(tmp_path)):
+            f"--out {tmp_path} is a folder; name a file in it",
+        ("qa", "golden-export", "--tenant", "acme", "--out", ""): "--out is empty; name a file",
+        ("qa", "golden-import", str(tmp_path / "missing.jsonl"), "--tenant", "acme"):
+            f"{tmp_path / 'missing.jsonl'}: No such file or directory",
+        ("qa", "golden-import", str(not_utf8), "--tenant", "acme"):
+            "a file is not UTF-8 text (byte 28 cannot be decoded); save it as UTF-8",
+        ("qa", "golden-import", str(deep), "--tenant", "acme"):
+            "a line is nested too deeply to read",
+        ("ask", "   ", "--tenant", "acme"): "the question is empty; ask it in words",
+        ("ask", "why? " * 1000, "--tenant", "acme"):
+            "the question is 5,000 characters; keep it to 4,000, as the API does",
+    }  # fmt: skip
+    for args, message in cases.items():
+        failed = clearline(*args, data_dir=data_dir)
+        assert failed.returncode == 1, (args, failed.stderr)
+        assert failed.stderr.startswith(f"error: {message}"), (args, failed.stderr)
+        assert "Traceback" not in failed.stderr
+    assert store.read_bytes() == before
+    listed = clearline("tenant", "list", data_dir=data_dir)
+    assert listed.returncode == 0 and "acme" in listed.stdout
+    exported = clearline("qa", "golden-export", "--tenant", "acme", "--out",
+                         str(tmp_path / "new" / "golden.jsonl"), data_dir=data_dir)  # fmt: skip
+    assert exported.returncode == 0 and (tmp_path / "new" / "golden.jsonl").exists()
