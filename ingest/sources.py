@@ -72,15 +72,29 @@ def expand(paths: Sequence[Path]) -> Iterator[Source | BadSource]:
     """Files as given; folders recursively (ids relative to the folder); corpora by record."""
     for path in paths:
         if path.is_dir():
+            folder = path.resolve()
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                document_id = child.relative_to(path).as_posix()
                 if any(part.startswith(".") for part in child.relative_to(path).parts):
                     continue
-                yield from sources_for_file(child, child.relative_to(path).as_posix())
+                if not child.resolve().is_relative_to(folder):
+                    yield BadSource(document_id, str(child), _outside(child))
+                    continue
+                yield from sources_for_file(child, document_id)
         elif path.is_file():
             yield from sources_for_file(path, path.name)
         else:
             error = IngestError(f"cannot ingest '{path}': no such file or folder; check the path")
             yield BadSource(str(path), str(path), error)
+
+
+def _outside(link: Path) -> IngestError:
+    """A folder's link to a file outside it is not ingested: whoever can drop a link into a
+    documents folder could otherwise put any file of this machine into the agent's answers."""
+    return IngestError(
+        f"cannot ingest '{link}': it links to {link.resolve()}, outside the folder; copy the "
+        "file into the folder to ingest it"
+    )
 
 
 def sources_for_file(path: Path, document_id: str) -> Iterator[Source | BadSource]:

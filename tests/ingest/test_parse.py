@@ -62,3 +62,24 @@ def test_folder_ids_are_relative_paths(tmp_path: Path) -> None:
     (tmp_path / ".hidden.md").write_text("# hidden")
     ids = [i.document_id for i in expand([tmp_path])]
     assert ids == ["policies/a.md"]
+
+
+def test_a_folders_link_to_a_file_outside_it_is_refused(tmp_path: Path) -> None:
+    """Found by probing: `clearline ingest docs/` followed docs/passwd.txt -> /etc/passwd.
+    A link to a file inside the folder is still read; one outside is a failed source."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "faq.md").write_text("# FAQ\n\nReturns take 30 days.")
+    (docs / "faq-link.md").symlink_to(docs / "faq.md")
+    (docs / "passwd.txt").symlink_to(outside)
+    found = {s.document_id: s for s in expand([docs])}
+    assert sorted(found) == ["faq-link.md", "faq.md", "passwd.txt"]
+    assert isinstance(found["faq.md"], Source) and isinstance(found["faq-link.md"], Source)
+    refused = found["passwd.txt"]
+    assert not isinstance(refused, Source)
+    assert str(refused.error) == (
+        f"cannot ingest '{docs / 'passwd.txt'}': it links to {outside}, outside the folder; "
+        "copy the file into the folder to ingest it"
+    )
