@@ -69,6 +69,8 @@ def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
     with DataDirLock(settings.data_dir, "clearline trace"):
         rt = runtime(settings)
         try:
+            if args.tenant:
+                rt.tenants.get(args.tenant)  # NotFound naming it, before any regional lookup
             tenants = [args.tenant] if args.tenant else [t.name for t in rt.tenants.list()]
             trace = next(
                 (t for name in tenants if (t := rt.agent.traces.get(name, args.trace_id))),

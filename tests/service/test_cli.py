@@ -226,6 +226,7 @@ def test_files_that_cannot_be_read_or_written_get_one_line_and_data_is_kept(
         ("qa", "golden-import", str(deep), "--tenant", "acme"):
             "a line is nested too deeply to read",
         ("ask", "   ", "--tenant", "acme"): "the question is empty; ask it in words",
+        ("trace", "abc", "--tenant", "ghost"): "tenant 'ghost' does not exist",
         ("ask", "why? " * 1000, "--tenant", "acme"):
             "the question is 5,000 characters; keep it to 4,000, as the API does",
     }  # fmt: skip
