@@ -11,18 +11,8 @@ import pytest
 
 from tests.conftest import LiveServer, free_port
 from tests.service.helpers import auth
+from tests.service.test_trust_access_versions import PROCEDURE
 
-PROCEDURE = """\
-id: opening-hours
-title: Tell the opening hours
-intents: [opening_hours]
-examples:
-  - when are you open
-  - what are your opening hours
-steps:
-  - id: answer
-    reply: "We are open from nine to five, Monday to Friday."
-"""
 POLICY = "rules: [{name: default, applies_to: conversations, older_than_days: 30}]\n"
 HUGE_TAG = '"' + "9" * 5000 + '"'
 ODD_TAGS = {
