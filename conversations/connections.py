@@ -24,6 +24,8 @@ from agent.procedures.connections import (
     ConnectionSpecError,
     Origin,
     check_base_url,
+    check_reachable,
+    check_timeout,
 )
 from control.errors import BadRequest, NotFound
 from control.models_actions import ActionConnection
@@ -75,7 +77,8 @@ class ActionConnections:
 
     def build(self, tenant: str, name: str, spec: ConnectionSpec) -> Connection:
         """The connection `spec` describes (stored secrets kept unless replaced); raises
-        BadRequest naming what is wrong."""
+        BadRequest naming what is wrong, e.g. an origin at a link-local / cloud metadata
+        address (agent.procedures.addresses) or a timeout outside 0.1 to 120 s."""
         if not re.match(CONNECTION_NAME, name):
             raise BadRequest(
                 f"connection name '{name}' must be a letter or _ then letters, digits or _ "
@@ -84,12 +87,16 @@ class ActionConnections:
         try:
             base_url = check_base_url(spec.base_url)
             allowed = {Origin.parse(entry) for entry in spec.allowed_origins or []}
+            base = Origin.of(base_url)
+            for origin in sorted(allowed | ({base} if base else set())):
+                check_reachable(origin)
+            timeout_s = check_timeout(spec.timeout_s)
         except ConnectionSpecError as error:
             raise BadRequest(f"connection '{name}': {error}") from None
         secrets = self._checked(name, spec.secrets) if spec.secrets is not None else None
         if secrets is None:
             secrets = dict(self.all(tenant).get(name, _EMPTY).secrets)
-        connection = Connection(name, base_url, frozenset(allowed), secrets, spec.timeout_s)
+        connection = Connection(name, base_url, frozenset(allowed), secrets, timeout_s)
         if clash := sorted(str(o) for o in connection.allowed & self._forbidden):
             raise BadRequest(
                 f"connection '{name}' would reach {clash[0]}, which is Clearline's own API; "

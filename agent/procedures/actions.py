@@ -3,9 +3,16 @@
 Every call names a connection (agent.procedures.connections): it may only go to that
 connection's origins (scheme, host and port), and carries that connection's secret headers
 and, for an approved action, an `Idempotency-Key`. Every failure (unknown connection,
-origin not allowed, timeout, connection error, non-2xx, non-JSON reply) becomes an
+origin not allowed, a host at a link-local / cloud metadata or other forbidden address,
+timeout, connection error, non-2xx, non-JSON reply) becomes an
 `ActionResult(ok=False, error=...)`; nothing raises into the conversation turn. Secret
 values are scrubbed from anything the client returns.
+
+Before each call the host is resolved and the call is refused, without a request, if any
+address it resolves to is forbidden (agent.procedures.addresses); redirects are never
+followed. The HTTP client resolves the name once more when it connects: a name whose DNS
+answers change between the two lookups (DNS rebinding) is not caught, since the address
+checked is not pinned for the connection.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from agent.procedures import addresses
 from agent.procedures.connections import Connection, Origin, secret_values
 
 log = logging.getLogger(__name__)
@@ -111,6 +119,8 @@ class ActionClient:
                 f"'{origin or request.url}' is not among the origins of connection "
                 f"'{connection.name}' ({', '.join(connection.origins())})"
             )
+        if (unreachable := self._unreachable(request.url)) is not None:
+            return failed(unreachable)
         headers = {"Accept": "application/json", **connection.secrets}
         if request.idempotency_key is not None:
             headers["Idempotency-Key"] = request.idempotency_key
@@ -142,6 +152,22 @@ class ActionClient:
             data = {"value": data}
         elapsed = (time.perf_counter() - started) * 1000
         return ActionResult(True, response.status_code, self.redact(data), None, elapsed)
+
+    @staticmethod
+    def _unreachable(url: str) -> str | None:
+        """Why no request may go to `url`'s host (as httpx will connect to it): it does not
+        resolve, or resolves to a forbidden address; None when it may be called."""
+        try:
+            parsed = httpx.URL(url)
+            host = parsed.raw_host.decode("ascii")
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        except (httpx.InvalidURL, UnicodeDecodeError):
+            return "the URL cannot be called (invalid host)"
+        try:
+            why = addresses.refused(host, port)
+        except OSError:
+            return f"could not reach the system (its host '{host}' does not resolve)"
+        return None if why is None else f"refused to call {host} ({why})"
 
     def _http(self) -> httpx.Client:
         if self._client is None:

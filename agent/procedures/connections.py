@@ -17,10 +17,13 @@ False
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from agent.procedures.addresses import forbidden, literal
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 CONNECTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"
@@ -31,6 +34,7 @@ RESERVED_HEADERS = frozenset(
      "idempotency-key", "accept"}
 )  # fmt: skip
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\\]")
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 120.0
 
 
 class ConnectionSpecError(ValueError):
@@ -89,6 +93,30 @@ def check_base_url(url: str) -> str:
             "fragment, e.g. https://erp.example.com/api"
         )
     return url.strip().rstrip("/")
+
+
+def check_timeout(timeout_s: float | None) -> float | None:
+    """A connection's timeout, if given: finite, from 0.1 to 120 seconds."""
+    if timeout_s is not None and not (
+        math.isfinite(timeout_s) and MIN_TIMEOUT_S <= timeout_s <= MAX_TIMEOUT_S
+    ):
+        raise ConnectionSpecError(
+            f"timeout_s must be a finite number of seconds from {MIN_TIMEOUT_S:g} to "
+            f"{MAX_TIMEOUT_S:g}, got {timeout_s!r}; omit it for the default"
+        )
+    return timeout_s
+
+
+def check_reachable(origin: Origin) -> None:
+    """Raises ConnectionSpecError when the origin's host is an address no action may reach
+    (agent.procedures.addresses), in any spelling the resolver reads literally; host names
+    are not looked up here (the action client checks what they resolve to on each call)."""
+    address = literal(origin.host)
+    if (why := forbidden(address)) is not None:
+        raise ConnectionSpecError(
+            f"{origin} is the address {address}, and {why}; point the connection at the "
+            "company system's own address or host name"
+        )
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.procedures.connections import MAX_TIMEOUT_S, MIN_TIMEOUT_S, check_timeout
 from conversations.connections import ConnectionSpec, ConnectionView
 from service.deps import AdminDep, RuntimeDep
 from service.schemas import ErrorResponse
@@ -39,7 +40,18 @@ class ConnectionPut(BaseModel):
         description='Secret headers sent with every call (e.g. {"Authorization": "Bearer '
         '..."}); write-only. Omitted: the stored ones stay; {}: removes them.',
     )
-    timeout_s: float | None = Field(None, gt=0, le=120, description="Timeout of one call.")
+    timeout_s: float | None = Field(
+        None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+        description="Timeout of one call, in seconds (0.1 to 120); omitted: the default.",
+    )  # fmt: skip
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _timeout_in_range(cls, value: object) -> object:
+        """One clear message for a timeout that is too small, too large, NaN or infinite."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            check_timeout(float(value))  # raises ConnectionSpecError, a ValueError
+        return value
 
 
 class ConnectionPublic(BaseModel):
@@ -71,8 +83,8 @@ def get_connection(name: str, principal: AdminDep, runtime: RuntimeDep) -> Conne
 def put_connection(
     name: str, body: ConnectionPut, principal: AdminDep, runtime: RuntimeDep
 ) -> ConnectionPublic:
-    """Add or replace a connection; refused if it would reach Clearline's own API or break a
-    stored procedure."""
+    """Add or replace a connection; refused if it would reach Clearline's own API or a
+    link-local / cloud metadata address, or break a stored procedure."""
     spec = ConnectionSpec(body.base_url, body.allowed_origins, body.secrets, body.timeout_s)
     view = runtime.agents.put_connection(principal.tenant, name, spec)
     runtime.audit(
