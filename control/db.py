@@ -7,15 +7,48 @@ another SQLAlchemy database URL can be passed to make_engine."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26  # primary result codes of a damaged file
+
+
+class DamagedDatabase(RuntimeError):
+    """A database file that SQLite cannot read as a database: overwritten or cut short.
+    A runtime failure, not bad input; nothing is written to it, so a backup can replace it."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the database {path} is damaged ({problem}) and was left as it is; stop "
+            "Clearline, restore the file from a backup of the data directory, and run the "
+            "command again"
+        )
+
+
+def is_damaged(error: BaseException) -> bool:
+    """Whether `error` is SQLite saying a file is not a database or is malformed."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.DatabaseError)
+        and code is not None
+        and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    )
+
+
+def _name_damaged_file(context: ExceptionContext) -> None:
+    """Say which file is damaged: SQLite's own message names none."""
+    error = context.original_exception
+    if is_damaged(error) and context.engine is not None:
+        raise DamagedDatabase(str(context.engine.url.database), str(error)) from error
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -35,6 +68,7 @@ def make_engine(url: str) -> Engine:
     )
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _name_damaged_file)
     return engine
 
 

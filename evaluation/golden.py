@@ -5,6 +5,7 @@ read them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from control.models import GoldenCase, Message
 from control.regional import tenant_regions
 from evaluation.questions import InvalidQuestions, Question, check_labels, parse_question
 
+MAX_CASE_ID_CHARS = 200  # the width of golden_cases.id
+MAX_QUESTION_CHARS = 4000  # what the API takes as a question (service.agent_schemas.MAX_TEXT)
+
 
 @tenant_regions
 class GoldenSets:
@@ -23,18 +27,26 @@ class GoldenSets:
         self._sessions = sessions
 
     def import_jsonl(self, tenant: str, text: str, where: str = "upload") -> int:
-        """Import a questions JSONL in one transaction: a bad line stops the import and
-        nothing is stored; a line repeating an id replaces the earlier one."""
-        records = [
-            _golden_record(line, f"{where} line {number}")
-            for number, line in enumerate(text.splitlines(), 1)
-            if line.strip()
-        ]
+        """Import a questions JSONL in one transaction: a bad line, or two lines with one
+        id, stops the import and nothing is stored. A case already stored under an id of the
+        file is replaced."""
+        records: list[dict[str, Any]] = []
+        first_line: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            record = _golden_record(line, f"{where} line {number}")
+            earlier = first_line.setdefault(record["id"], number)
+            if earlier != number:
+                raise InvalidQuestions(
+                    f"{where} line {number} repeats the id '{_shown_id(record['id'])}' of line "
+                    f"{earlier}; give each question its own id (nothing was imported)"
+                )
+            records.append(record)
         if not records:
             raise BadRequest(f"{where} holds no questions")
-        last_of_each_id = {record["id"]: record for record in records}
         with self._sessions.begin() as session:
-            for record in last_of_each_id.values():
+            for record in records:
                 _put(session, tenant, record, "import")
         return len(records)
 
@@ -108,16 +120,43 @@ def _golden_record(line: str, where: str) -> dict[str, Any]:
     """One line of a golden-set import, checked as a question (a clear error otherwise),
     with the id and the non-blank question a golden case needs."""
     parse_question(line, where)
-    record: dict[str, Any] = json.loads(line)
+    record: dict[str, Any] = json.loads(line, parse_constant=_not_json(where))
     check_labels(record, where)
     case_id = record.get("id")
     if not isinstance(case_id, str) or not case_id.strip():
         raise InvalidQuestions(
             f"{where} needs an 'id' string that is not empty; give each question its own id"
         )
-    if not record["question"].strip():
+    if len(case_id) > MAX_CASE_ID_CHARS:
+        raise InvalidQuestions(
+            f"{where}: the id '{_shown_id(case_id)}' is {len(case_id):,} characters; keep "
+            f"ids to {MAX_CASE_ID_CHARS}"
+        )
+    question: str = record["question"]
+    if not question.strip():
         raise InvalidQuestions(f"{where} needs a 'question' string that is not blank")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQuestions(
+            f"{where}: the question is {len(question):,} characters; keep it to "
+            f"{MAX_QUESTION_CHARS:,}, as the API does for questions asked"
+        )
     return record
+
+
+def _not_json(where: str) -> Callable[[str], Any]:
+    """json.loads reads NaN and Infinity, which JSON does not have and no score can use."""
+
+    def refuse(constant: str) -> Any:
+        raise InvalidQuestions(
+            f"{where} holds {constant}, which is not a JSON value; write a number or null"
+        )
+
+    return refuse
+
+
+def _shown_id(case_id: str, limit: int = 60) -> str:
+    shown = json.dumps(case_id, ensure_ascii=False)[1:-1]  # control characters escaped
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _put(session: Session, tenant: str, record: dict[str, Any], source: str) -> None:

@@ -17,6 +17,7 @@ from typing import Literal
 from ingest.chunk import ChunkingConfig, chunk_elements
 from ingest.errors import IngestError
 from ingest.guards import Limits, check_source
+from ingest.ids import printable, shown_id
 from ingest.parse import ParsedElement
 from ingest.planted import DocumentScreen
 from ingest.redaction import TextRedaction, redact_document
@@ -110,7 +111,8 @@ class Ingestor:
         def report(index: int, result: IngestResult) -> None:
             results[index] = result
             if result.status == "failed":
-                logger.info("ingest failed for %s: %s", result.source, result.error)
+                shown = printable(result.source), printable(result.error or "")
+                logger.info("ingest failed for %s: %s", *shown)
             if on_result is not None:
                 on_result(result)
 
@@ -187,6 +189,9 @@ class Ingestor:
                 )
                 continue
             current = self._store.get(tenant, item.document_id)
+            if current is not None and _origin(current.doc_type) != _origin(item.kind):
+                report(index, _failed(item, _taken(item, current.source, current.doc_type)))
+                continue
             if current is not None and current.content_hash == content_hash:
                 report(
                     index,
@@ -264,6 +269,22 @@ def embedding_text(title: str, chunk: Chunk) -> str:
     """The text a chunk is embedded as: its document title and section give it context."""
     heading = " > ".join(part for part in (title, chunk.section) if part)
     return f"{heading}\n{chunk.text}" if heading else chunk.text
+
+
+def _origin(kind: str) -> str:
+    return "corpus record" if kind.startswith("corpus-") else "file"
+
+
+def _taken(item: Source, existing: str, existing_kind: str) -> IngestError:
+    """A corpus record never silently replaces a file document of the same id, nor a file
+    a corpus record: the two are different sources that happen to share a name."""
+    shown = shown_id(item.document_id)
+    return IngestError(
+        f"{printable(item.display)}: the document id '{shown}' is already taken by the "
+        f"{_origin(existing_kind)} '{printable(existing)}', so this {_origin(item.kind)} "
+        f"cannot replace it; give it another id, or delete '{shown}' first "
+        "(`clearline delete-source`)"
+    )
 
 
 def _failed(source: Source, error: IngestError) -> IngestResult:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError, InvalidRecord, UnsupportedType
+from ingest.ids import check_record_id, printable
 
 KINDS = {
     ".pdf": "pdf",
@@ -73,9 +77,14 @@ def expand(paths: Sequence[Path]) -> Iterator[Source | BadSource]:
     for path in paths:
         if path.is_dir():
             folder = path.resolve()
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            for child in sorted(path.rglob("*")):
                 document_id = child.relative_to(path).as_posix()
                 if any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                if child.is_dir():
+                    continue  # its files come on their own (a link to a folder is not followed)
+                if not child.is_file():
+                    yield BadSource(document_id, str(child), _not_a_file(child))
                     continue
                 if not child.resolve().is_relative_to(folder):
                     yield BadSource(document_id, str(child), _outside(child))
@@ -95,6 +104,26 @@ def _outside(link: Path) -> IngestError:
         f"cannot ingest '{link}': it links to {link.resolve()}, outside the folder; copy the "
         "file into the folder to ingest it"
     )
+
+
+def _not_a_file(child: Path) -> IngestError:
+    """Why a folder entry that is neither a file nor a folder was skipped."""
+    try:
+        mode = child.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            reason = "it is a link that loops back on itself; fix or remove the link"
+        elif error.errno == errno.ENOENT and child.is_symlink():
+            target = printable(os.readlink(child))
+            reason = f"it links to {target}, which does not exist; fix or remove the link"
+        else:
+            reason = f"it cannot be read ({error.strerror}); check its permissions"
+    else:
+        kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                 (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
+        what = next((name for test, name in kinds if test(mode)), "a special file")
+        reason = f"it is {what}, not a file; copy the document in as a regular file"
+    return IngestError(f"skipped '{printable(str(child))}': {reason}")
 
 
 def sources_for_file(path: Path, document_id: str) -> Iterator[Source | BadSource]:
@@ -139,6 +168,7 @@ def _record(data: Any, where: str) -> Source:
     doc_id = data.get("id")
     if not isinstance(doc_id, str | int) or str(doc_id).strip() == "":
         raise InvalidRecord(f"{where} has no 'id'; every record needs a unique id")
+    doc_id = check_record_id(str(doc_id), where)
     text, html = data.get("text"), data.get("html")
     if not isinstance(text, str) and not isinstance(html, str):
         raise InvalidRecord(

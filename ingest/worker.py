@@ -34,6 +34,7 @@ from importlib.metadata import EntryPoints
 from types import FrameType
 
 from ingest.errors import BudgetExceeded, IngestError
+from ingest.ids import printable
 from ingest.parse import ParsedElement, parse
 from ingest.sources import Source
 
@@ -279,7 +280,8 @@ class ParseWorker:
                 yield source, error
                 continue
             except (FutureTimeout, BrokenProcessPool) as error:
-                logger.warning("parse worker lost on %s (%s); restarting it", source.display, error)
+                shown = printable(source.display)  # a file name may hold a newline
+                logger.warning("parse worker lost on %s (%s); restarting it", shown, error)
                 failure = BudgetExceeded(
                     f"cannot ingest '{source.display}': the parser crashed, hung, or ran out "
                     f"of its {self._budget.memory_mb} MB memory budget; split the file or "

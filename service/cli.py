@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from typing import Any
 
 from pydantic import ValidationError
 
+from control.db import DamagedDatabase, is_damaged
 from control.errors import BadRequest
 from control.regional import tenant_scope
+from ingest.ids import printable
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
 from service import (
@@ -99,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except ClearlineError as error:
         return _failed(args, error)
+    except DamagedDatabase as error:
+        return _failed(args, error, "damaged_database")
+    except sqlite3.DatabaseError as error:  # a store that opens SQLite directly
+        if not is_damaged(error):
+            raise
+        return _failed(args, DamagedDatabase(f"in {settings.data_dir}", str(error)),
+                       "damaged_database")  # fmt: skip
     except (OSError, UnicodeDecodeError, RecursionError) as error:
         return _failed(args, BadRequest(_input_problem(error)))
     except KeyboardInterrupt:
@@ -108,11 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _failed(args: argparse.Namespace, error: ClearlineError) -> int:
-    sys.stderr.write(f"error: {error}\n")
+def _failed(
+    args: argparse.Namespace, error: ClearlineError | DamagedDatabase, code: str | None = None
+) -> int:
+    """One `error:` line (names escaped: a file name may hold a newline), and with --json
+    the error object too."""
+    sys.stderr.write(f"error: {printable(str(error))}\n")
     if args.json:
-        _, code_name = http_status(error)
-        out(json.dumps({"error": {"code": code_name, "message": str(error)}}))
+        if code is None and isinstance(error, ClearlineError):
+            _, code = http_status(error)
+        out(json.dumps({"error": {"code": code or "error", "message": str(error)}}))
     return 1
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from ingest.ids import printable
 from service.cli_output import emit, runtime
 from service.lock import DataDirLock
 from service.settings import Settings
@@ -21,7 +22,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     with DataDirLock(settings.data_dir, "clearline ingest"):
         rt = runtime(settings)
         try:
-            rt.ensure_tenant(args.tenant)
+            existed = rt.tenants.find(args.tenant) is not None
+            tenant = rt.ensure_tenant(args.tenant)
+            if not existed:  # a typo would otherwise go unnoticed (CLEARLINE_AUTO_CREATE_TENANTS)
+                sys.stderr.write(
+                    f"created tenant '{tenant.name}' in region {tenant.region} (it did not "
+                    "exist; CLEARLINE_AUTO_CREATE_TENANTS=false refuses instead)\n"
+                )
             items = list(expand([Path(p) for p in args.paths]))
             with (
                 tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar,
@@ -35,8 +42,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     totals = {s: counts.get(s, 0) for s in ("ingested", "unchanged", "replaced", "failed")}
     totals["documents"] = len(results)
     totals["chunks"] = sum(r.chunks for r in results)
-    lines = [
-        f"{r.status:<9} {r.chunks:>4}  {r.source}" + (f"\n          {r.error}" if r.error else "")
+    lines = [  # names escaped: a file name may hold a newline or a control character
+        f"{r.status:<9} {r.chunks:>4}  {printable(r.source)}"
+        + (f"\n          {printable(r.error)}" if r.error else "")
         for r in results
     ]
     lines.append(", ".join(f"{v} {k}" for k, v in totals.items()))
@@ -56,7 +64,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     sources = [SourcePublic.of(r).model_dump(mode="json") for r in records]
     human = (
         "\n".join(
-            f"{s['document_id']}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
+            f"{printable(s['document_id'])}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
             for s in sources
         )
         or f"tenant '{args.tenant}' has no sources yet"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +85,15 @@ def _qa_report(args: argparse.Namespace, rt: Any, path: Path) -> int:
     from evaluation.report import render_report
     from evaluation.scored_replies import scored_replies
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     base = args.trace_base_url.rstrip("/")
-    summary = render_report(
-        scored_replies(rt.sessions, args.tenant), args.tenant, path,
-        trace_link=lambda trace_id: f"{base}/v1/traces/{trace_id}",
-    )  # fmt: skip
+    # Rendered aside, then put in place whole: a report already at `path` stays intact if
+    # rendering or writing fails (a full disk, an interrupt).
+    with tempfile.TemporaryDirectory(prefix="clearline-report-") as scratch:
+        summary = render_report(
+            scored_replies(rt.sessions, args.tenant), args.tenant, Path(scratch) / "report.html",
+            trace_link=lambda trace_id: f"{base}/v1/traces/{trace_id}",
+        )  # fmt: skip
+        write_lines(path, [summary.path.read_text(encoding="utf-8")])
     data = {"path": str(path), "replies": summary.n, "plots": summary.plots,
             "elapsed_s": round(summary.elapsed_s, 2)}  # fmt: skip
     emit(args, data, f"wrote {path} ({summary.n} replies, {len(summary.plots)} plots)")
