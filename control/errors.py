@@ -22,3 +22,26 @@ class ConfigurationError(ClearlineError):
 
 class Unauthorized(ClearlineError):
     """A missing, malformed, invalid or revoked API key."""
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """`value` in single quotes for an error message: characters that do not print (line
+    breaks, other controls, invisible format characters) escaped as `repr` writes them, and
+    cut after `limit` characters with an ellipsis, so an id a client sent is never echoed
+    back whole however long it is.
+
+    >>> quoted("conv_1")
+    "'conv_1'"
+    >>> quoted("x" * 100, limit=5)
+    "'xxxxx…'"
+    """
+    shown: list[str] = []
+    size = 0
+    for char in value:
+        piece = char if char.isprintable() else repr(char)[1:-1]
+        if size + len(piece) > limit:
+            shown.append("…")
+            break
+        shown.append(piece)
+        size += len(piece)
+    return "'" + "".join(shown) + "'"

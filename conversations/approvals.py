@@ -12,6 +12,9 @@ connection by name, method, resolved URL, body) and to the procedure state it be
    procedure; or, on rejection, cancels only that action and hands the conversation to a
    person. A draft without an action only shows (or withholds) its reply.
 
+Nothing is sent into a closed conversation: approving there gets 409 and leaves the draft
+pending (reopen the conversation, or reject the draft); rejecting leaves it closed.
+
 An approved action that fails marks the draft `failed`: the reviewer gets the error, and the
 end user gets the procedure's honest next line (by default: a colleague takes over), never
 the reviewer's edited success text.
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.procedures.model import ProcedureError, ProcedureState, StepOutcome
 from agent.procedures.runner import ProcedureRunner
 from control import audit
-from control.errors import Conflict, NotFound
+from control.errors import Conflict, NotFound, quoted
 from control.models import Conversation, Message
 from control.models_actions import DraftAction
 from control.regional import tenant_regions
@@ -81,9 +84,22 @@ class ActionRun:
 
 @dataclass(frozen=True)
 class Reviewed:
+    """The reviewed draft; `edited`: the reviewer's text replaced what would have been
+    sent without it (an edit identical to it, or one not used, does not count)."""
+
     message: Message
     action: BoundAction | None = None
     run: ActionRun | None = None
+    edited: bool = False
+
+
+def closed_for_replies(conversation_id: str) -> str:
+    """Why nothing more can be sent into a closed conversation, and what to do instead."""
+    return (
+        f"conversation {quoted(conversation_id)} is closed, so nothing more is sent in it; "
+        "to write to the customer again, reopen it first with POST "
+        f'/v1/conversations/{conversation_id}/status {{"status": "open"}}'
+    )
 
 
 def bind_action(session: Session, draft: Message, procedure_state: str) -> None:
@@ -135,12 +151,15 @@ class Approvals:
             draft = session.get(Message, message_id)
             binding = session.get(DraftAction, message_id)
         if draft is None or draft.tenant != tenant or draft.draft_status is None:
-            raise NotFound(f"draft '{message_id}' does not exist")
+            raise NotFound(f"draft {quoted(message_id)} does not exist")
         self._claim(draft, actor, "approving" if approve else "rejecting")
+        edited = False
         try:
             with self._lock(draft.conversation_id):
+                if approve:  # closing takes the same lock, so this holds until it is sent
+                    self._refuse_if_closed(draft)
                 if binding is None:
-                    self._decide_reply(draft, actor, approve, text)
+                    edited = self._decide_reply(draft, actor, approve, text)
                 elif approve:
                     return self._approve_action(draft, binding, actor, text)
                 else:
@@ -150,7 +169,8 @@ class Approvals:
             # repeated by the company system: the retry sends the same Idempotency-Key.
             self._release(draft)
             raise
-        return Reviewed(self._message(message_id), BoundAction.of(binding) if binding else None)
+        bound = BoundAction.of(binding) if binding else None
+        return Reviewed(self._message(message_id), bound, edited=edited)
 
     def release_interrupted(self) -> list[str]:
         """Make drafts whose review a killed process left unfinished pending again (call it
@@ -196,17 +216,21 @@ class Approvals:
 
     # -- drafts without an action ----------------------------------------------------
 
-    def _decide_reply(self, draft: Message, actor: str, approve: bool, text: str | None) -> None:
+    def _decide_reply(self, draft: Message, actor: str, approve: bool, text: str | None) -> bool:
+        """Show or withhold the draft's reply; whether the reviewer's text replaced it."""
+        unedited = draft.text.strip()
+        final = (text or "").strip() or unedited
         with self._sessions.begin() as session:
             row, conv = self._rows(session, draft)
             row.draft_status, row.reviewed_by = ("approved" if approve else "rejected"), actor
             if approve:
-                row.text = (text or draft.text).strip()
+                row.text = final
                 row.visible = True
                 row.created_at = datetime.now(UTC)
-            else:
+            elif conv.status != "closed":  # a closed conversation stays closed
                 conv.status = "handoff"
                 conv.handoff_summary = f"A human rejected the agent's draft: {draft.text[:300]}"
+        return approve and final != unedited
 
     # -- drafts of an action ---------------------------------------------------------
 
@@ -230,8 +254,9 @@ class Approvals:
             result.error if result else "the procedure stopped before its action ran",
         )
         # The reviewer's edit replaces the reply only when the action did what it approved.
-        edited = text if run.ok and outcome.decision in ("reply", "ask") else None
-        final = (edited or outcome.text).strip() or (draft.text if run.ok else ACTION_FAILED_SAY)
+        unedited = outcome.text.strip() or (draft.text if run.ok else ACTION_FAILED_SAY)
+        edit = (text or "").strip() if run.ok and outcome.decision in ("reply", "ask") else ""
+        final = edit or unedited
         terminal = outcome.state.status in ("done", "handoff")
         with self._sessions.begin() as session:
             row, conv = self._rows(session, draft)
@@ -254,7 +279,7 @@ class Approvals:
             assert stored is not None
             stored.result = json.dumps({**run.__dict__, "events": outcome.events})
             stored.decided_at = datetime.now(UTC)
-        return Reviewed(self._message(draft.id), BoundAction.of(binding), run)
+        return Reviewed(self._message(draft.id), BoundAction.of(binding), run, final != unedited)
 
     def _reject_action(self, draft: Message, binding: DraftAction, actor: str) -> None:
         """Cancel exactly this action; if the conversation still waits on it, hand it to a
@@ -275,7 +300,9 @@ class Approvals:
             stored = session.get(DraftAction, draft.id)
             assert stored is not None
             stored.decided_at = datetime.now(UTC)
-            if waiting:
+            if waiting and conv.status == "closed":  # cancelled; it stays closed, silently
+                self._move_state(session, conv, binding.state, None)
+            elif waiting:
                 self._move_state(session, conv, binding.state, None)
                 conv.status = "handoff"
                 conv.handoff_summary = (
@@ -286,6 +313,18 @@ class Approvals:
                     self._add(session, conv, "assistant", say, decision="handoff")
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _refuse_if_closed(self, draft: Message) -> None:
+        """Conflict (the caller makes the draft pending again; nothing ran or was sent)
+        if the draft's conversation was closed after the draft was made."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, draft.conversation_id)
+        if conversation is not None and conversation.status == "closed":
+            raise Conflict(
+                f"draft {quoted(draft.id)} was not sent and nothing ran: "
+                + closed_for_replies(draft.conversation_id)
+                + ", then approve it again; or reject the draft (it stays pending until then)"
+            )
 
     def _runner_for(self, draft: Message, binding: DraftAction) -> ProcedureRunner:
         """The tenant's runner, after checking that the draft still fits the conversation

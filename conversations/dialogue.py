@@ -25,11 +25,17 @@ from agent.procedures.runner import ProcedureState
 from agent.replies import ConversationState, Reply
 from agent.trace import Trace
 from agent.turn import Agent
-from control.errors import Conflict, NotFound
+from control.errors import Conflict, NotFound, quoted
 from control.models import Conversation, Message
 from control.regional import tenant_regions
 from conversations.agents import TenantAgents
-from conversations.approvals import Approvals, BoundAction, Reviewed, bind_action
+from conversations.approvals import (
+    Approvals,
+    BoundAction,
+    Reviewed,
+    bind_action,
+    closed_for_replies,
+)
 from conversations.consent import ConsentGate
 from knowledge.query import Turn
 
@@ -89,7 +95,7 @@ class Conversations:
         with self._sessions() as session:
             conversation = session.get(Conversation, conversation_id)
         if conversation is None or conversation.tenant != tenant:
-            raise NotFound(f"conversation '{conversation_id}' does not exist")
+            raise NotFound(f"conversation {quoted(conversation_id)} does not exist")
         return conversation
 
     def messages(self, tenant: str, conversation_id: str, visible_only: bool) -> list[Message]:
@@ -120,7 +126,10 @@ class Conversations:
         with self._lock(conversation_id):
             conversation = self.get(tenant, conversation_id)
             if conversation.status == "closed":
-                raise Conflict(f"conversation '{conversation_id}' is closed")
+                raise Conflict(
+                    f"conversation {quoted(conversation_id)} is closed, so it takes no more "
+                    "messages; start a new conversation (POST /v1/conversations)"
+                )
             consent = ConsentGate(self._sessions, lambda t: self._agents.config(t).privacy_notice)
             consent.check(tenant, conversation.id)  # before anything is stored
             earlier = self.messages(tenant, conversation_id, visible_only=True)
@@ -220,14 +229,22 @@ class Conversations:
             )
 
     def human_reply(self, tenant: str, conversation_id: str, actor: str, text: str) -> Message:
-        conversation = self.get(tenant, conversation_id)
-        with self._sessions.begin() as session:
-            message = self._add(session, conversation, "human_agent", text, reviewed_by=actor)
+        """A human agent's reply, shown at once; Conflict if the conversation is closed
+        (checked under the conversation's lock, which closing takes too)."""
+        self.get(tenant, conversation_id)  # no lock is kept for an id that does not exist
+        with self._lock(conversation_id):
+            conversation = self.get(tenant, conversation_id)
+            if conversation.status == "closed":
+                raise Conflict(closed_for_replies(conversation_id))
+            with self._sessions.begin() as session:
+                message = self._add(session, conversation, "human_agent", text, reviewed_by=actor)
         return message
 
     def resolve(self, tenant: str, conversation_id: str, status: str) -> Conversation:
-        self.get(tenant, conversation_id)
-        with self._sessions.begin() as session:
+        """Set the status; under the conversation's lock, so a reply or an approval that
+        checked for `closed` is sent before the conversation closes, or not at all."""
+        self.get(tenant, conversation_id)  # no lock is kept for an id that does not exist
+        with self._lock(conversation_id), self._sessions.begin() as session:
             row = session.get(Conversation, conversation_id)
             assert row is not None
             row.status = status
@@ -267,7 +284,7 @@ class Conversations:
         with self._sessions.begin() as session:
             row = session.get(Message, message_id)
             if row is None or row.tenant != tenant or not row.visible or row.role != "assistant":
-                raise NotFound(f"reply '{message_id}' does not exist")
+                raise NotFound(f"reply {quoted(message_id)} does not exist")
             row.rating = rating
             if comment is not KEEP:
                 row.rating_comment = comment if comment and comment.strip() else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from control.errors import BadRequest, NotFound
+from control.errors import BadRequest, NotFound, quoted
 from control.models import Conversation, Message
 from control.regional import tenant_regions
 
@@ -85,11 +85,11 @@ class Ownership:
         with self._sessions() as session:
             row = session.get(Conversation, conversation_id)
         if row is None or row.tenant != tenant or not belongs(row, proof):
-            raise NotFound(f"conversation '{conversation_id}' does not exist")
+            raise NotFound(f"conversation {quoted(conversation_id)} does not exist")
 
     def message(self, tenant: str, message_id: str, proof: EndUserProof) -> None:
         with self._sessions() as session:
             message = session.get(Message, message_id)
             row = session.get(Conversation, message.conversation_id) if message else None
         if row is None or row.tenant != tenant or not belongs(row, proof):
-            raise NotFound(f"reply '{message_id}' does not exist")
+            raise NotFound(f"reply {quoted(message_id)} does not exist")

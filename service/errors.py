@@ -1,7 +1,17 @@
 """Errors only the service raises, and the one place that gives every Clearline error its
-HTTP status and error code (the API's error body and the CLI's `--json` error use it)."""
+HTTP status and error code (the API's error body and the CLI's `--json` error use it), and
+the API's wording where it differs from the CLI's."""
 
-from control.errors import BadRequest, ConfigurationError, Conflict, NotFound, Unauthorized
+from fastapi.exceptions import RequestValidationError
+
+from control.errors import (
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    NotFound,
+    Unauthorized,
+    quoted,
+)
 from conversations.consent import ConsentRequired
 from conversations.versions import VersionConflict
 from knowledge.errors import ClearlineError, DocumentNotFound
@@ -66,3 +76,30 @@ def http_extras(error: ClearlineError) -> tuple[dict[str, str], dict[str, object
     if isinstance(error, VersionConflict):
         return {"ETag": f'"{error.current}"'}, {"current_version": error.current}
     return {}, {}
+
+
+JSON_BODY = "send the body as JSON with Content-Type: application/json"
+
+
+def http_message(error: ClearlineError) -> str:
+    """The message of `error` for an API client: its own, except where that tells a CLI
+    user what to run (the CLI prints `str(error)`); then the request to send instead."""
+    if isinstance(error, DocumentNotFound):
+        return (
+            f"there is no knowledge source {quoted(error.document_id)}; list the sources "
+            "with GET /v1/knowledge/sources"
+        )
+    return str(error)
+
+
+def validation_message(error: RequestValidationError, content_type: str | None) -> str:
+    """The first problem of a request FastAPI refused, as `where: what`. A body that was not
+    read as JSON (no Content-Type, or another one) says so, instead of pydantic's "Input
+    should be a valid dictionary" about the raw bytes."""
+    problems = error.errors()
+    first = problems[0] if problems else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    if isinstance(error.body, bytes | bytearray) and where.startswith("body"):
+        sent = f"was {quoted(content_type, 60)}" if content_type else "was missing"
+        return f"body: {JSON_BODY} (the request's Content-Type {sent})"
+    return f"{where}: {first.get('msg', 'invalid request')}"

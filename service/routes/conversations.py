@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 
 from control.models import Conversation
 from control.tenants import Principal
@@ -56,9 +57,10 @@ def start_conversation(
     body = body or StartConversation()
     if body.end_user_id is not None and not principal.asserts_identity:
         raise Forbidden(
-            "this key may not assert end-user identities, so it cannot send end_user_id; the "
-            "company's backend uses a key created with `clearline key create --role end_user "
-            "--asserts-identity`"
+            "this key may not assert end-user identities, so it cannot send end_user_id; leave "
+            "end_user_id out (the conversation token identifies the end user), or send it from "
+            "the company's backend with a key allowed to assert identities (the operator of "
+            "the Clearline server creates one)"
         )
     config = runtime.agents.config(principal.tenant)
     token, token_hash = new_token()
@@ -153,7 +155,8 @@ def list_handoffs(principal: HumanAgentDep, runtime: RuntimeDep) -> list[Handoff
 def reply_as_human(
     conversation_id: str, body: HumanReply, principal: HumanAgentDep, runtime: RuntimeDep
 ) -> MessagePublic:
-    """A human agent's reply; the end user sees it at once (not labelled AI-generated)."""
+    """A human agent's reply; the end user sees it at once (not labelled AI-generated).
+    A closed conversation takes no replies (409): reopen it first (`/status`, `open`)."""
     message = runtime.conversations.human_reply(
         principal.tenant, conversation_id, principal.key_id, body.text
     )
@@ -193,14 +196,22 @@ def review_draft(
     draft's own action (if any), at most once, then sends the reply; if that action fails,
     `draft_status` is `failed`, `action_result.error` says why, and the end user is told a
     person will follow up (never the edited text). Rejection cancels only this draft's
-    action and hands the conversation to a human. A second review gets 409."""
+    action and hands the conversation to a human (a closed one stays closed). A second
+    review gets 409; so does approving into a closed conversation (the draft stays pending:
+    reopen the conversation, or reject the draft). `text`, if sent, must not be blank (422);
+    the audit entry says `edited: true` only when the text sent differs from the draft's."""
+    if body.text is not None and not body.text.strip():
+        raise RequestValidationError([{
+            "type": "value_error", "loc": ("body", "text"), "input": body.text,
+            "msg": "text must not be blank; omit it to send the draft as written",
+        }])  # fmt: skip
     reviewed = runtime.conversations.review(
         principal.tenant, message_id, principal.key_id, body.approve, body.text
     )
     run = reviewed.run
     runtime.audit(
         principal.tenant, principal.key_id, "draft.review", message=message_id,
-        approved=body.approve, edited=body.text is not None,
+        approved=body.approve, edited=reviewed.edited,
         procedure_action=reviewed.action.name if reviewed.action else None,
         action_ok=run.ok if run else None,
     )  # fmt: skip
