@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 Autonomy = Literal["copilot", "autonomous", "per_intent"]
@@ -129,7 +129,7 @@ class AgentConfig(BaseModel):
         "reader's similarity, coverage and agreement (agent/answer/reading.py).",
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    features: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_FEATURES))
+    features: dict[str, StrictBool] = Field(default_factory=lambda: dict(DEFAULT_FEATURES))
     intents: dict[str, list[str]] = Field(
         default_factory=dict, description="Tenant intents (name -> example utterances)."
     )
@@ -141,7 +141,7 @@ class AgentConfig(BaseModel):
     @field_validator("disclosure")
     @classmethod
     def _says_it_is_an_ai(cls, disclosure: str) -> str:
-        if not disclosure.strip():
+        if is_blank(disclosure):
             raise PydanticCustomError(
                 "blank_disclosure",
                 "the AI disclosure must not be blank: conversations show it to tell end users "
@@ -153,18 +153,26 @@ class AgentConfig(BaseModel):
                 "the AI disclosure must not hold control characters (such as NUL or line "
                 "breaks); write it as one line of plain text",
             )
+        _check_invisible("the AI disclosure", disclosure)
         _check_length("the AI disclosure", disclosure)
         return disclosure
 
     @field_validator("privacy_notice")
     @classmethod
     def _readable_notice(cls, notice: str) -> str:
+        if is_blank(notice):
+            raise PydanticCustomError(
+                "blank_notice",
+                "the privacy notice must not be blank: conversations show it to end users; "
+                "write what happens to their messages",
+            )
         if _control_characters(notice, allowed="\r\n\t"):
             raise PydanticCustomError(
                 "control_characters",
                 "the privacy notice must not hold control characters other than line breaks "
                 "and tabs (such as NUL); write it as plain text",
             )
+        _check_invisible("the privacy notice", notice)
         _check_length("the privacy notice", notice)
         return notice
 
@@ -204,6 +212,41 @@ class AgentConfig(BaseModel):
         if self.autonomy == "copilot":
             return False
         return intent is not None and intent in self.autonomous_intents
+
+
+# Zero-width non-joiner and joiner: Persian and Indic spelling and emoji sequences need them,
+# and they hide or reorder nothing. Every other format character (Cf) is refused.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only whitespace and invisible format characters."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+
+
+def invisible_character(text: str) -> str | None:
+    """The first invisible format character in `text` (zero-width space, bidi control,
+    byte-order mark...: Unicode category Cf, joiners aside), as "U+200B ZERO WIDTH SPACE";
+    None if there is none."""
+    for c in text:
+        if unicodedata.category(c) == "Cf" and c not in _JOINERS:
+            return f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}"
+    return None
+
+
+def invisible_message(what: str, character: str) -> str:
+    return (
+        f"{what} must not hold invisible format characters ({character}): they hide or "
+        "reorder what end users read; remove them"
+    )
+
+
+def _check_invisible(what: str, text: str) -> None:
+    found = invisible_character(text)
+    if found is not None:
+        raise PydanticCustomError(
+            "invisible_characters", "{message}", {"message": invisible_message(what, found)}
+        )
 
 
 def _control_characters(text: str, allowed: str = "") -> bool:

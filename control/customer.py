@@ -4,11 +4,13 @@ version "1" with the agent configuration's privacy notice, training use `denied`
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.config import invisible_character, invisible_message, is_blank
 from control.errors import BadRequest
 from control.models import utcnow
 from control.models_customer import CustomerSettingsRecord
@@ -56,7 +58,27 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
     text = changes.get("notice_text")
     if text is not None and (not isinstance(text, str) or len(text) > 20_000):
         raise BadRequest("notice_text must be text of at most 20000 characters (or null)")
+    if text is not None:
+        _check_notice(text)
     return changes
+
+
+def _check_notice(text: str) -> None:
+    """The rules of the agent configuration's privacy notice (agent/config.py); null, not
+    blank text, is how a tenant shows that notice instead of its own."""
+    if is_blank(text):
+        raise BadRequest(
+            "notice_text must not be blank; send null to show the agent configuration's "
+            "privacy notice"
+        )
+    if any(unicodedata.category(c) == "Cc" and c not in "\r\n\t" for c in text):
+        raise BadRequest(
+            "notice_text must not hold control characters other than line breaks and tabs "
+            "(such as NUL); write it as plain text"
+        )
+    found = invisible_character(text)
+    if found is not None:
+        raise BadRequest(invisible_message("notice_text", found))
 
 
 @tenant_regions

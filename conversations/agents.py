@@ -87,12 +87,35 @@ class TenantAgents:
             versions.check("the agent configuration", expected, version - 1)
             row = session.get(TenantConfig, tenant)
             assert row is not None
+            stored = _stored_config(tenant, row.config)
             try:
-                config = _stored_config(tenant, row.config).merged(changes, version)
+                config = stored.merged(changes, version)
             except ValidationError as error:
                 raise config_error(error) from None
+            self._check_intents(session, tenant, config, set(stored.autonomous_intents))
             row.config = config.model_dump_json()
         return config
+
+    def _check_intents(
+        self, session: Session, tenant: str, config: AgentConfig, stored: set[str]
+    ) -> None:
+        """BadRequest if `autonomous_intents` adds a name that is no intent of the tenant's
+        (its configuration's or its procedures'). Names stored before this rule stay: they
+        never match, and refusing them would block the admin's every other change."""
+        added = set(config.autonomous_intents) - stored
+        if not added:
+            return
+        rows = session.scalars(select(ProcedureRecord).where(ProcedureRecord.tenant == tenant))
+        sources = {row.id: row.source for row in rows}
+        procedures = self._loadable(tenant, sources, self.connections.all(tenant, session))
+        known = set(config.intents) | {i for p in procedures for i in p.intents}
+        unknown = sorted(added - known)
+        if unknown:
+            raise BadRequest(
+                f"invalid agent configuration at 'autonomous_intents': unknown intent(s) "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'} (the "
+                "configuration's intents and the procedures' intents)"
+            )
 
     def _bump(self, tenant: str) -> None:
         with self._sessions.begin() as session:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.config import is_blank
 from control.customer import CustomerControls
 from control.errors import Conflict
 from control.models_customer import ConsentAcceptance
@@ -44,7 +45,11 @@ class ConsentGate:
     def notice(self, tenant: str) -> tuple[str, str]:
         """The tenant's current notice text and version."""
         settings = self._controls.get(tenant)
-        return settings.notice_text or self._notice_of(tenant), settings.notice_version
+        own = settings.notice_text
+        # Blank text (stored before notices had to be visible) counts as none of its own.
+        if own is None or is_blank(own):
+            return self._notice_of(tenant), settings.notice_version
+        return own, settings.notice_version
 
     def check(self, tenant: str, conversation_id: str) -> None:
         """ConsentRequired unless the tenant only shows its notice or the conversation's end

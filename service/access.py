@@ -26,8 +26,19 @@ END_USER_HEADER = "X-End-User-Id"
 def end_user_proof(request: Request, principal: Principal) -> EndUserProof:
     """The token the request sends, and the end user it names if its key may name one."""
     token = request.headers.get(TOKEN_HEADER, "").strip() or None
-    named = request.headers.get(END_USER_HEADER, "").strip() if principal.asserts_identity else ""
-    return EndUserProof(token=token, end_user_id=named or None)
+    named = request.headers.get(END_USER_HEADER, "") if principal.asserts_identity else ""
+    return EndUserProof(token=token, end_user_id=_utf8(named).strip() or None)
+
+
+def _utf8(value: str) -> str:
+    """A header value as the text its bytes spell in UTF-8, the encoding of the JSON body
+    and URL that named the end user first; Latin-1 (the HTTP default, which Starlette
+    decodes with) when the bytes are not UTF-8. ASCII ids read the same either way."""
+    raw = value.encode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 def conversation_access(*roles: str) -> Callable[..., Principal]:

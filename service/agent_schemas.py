@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from control.errors import BadRequest
 from control.models import Conversation, Message
@@ -229,7 +229,7 @@ class DraftReviewed(MessagePublic):
 class DraftReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    approve: bool
+    approve: StrictBool
     text: str | None = Field(None, max_length=MAX_TEXT, description="An edited reply to send.")
 
 
@@ -261,7 +261,7 @@ class FeaturePublic(BaseModel):
 class FeatureSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: StrictBool  # true or false: "yes", 1 or "false" are refused, not guessed
 
 
 class ProcedureUpload(BaseModel):

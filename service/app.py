@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,7 +19,7 @@ from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
-from service.errors import http_extras, http_status
+from service.errors import http_extras, http_message, http_status, validation_message
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
@@ -57,6 +58,17 @@ class RequestRegion:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         with request_scope():
             await self.app(scope, receive, send)
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods of every route at `path`, e.g. "DELETE, PUT" ("" if none): the 405 that
+    routing raises names only the first route that matched the path."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def create_app(settings: Settings | None = None, lock: DataDirLock | None = None) -> FastAPI:
@@ -112,18 +124,21 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:
         status, code = http_status(error)
-        return _error(status, code, str(error), *http_extras(error))
+        return _error(status, code, http_message(error), *http_extras(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _error(error.status_code, code, str(error.detail))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # RFC 9110: a 405 lists the methods the path has
+            allow = allowed_methods(app, request.scope["path"])
+            headers["Allow"] = allow or headers.get("Allow", "")
+        return _error(error.status_code, code, str(error.detail), headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid request')}")
+        message = validation_message(error, request.headers.get("content-type"))
+        return _error(422, "invalid_request", message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

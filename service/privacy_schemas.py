@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class RedactRequest(BaseModel):
@@ -52,7 +52,7 @@ class ApplyRedactions(BaseModel):
     """Which suggestions to apply: by id, or all of them."""
 
     ids: list[str] = Field(default_factory=list, max_length=1000)
-    all: bool = False
+    all: StrictBool = False
 
 
 class SkippedSuggestion(BaseModel):
@@ -82,5 +82,5 @@ class PrivacySettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    redact_ingestion: bool | None = None
+    redact_ingestion: StrictBool | None = None
     entity_types: list[str] | None = Field(None, max_length=50)

@@ -5,12 +5,15 @@ user's acceptance of the privacy notice in their conversation."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from control.customer import CustomerControls
+from control.errors import BadRequest
 from control.tenants import Principal
 from control.training import TrainingPolicy, subject_of
 from conversations.consent import ConsentGate
+from conversations.identity import check_end_user_id
 from service.access import conversation_access
 from service.deps import AdminDep, ConversationLimit, RuntimeDep
 from service.runtime import Runtime
@@ -124,10 +127,20 @@ def end_user_opt_out(conversation_id: str, principal: OwnerDep, runtime: Runtime
     return OptedOut(opted_out=True, golden_cases_removed=removed)
 
 
-EndUserId = Annotated[str, Path(min_length=1, max_length=200)]
+def _end_user_id(value: str) -> str:
+    try:
+        return check_end_user_id(value)
+    except BadRequest as error:
+        raise PydanticCustomError("end_user_id", str(error)) from None
 
 
-@router.put("/v1/training/opt-outs/{end_user_id}", response_model=OptedOut, responses=_ERRORS)
+# The rule of conversations' end_user_id, so every id a conversation takes can be opted out;
+# `:path` takes ids with slashes (the company's own ids) whole.
+EndUserId = Annotated[str, Path(), AfterValidator(_end_user_id)]
+OPT_OUT = "/v1/training/opt-outs/{end_user_id:path}"
+
+
+@router.put(OPT_OUT, response_model=OptedOut, responses=_ERRORS)
 def admin_opt_out(end_user_id: EndUserId, principal: AdminDep, runtime: RuntimeDep) -> OptedOut:
     """Opt an end user (by the end_user_id the company's backend gave) out of training use."""
     removed = TrainingPolicy(runtime.sessions).opt_out(
@@ -138,7 +151,7 @@ def admin_opt_out(end_user_id: EndUserId, principal: AdminDep, runtime: RuntimeD
     return OptedOut(opted_out=True, golden_cases_removed=removed)
 
 
-@router.delete("/v1/training/opt-outs/{end_user_id}", status_code=204, responses=_ERRORS)
+@router.delete(OPT_OUT, status_code=204, responses=_ERRORS)
 def admin_opt_in(end_user_id: EndUserId, principal: AdminDep, runtime: RuntimeDep) -> Response:
     """Withdraw an opt-out recorded for this end user (404 if there is none)."""
     TrainingPolicy(runtime.sessions).opt_in(principal.tenant, end_user_id)

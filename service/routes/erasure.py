@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from control.errors import BadRequest
 from privacy.erase import Eraser
@@ -67,7 +67,7 @@ class RetentionRunRequest(BaseModel):
     now: datetime | None = Field(
         None, description="stands in for the clock (default: now; from 2000 to a year ahead)"
     )
-    dry_run: bool = Field(False, description="count what would go; change nothing")
+    dry_run: StrictBool = Field(False, description="count what would go; change nothing")
 
 
 class RetentionRunResult(BaseModel):

@@ -1,0 +1,338 @@
+"""Bad admin input over HTTP gets a clear refusal naming the field and changes nothing:
+training opt-outs address exactly the end-user ids conversations accept (slashes and
+non-ASCII included), a 405 says which methods the path allows, booleans are JSON booleans,
+`autonomous_intents` name intents that exist, and the disclosure and privacy notices are
+visible text without invisible format characters."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import httpx
+import pytest
+
+from agent.config import DEFAULT_DISCLOSURE, DEFAULT_PRIVACY_NOTICE
+from tests.conftest import LiveServer, free_port
+from tests.service.helpers import auth
+
+BAD_ID = (
+    "end_user_id must be 1-200 printable characters (the id of the end user in the "
+    "company's own login)"
+)
+INTENTS = {
+    "returns": ["how do I return shoes", "can I send back my order"],
+    "shipping": ["how long does delivery take", "when will my parcel arrive"],
+}
+PROCEDURE = """\
+id: opening-hours
+title: Tell the opening hours
+intents: [opening_hours]
+examples:
+  - when are you open
+  - what are your opening hours
+steps:
+  - id: answer
+    reply: "We are open from nine to five, Monday to Friday."
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-admin"), port=free_port())
+    with LiveServer(settings) as live:
+        tenants = live.runtime.tenants
+        tenants.create("acme", "eu")
+        live.keys = {r: tenants.create_key("acme", r) for r in ("admin", "end_user")}
+        live.keys["backend"] = tenants.create_key("acme", "end_user", asserts_identity=True)
+        yield live
+
+
+def call(server: Any, role: str, method: str, path: str, headers: Any = None,
+         **kwargs: Any) -> httpx.Response:  # fmt: skip
+    headers = {**auth(server.keys[role]), **(headers or {})}
+    return httpx.request(method, server.url + path, headers=headers, timeout=60, **kwargs)
+
+
+def refused(response: httpx.Response, status: int, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"] == message
+
+
+def opted_out(server: Any) -> set[str]:
+    from control.training import TrainingPolicy
+
+    found: set[str] = TrainingPolicy(server.runtime.sessions).opted_out("acme")
+    return found
+
+
+def start(server: Any, end_user_id: str) -> httpx.Response:
+    return call(server, "backend", "POST", "/v1/conversations", json={"end_user_id": end_user_id})
+
+
+# -- training opt-outs -------------------------------------------------------------------
+
+
+def test_an_end_user_id_with_slashes_can_be_opted_out_and_back_in(server: Any) -> None:
+    from control.training import TrainingPolicy
+
+    allowed = call(server, "admin", "PUT", "/v1/customer-control", json={"training_use": "allowed"})
+    assert allowed.status_code == 200, allowed.text
+    assert call(server, "admin", "PUT", "/v1/training/opt-outs/u-before").status_code == 200
+    started = start(server, "shop/customers/42")
+    assert started.status_code == 201, started.text
+    conversation = started.json()["conversation_id"]
+
+    for path in ("shop/customers/42", "shop%2Fcustomers%2F42"):
+        opted = call(server, "admin", "PUT", f"/v1/training/opt-outs/{path}")
+        assert opted.status_code == 200, opted.text
+        assert opted.json() == {"opted_out": True, "golden_cases_removed": 0}
+        assert opted_out(server) >= {"u-before", "shop/customers/42"}
+        decision = TrainingPolicy(server.runtime.sessions).decide("acme", conversation)
+        assert decision.reason == "end user opted out"
+        withdrawn = call(server, "admin", "DELETE", f"/v1/training/opt-outs/{path}")
+        assert withdrawn.status_code == 204, withdrawn.text
+        assert "shop/customers/42" not in opted_out(server)
+        assert "u-before" in opted_out(server)
+
+
+def test_end_user_ids_that_conversations_refuse_are_refused_for_opt_outs(server: Any) -> None:
+    assert call(server, "admin", "PUT", "/v1/training/opt-outs/u-kept").status_code == 200
+    before = opted_out(server)
+    for value in ("a\x00b", "   ", "x" * 201):
+        refused(start(server, value), 422, f"body.end_user_id: Value error, {BAD_ID}")
+    for path in ("a%00b", "%20%20%20", "", "x" * 201, "tab%09in"):
+        for method in ("PUT", "DELETE"):
+            response = call(server, "admin", method, f"/v1/training/opt-outs/{path}")
+            refused(response, 422, f"path.end_user_id: {BAD_ID}")
+    assert opted_out(server) == before
+
+
+def test_a_non_ascii_end_user_id_header_is_read_as_utf8(server: Any) -> None:
+    """The company's backend names the end user in X-End-User-Id; an id with accents is
+    matched when the header carries its UTF-8 bytes (as JSON bodies and URLs do), and still
+    when a client sends Latin-1."""
+    started = start(server, "zoë-ünal")
+    assert started.status_code == 201, started.text
+    conversation = started.json()["conversation_id"]
+    path = f"/v1/conversations/{conversation}/training-opt-out"
+    for encoding in ("utf-8", "latin-1"):
+        header = {"X-End-User-Id": "zoë-ünal".encode(encoding)}
+        read = call(server, "backend", "GET", f"/v1/conversations/{conversation}", header)
+        assert read.status_code == 200, (encoding, read.text)
+        opted = call(server, "backend", "POST", path, header)
+        assert opted.status_code == 200, (encoding, opted.text)
+        assert "zoë-ünal" in opted_out(server)
+        undo = call(server, "admin", "DELETE", "/v1/training/opt-outs/zo%C3%AB-%C3%BCnal")
+        assert undo.status_code == 204, undo.text
+    stranger = call(server, "backend", "POST", path, {"X-End-User-Id": "zoe-unal"})
+    refused(stranger, 404, f"conversation '{conversation}' does not exist")
+
+
+# -- 405 ---------------------------------------------------------------------------------
+
+
+def test_a_method_the_path_does_not_have_is_answered_with_allow(server: Any) -> None:
+    cases = {
+        ("OPTIONS", "/v1/health"): "GET",
+        ("HEAD", "/v1/health"): "GET",
+        ("OPTIONS", "/v1/training/opt-outs/u-1"): "DELETE, PUT",
+        ("POST", "/v1/agent/config"): "GET, PATCH",
+        ("DELETE", "/v1/features/sentiment"): "PUT",
+    }
+    for (method, path), allow in cases.items():
+        response = call(server, "admin", method, path)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers.get("Allow") == allow, (method, path)
+        if method != "HEAD":
+            assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+# -- strict booleans ---------------------------------------------------------------------
+
+
+def test_booleans_must_be_json_booleans(server: Any) -> None:
+    features = call(server, "admin", "GET", "/v1/features").json()
+    config = call(server, "admin", "GET", "/v1/agent/config")
+    privacy = call(server, "admin", "GET", "/v1/privacy/settings").json()
+    for loose in ("yes", "true", 1, 0, "off", None):
+        switched = call(server, "admin", "PUT", "/v1/features/sentiment",
+                        json={"enabled": loose})  # fmt: skip
+        refused(switched, 422, "body.enabled: Input should be a valid boolean")
+        patched = call(server, "admin", "PATCH", "/v1/agent/config",
+                       headers={"If-Match": config.headers["ETag"]},
+                       json={"features": {"sentiment": loose}})  # fmt: skip
+        refused(patched, 400, "invalid agent configuration at 'features.sentiment': "
+                              "Input should be a valid boolean")  # fmt: skip
+        if loose is not None:  # a null redact_ingestion leaves the setting as it is
+            settings = call(server, "admin", "PUT", "/v1/privacy/settings",
+                            json={"redact_ingestion": loose})  # fmt: skip
+            refused(settings, 422, "body.redact_ingestion: Input should be a valid boolean")
+        run = call(server, "admin", "POST", "/v1/privacy/retention/runs", json={"dry_run": loose})
+        refused(run, 422, "body.dry_run: Input should be a valid boolean")
+    assert call(server, "admin", "GET", "/v1/features").json() == features
+    after = call(server, "admin", "GET", "/v1/agent/config")
+    assert after.json() == config.json() and after.headers["ETag"] == config.headers["ETag"]
+    assert call(server, "admin", "GET", "/v1/privacy/settings").json() == privacy
+    off = call(server, "admin", "PUT", "/v1/features/sentiment", json={"enabled": False})
+    assert off.status_code == 200
+    assert not next(f for f in off.json() if f["name"] == "sentiment")["enabled"]
+    assert call(server, "admin", "PUT", "/v1/features/sentiment",
+                json={"enabled": True}).status_code == 200  # fmt: skip
+
+
+# -- autonomous intents ------------------------------------------------------------------
+
+
+def _patch(server: Any, tenant_admin: str, body: dict[str, Any]) -> httpx.Response:
+    tag = httpx.get(f"{server.url}/v1/agent/config", headers=auth(tenant_admin)).headers["ETag"]
+    return httpx.patch(f"{server.url}/v1/agent/config", json=body, timeout=60,
+                       headers={**auth(tenant_admin), "If-Match": tag})  # fmt: skip
+
+
+def test_autonomous_intents_must_exist(server: Any) -> None:
+    tenants = server.runtime.tenants
+    tenants.create("initech", "eu")
+    admin = tenants.create_key("initech", "admin")
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    assert put.status_code == 200, put.text
+    before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    known = "known: opening_hours, returns, shipping"
+    for names, unknown in ((["returns", "telepathy"], "telepathy"),
+                           (["Returns", "x", "returns"], "Returns, x")):  # fmt: skip
+        response = _patch(server, admin, {"autonomy": "per_intent", "autonomous_intents": names})
+        refused(response, 400, "invalid agent configuration at 'autonomous_intents': unknown "
+                f"intent(s) {unknown}; {known} (the configuration's intents and the "
+                "procedures' intents)")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
+    chosen = ["returns", "opening_hours"]
+    accepted = _patch(server, admin, {"autonomy": "per_intent", "autonomous_intents": chosen})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["autonomous_intents"] == chosen
+
+
+def test_a_configuration_with_an_unknown_autonomous_intent_stored_earlier_still_works(
+    server: Any,
+) -> None:
+    """Stored before the rule, an unknown name loads as stored (it never matches); the
+    admin's next change goes through, keeping it or dropping it."""
+    tenants = server.runtime.tenants
+    tenants.create("umbrella", "eu")
+    admin = tenants.create_key("umbrella", "admin")
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    _store(server, "umbrella", autonomy="per_intent", autonomous_intents=["returns", "ghost"])
+    shown = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin))
+    assert shown.status_code == 200 and shown.json()["autonomous_intents"] == ["returns", "ghost"]
+    same = _patch(server, admin, {"autonomous_intents": ["returns", "ghost"],
+                                  "thresholds": {"clarify": 0.25}})  # fmt: skip
+    assert same.status_code == 200, same.text
+    assert same.json()["thresholds"]["clarify"] == 0.25
+    dropped = _patch(server, admin, {"autonomous_intents": ["shipping"]})
+    assert dropped.status_code == 200 and dropped.json()["autonomous_intents"] == ["shipping"]
+
+
+def _store(server: Any, tenant: str, **fields: Any) -> None:
+    """Write fields into the tenant's stored configuration as an older version would have."""
+    database = server.settings.data_dir / "regions" / "eu" / "clearline.db"
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT config FROM tenant_configs WHERE tenant=?", (tenant,)).fetchone()
+        db.execute("UPDATE tenant_configs SET config=? WHERE tenant=?",
+                   (json.dumps({**json.loads(row[0]), **fields}), tenant))  # fmt: skip
+
+
+# -- disclosure and privacy notices ------------------------------------------------------
+
+
+def test_blank_or_invisible_notices_are_refused(server: Any) -> None:
+    current = call(server, "admin", "GET", "/v1/agent/config")
+    tag, before = current.headers["ETag"], current.json()
+    blank = ("the privacy notice must not be blank: conversations show it to end users; "
+             "write what happens to their messages")  # fmt: skip
+
+    def hidden(what: str, char: str) -> str:
+        return (
+            f"{what} must not hold invisible format characters ({char}): they hide or "
+            "reorder what end users read; remove them"
+        )
+
+    cases = {
+        ("privacy_notice", "   \n\t"): blank,
+        ("privacy_notice", ""): blank,
+        ("privacy_notice", "\u200b\u200d"): blank,
+        ("disclosure", "\ufeff"): "the AI disclosure must not be blank: conversations show "
+        "it to tell end users they are talking to an AI; write a sentence saying so",
+        ("disclosure", "You are chatting with an AI\u200b"):
+            hidden("the AI disclosure", "U+200B ZERO WIDTH SPACE"),
+        ("disclosure", "You are chatting with a \u202ehuman\u202c"):
+            hidden("the AI disclosure", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("disclosure", "\u2066You are chatting with an AI\u2069"):
+            hidden("the AI disclosure", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("privacy_notice", "We keep\u200f messages."):
+            hidden("the privacy notice", "U+200F RIGHT-TO-LEFT MARK"),
+        ("privacy_notice", "\ufeffWe keep messages."):
+            hidden("the privacy notice", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    }  # fmt: skip
+    for (field, value), message in cases.items():
+        response = call(server, "admin", "PATCH", "/v1/agent/config",
+                        headers={"If-Match": tag}, json={field: value})  # fmt: skip
+        refused(response, 400, f"invalid agent configuration at '{field}': {message}")
+    after = call(server, "admin", "GET", "/v1/agent/config")
+    assert after.json() == before and after.headers["ETag"] == tag
+
+    settings = call(server, "admin", "GET", "/v1/customer-control").json()
+    for text, message in (
+        ("  \n ", "notice_text must not be blank; send null to show the agent "
+                  "configuration's privacy notice"),
+        ("", "notice_text must not be blank; send null to show the agent "
+             "configuration's privacy notice"),
+        ("We keep \u202emessages", hidden("notice_text", "U+202E RIGHT-TO-LEFT OVERRIDE")),
+        ("We keep\x00 messages", "notice_text must not hold control characters other than "
+                                 "line breaks and tabs (such as NUL); write it as plain text"),
+    ):  # fmt: skip
+        response = call(server, "admin", "PUT", "/v1/customer-control", json={"notice_text": text})
+        refused(response, 400, message)
+    assert call(server, "admin", "GET", "/v1/customer-control").json() == settings
+
+
+def test_a_persian_notice_with_zero_width_non_joiners_is_accepted(server: Any) -> None:
+    """Persian spelling needs U+200C (and emoji sequences U+200D); they reorder nothing."""
+    tenants = server.runtime.tenants
+    tenants.create("tehran", "eu")
+    admin = tenants.create_key("tehran", "admin")
+    disclosure = "شما با یک دستیار هوش مصنوعی گفتگو می\u200cکنید"
+    notice = "پیام\u200cها ذخیره می\u200cشوند. 👩\u200d💻"
+    changed = _patch(server, admin, {"disclosure": disclosure, "privacy_notice": notice})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["disclosure"], changed.json()["privacy_notice"]) == (disclosure, notice)
+
+
+def test_notices_stored_before_the_rules_show_the_default(server: Any) -> None:
+    """A blank or invisible-character notice saved before the rules loads with the default
+    text (and a warning), so conversations and the admin's next change still work."""
+    tenants = server.runtime.tenants
+    tenants.create("hooli", "eu")
+    admin, end_user = (tenants.create_key("hooli", r) for r in ("admin", "end_user"))
+    assert _patch(server, admin, {"autonomy": "copilot"}).status_code == 200
+    _store(server, "hooli", privacy_notice="  ", disclosure="An AI\u202e answers")
+    shown = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin))
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["privacy_notice"] == DEFAULT_PRIVACY_NOTICE
+    assert shown.json()["disclosure"] == DEFAULT_DISCLOSURE
+    assert shown.json()["autonomy"] == "copilot"  # the rest as stored
+    started = httpx.post(f"{server.url}/v1/conversations", json={}, headers=auth(end_user))
+    assert started.status_code == 201, started.text
+    assert started.json()["privacy_notice"] == DEFAULT_PRIVACY_NOTICE
+    assert _patch(server, admin, {"thresholds": {"clarify": 0.2}}).status_code == 200
+
+    database = server.settings.data_dir / "regions" / "eu" / "clearline.db"
+    assert httpx.put(f"{server.url}/v1/customer-control", headers=auth(admin),
+                     json={"notice_version": "3"}).status_code == 200  # fmt: skip
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE customer_settings SET notice_text='   ' WHERE tenant='hooli'")
+    control = httpx.get(f"{server.url}/v1/customer-control", headers=auth(admin)).json()
+    assert control["notice"] == DEFAULT_PRIVACY_NOTICE and control["notice_version"] == "3"
