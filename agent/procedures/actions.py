@@ -9,10 +9,10 @@ timeout, connection error, non-2xx, non-JSON reply) becomes an
 values are scrubbed from anything the client returns.
 
 Before each call the host is resolved and the call is refused, without a request, if any
-address it resolves to is forbidden (agent.procedures.addresses); redirects are never
-followed. The HTTP client resolves the name once more when it connects: a name whose DNS
-answers change between the two lookups (DNS rebinding) is not caught, since the address
-checked is not pinned for the connection.
+address it resolves to is forbidden (agent.procedures.addresses). The request then goes to
+the address that was checked, with the URL's own `Host` header and TLS server name (the
+certificate is checked against the name), so a name whose DNS answers change after the
+check (DNS rebinding) cannot move the call elsewhere. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -119,9 +119,11 @@ class ActionClient:
                 f"'{origin or request.url}' is not among the origins of connection "
                 f"'{connection.name}' ({', '.join(connection.origins())})"
             )
-        if (unreachable := self._unreachable(request.url)) is not None:
-            return failed(unreachable)
-        headers = {"Accept": "application/json", **connection.secrets}
+        target = self._pin(request.url)
+        if isinstance(target, str):
+            return failed(target)
+        url, host, extensions = target
+        headers = {"Accept": "application/json", **connection.secrets, "Host": host}
         if request.idempotency_key is not None:
             headers["Idempotency-Key"] = request.idempotency_key
         timeout = request.timeout_s or connection.timeout_s or self.timeout_s
@@ -129,8 +131,9 @@ class ActionClient:
         try:
             response = self._http().request(
                 request.method,
-                request.url,
+                url,
                 headers=headers,
+                extensions=extensions,
                 timeout=timeout,
                 params=body if request.method == "GET" else None,
                 json=None if request.method == "GET" else body,
@@ -154,9 +157,10 @@ class ActionClient:
         return ActionResult(True, response.status_code, self.redact(data), None, elapsed)
 
     @staticmethod
-    def _unreachable(url: str) -> str | None:
-        """Why no request may go to `url`'s host (as httpx will connect to it): it does not
-        resolve, or resolves to a forbidden address; None when it may be called."""
+    def _pin(url: str) -> tuple[httpx.URL, str, dict[str, str]] | str:
+        """Where the request goes: `url` with its host replaced by the checked address, the
+        `Host` header and the TLS server name it keeps; or why no request may go there (the
+        host does not resolve, or is or resolves to a forbidden address)."""
         try:
             parsed = httpx.URL(url)
             host = parsed.raw_host.decode("ascii")
@@ -164,10 +168,13 @@ class ActionClient:
         except (httpx.InvalidURL, UnicodeDecodeError):
             return "the URL cannot be called (invalid host)"
         try:
-            why = addresses.refused(host, port)
+            address = addresses.pinned(host, port)
+        except addresses.Unreachable as why:
+            return f"refused to call {host} ({why})"
         except OSError:
             return f"could not reach the system (its host '{host}' does not resolve)"
-        return None if why is None else f"refused to call {host} ({why})"
+        extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
+        return parsed.copy_with(host=str(address)), parsed.netloc.decode("ascii"), extensions
 
     def _http(self) -> httpx.Client:
         if self._client is None:

@@ -107,19 +107,23 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
 
 
-def refused(host: str, port: int) -> str | None:
-    """Why a call to `host:port` must not be made (the first forbidden address it resolves
-    to, and why); None when every address it resolves to may be reached. Raises OSError
-    when the host does not resolve.
+class Unreachable(ValueError):
+    """A host that must not be called: it is, or resolves to, a forbidden address."""
 
-    The HTTP client resolves the name again when it connects, so a name whose answers
-    change between the two lookups (DNS rebinding with a short TTL) is not caught here;
-    literal addresses and stable names are.
-    """
+
+def pinned(host: str, port: int) -> IPAddress:
+    """The address to connect to for `host:port`: the host itself when it is a literal
+    address, else the first address it resolves to. Raises Unreachable (saying which
+    address, and why) when any address it resolves to is forbidden, OSError when it does not
+    resolve. The caller connects to this address, not to the name, so a name whose answers
+    change after this lookup (DNS rebinding) cannot move the call elsewhere."""
     given = literal(host)
-    for address in [given] if given is not None else resolve(host, port):
+    found = [given] if given is not None else resolve(host, port)
+    if not found:
+        raise OSError(f"{host} resolves to no address")
+    for address in found:
         if (why := forbidden(address)) is not None:
             if given is None:
-                return f"{host} resolves to {address}; {why}"
-            return why if str(address) == host else f"{host} is {address}; {why}"
-    return None
+                raise Unreachable(f"{host} resolves to {address}; {why}")
+            raise Unreachable(why if str(address) == host else f"{host} is {address}; {why}")
+    return found[0]

@@ -138,6 +138,30 @@ def test_a_host_name_resolving_to_a_forbidden_address_is_never_called(
     assert store.calls == []  # nothing reached the system
 
 
+def test_a_name_whose_answer_changes_after_the_check_is_called_at_the_checked_address(
+    server: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: `rebind.test` first answers the sample system's loopback address (which
+    passes the check), then the metadata address. The call goes to the address that was
+    checked, and the name is looked up once."""
+    port = int(server.settings.actions_url.rsplit(":", 1)[1])
+    real, lookups = socket.getaddrinfo, []
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        ip = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    assert put_northwind(server, f"http://rebind.test:{port}").status_code == 200
+    reply, trace = ask_order(server)
+    assert "delivered" in reply["text"], (reply, trace)  # the sample system answered
+    assert lookups == ["rebind.test"]  # the client did not look the name up again
+    assert [path for _, path, _ in store.calls] == ["/orders/lookup"]
+
+
 def test_a_stored_forbidden_address_is_refused_when_called(server: Any, store: Any) -> None:
     """A connection stored before the check existed (written straight to the database)."""
     from agent.procedures.connections import Connection
