@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from agent.procedures.actions import ActionResult
-from agent.procedures.connections import CONNECTION_NAME
+from agent.procedures.connections import CONNECTION_NAME, MAX_TIMEOUT_S, MIN_TIMEOUT_S
 from agent.procedures.language import NAME, Condition, as_text, parse_condition
 from knowledge.errors import ClearlineError
 
@@ -143,7 +143,7 @@ class Action(_Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     url: str
     body: dict[str, Any] = Field(default_factory=dict)
-    timeout_s: float | None = Field(default=None, gt=0, le=120)
+    timeout_s: float | None = Field(default=None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
     high_impact: bool = False
     describe: str | None = None  # what the approver is asked to allow
 

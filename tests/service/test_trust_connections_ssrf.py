@@ -222,3 +222,20 @@ def test_a_timeout_outside_a_tenth_to_120_seconds_is_refused(server: Any, timeou
         with pytest.raises(BadRequest, match=r"from 0\.1 to 120"):
             server.runtime.agents.put_connection("acme", "northwind", spec)
     assert call(server, "GET", path, "admin").json() == before
+
+
+@pytest.mark.parametrize("timeout", ["1e-300", "0.05", ".nan", "121"])
+def test_an_action_steps_timeout_outside_a_tenth_to_120_seconds_is_refused(
+    server: Any, timeout: str
+) -> None:
+    """The same bound on a procedure's own `timeout_s`, which overrides the connection's."""
+    source = (EXAMPLES / "procedures" / "reset-password.yaml").read_text(encoding="utf-8")
+    assert "timeout_s: 5" in source
+    before = call(server, "GET", "/v1/procedures", "admin").json()
+    changed = source.replace("timeout_s: 5", f"timeout_s: {timeout}")
+    put = call(server, "PUT", "/v1/procedures", "admin", headers={"If-None-Match": "*"},
+               json={"source": changed})  # fmt: skip
+    assert put.status_code == 400, put.text
+    message = put.json()["error"]["message"]
+    assert "timeout_s" in message and ("0.1" in message or "120" in message), message
+    assert call(server, "GET", "/v1/procedures", "admin").json() == before
