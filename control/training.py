@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from control.customer import CustomerControls
-from control.errors import NotFound
+from control.errors import NotFound, quoted
 from control.models import Conversation, GoldenCase, TraceRecord
 from control.models_customer import TrainingOptOut
 from control.regional import tenant_regions
@@ -86,5 +86,5 @@ class TrainingPolicy:
         with self._sessions.begin() as session:
             row = session.get(TrainingOptOut, (tenant, subject))
             if row is None:
-                raise NotFound(f"'{subject}' has not opted out of training use")
+                raise NotFound(f"{quoted(subject)} has not opted out of training use")
             session.delete(row)

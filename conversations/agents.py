@@ -24,7 +24,7 @@ from agent.procedures.model import ProcedureError
 from agent.procedures.runner import ProcedureRunner
 from agent.replies import TenantAgent
 from agent.understand.intents import IntentClassifier
-from control.errors import BadRequest, Conflict, NotFound
+from control.errors import BadRequest, Conflict, NotFound, quoted
 from control.models import ProcedureRecord, TenantConfig
 from control.regional import tenant_regions
 from conversations import versions
@@ -150,7 +150,7 @@ class TenantAgents:
         with self._sessions() as session:
             row = session.get(ProcedureRecord, (tenant, procedure_id))
         if row is None:
-            raise NotFound(f"procedure '{procedure_id}' does not exist")
+            raise NotFound(f"procedure {quoted(procedure_id)} does not exist")
         return StoredProcedure(row.id, row.source, row.version)
 
     def put_procedure(self, tenant: str, source: str) -> str:
@@ -201,7 +201,7 @@ class TenantAgents:
             versions.bump(session, tenant)
             row = session.get(ProcedureRecord, (tenant, procedure_id))
             if row is None:
-                raise NotFound(f"procedure '{procedure_id}' does not exist")
+                raise NotFound(f"procedure {quoted(procedure_id)} does not exist")
             versions.check(f"procedure '{procedure_id}'", expected, row.version)
             session.delete(row)
 
@@ -224,7 +224,7 @@ class TenantAgents:
             versions.bump(session, tenant)
             remaining = self.connections.all(tenant, session)
             if remaining.pop(name, None) is None:
-                raise NotFound(f"connection '{name}' does not exist")
+                raise NotFound(f"connection {quoted(name)} does not exist")
             self._check_procedures(session, tenant, remaining)
             self.connections.delete(session, tenant, name)
 

@@ -27,7 +27,7 @@ from agent.procedures.connections import (
     check_reachable,
     check_timeout,
 )
-from control.errors import BadRequest, NotFound
+from control.errors import BadRequest, NotFound, quoted
 from control.models_actions import ActionConnection
 from control.regional import tenant_regions
 from control.secrets import SecretBox
@@ -157,14 +157,14 @@ class ActionConnections:
         with self._sessions() as session:
             row = session.get(ActionConnection, (tenant, name))
         if row is None:
-            raise NotFound(f"connection '{name}' does not exist")
+            raise NotFound(f"connection {quoted(name)} does not exist")
         return _view(row)
 
     def delete(self, session: Session, tenant: str, name: str) -> None:
         """Remove the connection in the caller's transaction."""
         row = session.get(ActionConnection, (tenant, name))
         if row is None:
-            raise NotFound(f"connection '{name}' does not exist")
+            raise NotFound(f"connection {quoted(name)} does not exist")
         session.delete(row)
 
 

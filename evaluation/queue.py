@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.trace import Trace
 from control import audit
-from control.errors import BadRequest, NotFound
+from control.errors import BadRequest, NotFound, quoted
 from control.models import Message, QueueItem, Review, TraceRecord
 from control.regional import tenant_regions
 from control.training import TrainingPolicy
@@ -162,5 +162,5 @@ class ReviewQueue:
         with self._sessions() as session:
             row = session.get(TraceRecord, trace_id)
         if row is None or row.tenant != tenant:
-            raise NotFound(f"trace '{trace_id}' does not exist")
+            raise NotFound(f"trace {quoted(trace_id)} does not exist")
         return Trace.model_validate_json(row.body)

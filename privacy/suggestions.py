@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from control.errors import NotFound
+from control.errors import NotFound, quoted
 from control.models import Conversation, Message, TraceRecord
 from control.regional import tenant_region
 from privacy.detect import PiiDetector
@@ -64,7 +64,7 @@ def _texts(sessions: sessionmaker[Session], tenant: str, conversation_id: str) -
     with sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None or conversation.tenant != tenant:
-            raise NotFound(f"no conversation '{conversation_id}' for this tenant")
+            raise NotFound(f"no conversation {quoted(conversation_id)} for this tenant")
         messages = session.scalars(
             select(Message)
             .where(Message.conversation_id == conversation_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from control.errors import NotFound
+from control.errors import NotFound, quoted
 from control.models import Job, utcnow
 from control.regional import in_region
 from ingest.pipeline import IngestResult
@@ -82,7 +82,7 @@ class JobRunner:
         with self._runtime.sessions() as session:
             job = session.get(Job, job_id)
         if job is None or job.tenant != tenant:
-            raise NotFound(f"no job '{job_id}' for this tenant")
+            raise NotFound(f"no job {quoted(job_id)} for this tenant")
         return job
 
     def _loop(self) -> None:

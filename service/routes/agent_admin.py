@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from agent.config import FEATURES
 from agent.trace import Trace
-from control.errors import BadRequest, NotFound
+from control.errors import BadRequest, NotFound, quoted
 from control.tenants import Principal
 from service.agent_schemas import (
     ConfigPatch,
@@ -145,5 +145,5 @@ def get_trace(trace_id: str, principal: TraceReaderDep, runtime: RuntimeDep) -> 
     decided. Only QA leads and admins of the same tenant."""
     trace = runtime.agent.traces.get(principal.tenant, trace_id)
     if trace is None:
-        raise NotFound(f"trace '{trace_id}' does not exist")
+        raise NotFound(f"trace {quoted(trace_id)} does not exist")
     return trace

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from control.errors import BadRequest, NotFound
+from control.errors import BadRequest, NotFound, quoted
 from control.models import ApiKey
 from control.tenants import ROLES, Role
 from service.runtime import Runtime
@@ -99,7 +99,7 @@ def revoke_key(key_id: str, request: Request) -> KeyPublic:
     with runtime.sessions.begin() as db:
         key = db.get(ApiKey, key_id)
         if key is None or key.tenant != principal.tenant:
-            raise NotFound(f"key '{key_id}' does not exist")
+            raise NotFound(f"key {quoted(key_id)} does not exist")
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
     ui_store(request).revoke_key(key_id)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from control.errors import NotFound, Unauthorized
+from control.errors import NotFound, Unauthorized, quoted
 from control.models import ApiKey
 from control.tenants import Principal, Role
 from service.errors import Forbidden
@@ -96,10 +96,10 @@ def _check_end_user_scope(request: Request, session: UiSession) -> None:
     params = request.path_params
     conversation = params.get("conversation_id")
     if conversation is not None and conversation not in session.data.get("conversations", []):
-        raise NotFound(f"conversation '{conversation}' does not exist")
+        raise NotFound(f"conversation {quoted(conversation)} does not exist")
     message = params.get("message_id")
     if message is not None and message not in session.data.get("messages", []):
-        raise NotFound(f"reply '{message}' does not exist")
+        raise NotFound(f"reply {quoted(message)} does not exist")
 
 
 def session_principal(request: Request, runtime: Runtime) -> Principal | None:

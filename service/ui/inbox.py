@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from control.errors import NotFound
+from control.errors import NotFound, quoted
 from service.runtime import Runtime
 from service.ui.auth import session_for
 from service.ui.pages import page_access, render
@@ -57,7 +57,7 @@ def draft_effect(message_id: str, request: Request) -> DraftEffect:
         (m for m in runtime.conversations.drafts(principal.tenant) if m.id == message_id), None
     )
     if draft is None:
-        raise NotFound(f"draft '{message_id}' is not waiting for review")
+        raise NotFound(f"draft {quoted(message_id)} is not waiting for review")
     # The action bound to this draft when it was made: exactly what approving it runs.
     pending = runtime.conversations.bound_actions(principal.tenant, [message_id]).get(message_id)
     if pending is None:
