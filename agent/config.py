@@ -147,7 +147,7 @@ class AgentConfig(BaseModel):
                 "the AI disclosure must not be blank: conversations show it to tell end users "
                 "they are talking to an AI; write a sentence saying so",
             )
-        if _control_characters(disclosure):
+        if control_characters(disclosure):
             raise PydanticCustomError(
                 "control_characters",
                 "the AI disclosure must not hold control characters (such as NUL or line "
@@ -166,7 +166,7 @@ class AgentConfig(BaseModel):
                 "the privacy notice must not be blank: conversations show it to end users; "
                 "write what happens to their messages",
             )
-        if _control_characters(notice, allowed="\r\n\t"):
+        if control_characters(notice, allowed="\r\n\t"):
             raise PydanticCustomError(
                 "control_characters",
                 "the privacy notice must not hold control characters other than line breaks "
@@ -249,7 +249,7 @@ def _check_invisible(what: str, text: str) -> None:
         )
 
 
-def _control_characters(text: str, allowed: str = "") -> bool:
+def control_characters(text: str, allowed: str = "") -> bool:
     """Whether `text` holds a control character (NUL, a line break...) not in `allowed`."""
     return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
 

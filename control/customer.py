@@ -4,13 +4,12 @@ version "1" with the agent configuration's privacy notice, training use `denied`
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.config import invisible_character, invisible_message, is_blank
+from agent.config import control_characters, invisible_character, invisible_message, is_blank
 from control.errors import BadRequest
 from control.models import utcnow
 from control.models_customer import CustomerSettingsRecord
@@ -71,7 +70,7 @@ def _check_notice(text: str) -> None:
             "notice_text must not be blank; send null to show the agent configuration's "
             "privacy notice"
         )
-    if any(unicodedata.category(c) == "Cc" and c not in "\r\n\t" for c in text):
+    if control_characters(text, allowed="\r\n\t"):
         raise BadRequest(
             "notice_text must not hold control characters other than line breaks and tabs "
             "(such as NUL); write it as plain text"

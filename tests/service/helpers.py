@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+
+from tests.conftest import LiveServer, free_port
 
 
 def auth(key: str) -> dict[str, str]:
@@ -47,3 +52,20 @@ def seed_returns_policy(runtime: Any, tenant: str) -> None:
         [chunk],
         runtime.embedder.embed([f"Returns\n{chunk.text}"]),
     )
+
+
+@contextmanager
+def acme_server(
+    tmp_path_factory: pytest.TempPathFactory, name: str, roles: tuple[str, ...], seed: bool = False
+) -> Iterator[Any]:
+    """A live server whose data directory holds tenant `acme` (region eu) with one key per
+    role in `live.keys`; with `seed`, the small returns policy in its store."""
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp(name), port=free_port())
+    with LiveServer(settings) as live:
+        live.runtime.tenants.create("acme", "eu")
+        if seed:
+            seed_returns_policy(live.runtime, "acme")
+        live.keys = {role: live.runtime.tenants.create_key("acme", role) for role in roles}
+        yield live

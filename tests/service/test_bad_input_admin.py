@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from agent.config import DEFAULT_DISCLOSURE, DEFAULT_PRIVACY_NOTICE
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
+from tests.service.helpers import acme_server, auth
+from tests.service.test_trust_access_versions import PROCEDURE
 
 BAD_ID = (
     "end_user_id must be 1-200 printable characters (the id of the end user in the "
@@ -25,28 +25,12 @@ INTENTS = {
     "returns": ["how do I return shoes", "can I send back my order"],
     "shipping": ["how long does delivery take", "when will my parcel arrive"],
 }
-PROCEDURE = """\
-id: opening-hours
-title: Tell the opening hours
-intents: [opening_hours]
-examples:
-  - when are you open
-  - what are your opening hours
-steps:
-  - id: answer
-    reply: "We are open from nine to five, Monday to Friday."
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-admin"), port=free_port())
-    with LiveServer(settings) as live:
+    with acme_server(tmp_path_factory, "bad-admin", ("admin", "end_user")) as live:
         tenants = live.runtime.tenants
-        tenants.create("acme", "eu")
-        live.keys = {r: tenants.create_key("acme", r) for r in ("admin", "end_user")}
         live.keys["backend"] = tenants.create_key("acme", "end_user", asserts_identity=True)
         yield live
 

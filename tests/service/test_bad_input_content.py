@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from agent.config import DEFAULT_DISCLOSURE
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth, seed_returns_policy
+from tests.service.helpers import acme_server, auth
 
 EMAIL = "odalys.brightwater@quincemail.net"
 PHONE = "415-555-0142"
@@ -21,15 +20,8 @@ PHONE = "415-555-0142"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-content"), port=free_port())
-    with LiveServer(settings) as live:
-        tenants = live.runtime.tenants
-        tenants.create("acme", "eu")
-        seed_returns_policy(live.runtime, "acme")
-        live.keys = {r: tenants.create_key("acme", r)
-                     for r in ("admin", "agent", "qa_lead", "end_user")}  # fmt: skip
+    roles = ("admin", "agent", "qa_lead", "end_user")
+    with acme_server(tmp_path_factory, "bad-content", roles, seed=True) as live:
         yield live
 
 

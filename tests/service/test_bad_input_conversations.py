@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth, seed_returns_policy
+from tests.service.helpers import acme_server, auth
 
 QUESTION = "How long do I have to return a defective item?"
 BLANK_EDIT = "body.text: text must not be blank; omit it to send the draft as written"
@@ -22,14 +21,9 @@ BLANK_EDIT = "body.text: text must not be blank; omit it to send the draft as wr
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-conv"), port=free_port())
-    with LiveServer(settings) as live:
-        tenants = live.runtime.tenants
-        tenants.create("acme", "eu")
-        seed_returns_policy(live.runtime, "acme")
-        live.keys = {r: tenants.create_key("acme", r) for r in ("admin", "agent", "end_user")}
+    with acme_server(
+        tmp_path_factory, "bad-conv", ("admin", "agent", "end_user"), seed=True
+    ) as live:
         yield live
 
 

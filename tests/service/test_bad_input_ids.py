@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
+from tests.service.helpers import acme_server, auth
 
 LONG = "x" * 2000
 CUT = "'" + "x" * 80 + "…'"
@@ -21,13 +20,7 @@ ESCAPED = "'id\\n\\x1bevil'"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-ids"), port=free_port())
-    with LiveServer(settings) as live:
-        tenants = live.runtime.tenants
-        tenants.create("acme", "eu")
-        live.keys = {r: tenants.create_key("acme", r) for r in ("admin", "qa_lead")}
+    with acme_server(tmp_path_factory, "bad-ids", ("admin", "qa_lead")) as live:
         yield live
 
 

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth
+from tests.service.helpers import acme_server, auth
 from tests.service.test_trust_access_versions import PROCEDURE
 
 POLICY = "rules: [{name: default, applies_to: conversations, older_than_days: 30}]\n"
@@ -24,12 +23,7 @@ ODD_TAGS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"), port=free_port())
-    with LiveServer(settings) as live:
-        live.runtime.tenants.create("acme", "eu")
-        live.keys = {"admin": live.runtime.tenants.create_key("acme", "admin")}
+    with acme_server(tmp_path_factory, "bad-input", ("admin",)) as live:
         yield live
 
 

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth, upload, wait_job
+from tests.service.helpers import acme_server, auth, upload, wait_job
 
 RESTORE = "and was left as it is; stop Clearline, restore the file from a backup of the data "
 
@@ -198,12 +197,7 @@ def test_ingest_reports_special_entries_escapes_names_and_says_it_made_the_tenan
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from service.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-cli-input"), port=free_port())
-    with LiveServer(settings) as live:
-        live.runtime.tenants.create("acme", "eu")
-        live.keys = {r: live.runtime.tenants.create_key("acme", r) for r in ("admin", "qa_lead")}
+    with acme_server(tmp_path_factory, "bad-cli-input", ("admin", "qa_lead")) as live:
         yield live
 
 
