@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.config import AgentConfig
-from agent.procedures.actions import ActionClient, new_http_client
+from agent.procedures.actions import ActionClient, HttpPool
 from agent.procedures.connections import Connection
 from agent.procedures.load import ProcedureSet
 from agent.procedures.model import ProcedureError
@@ -59,7 +59,7 @@ class TenantAgents:
         self._cache: dict[str, tuple[int, TenantAgent]] = {}
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._http = new_http_client()  # one pool; each tenant's client only its connections
+        self._http = HttpPool()  # shared; each tenant's client calls only its connections
 
     # -- configuration ---------------------------------------------------------------
 

@@ -12,12 +12,16 @@ Before each call the host is resolved and the call is refused, without a request
 address it resolves to is forbidden (agent.procedures.addresses). The request then goes to
 the address that was checked, with the URL's own `Host` header and TLS server name (the
 certificate is checked against the name), so a name whose DNS answers change after the
-check (DNS rebinding) cannot move the call elsewhere. Redirects are never followed.
+check (DNS rebinding) cannot move the call elsewhere. The lookup is bounded by the call's
+timeout. Kept-alive connections are pooled per host name (HttpPool), so a TLS connection
+whose certificate was checked for one name never carries a call to another name at the same
+address. Redirects are never followed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,8 +67,39 @@ class ActionResult:
         return {**self.data, "ok": self.ok, "error": self.error, "http_status": self.status_code}
 
 
+class HttpPool:
+    """Pooled httpx clients, one per host name; shared by every tenant's ActionClient.
+
+    A call connects to the address checked for its name, so httpx alone would pool it by
+    address: two names at one address could share a kept-alive TLS connection whose
+    certificate was checked for the other name. Keeping a client per name keeps each
+    connection to the name it was opened (and its certificate checked) for. The names are
+    those the tenants' connections call, so the pool stays as small as their set-up.
+    Redirects are never followed and proxies from the environment are not used;
+    `options` go to every httpx.Client (tests pass `verify`).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = {**options, "follow_redirects": False, "trust_env": False}
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def client(self, host: str) -> httpx.Client:
+        """The pooled client for calls to `host` (a name or an address, as in the URL)."""
+        with self._lock:
+            if (found := self._clients.get(host)) is None:
+                found = self._clients[host] = httpx.Client(**self._options)
+            return found
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
 class ActionClient:
-    """Calls a tenant's connections with httpx (a shared pooled client may be passed in).
+    """Calls a tenant's connections with httpx (a shared HttpPool may be passed in).
 
     >>> client = ActionClient({"orders": Connection("orders", "http://127.0.0.1:8765")})
     >>> client.call(ActionRequest("lookup", "POST", "http://127.0.0.1:8765/x", "orders"))
@@ -74,12 +109,12 @@ class ActionClient:
         self,
         connections: Mapping[str, Connection],
         timeout_s: float = 5.0,
-        http: httpx.Client | None = None,
+        http: HttpPool | None = None,
     ) -> None:
         self.connections = dict(connections)
         self.timeout_s = timeout_s
         self._secrets = secret_values(self.connections)
-        self._client = http
+        self._http = http
         self._owned = http is None
 
     def connection(self, name: str) -> Connection | None:
@@ -119,17 +154,18 @@ class ActionClient:
                 f"'{origin or request.url}' is not among the origins of connection "
                 f"'{connection.name}' ({', '.join(connection.origins())})"
             )
-        target = self._pin(request.url)
+        timeout = request.timeout_s or connection.timeout_s or self.timeout_s
+        target = self._pin(request.url, timeout)
         if isinstance(target, str):
             return failed(target)
-        url, host, extensions = target
-        headers = {"Accept": "application/json", **connection.secrets, "Host": host}
+        url, name, netloc, extensions = target
+        headers = {"Accept": "application/json", **connection.secrets, "Host": netloc}
         if request.idempotency_key is not None:
             headers["Idempotency-Key"] = request.idempotency_key
-        timeout = request.timeout_s or connection.timeout_s or self.timeout_s
         body = dict(request.body)
         try:
-            response = self._http().request(
+            http = self._pool().client(name)
+            response = http.request(
                 request.method,
                 url,
                 headers=headers,
@@ -157,10 +193,11 @@ class ActionClient:
         return ActionResult(True, response.status_code, self.redact(data), None, elapsed)
 
     @staticmethod
-    def _pin(url: str) -> tuple[httpx.URL, str, dict[str, str]] | str:
+    def _pin(url: str, timeout_s: float) -> tuple[httpx.URL, str, str, dict[str, str]] | str:
         """Where the request goes: `url` with its host replaced by the checked address, the
-        `Host` header and the TLS server name it keeps; or why no request may go there (the
-        host does not resolve, or is or resolves to a forbidden address)."""
+        host name, the `Host` header and the TLS server name it keeps; or why no request may
+        go there (the host does not resolve within `timeout_s`, or is or resolves to a
+        forbidden address)."""
         try:
             parsed = httpx.URL(url)
             host = parsed.raw_host.decode("ascii")
@@ -168,32 +205,30 @@ class ActionClient:
         except (httpx.InvalidURL, UnicodeDecodeError):
             return "the URL cannot be called (invalid host)"
         try:
-            address = addresses.pinned(host, port)
+            address = addresses.pinned(host, port, timeout_s)
         except addresses.Unreachable as why:
             return f"refused to call {host} ({why})"
+        except TimeoutError:
+            slow = f"its host '{host}' did not resolve within {timeout_s:g} s"
+            return f"could not reach the system ({slow})"
         except OSError:
             return f"could not reach the system (its host '{host}' does not resolve)"
         extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
-        return parsed.copy_with(host=str(address)), parsed.netloc.decode("ascii"), extensions
+        netloc = parsed.netloc.decode("ascii")
+        return parsed.copy_with(host=str(address)), host, netloc, extensions
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = new_http_client()
-        return self._client
+    def _pool(self) -> HttpPool:
+        if self._http is None:
+            self._http = HttpPool()
+        return self._http
 
     def close(self) -> None:
-        if self._owned and self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._owned and self._http is not None:
+            self._http.close()
+            self._http = None
 
     def __enter__(self) -> ActionClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def new_http_client() -> httpx.Client:
-    # Redirects could leave the connection's origins, so they are not followed; proxies
-    # from the environment are not used.
-    return httpx.Client(follow_redirects=False, trust_env=False)

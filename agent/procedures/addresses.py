@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import socket
+import threading
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 IPAddress = IPv4Address | IPv6Address
@@ -100,25 +101,43 @@ def literal(host: str) -> IPAddress | None:
         return None
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
+def resolve(host: str, port: int, timeout_s: float | None = None) -> list[IPAddress]:
     """Every address `host` resolves to (getaddrinfo, as the HTTP client will connect);
-    raises OSError when it does not resolve."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
+    raises OSError when it does not resolve, TimeoutError when it has not within
+    `timeout_s`. getaddrinfo cannot be cancelled: a lookup that overruns is left to finish
+    in a daemon thread, and its answer is not used."""
+    answer: list[list[IPAddress] | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answer.append([ip_address(str(info[4][0]).split("%", 1)[0]) for info in found])
+        except BaseException as error:  # handed to the caller below
+            answer.append(error)
+
+    worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not answer:
+        raise TimeoutError(f"{host} did not resolve within {timeout_s:g} s")
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    return answer[0]
 
 
 class Unreachable(ValueError):
     """A host that must not be called: it is, or resolves to, a forbidden address."""
 
 
-def pinned(host: str, port: int) -> IPAddress:
+def pinned(host: str, port: int, timeout_s: float | None = None) -> IPAddress:
     """The address to connect to for `host:port`: the host itself when it is a literal
     address, else the first address it resolves to. Raises Unreachable (saying which
-    address, and why) when any address it resolves to is forbidden, OSError when it does not
-    resolve. The caller connects to this address, not to the name, so a name whose answers
-    change after this lookup (DNS rebinding) cannot move the call elsewhere."""
+    address, and why) when any address it resolves to is forbidden, TimeoutError when it
+    has not resolved within `timeout_s`, OSError when it does not resolve. The caller
+    connects to this address, not to the name, so a name whose answers change after this
+    lookup (DNS rebinding) cannot move the call elsewhere."""
     given = literal(host)
-    found = [given] if given is not None else resolve(host, port)
+    found = [given] if given is not None else resolve(host, port, timeout_s)
     if not found:
         raise OSError(f"{host} resolves to no address")
     for address in found:

@@ -10,18 +10,17 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from agent.procedures.actions import ActionClient, ActionRequest
+from agent.procedures.actions import ActionClient, ActionRequest, HttpPool
 from agent.procedures.connections import Connection
 
 
@@ -98,7 +97,7 @@ def resolving(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
 
 
 def call(name: str, port: int, trusted: Path) -> Any:
-    http = httpx.Client(verify=ssl.create_default_context(cafile=str(trusted)), trust_env=False)
+    http = HttpPool(verify=ssl.create_default_context(cafile=str(trusted)))
     connection = Connection("erp", f"https://{name}:{port}")
     with ActionClient({"erp": connection}, http=http) as client:
         request = ActionRequest("lookup", "POST", f"https://{name}:{port}/orders", "erp")
@@ -127,3 +126,50 @@ def test_a_certificate_for_another_name_is_refused(
     result = call("billing.test", port, trusted)
     assert not result.ok and result.error == "could not reach the system (ConnectError)"
     assert Recorder.hosts == []
+
+
+class KeepAlive(Recorder):
+    protocol_version = "HTTP/1.1"  # the connection stays open for the next request
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        super().do_POST()
+
+
+def test_a_kept_alive_connection_is_not_reused_for_another_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two names at one address, one shared pool (as the service shares it across tenants):
+    after a call to `erp.test`, whose certificate the server holds, a call to `billing.test`
+    must not ride the open connection whose certificate was checked for `erp.test`."""
+    cert_file, key_file = certificate(tmp_path, "erp.test")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    Recorder.hosts = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = int(server.server_address[1])
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("erp.test", "billing.test"):
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    pool = HttpPool(verify=ssl.create_default_context(cafile=str(cert_file)))
+    try:
+        results = []
+        for name in ("erp.test", "billing.test"):
+            connection = Connection(name, f"https://{name}:{port}")
+            client = ActionClient({name: connection}, http=pool)
+            request = ActionRequest("lookup", "POST", f"https://{name}:{port}/orders", name)
+            results.append(client.call(request))
+    finally:
+        pool.close()
+        server.shutdown()
+        server.server_close()
+    assert results[0].ok, results[0]
+    assert not results[1].ok and results[1].error == "could not reach the system (ConnectError)"
+    assert Recorder.hosts == [f"erp.test:{port}"]

@@ -239,3 +239,32 @@ def test_an_action_steps_timeout_outside_a_tenth_to_120_seconds_is_refused(
     message = put.json()["error"]["message"]
     assert "timeout_s" in message and ("0.1" in message or "120" in message), message
     assert call(server, "GET", "/v1/procedures", "admin").json() == before
+
+
+def test_a_host_name_that_does_not_resolve_in_time_is_given_up_within_the_timeout(
+    server: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`slow.test`'s resolver hangs for 20 s; with a 0.5 s connection timeout the turn hands
+    off soon after the timeout instead of waiting for the lookup (which had no bound)."""
+    import time
+
+    port = int(server.settings.actions_url.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "slow.test":
+            return real(host, *args, **kwargs)
+        time.sleep(20)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    body = {"base_url": f"http://slow.test:{port}", "timeout_s": 0.5,
+            "secrets": {"Authorization": f"Bearer {SECRET}"}}  # fmt: skip
+    saved = call(server, "PUT", "/v1/actions/connections/northwind", "admin", json=body)
+    assert saved.status_code == 200, saved.text
+    started = time.monotonic()
+    reply, trace = ask_order(server)
+    assert time.monotonic() - started < 10, "the turn waited for the hung lookup"
+    assert reply["decision"] == "handoff" and "delivered" not in reply["text"]
+    assert "its host 'slow.test' did not resolve within 0.5 s" in trace, trace
+    assert store.calls == []
