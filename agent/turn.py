@@ -141,7 +141,7 @@ class Agent:
         if route.kind == "procedure":
             reply = self._procedure(ctx, route.running)
         else:
-            reply = self._knowledge(ctx)
+            reply = self._knowledge(ctx, alone=route.interrupted is not None)
         return reply if runner is None else after_interruption(reply, route, runner)
 
     def _skip_answer_steps(self, trace: Trace, reason: str) -> None:
@@ -210,10 +210,14 @@ class Agent:
             rule=f"procedure step ({outcome.decision})",
         )  # fmt: skip
 
-    def _knowledge(self, ctx: TurnContext) -> Reply:
+    def _knowledge(self, ctx: TurnContext, alone: bool = False) -> Reply:
+        """Answer from the tenant's knowledge. `alone`: the message interrupts a waiting
+        procedure as a new question (agent/route.py), a change of subject, so it is searched
+        and read with the scenario but without the earlier turns, which are the procedure's
+        dialogue and would pull the search toward the procedure's topic."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         message = ctx.message
-        query = Query(message, state.history, state.scenario)
+        query = Query(message, () if alone else state.history, state.scenario)
         with trace.timed("retrieve") as step:
             if config.enabled("query_rewriting") and self._chat is not None:
                 query = rewrite_query(self._chat, query)

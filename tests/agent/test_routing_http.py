@@ -85,3 +85,27 @@ def test_a_procedures_question_is_not_an_earlier_clarifying_question(demo: Any) 
     after = say(url, user, conversation, "2846739105")
     route = trace(url, keys, after)["steps"][1]["outputs"]
     assert route["routed"] == "slot", (route, after)
+
+
+@pytest.mark.slow
+def test_a_question_while_a_procedure_waits_is_searched_on_its_own(demo: Any) -> None:
+    """A message the router takes as a new question, not the waiting slot's value, changes
+    the subject: it is searched without the procedure's dialogue. Before, "What's your phone
+    number?" asked while the address change waited for an order number was searched with
+    "change my delivery address", and a guideline about changing a customer's phone number
+    was quoted with confidence 0.90 instead of the store's support number."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    asked = say(url, user, conversation, "How do I change my delivery address?")
+    assert "order number" in asked["text"], asked
+    reply = say(url, user, conversation, "What's your phone number?")
+    steps = trace(url, keys, reply)["steps"]
+    route = steps[1]["outputs"]
+    assert route["rule"] == "question", route
+    assert route["interrupted"] == "change-shipping-address", route
+    retrieve = next(s for s in steps if s["name"] == "retrieve")
+    assert "delivery address" not in retrieve["inputs"]["context"], retrieve["inputs"]
+    assert reply["decision"] == "answered", reply
+    assert "555 0100" in reply["text"], reply
+    assert {c["document_id"] for c in reply["citations"]} == {"store-contact-and-hours.txt"}
+    assert 'Back to "Change the delivery address of an order"' in reply["text"], reply
