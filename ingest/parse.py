@@ -6,7 +6,8 @@ request path, so that a hostile or huge file can be stopped by its time and memo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,36 @@ def _plain_text(path: Path | None, text: str | None) -> list[ParsedElement]:
     return [ParsedElement(p, "NarrativeText", "", None) for p in paragraphs if p]
 
 
+_LIST_ITEM = re.compile(r"[-*•·]\s|\d{1,3}[.)]\s|[a-z][.)]\s")
+_SENTENCE_END = (".", "!", "?", ":", ";")
+WRAP_MIN_CHARS = 50  # a line this long that stops mid-sentence was wrapped, not ended
+
+
+def _unwrap(paragraph: str) -> str:
+    """A hard-wrapped paragraph's lines joined where a sentence was broken: a line of at
+    least WRAP_MIN_CHARS that does not end a sentence, followed by a line that starts in
+    lower case or with a digit and is not a list item. Short lines (list items without
+    markers, headings) and lines that end a sentence keep their own line."""
+    lines = [line.strip() for line in paragraph.split("\n")]
+    joined = [lines[0]]
+    for line in lines[1:]:
+        before = joined[-1]
+        broken = len(before) >= WRAP_MIN_CHARS and not before.endswith(_SENTENCE_END)
+        continues = line[:1].islower() or line[:1].isdigit()
+        if broken and continues and not _LIST_ITEM.match(line):
+            joined[-1] = f"{before} {line}"
+        else:
+            joined.append(line)
+    return "\n".join(joined)
+
+
 def parse(
     kind: str, display: str, path: Path | None = None, text: str | None = None
 ) -> list[ParsedElement]:
     """Parse one source into elements; raises an IngestError naming `display`."""
-    if kind in ("txt", "corpus-text"):
+    if kind == "txt":  # a file, often hard-wrapped; corpus records are read as given
+        elements = [replace(e, text=_unwrap(e.text)) for e in _plain_text(path, text)]
+    elif kind == "corpus-text":
         elements = _plain_text(path, text)
     else:
         try:

@@ -85,3 +85,17 @@ def test_demo_procedure_and_knowledge_answer(demo: Any) -> None:
     ).json()
     events = trace["steps"][2]["outputs"]["events"]
     assert any(e.get("kind") == "action" for e in events), events
+
+
+@pytest.mark.slow
+def test_demo_quotes_a_wrapped_sentence_whole(demo: Any) -> None:
+    """store-contact-and-hours.txt wraps its opening hours over two lines; the answer quoted
+    the second line alone ("5:00 pm, closed Sundays ...") before plain text was unwrapped."""
+    url, keys = demo
+    user = keys["end-user"]
+    headers = {"Authorization": f"Bearer {user}"}
+    conversation = httpx.post(f"{url}/v1/conversations", headers=headers, json={}).json()
+    answer = say(url, user, conversation, "What are your opening hours?")
+    assert answer["decision"] == "answered", answer
+    assert "Saturday 9:00 am to 5:00 pm, closed Sundays" in answer["text"], answer
+    assert [c["document_id"] for c in answer["citations"]] == ["store-contact-and-hours.txt"]
