@@ -20,6 +20,7 @@ from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
 from service.errors import http_extras, http_message, http_status, validation_message
+from service.head import HeadAsGet, answers_head
 from service.jobs import JobRunner
 from service.lock import DataDirLock
 from service.offline import go_offline
@@ -68,6 +69,8 @@ def allowed_methods(app: FastAPI, path: str) -> str:
         regex = getattr(route, "path_regex", None)
         if route.methods and regex is not None and regex.match(path):
             methods |= route.methods
+    if "GET" in methods and answers_head(path):
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     app.state.rate_limits = RateLimits(settings)
     app.add_middleware(RequestRegion)
     app.add_middleware(BodyLimit, max_mb=settings.max_request_mb)
+    app.add_middleware(HeadAsGet)
 
     @app.exception_handler(ClearlineError)
     async def clearline_error(request: Request, error: ClearlineError) -> JSONResponse:

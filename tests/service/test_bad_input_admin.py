@@ -121,8 +121,8 @@ def test_a_non_ascii_end_user_id_header_is_read_as_utf8(server: Any) -> None:
 
 def test_a_method_the_path_does_not_have_is_answered_with_allow(server: Any) -> None:
     cases = {
-        ("OPTIONS", "/v1/health"): "GET",
-        ("HEAD", "/v1/health"): "GET",
+        ("OPTIONS", "/v1/health"): "GET, HEAD",  # HEAD: service/head.py
+        ("HEAD", "/v1/drafts"): "GET",
         ("OPTIONS", "/v1/training/opt-outs/u-1"): "DELETE, PUT",
         ("POST", "/v1/agent/config"): "GET, PATCH",
         ("DELETE", "/v1/features/sentiment"): "PUT",
