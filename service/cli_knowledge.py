@@ -48,7 +48,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for r in results
     ]
     lines.append(", ".join(f"{v} {k}" for k, v in totals.items()))
-    emit(args, {"documents": [asdict(r) for r in results], "totals": totals}, "\n".join(lines))
+    shown = {"name": tenant.name, "region": tenant.region, "created": not existed}
+    body = {"tenant": shown, "documents": [asdict(r) for r in results], "totals": totals}
+    emit(args, body, "\n".join(lines))
     return 1 if totals["failed"] else 0
 
 
