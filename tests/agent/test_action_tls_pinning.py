@@ -10,7 +10,8 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,20 +66,28 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def tls_system(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """An HTTPS server on loopback whose certificate names `erp.test`; its port and the
-    certificate to trust."""
-    cert_file, key_file = certificate(tmp_path, "erp.test")
-    server = HTTPServer(("127.0.0.1", 0), Recorder)
+@contextmanager
+def tls_server(folder: Path, handler: type[Recorder]) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server on loopback whose certificate names `erp.test`, answering with
+    `handler`; its port and the certificate to trust."""
+    cert_file, key_file = certificate(folder, "erp.test")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     Recorder.hosts = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1]), cert_file
-    server.shutdown()
-    server.server_close()
+    try:
+        yield int(server.server_address[1]), cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def tls_system(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    with tls_server(tmp_path, Recorder) as found:
+        yield found
 
 
 def resolving(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
@@ -142,14 +151,6 @@ def test_a_kept_alive_connection_is_not_reused_for_another_name(
     """Two names at one address, one shared pool (as the service shares it across tenants):
     after a call to `erp.test`, whose certificate the server holds, a call to `billing.test`
     must not ride the open connection whose certificate was checked for `erp.test`."""
-    cert_file, key_file = certificate(tmp_path, "erp.test")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    Recorder.hosts = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = int(server.server_address[1])
     real = socket.getaddrinfo
 
     def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
@@ -158,18 +159,15 @@ def test_a_kept_alive_connection_is_not_reused_for_another_name(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    pool = HttpPool(verify=ssl.create_default_context(cafile=str(cert_file)))
-    try:
+    with tls_server(tmp_path, KeepAlive) as (port, cert_file):
+        pool = HttpPool(verify=ssl.create_default_context(cafile=str(cert_file)))
         results = []
         for name in ("erp.test", "billing.test"):
             connection = Connection(name, f"https://{name}:{port}")
             client = ActionClient({name: connection}, http=pool)
             request = ActionRequest("lookup", "POST", f"https://{name}:{port}/orders", name)
             results.append(client.call(request))
-    finally:
         pool.close()
-        server.shutdown()
-        server.server_close()
     assert results[0].ok, results[0]
     assert not results[1].ok and results[1].error == "could not reach the system (ConnectError)"
     assert Recorder.hosts == [f"erp.test:{port}"]
