@@ -37,3 +37,7 @@ class BudgetExceeded(IngestError):
 
 class InvalidRecord(IngestError):
     """A line of a corpus JSONL is not a valid record."""
+
+
+class InvalidName(IngestError):
+    """A file's name, or its path inside an ingested folder, cannot be a document id."""

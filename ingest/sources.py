@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError, InvalidRecord, UnsupportedType
-from ingest.ids import check_record_id, printable
+from ingest.ids import check_file_id, check_record_id, printable
 
 KINDS = {
     ".pdf": "pdf",
@@ -73,7 +73,10 @@ def kind_of(path: Path) -> str:
 
 
 def expand(paths: Sequence[Path]) -> Iterator[Source | BadSource]:
-    """Files as given; folders recursively (ids relative to the folder); corpora by record."""
+    """Files as given; folders recursively (ids relative to the folder); corpora by record.
+
+    Inside a folder, hidden entries are passed over; links to folders, to files outside it,
+    and entries that are not regular files come out as BadSource saying why."""
     for path in paths:
         if path.is_dir():
             folder = path.resolve()
@@ -82,7 +85,9 @@ def expand(paths: Sequence[Path]) -> Iterator[Source | BadSource]:
                 if any(part.startswith(".") for part in child.relative_to(path).parts):
                     continue
                 if child.is_dir():
-                    continue  # its files come on their own (a link to a folder is not followed)
+                    if child.is_symlink():
+                        yield BadSource(document_id, str(child), _folder_link(child))
+                    continue  # a real folder's files come on their own
                 if not child.is_file():
                     yield BadSource(document_id, str(child), _not_a_file(child))
                     continue
@@ -103,6 +108,18 @@ def _outside(link: Path) -> IngestError:
     return IngestError(
         f"cannot ingest '{link}': it links to {link.resolve()}, outside the folder; copy the "
         "file into the folder to ingest it"
+    )
+
+
+def _folder_link(link: Path) -> IngestError:
+    """A link to a folder inside an ingested folder is not followed (it could lead anywhere on
+    this machine, or back into the folder). It is reported as a failed source, as a named
+    pipe or a dangling link is, rather than passed over like a hidden file: the user may have
+    meant its documents to be ingested, so the run lists it and exits 1 until they decide."""
+    return IngestError(
+        f"skipped '{printable(str(link))}': it is a link to the folder "
+        f"{printable(str(link.resolve()))}; links to folders are not followed; ingest that "
+        "folder on its own, or copy its files in"
     )
 
 
@@ -127,12 +144,14 @@ def _not_a_file(child: Path) -> IngestError:
 
 
 def sources_for_file(path: Path, document_id: str) -> Iterator[Source | BadSource]:
-    """One source for a document file, or one per record for a corpus JSONL."""
+    """One source for a document file (a BadSource when its type is not supported or its id
+    breaks the rules of ingest.ids), or one per record for a corpus JSONL."""
     if path.suffix.lower() == CORPUS_SUFFIX:
         yield from corpus_records(path)
         return
     try:
         kind = kind_of(path)
+        check_file_id(document_id, path)
     except IngestError as error:
         yield BadSource(document_id, str(path), error)
         return

@@ -83,3 +83,19 @@ def test_a_folders_link_to_a_file_outside_it_is_refused(tmp_path: Path) -> None:
         f"cannot ingest '{docs / 'passwd.txt'}': it links to {outside}, outside the folder; "
         "copy the file into the folder to ingest it"
     )
+
+
+def test_a_folder_name_that_cannot_be_in_an_id_is_named_as_the_one_to_rename(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    (docs / "old\x1bpolicies").mkdir(parents=True)
+    (docs / "old\x1bpolicies" / "faq.md").write_text("# FAQ\n\nReturns take 30 days.")
+    [refused] = expand([docs])
+    assert not isinstance(refused, Source) and refused.document_id == "old\x1bpolicies/faq.md"
+    assert str(refused.error) == (
+        f"cannot ingest '{docs}/old\\x1bpolicies/faq.md': its document id "
+        "'old\\x1bpolicies/faq.md' contains a control character, line break or bytes that are "
+        "not UTF-8 text; document ids must be one line of printable text; rename the folder "
+        "on its path that holds it"
+    )

@@ -155,8 +155,9 @@ def test_ingest_reports_special_entries_escapes_names_and_says_it_made_the_tenan
     tmp_path: Path,
 ) -> None:
     """Found by probing: a FIFO, a link loop and a dangling link in a folder were skipped
-    without a word; a file name holding a newline was printed raw, as two lines; and
-    `--tenant <typo>` made a new tenant silently."""
+    without a word; a file name holding a newline was printed raw, as two lines (it is now
+    refused as a document id, and printed escaped); and `--tenant <typo>` made a new tenant
+    silently."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "faq.md").write_text("# FAQ\n\nReturns take 30 days.\n")
@@ -185,14 +186,16 @@ def test_ingest_reports_special_entries_escapes_names_and_says_it_made_the_tenan
         f"failed       0  {docs}/pipe.md",
         f"          skipped '{docs}/pipe.md': it is a named pipe (FIFO), not a file; copy the "
         "document in as a regular file",
-        f"ingested     1  {docs}/two\\nlines.md",
-        "2 ingested, 0 unchanged, 0 replaced, 4 failed, 6 documents, 2 chunks",
+        f"failed       0  {docs}/two\\nlines.md",  # a newline cannot be in a document id
+        f"          cannot ingest '{docs}/two\\nlines.md': its document id 'two\\nlines.md' "
+        "contains a control character, line break or bytes that are not UTF-8 text; document "
+        "ids must be one line of printable text; rename the file",
+        "1 ingested, 0 unchanged, 0 replaced, 5 failed, 6 documents, 1 chunks",
     ]
     again = clearline("ingest", str(docs / "faq.md"), "--tenant", "acmee", data_dir=data_dir)
     assert again.returncode == 0 and "created tenant" not in again.stderr
     listed = clearline("sources", "--tenant", "acmee", data_dir=data_dir)
-    assert [line.split("  ")[0] for line in listed.stdout.splitlines()] == [
-        "faq.md", "two\\nlines.md"]  # fmt: skip
+    assert [line.split("  ")[0] for line in listed.stdout.splitlines()] == ["faq.md"]
 
 
 @pytest.fixture(scope="module")
