@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
@@ -141,40 +142,12 @@ class AgentConfig(BaseModel):
     @field_validator("disclosure")
     @classmethod
     def _says_it_is_an_ai(cls, disclosure: str) -> str:
-        if is_blank(disclosure):
-            raise PydanticCustomError(
-                "blank_disclosure",
-                "the AI disclosure must not be blank: conversations show it to tell end users "
-                "they are talking to an AI; write a sentence saying so",
-            )
-        if control_characters(disclosure):
-            raise PydanticCustomError(
-                "control_characters",
-                "the AI disclosure must not hold control characters (such as NUL or line "
-                "breaks); write it as one line of plain text",
-            )
-        _check_invisible("the AI disclosure", disclosure)
-        _check_length("the AI disclosure", disclosure)
-        return disclosure
+        return _checked_text(disclosure, _DISCLOSURE_RULES)
 
     @field_validator("privacy_notice")
     @classmethod
     def _readable_notice(cls, notice: str) -> str:
-        if is_blank(notice):
-            raise PydanticCustomError(
-                "blank_notice",
-                "the privacy notice must not be blank: conversations show it to end users; "
-                "write what happens to their messages",
-            )
-        if control_characters(notice, allowed="\r\n\t"):
-            raise PydanticCustomError(
-                "control_characters",
-                "the privacy notice must not hold control characters other than line breaks "
-                "and tabs (such as NUL); write it as plain text",
-            )
-        _check_invisible("the privacy notice", notice)
-        _check_length("the privacy notice", notice)
-        return notice
+        return _checked_text(notice, _NOTICE_RULES)
 
     @model_validator(mode="after")
     def _known_features(self) -> AgentConfig:
@@ -212,6 +185,51 @@ class AgentConfig(BaseModel):
         if self.autonomy == "copilot":
             return False
         return intent is not None and intent in self.autonomous_intents
+
+
+@dataclass(frozen=True)
+class _TextRules:
+    """How one text that end users are shown is checked: `what` names it in the messages;
+    `blank_error`/`blank_message` and `control_message` are its refusals' own words, and
+    `allowed` the control characters it may hold."""
+
+    what: str
+    blank_error: str
+    blank_message: str
+    control_message: str
+    allowed: str = ""
+
+
+_DISCLOSURE_RULES = _TextRules(
+    what="the AI disclosure",
+    blank_error="blank_disclosure",
+    blank_message="the AI disclosure must not be blank: conversations show it to tell end "
+    "users they are talking to an AI; write a sentence saying so",
+    control_message="the AI disclosure must not hold control characters (such as NUL or line "
+    "breaks); write it as one line of plain text",
+)
+_NOTICE_RULES = _TextRules(
+    what="the privacy notice",
+    blank_error="blank_notice",
+    blank_message="the privacy notice must not be blank: conversations show it to end users; "
+    "write what happens to their messages",
+    control_message="the privacy notice must not hold control characters other than line "
+    "breaks and tabs (such as NUL); write it as plain text",
+    allowed="\r\n\t",
+)
+
+
+def _checked_text(text: str, rules: _TextRules) -> str:
+    """`text`, if it reads as it shows: not blank, no control characters but `rules.allowed`,
+    no invisible format characters, at most MAX_NOTICE_CHARS; else PydanticCustomError,
+    which pydantic reports as a validation error of the field."""
+    if is_blank(text):
+        raise PydanticCustomError(rules.blank_error, rules.blank_message)
+    if control_characters(text, allowed=rules.allowed):
+        raise PydanticCustomError("control_characters", rules.control_message)
+    _check_invisible(rules.what, text)
+    _check_length(rules.what, text)
+    return text
 
 
 # Zero-width non-joiner and joiner: Persian and Indic spelling and emoji sequences need them,

@@ -62,14 +62,15 @@ class RequestRegion:
 
 
 def allowed_methods(app: FastAPI, path: str) -> str:
-    """The methods of every route at `path`, e.g. "DELETE, PUT" ("" if none): the 405 that
-    routing raises names only the first route that matched the path."""
+    """The methods of every route at `path`, e.g. "DELETE, PUT" ("" if none), HEAD where
+    service/head.py answers it: the 405 that routing raises names only the first route that
+    matched the path."""
     methods: set[str] = set()
     for route in iter_route_contexts(app.router.routes):
         regex = getattr(route, "path_regex", None)
         if route.methods and regex is not None and regex.match(path):
             methods |= route.methods
-    if "GET" in methods and answers_head(path):
+    if answers_head(app, path):  # service/head.py: GET routes without side effects
         methods.add("HEAD")
     return ", ".join(sorted(methods))
 

@@ -124,7 +124,7 @@ def test_a_method_the_path_does_not_have_is_answered_with_allow(server: Any) -> 
         ("OPTIONS", "/v1/health"): "GET, HEAD",  # HEAD: service/head.py
         ("HEAD", "/v1/drafts"): "GET",
         ("OPTIONS", "/v1/training/opt-outs/u-1"): "DELETE, PUT",
-        ("POST", "/v1/agent/config"): "GET, PATCH",
+        ("POST", "/v1/agent/config"): "GET, HEAD, PATCH",
         ("DELETE", "/v1/features/sentiment"): "PUT",
     }
     for (method, path), allow in cases.items():
