@@ -51,6 +51,7 @@ from agent.route import after_interruption, choose_route, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
+from agent.understand.subject import read_subject
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.query import Query
@@ -211,12 +212,19 @@ class Agent:
         )  # fmt: skip
 
     def _knowledge(self, ctx: TurnContext, alone: bool = False) -> Reply:
-        """Answer from the tenant's knowledge. `alone`: the message interrupts a waiting
-        procedure as a new question (agent/route.py), a change of subject, so it is searched
-        and read with the scenario but without the earlier turns, which are the procedure's
-        dialogue and would pull the search toward the procedure's topic."""
+        """Answer from the tenant's knowledge. A change of subject is searched and read with
+        the scenario but without the earlier turns, which would pull the search toward the
+        old topic: `alone`, when the message interrupts a waiting procedure as a new
+        question (agent/route.py), or when it names a subject of its own
+        (agent/understand/subject.py)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         message = ctx.message
+        if alone:
+            history = "set aside: the message interrupts a procedure"
+        else:
+            subject = read_subject(message, state.history, ctx.understanding.language.label)
+            alone = subject.new
+            history = f"{'set aside' if alone else 'kept'}: {subject.reason}"
         query = Query(message, () if alone else state.history, state.scenario)
         with trace.timed("retrieve") as step:
             if config.enabled("query_rewriting") and self._chat is not None:
@@ -237,7 +245,11 @@ class Agent:
             reading: Reading = reader.read(message, resolved.context, result.chunks, current)
             judged = self._answerability.judge(config, query, result.chunks, reading)
             reading = judged.reading  # P(answerable) from the configured reader
-            step.inputs = {"query": query.text, "context": result.resolved.context}
+            step.inputs = {
+                "query": query.text,
+                "context": result.resolved.context,
+                "history": history,
+            }
             step.outputs = {
                 "method": result.method,
                 "chunks": [

@@ -3,7 +3,8 @@
 No generative model is needed by default: the question is searched together with the end
 user's scenario and their earlier turns. On the ConditionalQA dev questions, searching the
 question alone gave nDCG@10 0.64 (dense) / 0.66 (BM25), with this context 0.89 / 0.81
-(docs/benchmarks.md). A generative rewriter can later produce the same record.
+(docs/benchmarks.md). A generative rewriter can later produce the same record. The agent
+leaves the earlier turns out when a message changes the subject (agent/understand/subject.py).
 """
 
 from __future__ import annotations

@@ -109,3 +109,31 @@ def test_a_question_while_a_procedure_waits_is_searched_on_its_own(demo: Any) ->
     assert "555 0100" in reply["text"], reply
     assert {c["document_id"] for c in reply["citations"]} == {"store-contact-and-hours.txt"}
     assert 'Back to "Change the delivery address of an order"' in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_new_subject_in_a_conversation_is_searched_on_its_own(demo: Any) -> None:
+    """A question that names its own subject is searched without the earlier turns, and a
+    follow-up that points back keeps them (agent/understand/subject.py). Before, after three
+    questions about hours, shipping and payment, "What's your phone number?" was answered
+    with the payment-methods sentence at confidence 0.84."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    for question in (
+        "What are your opening hours?",
+        "How much is shipping?",
+        "What payment methods do you accept?",
+    ):
+        say(url, user, conversation, question)
+    reply = say(url, user, conversation, "What's your phone number?")
+    assert reply["decision"] == "answered", reply
+    assert "555 0100" in reply["text"], reply
+    assert {c["document_id"] for c in reply["citations"]} == {"store-contact-and-hours.txt"}
+    retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
+    assert retrieve["inputs"]["history"] == "set aside: names its own subject (phone, number)"
+    assert retrieve["inputs"]["context"] == "", retrieve["inputs"]
+
+    follow_up = say(url, user, conversation, "Is it free on weekends too?")
+    retrieve = next(s for s in trace(url, keys, follow_up)["steps"] if s["name"] == "retrieve")
+    assert retrieve["inputs"]["history"] == "kept: refers back ('it')", retrieve["inputs"]
+    assert "phone number" in retrieve["inputs"]["context"], retrieve["inputs"]
