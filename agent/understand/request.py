@@ -5,7 +5,10 @@ topic ("How long does shipping take?") is answered from the knowledge.
 
 Signals, from the word lists in request_words.yaml (English):
 - own case: a first-person possessive/object word ("my order", "for me"), or a first-person
-  statement ("I forgot", "we ordered"); an inverted question ("can I", "do we") is not one;
+  statement ("I forgot", "we ordered"); an inverted question ("can I", "do we") is not one,
+  and neither is a question about what the company does in general, which opens with
+  "do you", "will you ever"... ("Do you ship to my country?"), unless it goes on as a
+  request ("do you know where my order is?");
 - a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
 - a question: a question mark, or a question word first;
 - stop: the message is, or starts with, a phrase that ends what the agent is doing.
@@ -56,6 +59,8 @@ class _Lists:
     inverting: frozenset[str]
     asking: tuple[str, ...]
     imperative: tuple[str, ...]
+    practice: tuple[str, ...]
+    practice_requests: tuple[str, ...]
     stop: tuple[str, ...]
     question: frozenset[str]
 
@@ -66,8 +71,8 @@ def _lists() -> _Lists:
     get = {key: [w.lower() for w in strings(WORDS, key, data.get(key))] for key in data}
     return _Lists(
         frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
-        tuple(get["asking"]), tuple(get["imperative"]), tuple(get["stop"]),
-        frozenset(get["question"]),
+        tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
+        tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
     )  # fmt: skip
 
 
@@ -85,18 +90,28 @@ def _contains(tokens: list[str], phrase: str) -> bool:
     return any(tokens[i : i + len(words)] == words for i in range(len(tokens)))
 
 
+def _practice(tokens: list[str], lists: _Lists) -> str:
+    """The opening of a question about what the company does in general, or ""."""
+    if any(_starts(tokens, p) for p in lists.practice_requests):
+        return ""
+    return next((p for p in lists.practice if _starts(tokens, p)), "")
+
+
 def read_request(message: str) -> RequestSignal:
     """The request signals of `message`; see the module docstring."""
     lists, tokens = _lists(), _fold(message)
     evidence: list[str] = []
-    own = [t for t in tokens if t in lists.own]
+    practice = _practice(tokens, lists)  # a general question: no own case
+    own = [] if practice else [t for t in tokens if t in lists.own]
     evidence += own
-    statement = [
+    statement = [] if practice else [
         t for i, t in enumerate(tokens)
         if t in lists.subject and not (i > 0 and tokens[i - 1] in lists.inverting)
     ]  # fmt: skip
     evidence += [f"statement '{t}'" for t in statement]
-    asking = [p for p in lists.asking if _contains(tokens, p)]
+    evidence += [f"general question '{practice}'"] if practice else []
+    after = tokens[len(practice.split()) :]  # "will you" in "will you ever" asks nothing
+    asking = [p for p in lists.asking if _contains(after, p)]
     asking += [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
     evidence += asking
     stop = [p for p in lists.stop if _starts(tokens, p)]

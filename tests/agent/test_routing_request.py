@@ -19,7 +19,9 @@ def test_requests_about_the_users_own_case(message: str) -> None:
 @pytest.mark.parametrize(
     "message",
     ["How long does shipping take?", "Can I pay with PayPal?", "Do you ship abroad?",
-     "What is the return window for gold members?", "Who is your CEO?"],
+     "What is the return window for gold members?", "Who is your CEO?",
+     "Do you ask for my password by email?", "Will you ever ask for my password?",
+     "Does your store ship to my country?", "Do you charge me if I return late?"],
 )  # fmt: skip
 def test_general_questions_are_not_requests(message: str) -> None:
     signal = read_request(message)
@@ -37,3 +39,17 @@ def test_a_stop_word_inside_a_sentence_is_not_a_stop() -> None:
 
 def test_the_evidence_names_the_words() -> None:
     assert read_request("check my order please").evidence == ("my", "please", "imperative 'check'")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Do you know where my order is?", "Will you reset my password?",
+     "Do you ship to my country? Please check my order 1234567890"],
+)  # fmt: skip
+def test_a_general_opening_that_goes_on_as_a_request_is_one(message: str) -> None:
+    assert read_request(message).request
+
+
+def test_a_general_question_says_so_in_the_evidence() -> None:
+    signal = read_request("Do you ask for my password by email?")
+    assert signal.evidence == ("general question 'do you'",) and not signal.own_case

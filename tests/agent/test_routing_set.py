@@ -69,3 +69,16 @@ def test_a_new_request_closes_the_waiting_procedure_and_starts_its_own(
     switch = [r for r in routed if r.conversation == "conv-04"][1]
     assert switch.routed == "procedure:reset-password" and switch.rule == "switch"
     assert switch.reply.startswith('I\'ve stopped "Change the delivery address of an order".')
+
+
+@pytest.mark.slow
+def test_a_question_about_what_the_company_does_is_answered_from_knowledge(
+    routed: list[Routed],
+) -> None:
+    """Found in the demo: "Do you ask for my password by email?" started the password reset
+    ("my" read as the user's own case) and "Do you ship to my country?" asked for an order
+    number. "Do you know where my order is?" still starts the order lookup."""
+    by_text = {r.text: r for r in routed}
+    for text in ("Do you ask for my password by email?", "Do you ship to my country?"):
+        assert by_text[text].routed == "knowledge", by_text[text]
+    assert by_text["Do you know where my order is?"].routed == "procedure:order-status"
