@@ -8,10 +8,11 @@ gives.
   three or more items joined by ">", "|", "»" or "/" without a closing full stop;
 - agent-internal: an instruction (it opens with an instruction word, or holds "feel free",
   "make up", ... anywhere) that names the agent's own world: the system, the tool, "the
-  customer" in the third person, invented values (answer_words.yaml); and a line that says
-  what the customer wants ("so the customer wants to..."). Help pages speak to the reader
-  as "you" about their account; lines written for the agent speak about the customer and
-  the tool;
+  customer" in the third person, invented values (answer_words.yaml); a line that opens with
+  an agent's verb and names the customer in the third person ("Verify the identity of the
+  customer."); and a line that says what the customer wants ("so the customer wants
+  to..."). Help pages speak to the reader as "you" about their account; lines written for
+  the agent speak about the customer and the tool;
 - question: a sentence that ends with a question mark (an FAQ's list of questions, a
   forum post's rhetorical one) asks, it does not answer;
 - short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
@@ -99,7 +100,19 @@ def is_agent_internal(sentence: str) -> bool:
     instruction = opens or _has(words, lists["instruction_anywhere"])
     if _has(words, lists["customer_request"]):
         return True
+    if _names_the_customer(words) and any(
+        words.startswith(f" {v} ") for v in lists["customer_instruction_start"]
+    ):
+        return True
     return instruction and _has(words, lists["agent_world"])
+
+
+def _names_the_customer(words: str) -> bool:
+    """"the customer" as a person, not the first word of a compound ("customer portal")."""
+    lists = _lists()
+    compounds = "|".join(re.escape(w) for w in lists["customer_compounds"])
+    person = re.sub(rf" customer (?=(?:{compounds}) )", " customer_ ", words)
+    return _has(person, lists["customer"])
 
 
 def is_question(sentence: str) -> bool:

@@ -4,6 +4,8 @@ Documents written for these tests (not the demo's)."""
 
 from __future__ import annotations
 
+import pytest
+
 from agent.answer.answer_shape import (
     is_agent_internal,
     is_answer_text,
@@ -105,6 +107,26 @@ def test_agent_directed_lines_are_told_from_instructions_to_the_reader() -> None
     assert not is_agent_internal("Please enter your email address to reset your password.")
     assert not is_agent_internal("Feel free to contact us at any time.")
     assert not is_agent_internal("Customer service is open from 9 to 5.")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Help the customer get a new password", "Share the password with the customer.",
+     "Get the customer\u2019s username to check their identity",
+     "Verify the identity of the customer.", "Send the generated promo code to the customer."],
+)  # fmt: skip
+def test_an_agents_verb_about_the_customer_is_agent_internal(sentence: str) -> None:
+    """Lines of the demo's ABCD guidelines the demo quoted to end users (session 26)."""
+    assert is_agent_internal(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Check your order status in your account.", "Verify your email address to sign up.",
+     "Help centre: contact us any time.", "Give us a call if the customer portal is down."],
+)  # fmt: skip
+def test_the_same_verbs_addressed_to_the_reader_are_answers(sentence: str) -> None:
+    assert not is_agent_internal(sentence)
 
 
 def test_lines_that_tell_the_agent_about_the_customer_are_agent_internal() -> None:

@@ -137,3 +137,18 @@ def test_a_new_subject_in_a_conversation_is_searched_on_its_own(demo: Any) -> No
     retrieve = next(s for s in trace(url, keys, follow_up)["steps"] if s["name"] == "retrieve")
     assert retrieve["inputs"]["history"] == "kept: refers back ('it')", retrieve["inputs"]
     assert "phone number" in retrieve["inputs"]["context"], retrieve["inputs"]
+
+
+@pytest.mark.slow
+def test_a_general_question_with_my_is_answered_without_the_agents_lines(demo: Any) -> None:
+    """Found in the demo (session 26): "Do you ask for my password by email?" started the
+    password reset ("my" read as the user's own case); answered from knowledge, it then
+    quoted guideline lines meant for the agent ("Help the customer get a new password",
+    "Share the password with the customer.") before the store's policy."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), "Do you ask for my password by email?")
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge", route
+    assert reply["decision"] == "answered", reply
+    assert "We never ask for your full card number or your password" in reply["text"], reply
+    assert "the customer" not in reply["text"], reply
