@@ -108,7 +108,8 @@ def is_agent_internal(sentence: str) -> bool:
 
 
 def _names_the_customer(words: str) -> bool:
-    """"the customer" as a person, not the first word of a compound ("customer portal")."""
+    """True when the words name the customer as a person, not as the first word of a
+    compound ("the customer portal")."""
     lists = _lists()
     compounds = "|".join(re.escape(w) for w in lists["customer_compounds"])
     person = re.sub(rf" customer (?=(?:{compounds}) )", " customer_ ", words)
