@@ -27,7 +27,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from agent.understand.word_lists import read_yaml, strings
+from agent.understand.word_lists import lower_case_lists
 
 WORDS = Path(__file__).with_name("answer_words.yaml")
 
@@ -61,8 +61,7 @@ _AUXILIARIES = {
 
 @cache
 def _lists() -> dict[str, tuple[str, ...]]:
-    data = read_yaml(WORDS)
-    return {key: tuple(w.lower() for w in strings(WORDS, key, data[key])) for key in data}
+    return {key: tuple(words) for key, words in lower_case_lists(WORDS).items()}
 
 
 def _words(text: str) -> str:
@@ -110,10 +109,14 @@ def is_agent_internal(sentence: str) -> bool:
 def _names_the_customer(words: str) -> bool:
     """True when the words name the customer as a person, not as the first word of a
     compound ("the customer portal")."""
-    lists = _lists()
-    compounds = "|".join(re.escape(w) for w in lists["customer_compounds"])
-    person = re.sub(rf" customer (?=(?:{compounds}) )", " customer_ ", words)
-    return _has(person, lists["customer"])
+    person = _customer_compound().sub(" customer_ ", words)
+    return _has(person, _lists()["customer"])
+
+
+@cache
+def _customer_compound() -> re.Pattern[str]:
+    compounds = "|".join(re.escape(w) for w in _lists()["customer_compounds"])
+    return re.compile(rf" customer (?=(?:{compounds}) )")
 
 
 def is_question(sentence: str) -> bool:

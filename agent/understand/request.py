@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from agent.understand.word_lists import read_yaml, strings
+from agent.understand.word_lists import lower_case_lists
 
 WORDS = Path(__file__).with_name("request_words.yaml")
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -67,8 +67,7 @@ class _Lists:
 
 @cache
 def _lists() -> _Lists:
-    data = read_yaml(WORDS)
-    get = {key: [w.lower() for w in strings(WORDS, key, data.get(key))] for key in data}
+    get = lower_case_lists(WORDS)
     return _Lists(
         frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),

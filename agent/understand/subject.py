@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from agent.understand.word_lists import read_yaml, strings
+from agent.understand.word_lists import lower_case_lists
 from knowledge.query import Turn
 
 WORDS = Path(__file__).with_name("subject_words.yaml")
@@ -59,13 +59,16 @@ class _Lists:
     referring: frozenset[str]
     continuing: tuple[str, ...]
     empty: frozenset[str]
+    english: frozenset[str]  # all the single words above: English function words
 
 
 @cache
 def _lists() -> _Lists:
-    data = read_yaml(WORDS)
-    get = {key: [w.lower() for w in strings(WORDS, key, data.get(key))] for key in data}
-    return _Lists(frozenset(get["referring"]), tuple(get["continuing"]), frozenset(get["empty"]))
+    get = lower_case_lists(WORDS)
+    referring, empty = frozenset(get["referring"]), frozenset(get["empty"])
+    continuing = tuple(get["continuing"])
+    english = referring | empty | {p for p in continuing if " " not in p}
+    return _Lists(referring, continuing, empty, english)
 
 
 def read_subject(message: str, history: Sequence[Turn], language: str) -> SubjectReading:
@@ -97,5 +100,4 @@ def _english(tokens: list[str], language: str, lists: _Lists) -> bool:
     too?" as Afrikaans), while a German or French message holds few or none of them."""
     if language == "en":
         return True
-    words = lists.referring | lists.empty | {p for p in lists.continuing if " " not in p}
-    return bool(tokens) and sum(t in words for t in tokens) * 3 >= len(tokens)
+    return bool(tokens) and sum(t in lists.english for t in tokens) * 3 >= len(tokens)

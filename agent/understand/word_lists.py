@@ -35,6 +35,13 @@ def strings(path: Path, key: str, values: object) -> list[str]:
     return values
 
 
+def lower_case_lists(path: Path) -> dict[str, list[str]]:
+    """Every named list of the data file at `path`, lower-cased; ValueError names an entry
+    that is not a word."""
+    data = read_yaml(path)
+    return {key: [w.lower() for w in strings(path, key, values)] for key, values in data.items()}
+
+
 def weights(path: Path, key: str, values: object) -> dict[str, float]:
     """`values` as a mapping of word to number; ValueError names the entry that is not one."""
     if not isinstance(values, dict):
