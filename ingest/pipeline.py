@@ -23,6 +23,7 @@ from ingest.planted import DocumentScreen
 from ingest.redaction import TextRedaction, redact_document
 from ingest.sources import BadSource, Source
 from ingest.worker import Budget, ParseWorker
+from knowledge.audience import AUDIENCE, audience_of, stated_audience
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.records import Chunk, FlaggedSentence
@@ -213,8 +214,11 @@ class Ingestor:
         chunks = chunk_elements(
             source.document_id, elements, self._embedder.count_tokens, self._chunking
         )
-        screened = {"screened_by": self._screen.screened_by}  # answer time skips a second pass
-        return [replace(c, metadata={**c.metadata, **screened}) for c in chunks]
+        added = {
+            "screened_by": self._screen.screened_by,  # answer time skips a second pass
+            AUDIENCE: stated_audience(source.metadata) or audience_of(e.text for e in elements),
+        }
+        return [replace(c, metadata={**c.metadata, **added}) for c in chunks]
 
     def _write_batch(
         self, tenant: str, batch: list[_Ready], report: Callable[[int, IngestResult], None]

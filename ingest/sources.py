@@ -14,6 +14,7 @@ from typing import Any
 
 from ingest.errors import IngestError, InvalidRecord, UnsupportedType
 from ingest.ids import check_file_id, check_record_id, printable
+from knowledge.audience import AGENT, AUDIENCE, CUSTOMER, stated_audience
 
 KINDS = {
     ".pdf": "pdf",
@@ -196,6 +197,11 @@ def _record(data: Any, where: str) -> Source:
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidRecord(f"{where} (id '{doc_id}'): 'metadata' must be an object")
+    if AUDIENCE in metadata and stated_audience(metadata) is None:
+        raise InvalidRecord(
+            f"{where} (id '{doc_id}'): metadata '{AUDIENCE}' must be '{AGENT}' or '{CUSTOMER}' "
+            "(who the document is written for); leave it out to have it detected"
+        )
     kind = "corpus-html" if isinstance(html, str) and not isinstance(text, str) else "corpus-text"
     return Source(
         document_id=str(doc_id),

@@ -13,6 +13,11 @@ gives.
   customer."); and a line that says what the customer wants ("so the customer wants
   to..."). Help pages speak to the reader as "you" about their account; lines written for
   the agent speak about the customer and the tool;
+- in a document written for the agent (knowledge.audience, recorded on its chunks at
+  ingestion), also every step or instruction, by its opening word ("Issue the refund.",
+  "Ask for their phone number"), and every line that names the customer or calls them
+  "they": such a document is quoted for its facts ("Valid payment methods are credit card,
+  debit card and PayPal.");
 - question: a sentence that ends with a question mark (an FAQ's list of questions, a
   forum post's rhetorical one) asks, it does not answer;
 - short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
@@ -28,6 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from agent.understand.word_lists import lower_case_lists
+from knowledge.audience import names_the_customer, words_of
 
 WORDS = Path(__file__).with_name("answer_words.yaml")
 
@@ -64,8 +70,7 @@ def _lists() -> dict[str, tuple[str, ...]]:
     return {key: tuple(words) for key, words in lower_case_lists(WORDS).items()}
 
 
-def _words(text: str) -> str:
-    return " " + " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))) + " "
+_words = words_of
 
 
 def _has(words: str, phrases: tuple[str, ...]) -> bool:
@@ -99,37 +104,36 @@ def is_agent_internal(sentence: str) -> bool:
     instruction = opens or _has(words, lists["instruction_anywhere"])
     if _has(words, lists["customer_request"]):
         return True
-    if _names_the_customer(words) and any(
+    if names_the_customer(words) and any(
         words.startswith(f" {v} ") for v in lists["customer_instruction_start"]
     ):
         return True
     return instruction and _has(words, lists["agent_world"])
 
 
-def _names_the_customer(words: str) -> bool:
-    """True when the words name the customer as a person, not as the first word of a
-    compound ("the customer portal")."""
-    person = _customer_compound().sub(" customer_ ", words)
-    return _has(person, _lists()["customer"])
-
-
-@cache
-def _customer_compound() -> re.Pattern[str]:
-    compounds = "|".join(re.escape(w) for w in _lists()["customer_compounds"])
-    return re.compile(rf" customer (?=(?:{compounds}) )")
+def _speaks_to_the_agent(sentence: str) -> bool:
+    """A step or an instruction (by its opening word), or a line about the customer (by
+    name or as "they")."""
+    lists, words = _lists(), _words(sentence)
+    openers = (*lists["step_start"], *lists["instruction_start"])
+    if names_the_customer(words) or _has(words, lists["customer_pronoun"]):
+        return True
+    return any(words.startswith(f" {w} ") for w in openers)
 
 
 def is_question(sentence: str) -> bool:
     return sentence.rstrip(" \"'\u201d)").endswith("?")
 
 
-def is_answer_text(sentence: str, section: str = "") -> bool:
-    """False for headings, navigation, agent-internal lines and questions."""
+def is_answer_text(sentence: str, section: str = "", for_the_agent: bool = False) -> bool:
+    """False for headings, navigation, agent-internal lines and questions; `for_the_agent`:
+    the sentence comes from a document written for the agent."""
     return not (
         is_heading(sentence, section)
         or is_navigation(sentence)
         or is_agent_internal(sentence)
         or is_question(sentence)
+        or (for_the_agent and _speaks_to_the_agent(sentence))
     )
 
 

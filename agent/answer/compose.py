@@ -16,6 +16,7 @@ from typing import Protocol
 from agent.answer.answer_shape import is_answer_text, short_answer
 from agent.answer.reading import Evidence, Reading, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
+from knowledge.audience import AGENT, AUDIENCE
 from knowledge.records import ScoredChunk
 
 
@@ -68,7 +69,7 @@ class ExtractiveComposer:
         offered = {c.chunk.chunk_id: c for c in chunks}
         if not reading.evidence:
             return Draft([], offered, self.name)
-        answers = [e for e in reading.evidence if is_answer_text(e.sentence, e.chunk.chunk.section)]
+        answers = [e for e in reading.evidence if _answers(e)]
         if not answers:
             return Draft([], offered, self.name)
         best = answers[0].similarity
@@ -95,6 +96,12 @@ class ExtractiveComposer:
             chosen = [lead, *(e for e in chosen if e is not lead)]
         sentences = [DraftSentence(e.sentence, (e.chunk.chunk.chunk_id,)) for e in chosen]
         return Draft(sentences, offered, self.name)
+
+
+def _answers(evidence: Evidence) -> bool:
+    chunk = evidence.chunk.chunk
+    for_the_agent = chunk.metadata.get(AUDIENCE) == AGENT
+    return is_answer_text(evidence.sentence, chunk.section, for_the_agent)
 
 
 _CITE = re.compile(r"\[(\d+)\]")

@@ -165,3 +165,37 @@ def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
     assert not is_answer_text('He asked: "is it worth it?"')
     assert is_answer_text("Premium members get free shipping on every order.")
     assert is_answer_text("Ask us anything by email at help@example.com.")  # not agent world
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Issue the refund.",
+        "Ask for their phone number so they have a number you can call them on",
+        "Complete the “Issue a promo code” step",
+        "The customer believes that an unknown service was added to their account.",
+        "Gift card - they want a prepaid gift card, also ask for their address.",
+    ],
+)
+def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence: str) -> None:
+    assert is_answer_text(sentence, "", for_the_agent=True) is False
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Valid payment methods are credit card, debit card and PayPal.",
+        "Standard shipping is $8.00.",
+        "Promotions last 7 days.",
+    ],
+)
+def test_a_guideline_is_still_quoted_for_its_facts(sentence: str) -> None:
+    assert is_answer_text(sentence, "", for_the_agent=True) is True
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Issue the refund.", "Ask them for original documents that prove they can live in the UK."],
+)
+def test_the_same_imperative_on_a_page_for_the_reader_is_an_answer(sentence: str) -> None:
+    assert is_answer_text(sentence, "") is True

@@ -152,3 +152,27 @@ def test_a_general_question_with_my_is_answered_without_the_agents_lines(demo: A
     assert reply["decision"] == "answered", reply
     assert "We never ask for your full card number or your password" in reply["text"], reply
     assert "the customer" not in reply["text"], reply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected", "agent_step"),
+    [
+        ("What is your refund policy?", "We refund a return within 5 working days", "Issue the"),
+        ("How do I use a promo code?", "Promo code box at checkout", "Issue a promo code"),
+        ("What phone number can I call for support?", "555 0100", "they must"),
+    ],
+)
+def test_an_agents_guideline_is_quoted_for_facts_not_steps(
+    demo: Any, question: str, expected: str, agent_step: str
+) -> None:
+    """Found in the demo (session 27): with the sample's agent guidelines beside its help
+    centre, "What is your refund policy?" opened with the guideline's step "Issue the refund."
+    and the promo-code question with "Issue a promo code. Generate the promo code and share
+    that with them". Ingestion now marks the guidelines as written for the agent
+    (knowledge.audience), and their steps and lines about the customer are not quoted."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), question)
+    assert reply["decision"] == "answered", reply
+    assert expected in reply["text"], reply
+    assert agent_step not in reply["text"], reply

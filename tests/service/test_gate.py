@@ -28,7 +28,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         demo = set_up(runtime)
     finally:
         runtime.close()
-    assert demo.documents.get("ingested") == 11
+    assert demo.documents.get("ingested") == 12
     return data_dir
 
 
