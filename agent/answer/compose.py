@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.answer.answer_shape import is_answer_text, short_answer
-from agent.answer.reading import Evidence, Reading, split_sentences
+from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.audience import AGENT, AUDIENCE
 from knowledge.records import ScoredChunk
@@ -54,16 +54,26 @@ class ExtractiveComposer:
     their best passage, then passage and sentence order); headings, navigation, lines meant
     for the agent and questions are never quoted (agent.answer.answer_shape). Where a quoted
     sentence gives a short answer (a duration, an amount, a date, a number, a yes/no), that
-    sentence comes first. Every sentence stays a verbatim quote: a short answer of its own
-    would be a citation that is not a quote."""
+    sentence comes first. A sentence of another document than the chosen ones that says
+    again what they say (`repeat`, 3/4, of its content words already chosen: the same fact
+    from a second document) is left out.
+    Every sentence stays a verbatim quote: a short answer of its own would be a citation that
+    is not a quote."""
 
     name = "extractive"
     generative = False
 
-    def __init__(self, max_sentences: int = 3, margin: float = 0.08, max_chars: int = 700) -> None:
+    def __init__(
+        self,
+        max_sentences: int = 3,
+        margin: float = 0.08,
+        max_chars: int = 700,
+        repeat: float = 0.75,
+    ) -> None:
         self._max_sentences = max_sentences
         self._margin = margin
         self._max_chars = max_chars
+        self._repeat = repeat
 
     def compose(self, question: str, reading: Reading, chunks: Sequence[ScoredChunk]) -> Draft:
         offered = {c.chunk.chunk_id: c for c in chunks}
@@ -74,15 +84,22 @@ class ExtractiveComposer:
             return Draft([], offered, self.name)
         best = answers[0].similarity
         chosen: list[Evidence] = []
+        said: set[str] = set()
         size = 0
         for evidence in answers:
             if len(chosen) >= self._max_sentences or evidence.similarity < best - self._margin:
                 break
             if any(evidence.sentence == c.sentence for c in chosen):
                 continue
+            terms = set(content_terms(evidence.sentence))
+            document = evidence.chunk.chunk.document_id
+            elsewhere = all(c.chunk.chunk.document_id != document for c in chosen)
+            if chosen and elsewhere and _said(terms, said) >= self._repeat:
+                continue
             if chosen and size + len(evidence.sentence) > self._max_chars:
                 continue
             chosen.append(evidence)
+            said |= terms
             size += len(evidence.sentence)
         short = short_answer(question, [e.sentence for e in chosen])
         documents: dict[str, int] = {}
@@ -96,6 +113,11 @@ class ExtractiveComposer:
             chosen = [lead, *(e for e in chosen if e is not lead)]
         sentences = [DraftSentence(e.sentence, (e.chunk.chunk.chunk_id,)) for e in chosen]
         return Draft(sentences, offered, self.name)
+
+
+def _said(terms: set[str], said: set[str]) -> float:
+    """The share of a sentence's content words (stems) that chosen sentences already hold."""
+    return len(terms & said) / len(terms) if terms else 1.0
 
 
 def _answers(evidence: Evidence) -> bool:

@@ -199,3 +199,20 @@ def test_a_guideline_is_still_quoted_for_its_facts(sentence: str) -> None:
 )
 def test_the_same_imperative_on_a_page_for_the_reader_is_an_answer(sentence: str) -> None:
     assert is_answer_text(sentence, "") is True
+
+
+def test_the_same_fact_from_a_second_document_is_said_once() -> None:
+    """Found in the demo (session 27): "What payment methods do you accept?" quoted "Valid
+    payment methods are credit card, debit card and PayPal." and then the help centre's "We
+    accept credit cards, debit cards and PayPal."."""
+    guideline = "Valid payment methods are credit card, debit card and PayPal."
+    help_page = "We accept credit cards, debit cards and PayPal.\nOrders ship from Ohio."
+    parts = {
+        "guideline": ScoredChunk(Chunk("guide.md", 1, 0, guideline, "Payments"), 0.9, "x"),
+        "help": ScoredChunk(Chunk("help.md", 1, 0, help_page, "Payment methods"), 0.8, "x"),
+    }
+    best_first = [("guideline", 0, "0.90"), ("help", 0, "0.89"), ("help", 1, "0.85")]
+    draft = ExtractiveComposer().compose(
+        "What payment methods do you accept?", reading_of(best_first, parts), list(parts.values())
+    )
+    assert [s.text for s in draft.sentences] == [guideline, "Orders ship from Ohio."]
