@@ -17,7 +17,11 @@ import sqlite3
 import sys
 from collections import Counter, defaultdict
 
-from knowledge.audience import (
+from service.offline import go_offline
+
+go_offline()  # before any library reads its settings at import
+
+from knowledge.audience import (  # noqa: E402
     AGENT,
     AUDIENCE,
     MIN_NAMED,
