@@ -24,6 +24,7 @@ from ingest.redaction import TextRedaction, redact_document
 from ingest.sources import BadSource, Source
 from ingest.worker import Budget, ParseWorker
 from knowledge.audience import AUDIENCE, audience_of, stated_audience
+from knowledge.audience import signature as audience_signature
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.records import Chunk, FlaggedSentence
@@ -96,7 +97,10 @@ class Ingestor:
 
     def signature(self) -> str:
         """Changes whenever the same bytes would produce different chunks or vectors."""
-        signature = f"{self._chunking.signature}|{self._embedder.name}|{self._screen.signature}"
+        signature = (
+            f"{self._chunking.signature}|{self._embedder.name}|{self._screen.signature}"
+            f"|{audience_signature()}"
+        )
         if self._redaction is not None:
             signature += f"|{self._redaction.signature}"
         return signature

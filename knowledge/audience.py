@@ -6,7 +6,8 @@ document is written for the agent when at least `MIN_NAMED` of its sentences, an
 `MIN_SHARE` of them, name the customer in the third person. Ingestion records the answer on
 every chunk (`metadata["audience"]`), so that answers quote an agent's guideline for its
 facts, never for its steps (agent.answer.answer_shape). A corpus record can state it in its
-own metadata instead (`"audience": "agent"` or `"customer"`).
+own metadata instead (`"audience": "agent"` or `"customer"`). Documents ingested before the
+rule existed, or under another one, are processed again the next time they are ingested.
 
 Measured on the development corpora (docs/benchmarks.md, "Who a document is written for"):
 no ConditionalQA or mtrag_dev document has more than 2 such sentences; each of the sample
@@ -27,6 +28,13 @@ AUDIENCE = "audience"  # the chunk and corpus metadata key
 AGENT, CUSTOMER = "agent", "customer"
 MIN_NAMED = 5
 MIN_SHARE = 0.05
+
+
+def signature() -> str:
+    """Changes with the rule, so that ingesting the same files again records the new verdict
+    (part of the ingestion signature, ingest.pipeline.Ingestor.signature)."""
+    return f"audience-{MIN_NAMED}-{MIN_SHARE}"
+
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 

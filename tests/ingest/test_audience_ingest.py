@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import pipeline
 from ingest.pipeline import Ingestor
 from ingest.sources import expand
 from knowledge.store import KnowledgeStore
@@ -74,3 +75,20 @@ def _kept(tmp_path: Path) -> Path:
     path = tmp_path / "kept.md"
     path.write_text(f"# Kept\n\n{HELP_PAGE}\n")
     return path
+
+
+def test_documents_stored_under_another_audience_rule_are_processed_again(
+    store: KnowledgeStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents ingested before the rule existed (or under an older one) have no verdict on
+    their chunks; ingesting the same files again must record it, not report them unchanged."""
+    path = tmp_path / "refunds-guideline.md"
+    path.write_text(f"# Refunds\n\n{GUIDELINE}\n")
+    with Ingestor(store, HashEmbedder()) as ingestor:
+        monkeypatch.setattr(pipeline, "audience_signature", lambda: "audience-older-rule")
+        assert [r.status for r in ingestor.run("acme", expand([path]))] == ["ingested"]
+        monkeypatch.undo()
+        assert [r.status for r in ingestor.run("acme", expand([path]))] == ["replaced"]
+        assert [r.status for r in ingestor.run("acme", expand([path]))] == ["unchanged"]
+    assert store.get("acme", "refunds-guideline.md").version == 2  # type: ignore[union-attr]
+    assert _audiences(store, "refunds-guideline.md") == {"agent"}
