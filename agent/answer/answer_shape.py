@@ -70,9 +70,6 @@ def _lists() -> dict[str, tuple[str, ...]]:
     return {key: tuple(words) for key, words in lower_case_lists(WORDS).items()}
 
 
-_words = words_of
-
-
 def _has(words: str, phrases: tuple[str, ...]) -> bool:
     return any(f" {p} " in words for p in phrases)
 
@@ -95,11 +92,11 @@ def is_navigation(sentence: str) -> bool:
     text = sentence.strip()
     if len(_TRAIL.findall(f" {text} ")) >= 2 and not text.endswith((".", "!", "?")):
         return True
-    return _words(sentence).strip() in _lists()["navigation"]
+    return words_of(sentence).strip() in _lists()["navigation"]
 
 
 def is_agent_internal(sentence: str) -> bool:
-    lists, words = _lists(), _words(sentence)
+    lists, words = _lists(), words_of(sentence)
     opens = any(words.startswith(f" {p} ") for p in lists["instruction_start"])
     instruction = opens or _has(words, lists["instruction_anywhere"])
     if _has(words, lists["customer_request"]):
@@ -114,7 +111,7 @@ def is_agent_internal(sentence: str) -> bool:
 def _speaks_to_the_agent(sentence: str) -> bool:
     """A step or an instruction (by its opening word), or a line about the customer (by
     name or as "they")."""
-    lists, words = _lists(), _words(sentence)
+    lists, words = _lists(), words_of(sentence)
     openers = (*lists["step_start"], *lists["instruction_start"])
     if names_the_customer(words) or _has(words, lists["customer_pronoun"]):
         return True
@@ -139,7 +136,7 @@ def is_answer_text(sentence: str, section: str = "", for_the_agent: bool = False
 
 def short_answer(question: str, sentences: list[str]) -> str | None:
     """The short answer the sentences (best first) give to `question`, verbatim, or None."""
-    q = _words(question)
+    q = words_of(question)
     if q.startswith(" how long ") or " how many days " in q or " how many weeks " in q:
         patterns = [_DURATION]
     elif q.startswith(" how much ") or _has(q, ("cost", "costs", "price", "fee", "fees", "charge")):

@@ -84,7 +84,8 @@ class ExtractiveComposer:
             return Draft([], offered, self.name)
         best = answers[0].similarity
         chosen: list[Evidence] = []
-        said: set[str] = set()
+        said: set[str] = set()  # content words of the chosen sentences
+        quoted: set[str] = set()  # their documents
         size = 0
         for evidence in answers:
             if len(chosen) >= self._max_sentences or evidence.similarity < best - self._margin:
@@ -93,13 +94,13 @@ class ExtractiveComposer:
                 continue
             terms = set(content_terms(evidence.sentence))
             document = evidence.chunk.chunk.document_id
-            elsewhere = all(c.chunk.chunk.document_id != document for c in chosen)
-            if chosen and elsewhere and _said(terms, said) >= self._repeat:
+            if quoted and document not in quoted and _said(terms, said) >= self._repeat:
                 continue
             if chosen and size + len(evidence.sentence) > self._max_chars:
                 continue
             chosen.append(evidence)
             said |= terms
+            quoted.add(document)
             size += len(evidence.sentence)
         short = short_answer(question, [e.sentence for e in chosen])
         documents: dict[str, int] = {}
