@@ -72,6 +72,7 @@ class Agent:
         retriever_for: Callable[[str], Retriever],
         embedder: Embedder,
         term_weights: Callable[[str, Sequence[str]], dict[str, float]],
+        absent_words: Callable[[str, Sequence[str]], list[str]],
         traces: TraceStore,
         chat: ChatModel | None = None,
         models: dict[str, str] | None = None,
@@ -83,6 +84,7 @@ class Agent:
         self._embedder = embedder
         self._planted = PlantedSentenceFilter(PlantedInstructionClassifier(embedder))
         self._term_weights = term_weights
+        self._absent_words = absent_words
         self._traces = traces
         self._chat = chat
         self._models = models or {}
@@ -222,7 +224,10 @@ class Agent:
         if alone:
             history = "set aside: the message interrupts a procedure"
         else:
-            subject = read_subject(message, state.history, ctx.understanding.language.label)
+            subject = read_subject(
+                message, state.history, ctx.understanding.language.label,
+                lambda words: self._absent_words(agent.tenant, words),
+            )  # fmt: skip
             alone = subject.new
             history = f"{'set aside' if alone else 'kept'}: {subject.reason}"
         query = Query(message, () if alone else state.history, state.scenario)

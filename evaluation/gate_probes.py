@@ -61,6 +61,7 @@ def probe_runner(
             lambda _: Retriever(planted_store, embedder),
             embedder,
             lambda t, words: planted_store.term_weights(t, words),
+            lambda t, words: planted_store.absent_words(t, words),
             InMemoryTraceStore(),
             chat=chat,
         )

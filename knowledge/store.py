@@ -150,6 +150,12 @@ class KnowledgeStore:
             w: max(0.0, math.log((total - n + 0.5) / (n + 0.5) + 1.0)) for w, n in counts.items()
         }
 
+    def absent_words(self, tenant: str, words: Sequence[str]) -> list[str]:
+        """The words no chunk of the tenant holds (after the keyword index's stemming)."""
+        with self._lock:
+            counts, _ = self.keywords.document_frequencies(validate_tenant(tenant), words)
+        return [w for w in dict.fromkeys(words) if counts.get(w, 0) == 0]
+
     # -- writing -------------------------------------------------------------------------
 
     def write(

@@ -190,6 +190,7 @@ class Runtime:
             lambda tenant: Retriever(self.store(tenant), self.embedder),
             self.embedder,
             lambda tenant, words: self.store(tenant).term_weights(tenant, words),
+            lambda tenant, words: self.store(tenant).absent_words(tenant, words),
             traces,
             chat=self.chat,
             models=models,

@@ -210,6 +210,7 @@ def test_a_turn_decides_on_the_configured_reader(
         lambda tenant: Retriever(store, minilm),
         minilm,
         lambda tenant, words: store.term_weights(tenant, words),
+        lambda tenant, words: store.absent_words(tenant, words),
         InMemoryTraceStore(),
     )
     tenant = TenantAgent("acme", AgentConfig(reader=reader))

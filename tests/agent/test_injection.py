@@ -172,6 +172,7 @@ def make_agent(store: KnowledgeStore, minilm: Any) -> Agent:
         lambda tenant: Retriever(store, minilm),
         minilm,
         lambda tenant, words: store.term_weights(tenant, words),
+        lambda tenant, words: store.absent_words(tenant, words),
         InMemoryTraceStore(),
     )
 

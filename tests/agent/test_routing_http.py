@@ -62,6 +62,22 @@ def test_a_question_while_the_order_number_is_asked_is_not_an_order_number(demo:
 
 
 @pytest.mark.slow
+def test_who_is_your_ceo_after_shipping_is_not_answered_with_shipping(demo: Any) -> None:
+    """ "Who is your CEO?" right after "How long does shipping take?" names one subject
+    word, which the knowledge and the conversation lack; it is searched on its own, not
+    with the shipping turn. Before, the search followed the shipping turn and the reply was
+    the shipping sentence at confidence 0.94."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "working days" in say(url, user, conversation, "How long does shipping take?")["text"]
+    reply = say(url, user, conversation, "Who is your CEO?")
+    assert reply["decision"] != "answered", reply
+    assert "shipping" not in reply["text"].lower(), reply
+    retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
+    assert retrieve["inputs"]["history"] == "set aside: names what nothing here holds (ceo)"
+
+
+@pytest.mark.slow
 def test_a_procedures_question_is_not_an_earlier_clarifying_question(demo: Any) -> None:
     """The agent asks back at most once in a row, but the procedure asking for its value is
     not the agent asking back: a question in the clarify band asked while the return waits

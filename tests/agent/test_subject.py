@@ -85,3 +85,35 @@ def test_the_shipped_word_lists_hold_words_only() -> None:
     assert {"it", "they", "there", "which"} <= lists.referring
     assert "what about" in lists.continuing and "no" in lists.continuing  # quoted in YAML
     assert {"on", "yes", "no"} <= lists.empty  # YAML would read them as booleans unquoted
+
+
+KNOWLEDGE = {"payment", "methods", "accept", "visa", "refund", "shipping", "price"}
+
+
+def _absent(words: object) -> list[str]:
+    return [w for w in words if w not in KNOWLEDGE]  # type: ignore[attr-defined]
+
+
+def test_one_word_the_knowledge_and_conversation_lack_is_a_new_subject() -> None:
+    reading = read_subject("Who is your CEO?", ASKED, "en", _absent)
+    assert reading.new, reading
+    assert reading.reason == "names what nothing here holds (ceo)", reading
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "What is the price?",  # the knowledge holds it: it may be the price of what was asked
+        "Do you have Mastercard?",  # the conversation holds it
+    ],
+)
+def test_one_word_the_knowledge_or_conversation_holds_keeps_the_earlier_turns(
+    message: str,
+) -> None:
+    reading = read_subject(message, ASKED, "en", _absent)
+    assert not reading.new, reading
+    assert reading.reason == "names no subject of its own", reading
+
+
+def test_without_a_lookup_one_subject_word_keeps_the_earlier_turns() -> None:
+    assert not read_subject("Who is your CEO?", ASKED, "en").new

@@ -64,6 +64,7 @@ def make_agent(store: KnowledgeStore, minilm: Any, chat: Any = None) -> tuple[Ag
         lambda tenant: Retriever(store, minilm),
         minilm,
         lambda tenant, words: store.term_weights(tenant, words),
+        lambda tenant, words: store.absent_words(tenant, words),
         traces,
         chat=chat,
         models={"embedder": minilm.name},
