@@ -14,6 +14,9 @@ Scores are in [0, 1] and mean, per method:
   conversation's, so an earlier, different topic does not pull the results away from
   what is asked now.
 
+A passage whose text is the same as a better-ranked one's (a document that repeats a
+section under several headings) is left out, so the passages read are distinct.
+
 docs/benchmarks.md has the measurements behind both choices (ConditionalQA dev, with the
 scenario given, moved into the history, and behind an unrelated earlier turn).
 """
@@ -142,12 +145,17 @@ class Retriever:
         found = self._store.chunks(tenant, [h.chunk_id for h in ranked])
         documents: dict[str, tuple[str, list[str]]] = {}  # id -> (type, tags)
         out: list[ScoredChunk] = []
+        texts: set[str] = set()
         for hit in ranked:
             chunk = found.get(hit.chunk_id)
             if chunk is None:  # not visible (a write in progress or retired)
                 continue
             if filters and filters.active() and not self._admits(tenant, chunk, filters, documents):
                 continue
+            text = " ".join(chunk.text.split())
+            if text in texts:  # the same passage again (a section repeated): no new reading
+                continue
+            texts.add(text)
             title = str(chunk.metadata.get("title", chunk.document_id))
             out.append(ScoredChunk(chunk=chunk, score=min(1.0, hit.score), title=title))
         return out

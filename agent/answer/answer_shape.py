@@ -15,9 +15,13 @@ gives.
   the agent speak about the customer and the tool;
 - in a document written for the agent (knowledge.audience, recorded on its chunks at
   ingestion), also every step or instruction, by its opening word ("Issue the refund.",
-  "Ask for their phone number"), and every line that names the customer or calls them
-  "they": such a document is quoted for its facts ("Valid payment methods are credit card,
-  debit card and PayPal.");
+  "Ask for their phone number"), every line that names the customer or calls them "they",
+  the agent's tool or world ("the “Update the order” step", "the internal team"), and every
+  lead-in ending with a colon or comma: such a document is quoted for its facts ("Valid
+  payment methods are credit card, debit card and PayPal.");
+- about the document: a sentence that describes its own document ("This document sets out
+  the policy for...", "This guide explains how to..."): a self-reference followed by a
+  verb of description (answer_words.yaml);
 - question: a sentence that ends with a question mark (an FAQ's list of questions, a
   forum post's rhetorical one) asks, it does not answer;
 - short answer: for "how long" a duration, for "how much"/price/cost/fee an amount, for
@@ -58,6 +62,8 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(rf"\b{_COUNT}\b", re.IGNORECASE)
+_TITLE_WORDS = 8  # the longest title joined to a self-description that still counts
+_CITING = {"as", "in", "of", "by", "under", "from", "to", "with", "see", "read", "and"}
 _YES_NO = re.compile(r"^(yes|no)\b", re.IGNORECASE)
 _AUXILIARIES = {
     "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
@@ -108,12 +114,36 @@ def is_agent_internal(sentence: str) -> bool:
     return instruction and _has(words, lists["agent_world"])
 
 
+def is_about_the_document(sentence: str) -> bool:
+    """A self-reference followed by a verb of description, opening the sentence or after a
+    title the parser joined to it ("Product Defect: Policy and Agent Procedures This
+    document sets out...", from a PDF): within its first `_TITLE_WORDS` words, and not
+    inside a phrase such as "as this guide explains"."""
+    lists, words = _lists(), words_of(sentence)
+    head = words.split()[: _TITLE_WORDS + 4]
+    for at in range(min(len(head), _TITLE_WORDS + 1)):
+        if at and head[at - 1] in _CITING:
+            continue
+        rest = " " + " ".join(head[at:]) + " "
+        for opener in lists["self_reference"]:
+            if rest.startswith(f" {opener} "):
+                after = rest[len(opener) + 1 :]
+                if any(after.startswith(f" {verb} ") for verb in lists["self_description"]):
+                    return True
+    return False
+
+
 def _speaks_to_the_agent(sentence: str) -> bool:
-    """A step or an instruction (by its opening word), or a line about the customer (by
-    name or as "they")."""
+    """A step or an instruction (by its opening word), a line about the customer (by name
+    or as "they"), one that names the agent's tool or world, or a lead-in that ends with a
+    colon or comma ("Guest members:", "In this case,")."""
     lists, words = _lists(), words_of(sentence)
     openers = (*lists["step_start"], *lists["instruction_start"])
     if names_the_customer(words) or _has(words, lists["customer_pronoun"]):
+        return True
+    if _has(words, lists["agent_tool"]) or _has(words, lists["agent_world"]):
+        return True
+    if sentence.rstrip().endswith((":", ",")):
         return True
     return any(words.startswith(f" {w} ") for w in openers)
 
@@ -123,12 +153,14 @@ def is_question(sentence: str) -> bool:
 
 
 def is_answer_text(sentence: str, section: str = "", for_the_agent: bool = False) -> bool:
-    """False for headings, navigation, agent-internal lines and questions; `for_the_agent`:
-    the sentence comes from a document written for the agent."""
+    """False for headings, navigation, agent-internal lines, descriptions of the document
+    and questions; `for_the_agent`: the sentence comes from a document written for the
+    agent."""
     return not (
         is_heading(sentence, section)
         or is_navigation(sentence)
         or is_agent_internal(sentence)
+        or is_about_the_document(sentence)
         or is_question(sentence)
         or (for_the_agent and _speaks_to_the_agent(sentence))
     )

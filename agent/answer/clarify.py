@@ -9,8 +9,12 @@ rather than guessing.
 A topic is a passage's deepest heading (the last part of its section path that reads as a
 heading, not the colon-ended lead-in of a list), or its document's title when it has none.
 Only passages that share a content word (by stem) with the question are named: a passage
-about something else is no reading of it. With fewer than two distinct topics there is
-nothing to choose between, and the question asks for more detail instead.
+about something else is no reading of it. A topic whose own words share one with the
+question comes before those that do not, whatever its passage scored: asked "How much is
+shipping?", "Shipping costs" is the likelier reading than an order-issue procedure's "Status
+Quantity" whose text mentions shipping. With fewer than two distinct topics there is
+nothing to choose between, and the question asks for more detail instead. Topics that
+differ only in case or word form ("Shipping costs", "Shipping Cost") are one.
 """
 
 from __future__ import annotations
@@ -29,18 +33,19 @@ _MAX_TOPIC_CHARS = 80
 
 def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str = "") -> list[str]:
     """Up to `limit` distinct topics of the passages, the best-scored passage's first; with
-    `about` (the question), only of passages that share a content word with it."""
+    `about` (the question), only of passages that share a content word with it, and the
+    topics that share one themselves before the others."""
     wanted = set(content_terms(about))
     found: dict[str, str] = {}
     for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
         if wanted and not wanted & set(content_terms(_words(scored))):
             continue
         topic = _topic(scored)
-        if topic and topic.casefold() not in found:
-            found[topic.casefold()] = topic
-            if len(found) == limit:
-                break
-    return list(found.values())
+        key = _key(topic)
+        if topic and key not in found:
+            found[key] = topic
+    named = sorted(found.values(), key=lambda t: not wanted & set(content_terms(t)))
+    return named[:limit]
 
 
 def naming(options: list[str]) -> str:
@@ -49,6 +54,12 @@ def naming(options: list[str]) -> str:
         return ASK_MORE
     quoted = [f'"{option}"' for option in options]
     return f"{OPENING} Do you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+
+
+def _key(topic: str) -> str:
+    """Topics that differ only in case, word form or small words are one topic
+    ("Shipping costs", "Shipping Cost")."""
+    return " ".join(sorted(content_terms(topic))) or topic.casefold()
 
 
 def _titled(part: str) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.answer.answer_shape import is_answer_text, short_answer
+from agent.answer.answer_shape import is_about_the_document, is_answer_text, short_answer
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.audience import AGENT, AUDIENCE
@@ -124,7 +124,22 @@ def _said(terms: set[str], said: set[str]) -> float:
 def _answers(evidence: Evidence) -> bool:
     chunk = evidence.chunk.chunk
     for_the_agent = chunk.metadata.get(AUDIENCE) == AGENT
-    return is_answer_text(evidence.sentence, chunk.section, for_the_agent)
+    if not is_answer_text(evidence.sentence, chunk.section, for_the_agent):
+        return False
+    return not _goes_on_about_the_document(evidence)
+
+
+def _goes_on_about_the_document(evidence: Evidence) -> bool:
+    """A sentence that opens with "it" right after one that describes the document ("This
+    document sets out... It has one section per request type: ...") is about the document
+    too."""
+    if evidence.position == 0 or evidence.sentence.split(" ", 1)[0].lower() not in _IT:
+        return False
+    before = split_sentences(evidence.chunk.chunk.text)[evidence.position - 1]
+    return is_about_the_document(before)
+
+
+_IT = {"it", "its", "it's"}
 
 
 _CITE = re.compile(r"\[(\d+)\]")

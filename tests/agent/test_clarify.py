@@ -66,3 +66,22 @@ def test_a_list_lead_in_is_not_named_as_a_topic() -> None:
     )
     assert topics([chunk]) == ["Check membership privileges"]
     assert topics([_scored(0.5, "Orders:", "Order help")]) == ["Order help"]
+
+
+def test_a_topic_that_names_what_was_asked_comes_first() -> None:
+    """Asked "How much is shipping?", the demo offered "Status Quantity" and "Manage
+    Upgrade" (order-issue procedures whose text mentions shipping) before the help
+    centre's "Shipping costs", the passage scored fourth; and it named "Shipping Cost" of
+    another document as a third option, the same topic."""
+    chunks = [
+        _scored(0.9, "Order Issue > Status Quantity", text="the shipping was wrong"),
+        _scored(0.8, "Order Issue > Manage Upgrade", text="upgrade the shipping"),
+        _scored(0.7, "Refunds", text="refunds include shipping"),
+        _scored(0.6, "Help > Shipping costs", text="standard is $8.00"),
+        _scored(0.5, "Guide > Shipping Cost", text="ground shipping is $8.00"),
+    ]
+    assert topics(chunks, about="How much is shipping?") == [
+        "Shipping costs",
+        "Status Quantity",
+        "Manage Upgrade",
+    ]

@@ -154,6 +154,57 @@ def test_headings_and_navigation() -> None:
     assert not is_navigation("Sizes run from S / M / L in most styles.")
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This document sets out the shop's customer policy for returns and refunds.",
+        "Returns: Policy and Procedures This document sets out the policy for returns.",
+        "This guide explains how to apply for a refund.",
+        "The following sections describe each kind of request.",
+    ],
+)
+def test_a_sentence_that_describes_its_document_is_not_an_answer(sentence: str) -> None:
+    """Asked "What is your return policy?", the demo quoted a guideline's opening: "This
+    document sets out the Northwind Outfitters customer policy and the agent procedure for
+    Product Defect requests (scope: refunds and returns).", its title joined to it."""
+    assert not is_answer_text(sentence)
+
+
+def test_what_goes_on_about_the_document_is_not_quoted_either() -> None:
+    """The demo's next answer to "What is your return policy?" was the guideline's second
+    sentence: "It has one section per request type: Initiate Refund, Update Refund, ...".
+    A sentence that opens with "it" after a description of the document is about it too;
+    the same opening after a fact is kept."""
+    text = (
+        "This document sets out the customer policy for refunds and returns.\n"
+        "It has one section per request type: Refund Status, Return Due to Size.\n"
+        "Returns are free within 30 days.\n"
+        "It takes 5 days to refund a return."
+    )
+    part = ScoredChunk(Chunk("returns.md", 1, 0, text, "Returns"), 0.9, "Returns")
+    everything = [("returns", i, str(0.9 - 0.01 * i)) for i in range(4)]
+    draft = ExtractiveComposer(max_sentences=6, margin=1.0, max_chars=2000).compose(
+        "What is your return policy?", reading_of(everything, {"returns": part}), [part]
+    )
+    assert [s.text for s in draft.sentences] == [
+        "Returns are free within 30 days.",
+        "It takes 5 days to refund a return.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This section applies to you if you rent your home.",
+        "This guide is for people who pay tax in the UK.",
+        "As this guide explains, you must apply within 30 days.",
+        "You must apply within 30 days, as this page explains.",
+    ],
+)
+def test_a_sentence_that_cites_its_document_for_a_fact_is_an_answer(sentence: str) -> None:
+    assert is_answer_text(sentence)
+
+
 def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
     """The demo answered "What are the benefits of the premium membership?" with an FAQ's
     list of questions ("What are all the membership levels?, How does a customer qualify for
@@ -175,6 +226,16 @@ def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
         "Complete the “Issue a promo code” step",
         "The customer believes that an unknown service was added to their account.",
         "Gift card - they want a prepaid gift card, also ask for their address.",
+        # quoted by the demo for "What is your return policy?" (session 28):
+        "Check membership privileges.",
+        "The “End the conversation” step after communicating the above.",
+        "Guest members:",
+        # the agent's tool and workflow
+        "Fill this as one line into the “Enter details” step",
+        "Notify the internal team.",
+        "This loads information in the background related to this user.",
+        "Adapted from the ABCD agent guidelines (ASAPP, MIT licence)",
+        "In this case,",
     ],
 )
 def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence: str) -> None:
@@ -187,6 +248,8 @@ def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence:
         "Valid payment methods are credit card, debit card and PayPal.",
         "Standard shipping is $8.00.",
         "Promotions last 7 days.",
+        "Gold members can always get an extension",
+        "The standard subscription is $99 a year.",
     ],
 )
 def test_a_guideline_is_still_quoted_for_its_facts(sentence: str) -> None:

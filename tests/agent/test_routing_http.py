@@ -192,3 +192,25 @@ def test_an_agents_guideline_is_quoted_for_facts_not_steps(
     assert reply["decision"] == "answered", reply
     assert expected in reply["text"], reply
     assert agent_step not in reply["text"], reply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["What is your return policy?", "What's the return policy?"])
+def test_the_return_policy_is_not_answered_with_a_description_of_a_guideline(
+    demo: Any, question: str
+) -> None:
+    """Found in the demo (session 28): the return-policy question was answered with a
+    guideline's opening, "Product Defect: Policy and Agent Procedures This document sets out
+    the Northwind Outfitters customer policy and the agent procedure...", at 0.84; with that
+    sentence left out, with "It has one section per request type: ..."; with that left out
+    too, with "Check membership privileges. The “End the conversation” step after
+    communicating the above. Guest members:"; with those left out, it handed off, as the
+    help centre's passages were ranked sixth and eighth behind a guideline section repeated
+    three times, past the five passages the reader reads. Repeated passages are now read
+    once, and the reply comes from the help centre."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), question)
+    for line in ("This document", "one section per", "Check membership", "step", "members:"):
+        assert line not in reply["text"], reply
+    assert reply["decision"] == "answered", reply
+    assert {c["document_id"] for c in reply["citations"]} == {"help-centre.md"}, reply
