@@ -3,7 +3,8 @@
 gives.
 
 - heading: a sentence that repeats a part of its chunk's section path, a Markdown heading,
-  or a short title-case line without a full stop, digits or a colon;
+  or a short title-case line without a full stop, digits or a colon; and a document's first
+  line when it reads as a title (`is_title_line`);
 - navigation: a sentence that is a navigation phrase (answer_words.yaml), or a trail of
   three or more items joined by ">", "|", "»" or "/" without a closing full stop;
 - agent-internal: an instruction (it opens with an instruction word, or holds "feel free",
@@ -62,6 +63,7 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(rf"\b{_COUNT}\b", re.IGNORECASE)
+_TITLE_LINE_WORDS = 12
 _TITLE_WORDS = 8  # the longest title joined to a self-description that still counts
 _CITING = {"as", "in", "of", "by", "under", "from", "to", "with", "see", "read", "and"}
 _YES_NO = re.compile(r"^(yes|no)\b", re.IGNORECASE)
@@ -91,6 +93,21 @@ def is_heading(sentence: str, section: str = "") -> bool:
     if len(words) > 6 or re.search(r"[.!?:;,\d]", text):
         return False
     long_words = [w for w in words if len(w) >= 4]
+    return bool(long_words) and all(w[0].isupper() for w in long_words)
+
+
+def is_title_line(sentence: str) -> bool:
+    """The first line of a document that reads as its title: at most `_TITLE_LINE_WORDS`
+    words, no full stop, question or exclamation mark inside or at its end, and every
+    longer word capitalised ("Northwind Outfitters - Store Contact and Support Hours",
+    "Grenade (song)"). `is_heading` takes no line over six words, as a title-case name in
+    a list can be an answer ("Indiana Jones and the Kingdom of the Crystal Skull"); as a
+    document's first line it is the title."""
+    text = sentence.strip()
+    words = text.split()
+    if len(words) > _TITLE_LINE_WORDS or re.search(r"[.!?](?:\s|$)|[:;,]$", text):
+        return False
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
     return bool(long_words) and all(w[0].isupper() for w in long_words)
 
 

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.answer.answer_shape import is_about_the_document, is_answer_text, short_answer
+from agent.answer.answer_shape import (
+    is_about_the_document,
+    is_answer_text,
+    is_title_line,
+    short_answer,
+)
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.audience import AGENT, AUDIENCE
@@ -126,6 +131,8 @@ def _answers(evidence: Evidence) -> bool:
     for_the_agent = chunk.metadata.get(AUDIENCE) == AGENT
     if not is_answer_text(evidence.sentence, chunk.section, for_the_agent):
         return False
+    if chunk.ordinal == 0 and evidence.position == 0 and is_title_line(evidence.sentence):
+        return False  # the document's title
     return not _goes_on_about_the_document(evidence)
 
 

@@ -279,3 +279,29 @@ def test_the_same_fact_from_a_second_document_is_said_once() -> None:
         "What payment methods do you accept?", reading_of(best_first, parts), list(parts.values())
     )
     assert [s.text for s in draft.sentences] == [guideline, "Orders ship from Ohio."]
+
+
+def test_a_documents_first_line_that_reads_as_its_title_is_not_quoted() -> None:
+    """Asked "Who is the chief executive of Northwind Outfitters?", the demo quoted the
+    contact sheet's first line, "Northwind Outfitters - Store Contact and Support Hours",
+    as a sentence of its answer (eight words: too long for the heading rule, which keeps
+    long title-case names in a list as answers)."""
+    text = (
+        "Northwind Outfitters - Store Contact and Support Hours\n"
+        "Northwind Outfitters is an online-only shop; there are no walk-in stores.\n"
+        "Indiana Jones and the Kingdom of the Crystal Skull"
+    )
+    first = ScoredChunk(Chunk("contact.txt", 1, 0, text), 0.9, "contact")
+    later = ScoredChunk(Chunk("films.txt", 1, 1, text), 0.8, "films")
+    draft = ExtractiveComposer(max_sentences=6, margin=1.0, max_chars=2000).compose(
+        "Who runs Northwind Outfitters?",
+        reading_of(
+            [("first", 0, "0.9"), ("first", 2, "0.85"), ("later", 0, "0.8")],
+            {"first": first, "later": later},
+        ),
+        [first, later],
+    )
+    assert [s.text for s in draft.sentences] == [
+        "Indiana Jones and the Kingdom of the Crystal Skull",  # not a first line
+        "Northwind Outfitters - Store Contact and Support Hours",  # a later chunk's
+    ]
