@@ -23,7 +23,7 @@ from ingest.planted import DocumentScreen
 from ingest.redaction import TextRedaction, redact_document
 from ingest.sources import BadSource, Source
 from ingest.worker import Budget, ParseWorker
-from knowledge.audience import AUDIENCE, audience_of, stated_audience
+from knowledge.audience import AUDIENCE, AUDIENCE_STATED, audience_of, stated_audience
 from knowledge.audience import signature as audience_signature
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
@@ -54,6 +54,16 @@ class _Ready:
     content_hash: str
     chunks: list[Chunk]
     flagged: list[FlaggedSentence] = field(default_factory=list)
+
+
+def _with_audience(source: Source, elements: list[ParsedElement]) -> Source:
+    """The source with who it is written for in its metadata (stored on the document and on
+    every chunk): the audience it states, else the one its text shows (knowledge.audience);
+    `audience_stated` says which."""
+    stated = stated_audience(source.metadata)
+    audience = stated or audience_of(e.text for e in elements)
+    extra = {AUDIENCE: audience, AUDIENCE_STATED: stated is not None}
+    return replace(source, metadata={**source.metadata, **extra})
 
 
 class Ingestor:
@@ -140,6 +150,7 @@ class Ingestor:
             if self._redaction is not None:  # personal data never reaches the store
                 source, parsed = redact_document(self._redaction, source, parsed)
             screened = self._screen.screen(parsed)
+            source = _with_audience(source, screened.elements)
             chunks = self._chunk(source, screened.elements)
             batch.append(_Ready(index, source, content_hash, chunks, screened.flagged))
             if sum(len(r.chunks) for r in batch) >= 4 * self._embed_batch:
@@ -179,6 +190,10 @@ class Ingestor:
             try:
                 check_source(item, self._limits)
                 content_hash = f"{item.content_hash()}|{self.signature()}"
+                if item.path is not None and stated_audience(item.metadata):
+                    # a file's hash is its bytes: the same file stated for another audience
+                    # must be processed again, not reported unchanged
+                    content_hash += f"|{AUDIENCE}={stated_audience(item.metadata)}"
             except IngestError as error:
                 report(index, _failed(item, error))
                 continue
@@ -220,7 +235,7 @@ class Ingestor:
         )
         added = {
             "screened_by": self._screen.screened_by,  # answer time skips a second pass
-            AUDIENCE: stated_audience(source.metadata) or audience_of(e.text for e in elements),
+            AUDIENCE: source.metadata[AUDIENCE],
         }
         return [replace(c, metadata={**c.metadata, **added}) for c in chunks]
 

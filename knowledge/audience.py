@@ -26,14 +26,16 @@ import yaml
 WORDS = Path(__file__).with_name("audience_words.yaml")
 AUDIENCE = "audience"  # the chunk and corpus metadata key
 AGENT, CUSTOMER = "agent", "customer"
+AUDIENCE_STATED = "audience_stated"  # document metadata: stated by the admin, not detected
 MIN_NAMED = 5
 MIN_SHARE = 0.05
 
 
 def signature() -> str:
-    """Changes with the rule, so that ingesting the same files again records the new verdict
-    (part of the ingestion signature, ingest.pipeline.Ingestor.signature)."""
-    return f"audience-{MIN_NAMED}-{MIN_SHARE}"
+    """Changes with the rule and with where the verdict is recorded, so that ingesting the
+    same files again records the new verdict (part of the ingestion signature,
+    ingest.pipeline.Ingestor.signature). v2: also on the document, not only its chunks."""
+    return f"audience-v2-{MIN_NAMED}-{MIN_SHARE}"
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ingest.ids import printable
+from ingest.sources import BadSource, Source
+from knowledge.audience import AGENT, AUDIENCE, CUSTOMER
 from service.cli_output import emit, runtime
 from service.lock import DataDirLock
 from service.settings import Settings
@@ -29,7 +31,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     f"created tenant '{tenant.name}' in region {tenant.region} (it did not "
                     "exist; CLEARLINE_AUTO_CREATE_TENANTS=false refuses instead)\n"
                 )
-            items = list(expand([Path(p) for p in args.paths]))
+            items = [_stated(i, args.audience) for i in expand([Path(p) for p in args.paths])]
             with (
                 tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar,
                 rt.ingestor(args.tenant) as ingestor,
@@ -54,6 +56,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if totals["failed"] else 0
 
 
+def _stated(item: Source | BadSource, audience: str | None) -> Source | BadSource:
+    """`item` with the audience `--audience` states, unless it states its own (a corpus
+    record's metadata)."""
+    if audience is None or isinstance(item, BadSource) or AUDIENCE in item.metadata:
+        return item
+    return replace(item, metadata={**item.metadata, AUDIENCE: audience})
+
+
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from service.schemas import SourcePublic
 
@@ -67,12 +77,19 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     human = (
         "\n".join(
             f"{printable(s['document_id'])}  v{s['version']}  {s['chunks']} chunks  {s['type']}"
+            f"  for {_audience_words(s)}"
             for s in sources
         )
         or f"tenant '{args.tenant}' has no sources yet"
     )
     emit(args, {"sources": sources}, human)
     return 0
+
+
+def _audience_words(source: dict[str, object]) -> str:
+    if source["audience"] is None:
+        return "(not recorded; ingest again)"
+    return f"{source['audience']} ({'stated' if source['audience_stated'] else 'detected'})"
 
 
 def cmd_delete_source(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,6 +117,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     p = sub.add_parser("ingest", parents=[common], help="ingest files, folders or .jsonl corpora")
     p.add_argument("paths", nargs="+")
     p.add_argument("--tenant", required=True)
+    p.add_argument(
+        "--audience",
+        choices=(AGENT, CUSTOMER),
+        help="who the files are written for (a document for the agent is quoted for its "
+        "facts only); left out, Clearline decides from each file's text; a corpus record's "
+        "own metadata 'audience' wins",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sources", parents=[common], help="list a tenant's knowledge sources")

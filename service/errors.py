@@ -31,7 +31,7 @@ class DataDirBusy(ClearlineError):
 
 
 class BadUpload(ClearlineError):
-    """An upload that is not multipart/form-data as the API expects."""
+    """An upload the API cannot take: not multipart/form-data, or with an unknown option."""
 
 
 class PreconditionRequired(ClearlineError):

@@ -27,17 +27,37 @@ from service.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 
+OPTIONS_FILE = "options.json"  # beside the upload's numbered folders
+
+
+def write_upload_options(work_dir: Path, options: dict[str, str]) -> None:
+    """What the admin stated for every file of an upload (its `audience`), kept with the
+    files so that a job resumed after a restart reads them too."""
+    (work_dir / OPTIONS_FILE).write_text(json.dumps(options), encoding="utf-8")
+
+
 def upload_sources(work_dir: Path) -> list[Source | BadSource]:
-    """Sources of an upload folder: `<n>/<original name>`, in upload order."""
+    """Sources of an upload folder: `<n>/<original name>`, in upload order, with the
+    upload's options (write_upload_options) in their metadata."""
+    options_path = work_dir / OPTIONS_FILE
+    options = json.loads(options_path.read_text("utf-8")) if options_path.exists() else {}
     items: list[Source | BadSource] = []
     for slot in sorted((p for p in work_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name)):
         for path in slot.iterdir():
             # People know an upload by its file name, not by the job folder it waits in.
             items.extend(
-                replace(item, display=item.display.replace(str(path), path.name))
+                _with_options(
+                    replace(item, display=item.display.replace(str(path), path.name)), options
+                )
                 for item in sources_for_file(path, path.name)
             )
     return items
+
+
+def _with_options(item: Source | BadSource, options: dict[str, str]) -> Source | BadSource:
+    if isinstance(item, BadSource) or not options:
+        return item
+    return replace(item, metadata={**item.metadata, **options})
 
 
 class JobRunner:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from control.models import Job
+from knowledge.audience import AUDIENCE, AUDIENCE_STATED, stated_audience
 from knowledge.records import DocumentRecord
 
 
@@ -90,6 +91,10 @@ class SourcePublic(BaseModel):
     updated_at: datetime
     redacted: dict[str, int] = {}  # personal data replaced at ingestion: count by type
     flagged_sentences: list[FlaggedSentencePublic] = []  # never quoted: planted instructions
+    # who it is written for ("agent": quoted for its facts only; knowledge/audience.py);
+    # None for a document stored before this was recorded on documents
+    audience: Literal["agent", "customer"] | None = None
+    audience_stated: bool = False  # stated by the admin at upload, not detected from the text
 
     @classmethod
     def of(cls, record: DocumentRecord) -> SourcePublic:
@@ -105,6 +110,8 @@ class SourcePublic(BaseModel):
             updated_at=record.updated_at,
             redacted=dict(record.metadata.get("redacted", {})),
             flagged_sentences=[FlaggedSentencePublic(**f.as_dict()) for f in record.flagged],
+            audience=stated_audience({AUDIENCE: record.metadata.get(AUDIENCE)}),
+            audience_stated=bool(record.metadata.get(AUDIENCE_STATED, False)),
         )
 
 

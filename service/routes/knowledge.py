@@ -6,8 +6,10 @@ import shutil
 
 from fastapi import APIRouter, Request, Response
 
+from knowledge.audience import AGENT, AUDIENCE, CUSTOMER
 from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
-from service.errors import PayloadTooLarge
+from service.errors import BadUpload, PayloadTooLarge
+from service.jobs import write_upload_options
 from service.routes.privacy import PrivacyDep
 from service.schemas import ErrorResponse, JobPublic, SourceList, SourcePublic
 from service.uploads import receive_files
@@ -23,9 +25,22 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     dependencies=[UploadLimit],  # per client address and per key: service/rate_limits.py
 )  # fmt: skip
 async def upload_sources(
-    request: Request, principal: AdminDep, runtime: RuntimeDep, jobs: JobsDep
+    request: Request,
+    principal: AdminDep,
+    runtime: RuntimeDep,
+    jobs: JobsDep,
+    audience: str | None = None,
 ) -> JobPublic:
-    """Upload files (multipart, field `files`); returns the ingestion job to poll."""
+    """Upload files (multipart, field `files`); returns the ingestion job to poll.
+    `audience` (`agent` or `customer`) states who the files are written for; left out,
+    Clearline decides from each file's text (knowledge/audience.py). A document written for
+    the agent is quoted for its facts only, never for its steps."""
+    if audience is not None and audience not in (AGENT, CUSTOMER):
+        raise BadUpload(
+            f"audience '{audience[:40]}' is not one Clearline knows: use '{AGENT}' (written "
+            f"for your agents) or '{CUSTOMER}' (written for your customers), or leave it out "
+            "to let Clearline decide; nothing was uploaded"
+        )
     settings = runtime.settings
     limit = settings.max_file_bytes
     declared = request.headers.get("content-length")
@@ -50,8 +65,13 @@ async def upload_sources(
     except Exception:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
+    if audience is not None:
+        write_upload_options(work_dir, {AUDIENCE: audience})
     job = jobs.submit(job_id, principal.tenant, work_dir)
-    runtime.audit(principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names)
+    runtime.audit(
+        principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names,
+        audience=audience or "detected",
+    )  # fmt: skip
     return JobPublic.of(job)
 
 

@@ -45,6 +45,10 @@ def test_files_get_the_audience_their_text_shows(store: KnowledgeStore, tmp_path
     assert [r.status for r in results] == ["ingested", "ingested"]
     assert _audiences(store, "refunds-guideline.md") == {"agent"}
     assert _audiences(store, "returns.md") == {"customer"}
+    guideline = store.get("acme", "refunds-guideline.md")
+    assert guideline is not None  # the document records the verdict too, as detected
+    assert guideline.metadata["audience"] == "agent"
+    assert guideline.metadata["audience_stated"] is False
 
 
 def test_a_corpus_record_can_state_its_audience_and_a_wrong_one_fails_alone(
@@ -62,6 +66,10 @@ def test_a_corpus_record_can_state_its_audience_and_a_wrong_one_fails_alone(
         results = ingestor.run("acme", expand([corpus]))
     assert _audiences(store, "faq") == {"customer"}
     assert _audiences(store, "notes") == {"agent"}
+    faq, notes = store.get("acme", "faq"), store.get("acme", "notes")
+    assert faq is not None and notes is not None
+    assert faq.metadata["audience"] == "customer" and faq.metadata["audience_stated"] is True
+    assert notes.metadata["audience"] == "agent" and notes.metadata["audience_stated"] is True
     failed = {r.document_id: r.error for r in results if r.status == "failed"}
     assert failed == {
         "kb.jsonl line 3": "kb.jsonl line 3 (id 'typo'): metadata 'audience' must be 'agent' or "

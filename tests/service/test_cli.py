@@ -241,3 +241,25 @@ def test_files_that_cannot_be_read_or_written_get_one_line_and_data_is_kept(
     exported = clearline("qa", "golden-export", "--tenant", "acme", "--out",
                          str(tmp_path / "new" / "golden.jsonl"), data_dir=data_dir)  # fmt: skip
     assert exported.returncode == 0 and (tmp_path / "new" / "golden.jsonl").exists()
+
+
+def test_ingest_states_who_files_are_written_for_and_sources_shows_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    contact = str(DATA / "valid" / "contact.txt")
+    first = clearline("ingest", contact, "--tenant", "acme", data_dir=data)
+    assert first.returncode == 0, first.stderr
+    listed = clearline("sources", "--tenant", "acme", data_dir=data)
+    assert "contact.txt  v1  " in listed.stdout and "for customer (detected)" in listed.stdout
+
+    wrong = clearline("ingest", contact, "--tenant", "acme", "--audience", "staff", data_dir=data)
+    assert wrong.returncode == 2
+    assert "argument --audience: invalid choice: 'staff'" in wrong.stderr, wrong.stderr
+    assert "'agent', 'customer'" in wrong.stderr
+    unchanged = clearline("sources", "--tenant", "acme", data_dir=data)
+    assert unchanged.stdout == listed.stdout  # nothing stored by the refused command
+
+    stated = clearline("ingest", contact, "--tenant", "acme", "--audience", "agent", data_dir=data)
+    assert stated.returncode == 0, stated.stderr
+    assert stated.stdout.startswith("replaced"), stated.stdout  # same bytes, processed again
+    now = clearline("sources", "--tenant", "acme", data_dir=data)
+    assert "contact.txt  v2  " in now.stdout and "for agent (stated)" in now.stdout

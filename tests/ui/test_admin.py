@@ -85,6 +85,20 @@ def test_markup_in_a_document_is_shown_as_text_and_the_source_can_be_deleted(
     assert_nothing_ran(admin)
 
 
+def test_an_upload_states_who_the_file_is_written_for_and_the_list_shows_it(
+    console: Console, new_context: Any
+) -> None:
+    page = sign_in(new_context(), console.url, console.keys["admin"])
+    drop_files(page, {"wrapping-notes.md": GOOD})
+    row = page.locator('#knowledge tr[data-document="wrapping-notes.md"]')
+    expect(row.locator("td.audience")).to_have_text("Customers (detected)")
+
+    page.get_by_label("The files are written for").select_option("agent")
+    drop_files(page, {"wrapping-notes.md": GOOD})  # the same bytes, now stated
+    expect(page.locator(".job").first.locator("li")).to_contain_text("updated")
+    expect(row.locator("td.audience")).to_have_text("Agents (set by you)")
+
+
 def test_a_procedure_error_is_shown_next_to_its_line(console: Console, new_context: Any) -> None:
     page = sign_in(new_context(), console.url, console.keys["admin"])
     editor = page.get_by_label("YAML")

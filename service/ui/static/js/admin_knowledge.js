@@ -1,6 +1,7 @@
 // Admin console: knowledge sources. Uploads (drag and drop or the file picker, several
-// files at once) go to POST /v1/knowledge/sources; each becomes a job whose progress and
-// per-file results are polled from GET /v1/jobs/{id} and shown in plain words.
+// files at once) go to POST /v1/knowledge/sources, with the audience the admin chose;
+// each becomes a job whose progress and per-file results are polled from GET /v1/jobs/{id}
+// and shown in plain words. The list shows who each source is written for.
 document.addEventListener('alpine:init', function () {
   'use strict';
   var POLL_MS = 600;
@@ -9,6 +10,7 @@ document.addEventListener('alpine:init', function () {
     replaced: 'updated (the new version replaces the old one)',
     unchanged: 'already up to date, nothing changed'
   };
+  var AUDIENCE_WORDS = { agent: 'Agents', customer: 'Customers' };
   var STATUS_WORDS = {
     uploading: 'Uploading', rejected: 'Not accepted', queued: 'Waiting', running: 'Reading files',
     succeeded: 'Done', partial: 'Done, with problems', failed: 'Failed'
@@ -24,6 +26,7 @@ document.addEventListener('alpine:init', function () {
       error: '',
       loading: true,
       nextKey: 1,
+      audience: '',  // '' lets Clearline decide; 'agent' or 'customer' states it
 
       async init() { await this.refresh(); },
 
@@ -58,7 +61,8 @@ document.addEventListener('alpine:init', function () {
           progress: 0, results: [], error: ''
         });
         var job = this.jobs[0];  // the reactive copy
-        var response = await window.api.upload('/v1/knowledge/sources', files, function (share) { job.sent = share; });
+        var path = '/v1/knowledge/sources' + (this.audience ? '?audience=' + encodeURIComponent(this.audience) : '');
+        var response = await window.api.upload(path, files, function (share) { job.sent = share; });
         if (!response.ok) {
           job.status = 'rejected';
           job.phase = 'done';
@@ -89,6 +93,10 @@ document.addEventListener('alpine:init', function () {
 
       jobTitle(job) {
         return job.names.length === 1 ? job.names[0] : job.names.length + ' files: ' + job.names.join(', ');
+      },
+      audienceText(source) {
+        if (!source.audience) return 'Not recorded (upload the file again)';
+        return AUDIENCE_WORDS[source.audience] + (source.audience_stated ? ' (set by you)' : ' (detected)');
       },
       statusWord(job) { return STATUS_WORDS[job.status] || job.status; },
       badge(job) {
