@@ -236,6 +236,7 @@ def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
         "This loads information in the background related to this user.",
         "Adapted from the ABCD agent guidelines (ASAPP, MIT licence)",
         "In this case,",
+        "This might be also phrased as international shipping.",  # the demo, session 28
     ],
 )
 def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence: str) -> None:

@@ -177,6 +177,7 @@ def test_a_general_question_with_my_is_answered_without_the_agents_lines(demo: A
         ("What is your refund policy?", "We refund a return within 5 working days", "Issue the"),
         ("How do I use a promo code?", "Promo code box at checkout", "Issue a promo code"),
         ("What phone number can I call for support?", "555 0100", "they must"),
+        ("Do you ship internationally?", "United States and Canada", "phrased as"),
     ],
 )
 def test_an_agents_guideline_is_quoted_for_facts_not_steps(
