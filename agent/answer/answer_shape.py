@@ -134,20 +134,27 @@ def is_agent_internal(sentence: str) -> bool:
 def is_about_the_document(sentence: str) -> bool:
     """A self-reference followed by a verb of description, opening the sentence or after a
     title the parser joined to it ("Product Defect: Policy and Agent Procedures This
-    document sets out...", from a PDF): within its first `_TITLE_WORDS` words, and not
-    inside a phrase such as "as this guide explains"."""
-    lists, words = _lists(), words_of(sentence)
-    head = words.split()[: _TITLE_WORDS + 4]
-    for at in range(min(len(head), _TITLE_WORDS + 1)):
-        if at and head[at - 1] in _CITING:
+    document sets out...", from a PDF): starting within its first `_TITLE_WORDS` words, and
+    not inside a phrase such as "as this guide explains"."""
+    words = words_of(sentence).split()
+    for at in range(min(len(words), _TITLE_WORDS + 1)):
+        if at and words[at - 1] in _CITING:
             continue
-        rest = " " + " ".join(head[at:]) + " "
-        for opener in lists["self_reference"]:
-            if rest.startswith(f" {opener} "):
-                after = rest[len(opener) + 1 :]
-                if any(after.startswith(f" {verb} ") for verb in lists["self_description"]):
-                    return True
+        rest = " " + " ".join(words[at:]) + " "
+        if rest.startswith(_self_descriptions()):
+            return True
     return False
+
+
+@cache
+def _self_descriptions() -> tuple[str, ...]:
+    """Every self-reference followed by every verb of description, as " this guide explains "."""
+    lists = _lists()
+    return tuple(
+        f" {opener} {verb} "
+        for opener in lists["self_reference"]
+        for verb in lists["self_description"]
+    )
 
 
 def _speaks_to_the_agent(sentence: str) -> bool:
