@@ -8,6 +8,7 @@ another SQLAlchemy database URL can be passed to make_engine."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,16 @@ class DamagedDatabase(RuntimeError):
             "Clearline, restore the file from a backup of the data directory, and run the "
             "command again"
         )
+
+
+def refuse_emptied(path: Path, written_with: Sequence[Path]) -> None:
+    """Raise DamagedDatabase for a database file of 0 bytes beside files that only an
+    earlier run with it can have written (`written_with`): a full disk or a failed copy
+    emptied it. SQLite would open it as a new, empty database, and Clearline would carry on
+    without its tenants, keys or conversations."""
+    if path.is_file() and path.stat().st_size == 0 and any(p.exists() for p in written_with):
+        shown = ", ".join(p.name for p in written_with if p.exists())
+        raise DamagedDatabase(str(path), f"it is empty, 0 bytes, beside {shown} written with it")
 
 
 def is_damaged(error: BaseException) -> bool:

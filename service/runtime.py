@@ -22,7 +22,7 @@ from agent.trace import InMemoryTraceStore, TraceStore
 from agent.turn import Agent
 from control import audit
 from control.ai_usage import AiUsageBook
-from control.db import make_engine, migrate
+from control.db import make_engine, migrate, refuse_emptied
 from control.errors import NotFound
 from control.models import Tenant
 from control.regional import RegionalSessions
@@ -84,6 +84,7 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._engines: dict[str, Engine] = {}
+        refuse_emptied(settings.control_db, [settings.data_dir / "regions"])
         self.engine = make_engine(f"sqlite:///{settings.control_db}")  # the directory
         migrate(self.engine)
         self.sessions = RegionalSessions(self.engine, self.region_engine)
@@ -100,6 +101,7 @@ class Runtime:
             if engine is None:
                 path = self.settings.region_db(region)
                 path.parent.mkdir(parents=True, exist_ok=True)
+                refuse_emptied(path, [path.parent / "knowledge.db", path.parent / "chroma"])
                 engine = make_engine(f"sqlite:///{path}")
                 migrate(engine)
                 self._engines[region] = engine
@@ -114,6 +116,7 @@ class Runtime:
             store = self._stores.get(region)
             if store is None:
                 root = self.settings.region_dir(region)
+                refuse_emptied(root / "knowledge.db", [root / "chroma"])
                 store = KnowledgeStore(root / "knowledge.db", ChromaVectorStore(root / "chroma"))
                 finished = store.recover()
                 if finished:

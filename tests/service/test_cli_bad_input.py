@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import DATA
 from tests.service.helpers import acme_server, auth, upload, wait_job
 
 RESTORE = "and was left as it is; stop Clearline, restore the file from a backup of the data "
@@ -76,6 +77,36 @@ def test_a_damaged_database_gets_one_error_line_and_is_left_as_it_is(tmp_path: P
         "directory, and run the command again\n"
     )
     assert knowledge.read_bytes() == b"\x00 not a database either " * 400
+
+
+def test_an_emptied_database_is_refused_not_taken_for_a_new_one(tmp_path: Path) -> None:
+    """A database file cut to 0 bytes (a full disk, a failed copy from a backup) was opened
+    by SQLite as a new, empty database: `tenant list` printed no tenants and carried on,
+    and the tenants, keys and conversations were gone without a word. A new data directory
+    still starts with no files at all."""
+    data_dir = tmp_path / "data"
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    contact = str(DATA / "valid" / "contact.txt")
+    assert clearline("ingest", contact, "--tenant", "acme", data_dir=data_dir).returncode == 0
+    region_dir = data_dir / "regions" / "eu"
+    for path, beside in (
+        (data_dir / "clearline.db", "regions"),
+        (region_dir / "clearline.db", "knowledge.db, chroma"),
+        (region_dir / "knowledge.db", "chroma"),
+    ):
+        kept = path.read_bytes()
+        path.write_bytes(b"")
+        failed = clearline("sources", "--tenant", "acme", data_dir=data_dir)
+        assert failed.returncode == 1, (path, failed.stderr)
+        assert failed.stderr == (
+            f"error: the database {path} is damaged (it is empty, 0 bytes, beside {beside} "
+            f"written with it) {RESTORE}directory, and run the command again\n"
+        ), failed.stderr
+        assert path.read_bytes() == b""  # left as it is for the restore
+        path.write_bytes(kept)  # restored from the backup: it works again
+        listed = clearline("sources", "--tenant", "acme", data_dir=data_dir)
+        assert listed.returncode == 0 and "contact.txt" in listed.stdout, listed.stderr
 
 
 GOOD = {"id": "q1", "question": "How long do returns take?", "answerable": True}
