@@ -7,9 +7,11 @@ rather than guessing.
         "Shipping Cost" or "Manage Shipping"?'
 
 A topic is a passage's deepest heading (the last part of its section path that reads as a
-heading, not the colon-ended lead-in of a list), or its document's title when it has none.
+heading, not the colon-ended lead-in of a list), or its document's title (else id) when it
+has none.
 Only passages that share a content word (by stem) with the question are named: a passage
-about something else is no reading of it. A topic whose own words share one with the
+about something else is no reading of it; when none shares one, the reply says that nothing
+was found and asks the end user to put it another way (or ask for a person). A topic whose own words share one with the
 question comes before those that do not, whatever its passage scored: asked "How much is
 shipping?", "Shipping costs" is the likelier reading than an order-issue procedure's "Status
 Quantity" whose text mentions shipping. With fewer than two distinct topics there is
@@ -27,6 +29,10 @@ from knowledge.records import ScoredChunk
 MAX_OPTIONS = 3
 OPENING = "I want to make sure I answer the right question."
 ASK_MORE = f"{OPENING} Could you tell me a little more about what you need?"
+NOTHING_FOUND = (
+    "I couldn't find anything about that in what I have been given. Could you put it "
+    "another way? You can also ask for a member of our team."
+)
 _SECTION_SEPARATOR = ">"
 _MAX_TOPIC_CHARS = 80
 
@@ -49,7 +55,10 @@ def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str =
 
 
 def naming(options: list[str]) -> str:
-    """The clarifying question for these topics (`topics`' output)."""
+    """The clarifying question for these topics (`topics`' output): none means no passage
+    found shares a word with the question, and the end user is told so."""
+    if not options:
+        return NOTHING_FOUND
     if len(options) < 2:
         return ASK_MORE
     quoted = [f'"{option}"' for option in options]
@@ -75,7 +84,7 @@ def _words(scored: ScoredChunk) -> str:
 def _topic(scored: ScoredChunk) -> str:
     parts = [" ".join(p.split()) for p in scored.chunk.section.split(_SECTION_SEPARATOR)]
     heading = next((p for p in reversed(parts) if _titled(p)), "")
-    topic = " ".join((heading or scored.title or "").split())
+    topic = " ".join((heading or scored.title or scored.chunk.document_id).split())
     if len(topic) > _MAX_TOPIC_CHARS:
         topic = topic[: _MAX_TOPIC_CHARS - 1].rstrip() + "…"
     return topic

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.answer.clarify import ASK_MORE, naming, topics
+from agent.answer.clarify import ASK_MORE, NOTHING_FOUND, naming, topics
 from knowledge.records import Chunk, ScoredChunk
 
 
@@ -30,10 +30,15 @@ def test_two_topics_read_as_a_choice_of_two() -> None:
     assert naming(topics(chunks)).endswith('Do you mean "Refunds" or "Exchanges"?')
 
 
-def test_one_topic_or_none_asks_for_more_detail() -> None:
+def test_one_topic_asks_for_more_detail() -> None:
     assert naming(topics([_scored(0.9, "Returns"), _scored(0.3, "Returns")])) == ASK_MORE
-    assert naming(topics([])) == ASK_MORE
-    assert naming(topics([_scored(0.5)])) == ASK_MORE  # no heading, no title
+    assert topics([_scored(0.5)]) == ["doc"]  # no heading, no title: the document's id
+    assert naming(topics([_scored(0.5)])) == ASK_MORE
+
+
+def test_nothing_found_says_so() -> None:
+    assert naming(topics([])) == NOTHING_FOUND
+    assert NOTHING_FOUND.startswith("I couldn't find anything about that")
 
 
 def test_a_long_heading_is_shortened() -> None:
@@ -52,7 +57,7 @@ def test_passages_that_share_no_word_with_the_question_are_not_named() -> None:
         _scored(0.6, "Orders > Shipping Cost", text="Standard shipping costs $5."),
     ]
     assert topics(chunks, about="Who is your CEO?") == []
-    assert naming(topics(chunks, about="Who is your CEO?")) == ASK_MORE
+    assert naming(topics(chunks, about="Who is your CEO?")) == NOTHING_FOUND
     # a question the passages do speak to still gets the options, matched by stem
     assert topics(chunks, about="What about shipping?") == ["Shipping Status", "Shipping Cost"]
     assert topics(chunks, about="") == topics(chunks)  # nothing to match: all are named

@@ -73,6 +73,8 @@ def test_who_is_your_ceo_after_shipping_is_not_answered_with_shipping(demo: Any)
     reply = say(url, user, conversation, "Who is your CEO?")
     assert reply["decision"] != "answered", reply
     assert "shipping" not in reply["text"].lower(), reply
+    if reply["decision"] == "clarify":  # no passage names a CEO, and the reply says so
+        assert reply["text"].startswith("I couldn't find anything about that"), reply
     retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
     assert retrieve["inputs"]["history"] == "set aside: names what nothing here holds (ceo)"
 
