@@ -7,16 +7,17 @@ rather than guessing.
         "Shipping Cost" or "Manage Shipping"?'
 
 A topic is a passage's deepest heading (the last part of its section path that reads as a
-heading, not the colon-ended lead-in of a list), or its document's title (else id) when it
-has none.
+heading, not the colon-ended lead-in of a list), or its document's title (else its id) when
+it has none. Topics that differ only in case or word form ("Shipping costs", "Shipping
+Cost") are one.
+
 Only passages that share a content word (by stem) with the question are named: a passage
-about something else is no reading of it; when none shares one, the reply says that nothing
-was found and asks the end user to put it another way (or ask for a person). A topic whose own words share one with the
+about something else is no reading of it. A topic whose own words share one with the
 question comes before those that do not, whatever its passage scored: asked "How much is
-shipping?", "Shipping costs" is the likelier reading than an order-issue procedure's "Status
-Quantity" whose text mentions shipping. With fewer than two distinct topics there is
-nothing to choose between, and the question asks for more detail instead. Topics that
-differ only in case or word form ("Shipping costs", "Shipping Cost") are one.
+shipping?", "Shipping costs" is the likelier reading than an order-issue procedure's
+"Status Quantity" whose text mentions shipping. With one topic there is nothing to choose
+between, and the question asks for more detail instead; with none, the reply says that
+nothing was found and asks the end user to put it another way (or ask for a person).
 """
 
 from __future__ import annotations
