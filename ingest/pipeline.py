@@ -56,7 +56,7 @@ class _Ready:
     flagged: list[FlaggedSentence] = field(default_factory=list)
 
 
-def _with_audience(source: Source, elements: list[ParsedElement]) -> Source:
+def _with_verdict(source: Source, elements: list[ParsedElement]) -> Source:
     """The source with who it is written for in its metadata (stored on the document and on
     every chunk): the audience it states, else the one its text shows (knowledge.audience);
     `audience_stated` says which."""
@@ -150,7 +150,7 @@ class Ingestor:
             if self._redaction is not None:  # personal data never reaches the store
                 source, parsed = redact_document(self._redaction, source, parsed)
             screened = self._screen.screen(parsed)
-            source = _with_audience(source, screened.elements)
+            source = _with_verdict(source, screened.elements)
             chunks = self._chunk(source, screened.elements)
             batch.append(_Ready(index, source, content_hash, chunks, screened.flagged))
             if sum(len(r.chunks) for r in batch) >= 4 * self._embed_batch:
@@ -190,10 +190,11 @@ class Ingestor:
             try:
                 check_source(item, self._limits)
                 content_hash = f"{item.content_hash()}|{self.signature()}"
-                if item.path is not None and stated_audience(item.metadata):
+                stated = stated_audience(item.metadata)
+                if item.path is not None and stated:
                     # a file's hash is its bytes: the same file stated for another audience
                     # must be processed again, not reported unchanged
-                    content_hash += f"|{AUDIENCE}={stated_audience(item.metadata)}"
+                    content_hash += f"|{AUDIENCE}={stated}"
             except IngestError as error:
                 report(index, _failed(item, error))
                 continue

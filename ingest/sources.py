@@ -8,7 +8,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,14 @@ class BadSource:
     document_id: str
     display: str
     error: IngestError
+
+
+def with_audience(item: Source | BadSource, audience: str | None) -> Source | BadSource:
+    """`item` stated as written for `audience` (an admin's choice for a whole ingestion or
+    upload), unless it states its own (a corpus record's metadata)."""
+    if audience is None or isinstance(item, BadSource) or AUDIENCE in item.metadata:
+        return item
+    return replace(item, metadata={**item.metadata, AUDIENCE: audience})
 
 
 def kind_of(path: Path) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from ingest.ids import printable
-from ingest.sources import BadSource, Source
-from knowledge.audience import AGENT, AUDIENCE, CUSTOMER
+from knowledge.audience import AGENT, CUSTOMER
 from service.cli_output import emit, runtime
 from service.lock import DataDirLock
 from service.settings import Settings
@@ -19,7 +18,7 @@ from service.settings import Settings
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from ingest.sources import expand
+    from ingest.sources import expand, with_audience
 
     with DataDirLock(settings.data_dir, "clearline ingest"):
         rt = runtime(settings)
@@ -31,7 +30,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     f"created tenant '{tenant.name}' in region {tenant.region} (it did not "
                     "exist; CLEARLINE_AUTO_CREATE_TENANTS=false refuses instead)\n"
                 )
-            items = [_stated(i, args.audience) for i in expand([Path(p) for p in args.paths])]
+            items = [with_audience(i, args.audience) for i in expand([Path(p) for p in args.paths])]
             with (
                 tqdm(total=len(items), file=sys.stderr, unit="doc", desc="ingest") as bar,
                 rt.ingestor(args.tenant) as ingestor,
@@ -54,14 +53,6 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     body = {"tenant": shown, "documents": [asdict(r) for r in results], "totals": totals}
     emit(args, body, "\n".join(lines))
     return 1 if totals["failed"] else 0
-
-
-def _stated(item: Source | BadSource, audience: str | None) -> Source | BadSource:
-    """`item` with the audience `--audience` states, unless it states its own (a corpus
-    record's metadata)."""
-    if audience is None or isinstance(item, BadSource) or AUDIENCE in item.metadata:
-        return item
-    return replace(item, metadata={**item.metadata, AUDIENCE: audience})
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,7 +21,8 @@ from control.errors import NotFound, quoted
 from control.models import Job, utcnow
 from control.regional import in_region
 from ingest.pipeline import IngestResult
-from ingest.sources import BadSource, Source, sources_for_file
+from ingest.sources import BadSource, Source, sources_for_file, with_audience
+from knowledge.audience import AUDIENCE
 from service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -30,34 +31,29 @@ logger = logging.getLogger(__name__)
 OPTIONS_FILE = "options.json"  # beside the upload's numbered folders
 
 
-def write_upload_options(work_dir: Path, options: dict[str, str]) -> None:
-    """What the admin stated for every file of an upload (its `audience`), kept with the
-    files so that a job resumed after a restart reads them too."""
-    (work_dir / OPTIONS_FILE).write_text(json.dumps(options), encoding="utf-8")
+def write_upload_options(work_dir: Path, audience: str) -> None:
+    """Who the admin stated an upload's files are written for, kept with the files so that
+    a job resumed after a restart reads it too."""
+    (work_dir / OPTIONS_FILE).write_text(json.dumps({AUDIENCE: audience}), encoding="utf-8")
 
 
 def upload_sources(work_dir: Path) -> list[Source | BadSource]:
-    """Sources of an upload folder: `<n>/<original name>`, in upload order, with the
-    upload's options (write_upload_options) in their metadata."""
+    """Sources of an upload folder: `<n>/<original name>`, in upload order, stated as
+    written for the audience the upload gave (write_upload_options), if any."""
     options_path = work_dir / OPTIONS_FILE
     options = json.loads(options_path.read_text("utf-8")) if options_path.exists() else {}
+    audience = options.get(AUDIENCE)
     items: list[Source | BadSource] = []
     for slot in sorted((p for p in work_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name)):
         for path in slot.iterdir():
             # People know an upload by its file name, not by the job folder it waits in.
             items.extend(
-                _with_options(
-                    replace(item, display=item.display.replace(str(path), path.name)), options
+                with_audience(
+                    replace(item, display=item.display.replace(str(path), path.name)), audience
                 )
                 for item in sources_for_file(path, path.name)
             )
     return items
-
-
-def _with_options(item: Source | BadSource, options: dict[str, str]) -> Source | BadSource:
-    if isinstance(item, BadSource) or not options:
-        return item
-    return replace(item, metadata={**item.metadata, **options})
 
 
 class JobRunner:

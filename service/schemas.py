@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from control.models import Job
-from knowledge.audience import AUDIENCE, AUDIENCE_STATED, stated_audience
+from knowledge.audience import AUDIENCE_STATED, stated_audience
 from knowledge.records import DocumentRecord
 
 
@@ -110,7 +110,7 @@ class SourcePublic(BaseModel):
             updated_at=record.updated_at,
             redacted=dict(record.metadata.get("redacted", {})),
             flagged_sentences=[FlaggedSentencePublic(**f.as_dict()) for f in record.flagged],
-            audience=stated_audience({AUDIENCE: record.metadata.get(AUDIENCE)}),
+            audience=stated_audience(record.metadata),
             audience_stated=bool(record.metadata.get(AUDIENCE_STATED, False)),
         )
 

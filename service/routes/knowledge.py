@@ -6,7 +6,7 @@ import shutil
 
 from fastapi import APIRouter, Request, Response
 
-from knowledge.audience import AGENT, AUDIENCE, CUSTOMER
+from knowledge.audience import AGENT, CUSTOMER
 from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
 from service.errors import BadUpload, PayloadTooLarge
 from service.jobs import write_upload_options
@@ -66,7 +66,7 @@ async def upload_sources(
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
     if audience is not None:
-        write_upload_options(work_dir, {AUDIENCE: audience})
+        write_upload_options(work_dir, audience)
     job = jobs.submit(job_id, principal.tenant, work_dir)
     runtime.audit(
         principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names,
