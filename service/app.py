@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,13 +14,20 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from control.db import DamagedDatabase, is_damaged
 from control.regional import request_scope
 from evaluation.worker import QaWorker
 from knowledge.errors import ClearlineError
 from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
-from service.errors import http_extras, http_message, http_status, validation_message
+from service.errors import (
+    DAMAGED,
+    http_extras,
+    http_message,
+    http_status,
+    validation_message,
+)
 from service.head import HeadAsGet, answers_head
 from service.jobs import JobRunner
 from service.lock import DataDirLock
@@ -144,6 +152,17 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
         message = validation_message(error, request.headers.get("content-type"))
         return _error(422, "invalid_request", message)
+
+    @app.exception_handler(DamagedDatabase)
+    async def damaged(request: Request, error: DamagedDatabase) -> JSONResponse:
+        logger.error("%s %s: %s", request.method, request.url.path, error)
+        return _error(503, "damaged_database", DAMAGED)
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def database_error(request: Request, error: sqlite3.DatabaseError) -> JSONResponse:
+        if not is_damaged(error):  # a store that opens SQLite itself; its file is not known
+            return await unexpected(request, error)
+        return await damaged(request, DamagedDatabase(f"in {settings.data_dir}", str(error)))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from control.db import DamagedDatabase
 from control.errors import NotFound, quoted
 from control.models import Job, utcnow
 from control.regional import in_region
 from ingest.pipeline import IngestResult
 from ingest.sources import BadSource, Source, sources_for_file, with_audience
 from knowledge.audience import AUDIENCE
+from service.errors import DAMAGED
 from service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,9 @@ class JobRunner:
                 with in_region(region):
                     try:
                         self._run(job_id)
+                    except DamagedDatabase as error:  # the operator restores the file
+                        logger.error("job %s failed: %s", job_id, error)
+                        self._update(job_id, status="failed", error=DAMAGED)
                     except Exception as error:  # the job fails, the runner goes on
                         logger.exception("job %s failed", job_id)
                         self._update(job_id, status="failed", error=f"internal error: {error}")

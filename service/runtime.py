@@ -7,6 +7,7 @@ hold the data directory's lock while a Runtime is open.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from agent.trace import InMemoryTraceStore, TraceStore
 from agent.turn import Agent
 from control import audit
 from control.ai_usage import AiUsageBook
-from control.db import make_engine, migrate, refuse_emptied
+from control.db import DamagedDatabase, is_damaged, make_engine, migrate, refuse_emptied
 from control.errors import NotFound
 from control.models import Tenant
 from control.regional import RegionalSessions
@@ -116,8 +117,14 @@ class Runtime:
             store = self._stores.get(region)
             if store is None:
                 root = self.settings.region_dir(region)
-                refuse_emptied(root / "knowledge.db", [root / "chroma"])
-                store = KnowledgeStore(root / "knowledge.db", ChromaVectorStore(root / "chroma"))
+                path = root / "knowledge.db"
+                refuse_emptied(path, [root / "chroma"])
+                try:
+                    store = KnowledgeStore(path, ChromaVectorStore(root / "chroma"))
+                except sqlite3.DatabaseError as error:  # the store opens SQLite itself
+                    if is_damaged(error):
+                        raise DamagedDatabase(str(path), str(error)) from error
+                    raise
                 finished = store.recover()
                 if finished:
                     logger.warning("finished %d interrupted knowledge writes in %s", finished, root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from knowledge.audience import AGENT, CUSTOMER
 from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
@@ -41,6 +42,8 @@ async def upload_sources(
             f"for your agents) or '{CUSTOMER}' (written for your customers), or leave it out "
             "to let Clearline decide; nothing was uploaded"
         )
+    # A knowledge database that cannot be opened refuses the upload before it is received.
+    await run_in_threadpool(runtime.store, principal.tenant)
     settings = runtime.settings
     limit = settings.max_file_bytes
     declared = request.headers.get("content-length")

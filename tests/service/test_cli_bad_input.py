@@ -73,7 +73,7 @@ def test_a_damaged_database_gets_one_error_line_and_is_left_as_it_is(tmp_path: P
     knowledge.write_bytes(b"\x00 not a database either " * 400)
     failed = clearline("sources", "--tenant", "acme", data_dir=data_dir)
     assert failed.returncode == 1 and failed.stderr == (
-        f"error: the database in {data_dir} is damaged (file is not a database) {RESTORE}"
+        f"error: the database {knowledge} is damaged (file is not a database) {RESTORE}"
         "directory, and run the command again\n"
     )
     assert knowledge.read_bytes() == b"\x00 not a database either " * 400
