@@ -27,3 +27,17 @@ class DocumentNotFound(KnowledgeError):
 
 class InvalidTenantName(ClearlineError):
     """A tenant name cannot be used as an index partition name."""
+
+
+class DamagedVectorIndex(RuntimeError):
+    """A region's vector index that its files no longer open: overwritten or cut short. A
+    runtime failure, not bad input. Every vector is derived from the knowledge database, so
+    `clearline reindex` rebuilds it (knowledge/reindex.py)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the vector index {path} is damaged ({problem}) and was left as it is; stop "
+            "Clearline and run `clearline reindex` to rebuild it from the knowledge database "
+            "(nothing else is lost)"
+        )

@@ -31,17 +31,21 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from knowledge.errors import DamagedVectorIndex
 from knowledge.records import Chunk, ScoredId
 from knowledge.tenancy import partition_name
 
 logger = logging.getLogger(__name__)
 
+# SQLite's words for a file that is not a database, or a malformed one, in Chroma's errors.
+_DAMAGED = re.compile(r"database disk image is malformed|file is not a database")
 _PAGE = 5000
 _POINTER = "CURRENT"
 SEARCH_EF = 2000
@@ -212,11 +216,18 @@ def _copy(
 def _open(path: Path) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import InternalError
 
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
+    try:
+        return chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+    except InternalError as error:
+        found = _DAMAGED.search(str(error))
+        if found is None:
+            raise
+        raise DamagedVectorIndex(str(path), found.group(0)) from error
 
 
 def _close(client: Any, path: Path) -> None:

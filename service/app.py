@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from control.db import DamagedDatabase, is_damaged
 from control.regional import request_scope
 from evaluation.worker import QaWorker
-from knowledge.errors import ClearlineError
+from knowledge.errors import ClearlineError, DamagedVectorIndex
 from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
@@ -157,6 +157,11 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
     async def damaged(request: Request, error: DamagedDatabase) -> JSONResponse:
         logger.error("%s %s: %s", request.method, request.url.path, error)
         return _error(503, "damaged_database", DAMAGED)
+
+    @app.exception_handler(DamagedVectorIndex)
+    async def damaged_index(request: Request, error: DamagedVectorIndex) -> JSONResponse:
+        logger.error("%s %s: %s", request.method, request.url.path, error)
+        return _error(503, "damaged_index", DAMAGED)
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def database_error(request: Request, error: sqlite3.DatabaseError) -> JSONResponse:

@@ -19,7 +19,7 @@ from control.db import DamagedDatabase, is_damaged
 from control.errors import BadRequest
 from control.regional import tenant_scope
 from ingest.ids import printable
-from knowledge.errors import ClearlineError
+from knowledge.errors import ClearlineError, DamagedVectorIndex
 from privacy.memory import zero_new_allocations
 from service import (
     cli_agent,
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return _failed(args, error)
     except DamagedDatabase as error:
         return _failed(args, error, "damaged_database")
+    except DamagedVectorIndex as error:
+        return _failed(args, error, "damaged_index")
     except sqlite3.DatabaseError as error:  # a store that opens SQLite directly
         if not is_damaged(error):
             raise
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failed(
-    args: argparse.Namespace, error: ClearlineError | DamagedDatabase, code: str | None = None
+    args: argparse.Namespace,
+    error: ClearlineError | DamagedDatabase | DamagedVectorIndex,
+    code: str | None = None,
 ) -> int:
     """One `error:` line (names escaped: a file name may hold a newline), and with --json
     the error object too."""

@@ -103,6 +103,43 @@ def cmd_delete_source(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild each region's vector index (or --region's) from its knowledge database."""
+    from tqdm import tqdm
+
+    from ingest.pipeline import embedding_text
+    from knowledge.reindex import reindex
+
+    found = sorted(p.parent.name for p in settings.data_dir.glob("regions/*/knowledge.db"))
+    if args.region is not None and args.region not in found:
+        known = ", ".join(found) or "none yet"
+        sys.stderr.write(
+            f"error: region '{printable(args.region)}' has no knowledge in {settings.data_dir} "
+            f"(regions with knowledge: {known}); nothing was changed\n"
+        )
+        return 2
+    reports = {}
+    with DataDirLock(settings.data_dir, "clearline reindex"):
+        rt = runtime(settings)
+        try:
+            for region in [args.region] if args.region is not None else found:
+                with tqdm(file=sys.stderr, unit="chunk", desc=f"reindex {region}") as bar:
+                    reports[region] = reindex(
+                        settings.region_dir(region), rt.embedder, embedding_text, bar.update,
+                        lambda total: setattr(bar, "total", total),
+                    )  # fmt: skip
+        finally:
+            rt.close()
+    lines = [
+        f"region {region}: {r.chunks} chunks of {r.documents} documents ({r.tenants} tenants) "
+        "embedded into a new vector index"
+        for region, r in reports.items()
+    ]
+    human = "\n".join(lines) or f"no knowledge in {settings.data_dir} yet; nothing to rebuild"
+    emit(args, {"regions": {k: asdict(v) for k, v in reports.items()}}, human)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:  # fmt: skip
     p = sub.add_parser("ingest", parents=[common], help="ingest files, folders or .jsonl corpora")
@@ -130,3 +167,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         help="also remove its sentences from replies already shown to end users",
     )
     p.set_defaults(func=cmd_delete_source)
+
+    p = sub.add_parser(
+        "reindex", parents=[common], help="rebuild the vector index from the knowledge database"
+    )
+    p.add_argument("--region", help="only this region (default: every region with knowledge)")
+    p.set_defaults(func=cmd_reindex)

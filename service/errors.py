@@ -78,11 +78,11 @@ def http_extras(error: ClearlineError) -> tuple[dict[str, str], dict[str, object
     return {}, {}
 
 
-# What an API client is told of a DamagedDatabase (503 damaged_database, or a failed job):
-# not the server's paths, which the operator's log holds.
+# What an API client is told of a DamagedDatabase or DamagedVectorIndex (503, or a failed
+# job): not the server's paths, which the operator's log holds with the repair.
 DAMAGED = (
-    "a database file of this service is damaged and cannot be read; nothing was changed. "
-    "The operator's log names the file to restore from a backup"
+    "a data file of this service is damaged and cannot be read; nothing was changed. The "
+    "operator's log names the file and how to repair it"
 )
 
 JSON_BODY = "send the body as JSON with Content-Type: application/json"

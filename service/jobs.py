@@ -24,6 +24,7 @@ from control.regional import in_region
 from ingest.pipeline import IngestResult
 from ingest.sources import BadSource, Source, sources_for_file, with_audience
 from knowledge.audience import AUDIENCE
+from knowledge.errors import DamagedVectorIndex
 from service.errors import DAMAGED
 from service.runtime import Runtime
 
@@ -115,7 +116,7 @@ class JobRunner:
                 with in_region(region):
                     try:
                         self._run(job_id)
-                    except DamagedDatabase as error:  # the operator restores the file
+                    except (DamagedDatabase, DamagedVectorIndex) as error:  # the operator repairs
                         logger.error("job %s failed: %s", job_id, error)
                         self._update(job_id, status="failed", error=DAMAGED)
                     except Exception as error:  # the job fails, the runner goes on

@@ -62,7 +62,7 @@ def _damaged_reply(response: httpx.Response, data_dir: Path) -> None:
     error = response.json()["error"]
     assert error["code"] == "damaged_database"
     assert error["message"] == DAMAGED
-    assert error["message"].startswith("a database file of this service is damaged")
+    assert error["message"].startswith("a data file of this service is damaged")
     assert str(data_dir) not in response.text  # the server's paths stay in its log
 
 

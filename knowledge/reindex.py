@@ -1,0 +1,96 @@
+"""Rebuilding a region's vector index from its knowledge database (`clearline reindex`).
+
+Every vector is derived: the embedding of a visible chunk's text with its document title and
+section (ingest.pipeline.embedding_text), stored in knowledge.db. So a vector index whose
+files no longer open (knowledge.errors.DamagedVectorIndex) loses nothing that cannot be made
+again:
+
+    report = reindex(region_dir, embedder, embedding_text, on_chunks=bar.update)
+
+The index folder is first renamed `chroma.replaced` (files of a rebuild interrupted before
+are kept there, and a half-built `chroma` beside them is discarded), a new index is built
+from every visible chunk of every tenant in the knowledge database, and only then is the old
+folder removed: it may hold vectors of removed documents, which must not outlive the rebuild
+(the same reason as ChromaVectorStore.rebuild).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.protocols import Embedder
+from knowledge.records import Chunk
+from knowledge.store import KnowledgeStore
+from knowledge.vector_chroma import ChromaVectorStore
+
+EMBED_BATCH = 64
+INDEX = "chroma"
+REPLACED = "chroma.replaced"
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What one region's rebuild wrote."""
+
+    tenants: int
+    documents: int
+    chunks: int
+
+
+def reindex(
+    region_dir: Path,
+    embedder: Embedder,
+    text_of: Callable[[str, Chunk], str],
+    on_chunks: Callable[[int], None] = lambda _: None,
+    on_total: Callable[[int], None] = lambda _: None,
+) -> ReindexReport:
+    """Rebuild the vector index of `region_dir` from its knowledge.db; `text_of(title,
+    chunk)` is the text a chunk was embedded as. `on_total(n)` is told how many chunks
+    there are, then `on_chunks(n)` of every batch embedded."""
+    index, replaced = region_dir / INDEX, region_dir / REPLACED
+    if replaced.exists():  # an interrupted rebuild: its own half-built index goes
+        shutil.rmtree(index, ignore_errors=True)
+    elif index.exists():
+        index.rename(replaced)
+    store = KnowledgeStore(region_dir / "knowledge.db", ChromaVectorStore(index))
+    try:
+        store.recover()  # interrupted writes first: their chunks become visible or go
+        tenants = _tenants(store)
+        with store.transaction() as db:
+            on_total(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        documents = chunks = 0
+        for tenant in tenants:
+            for record in store.list_documents(tenant):
+                found = store.document_chunks(tenant, record.document_id)
+                _add(store, embedder, tenant, [(text_of(record.title, c), c) for c in found],
+                     on_chunks)  # fmt: skip
+                documents += 1
+                chunks += len(found)
+        with store.transaction() as db:  # every vector is now made from the chunk's text
+            db.execute("DELETE FROM stale_vectors")
+    finally:
+        store.close()
+    shutil.rmtree(replaced, ignore_errors=True)
+    return ReindexReport(len(tenants), documents, chunks)
+
+
+def _tenants(store: KnowledgeStore) -> list[str]:
+    with store.transaction() as db:
+        return [row[0] for row in db.execute("SELECT DISTINCT tenant FROM documents ORDER BY 1")]
+
+
+def _add(
+    store: KnowledgeStore,
+    embedder: Embedder,
+    tenant: str,
+    texts: Sequence[tuple[str, Chunk]],
+    on_chunks: Callable[[int], None],
+) -> None:
+    for start in range(0, len(texts), EMBED_BATCH):
+        part = texts[start : start + EMBED_BATCH]
+        vectors = embedder.embed([text for text, _ in part])
+        store.vectors.add(tenant, [chunk for _, chunk in part], vectors)
+        on_chunks(len(part))

@@ -1,0 +1,174 @@
+"""A damaged vector index, and `clearline reindex`, which rebuilds it from the knowledge
+database (knowledge/reindex.py).
+
+Before, a region whose Chroma files no longer opened (a failed copy, a disk fault) stopped
+every question with a Chroma traceback in the CLI and 500 "internal error" over HTTP, and
+nothing rebuilt it, although every vector is derived from knowledge.db. Now both name the
+index and the command; the command re-embeds every visible chunk into a new index, whose
+vectors equal the ones ingestion wrote, and removes the old files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service.errors import DAMAGED
+from tests.conftest import DATA, LiveServer
+from tests.service.helpers import auth
+
+FILES = [DATA / "valid" / "contact.txt", DATA / "valid" / "account-help.md"]
+QUESTION = "When do you answer phone calls?"
+
+# The tenants' stored vectors, read in a separate process (Chroma caches one client per
+# folder in a process, so the test's own process never opens the index).
+VECTORS = """
+import json, sys
+from pathlib import Path
+from knowledge.vector_chroma import ChromaVectorStore
+store = ChromaVectorStore(Path(sys.argv[1]))
+store.warm_up()
+out = {}
+for tenant in sys.argv[2:]:
+    found = store._collection(tenant).get(include=["embeddings"])
+    out[tenant] = {i: [round(float(x), 6) for x in v]
+                   for i, v in zip(found["ids"], found["embeddings"], strict=True)}
+print(json.dumps(out))
+"""
+
+
+def clearline(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], capture_output=True, text=True,
+        env={**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}, timeout=600,
+    )  # fmt: skip
+
+
+def _vectors(index: Path, *tenants: str) -> dict[str, dict[str, list[float]]]:
+    done = subprocess.run(
+        [sys.executable, "-c", VECTORS, str(index), *tenants], capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found: dict[str, dict[str, list[float]]] = json.loads(done.stdout)
+    return found
+
+
+def _rows(knowledge: Path) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(knowledge)
+    try:
+        documents = db.execute("SELECT * FROM documents ORDER BY 1, 2").fetchall()
+        return documents + db.execute("SELECT * FROM chunks ORDER BY 1").fetchall()
+    finally:
+        db.close()
+
+
+def _damage(index: Path) -> bytes:
+    (index / "chroma.sqlite3").write_bytes(b"\x00 not a database " * 400)
+    return (index / "chroma.sqlite3").read_bytes()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """Two tenants of one region, each with knowledge."""
+    data_dir = tmp_path / "data"
+    for tenant, path in (("acme", FILES[0]), ("globex", FILES[1])):
+        made = clearline("tenant", "create", tenant, "--region", "eu", data_dir=data_dir)
+        assert made.returncode == 0, made.stderr
+        done = clearline("ingest", str(path), "--tenant", tenant, data_dir=data_dir)
+        assert done.returncode == 0, done.stderr
+    return data_dir
+
+
+def test_reindex_rebuilds_a_damaged_index_with_the_vectors_ingestion_wrote(data_dir: Path) -> None:
+    index = data_dir / "regions" / "eu" / "chroma"
+    before = _vectors(index, "acme", "globex")
+    assert before["acme"] and before["globex"]
+    knowledge = _rows(data_dir / "regions" / "eu" / "knowledge.db")
+    damaged = _damage(index)
+
+    asked = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 1
+    assert asked.stderr.splitlines()[-1] == (  # after the first use's secrets-key line
+        f"error: the vector index {index} is damaged (file is not a database) and was left as "
+        "it is; stop Clearline and run `clearline reindex` to rebuild it from the knowledge "
+        "database (nothing else is lost)"
+    )
+    assert (index / "chroma.sqlite3").read_bytes() == damaged
+
+    rebuilt = clearline("--json", "reindex", data_dir=data_dir)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    report = json.loads(rebuilt.stdout)["regions"]["eu"]
+    assert report["tenants"] == 2 and report["documents"] == 2
+    assert report["chunks"] == len(before["acme"]) + len(before["globex"])
+    assert "reindex eu" in rebuilt.stderr  # progress
+    after = _vectors(index, "acme", "globex")
+    assert after == before  # the same vectors, each tenant its own
+    assert not (index.parent / "chroma.replaced").exists()  # the old files are gone
+    assert _rows(data_dir / "regions" / "eu" / "knowledge.db") == knowledge  # only read
+
+    asked = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert "8 am to 6 pm" in asked.stdout
+
+
+def test_an_interrupted_reindex_is_finished_by_the_next_one(data_dir: Path) -> None:
+    """The old files wait in chroma.replaced until the new index is whole; a run that
+    stopped half-way leaves both, and the next run starts the new index again."""
+    region = data_dir / "regions" / "eu"
+    before = _vectors(region / "chroma", "acme", "globex")
+    _damage(region / "chroma")
+    (region / "chroma").rename(region / "chroma.replaced")
+    (region / "chroma").mkdir()
+    (region / "chroma" / "half-built").write_bytes(b"an index that was never finished")
+
+    rebuilt = clearline("reindex", "--region", "eu", data_dir=data_dir)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith("region eu: ")
+    assert not (region / "chroma.replaced").exists()
+    assert not (region / "chroma" / "half-built").exists()
+    assert _vectors(region / "chroma", "acme", "globex") == before
+
+
+def test_reindex_of_a_region_without_knowledge_is_refused(data_dir: Path) -> None:
+    index = data_dir / "regions" / "eu" / "chroma"
+    files = sorted(p.relative_to(index) for p in index.rglob("*"))
+    refused = clearline("reindex", "--region", "mars", data_dir=data_dir)
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"error: region 'mars' has no knowledge in {data_dir} (regions with knowledge: eu); "
+        "nothing was changed\n"
+    )
+    assert sorted(p.relative_to(index) for p in index.rglob("*")) == files
+
+
+def test_a_damaged_index_under_the_server_gives_503_and_the_log_says_how_to_repair_it(
+    data_dir: Path, make_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = data_dir / "regions" / "eu" / "chroma"
+    _damage(index)
+    with caplog.at_level(logging.ERROR), LiveServer(make_settings(data_dir=data_dir)) as live:
+        user = live.runtime.tenants.create_key("acme", "end_user")
+        started = httpx.post(f"{live.url}/v1/conversations", headers=auth(user), json={}).json()
+        asked = httpx.post(
+            f"{live.url}/v1/conversations/{started['conversation_id']}/messages",
+            headers={**auth(user), "X-Conversation-Token": started["conversation_token"]},
+            json={"text": QUESTION}, timeout=60,
+        )  # fmt: skip
+    assert asked.status_code == 503, asked.text
+    assert asked.json()["error"] == {"code": "damaged_index", "message": DAMAGED}
+    assert str(data_dir) not in asked.text
+    assert any(
+        f"the vector index {index} is damaged" in r.getMessage()
+        and "run `clearline reindex`" in r.getMessage()
+        for r in caplog.records
+    )
