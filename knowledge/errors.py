@@ -30,14 +30,15 @@ class InvalidTenantName(ClearlineError):
 
 
 class DamagedVectorIndex(RuntimeError):
-    """A region's vector index that its files no longer open: overwritten or cut short. A
-    runtime failure, not bad input. Every vector is derived from the knowledge database, so
-    `clearline reindex` rebuilds it (knowledge/reindex.py)."""
+    """A region's vector index that its files no longer open (overwritten, cut short), or that
+    is missing beside knowledge that has chunks. A runtime failure, not bad input. Every
+    vector is derived from the knowledge database, so `clearline reindex` rebuilds it
+    (knowledge/reindex.py)."""
 
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         super().__init__(
-            f"the vector index {path} is damaged ({problem}) and was left as it is; stop "
-            "Clearline and run `clearline reindex` to rebuild it from the knowledge database "
-            "(nothing else is lost)"
+            f"the vector index {path} is unusable ({problem}); stop Clearline and run "
+            "`clearline reindex` to rebuild it from the knowledge database (nothing else is "
+            "lost)"
         )

@@ -46,6 +46,7 @@ from ingest.planted import DocumentScreen
 from ingest.worker import Budget
 from knowledge.embed import MiniLMEmbedder
 from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
+from knowledge.errors import DamagedVectorIndex
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.retrieve import Retriever
@@ -67,6 +68,31 @@ def build_embedder(settings: Settings) -> Embedder:
     return OnnxMiniLMEmbedder(
         settings.model_cache, variant, settings.embed_threads, settings.embed_batch
     )
+
+
+def open_region_store(root: Path) -> KnowledgeStore:
+    """The knowledge store of the region folder `root`, refusing files that cannot be its:
+    a damaged or emptied knowledge.db (DamagedDatabase), or a vector index missing beside a
+    knowledge.db that holds chunks (DamagedVectorIndex: Chroma would start an empty one, and
+    every question would go on with keyword search alone, unnoticed)."""
+    path, index = root / "knowledge.db", root / "chroma"
+    refuse_emptied(path, [index])
+    had_index = index.exists()
+    try:
+        store = KnowledgeStore(path, ChromaVectorStore(index))
+    except sqlite3.DatabaseError as error:  # the store opens SQLite itself
+        if is_damaged(error):
+            raise DamagedDatabase(str(path), str(error)) from error
+        raise
+    if not had_index:
+        with store.transaction() as db:
+            chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if chunks:
+            store.close()
+            raise DamagedVectorIndex(
+                str(index), f"it is missing, and {path.name} beside it holds {chunks} chunks"
+            )
+    return store
 
 
 class Runtime:
@@ -117,14 +143,7 @@ class Runtime:
             store = self._stores.get(region)
             if store is None:
                 root = self.settings.region_dir(region)
-                path = root / "knowledge.db"
-                refuse_emptied(path, [root / "chroma"])
-                try:
-                    store = KnowledgeStore(path, ChromaVectorStore(root / "chroma"))
-                except sqlite3.DatabaseError as error:  # the store opens SQLite itself
-                    if is_damaged(error):
-                        raise DamagedDatabase(str(path), str(error)) from error
-                    raise
+                store = open_region_store(root)
                 finished = store.recover()
                 if finished:
                     logger.warning("finished %d interrupted knowledge writes in %s", finished, root)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -99,9 +100,9 @@ def test_reindex_rebuilds_a_damaged_index_with_the_vectors_ingestion_wrote(data_
     asked = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
     assert asked.returncode == 1
     assert asked.stderr.splitlines()[-1] == (  # after the first use's secrets-key line
-        f"error: the vector index {index} is damaged (file is not a database) and was left as "
-        "it is; stop Clearline and run `clearline reindex` to rebuild it from the knowledge "
-        "database (nothing else is lost)"
+        f"error: the vector index {index} is unusable (file is not a database); stop "
+        "Clearline and run `clearline reindex` to rebuild it from the knowledge database "
+        "(nothing else is lost)"
     )
     assert (index / "chroma.sqlite3").read_bytes() == damaged
 
@@ -139,6 +140,28 @@ def test_an_interrupted_reindex_is_finished_by_the_next_one(data_dir: Path) -> N
     assert _vectors(region / "chroma", "acme", "globex") == before
 
 
+def test_a_missing_index_beside_knowledge_is_refused_not_started_empty(data_dir: Path) -> None:
+    """A backup restored without its chroma folder: Chroma would start an empty index, and
+    every answer would come from keyword search alone, with nothing said."""
+    index = data_dir / "regions" / "eu" / "chroma"
+    before = _vectors(index, "acme", "globex")
+    chunks = len(before["acme"]) + len(before["globex"])
+    shutil.rmtree(index)
+
+    asked = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 1
+    assert asked.stderr.splitlines()[-1] == (
+        f"error: the vector index {index} is unusable (it is missing, and knowledge.db beside "
+        f"it holds {chunks} chunks); stop Clearline and run `clearline reindex` to rebuild it "
+        "from the knowledge database (nothing else is lost)"
+    )
+    assert not index.exists()
+
+    rebuilt = clearline("reindex", data_dir=data_dir)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _vectors(index, "acme", "globex") == before
+
+
 def test_reindex_of_a_region_without_knowledge_is_refused(data_dir: Path) -> None:
     index = data_dir / "regions" / "eu" / "chroma"
     files = sorted(p.relative_to(index) for p in index.rglob("*"))
@@ -168,7 +191,7 @@ def test_a_damaged_index_under_the_server_gives_503_and_the_log_says_how_to_repa
     assert asked.json()["error"] == {"code": "damaged_index", "message": DAMAGED}
     assert str(data_dir) not in asked.text
     assert any(
-        f"the vector index {index} is damaged" in r.getMessage()
+        f"the vector index {index} is unusable" in r.getMessage()
         and "run `clearline reindex`" in r.getMessage()
         for r in caplog.records
     )
