@@ -3,8 +3,9 @@
 gives.
 
 - heading: a sentence that repeats a part of its chunk's section path, a Markdown heading,
-  or a short title-case line without a full stop, digits or a colon; and a document's first
-  line when it reads as a title (`is_title_line`);
+  or a short title-case line without a full stop, digits or a colon; a document's first
+  line when it reads as a title (`is_title_line`); and (agent/answer/compose.py) any line
+  that only repeats its document's title, in whatever case;
 - navigation: a sentence that is a navigation phrase (answer_words.yaml), or a trail of
   three or more items joined by ">", "|", "»" or "/" without a closing full stop;
 - agent-internal: an instruction (it opens with an instruction word, or holds "feel free",

@@ -21,7 +21,7 @@ from agent.answer.answer_shape import (
 )
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
-from knowledge.audience import AGENT, AUDIENCE
+from knowledge.audience import AGENT, AUDIENCE, words_of
 from knowledge.records import ScoredChunk
 
 
@@ -133,6 +133,8 @@ def _answers(evidence: Evidence) -> bool:
         return False
     if chunk.ordinal == 0 and evidence.position == 0 and is_title_line(evidence.sentence):
         return False  # the document's title
+    if evidence.chunk.title and words_of(evidence.sentence) == words_of(evidence.chunk.title):
+        return False  # a line that only repeats the title, in any case
     return not _goes_on_about_the_document(evidence)
 
 

@@ -306,3 +306,30 @@ def test_a_documents_first_line_that_reads_as_its_title_is_not_quoted() -> None:
         "Indiana Jones and the Kingdom of the Crystal Skull",  # not a first line
         "Northwind Outfitters - Store Contact and Support Hours",  # a later chunk's
     ]
+
+
+def test_a_line_that_repeats_its_documents_title_is_not_quoted() -> None:
+    """mtrag_dev: "Tell me something about history of the state of US." was answered with
+    "Colonial history of the United States" alone, the first line of the page of that title
+    (sentence case, so the title-case rule above let it through). A line that only repeats
+    its document's title says nothing; the same line in a document of another title is
+    kept."""
+    text = (
+        "Colonial history of the United States\n"
+        "The colonial history of the United States covers the history of European "
+        "settlements from the start of colonization until their incorporation."
+    )
+    composer = ExtractiveComposer(max_sentences=6, margin=1.0, max_chars=2000)
+    quoted = {}
+    for title in ("Colonial history of the  United States", "Early America"):
+        page = ScoredChunk(Chunk("colonial.txt", 1, 0, text), 0.9, title)
+        draft = composer.compose(
+            "Tell me something about history of the state of US.",
+            reading_of([("page", 0, "0.9"), ("page", 1, "0.8")], {"page": page}),
+            [page],
+        )
+        quoted[title] = [s.text for s in draft.sentences]
+    assert quoted == {
+        "Colonial history of the  United States": [split_sentences(text)[1]],
+        "Early America": split_sentences(text),
+    }
