@@ -133,9 +133,18 @@ def _answers(evidence: Evidence) -> bool:
         return False
     if chunk.ordinal == 0 and evidence.position == 0 and is_title_line(evidence.sentence):
         return False  # the document's title
-    if evidence.chunk.title and words_of(evidence.sentence) == words_of(evidence.chunk.title):
-        return False  # a line that only repeats the title, in any case
+    if _repeats_the_title(evidence):
+        return False
     return not _goes_on_about_the_document(evidence)
+
+
+def _repeats_the_title(evidence: Evidence) -> bool:
+    """A line that only repeats its document's title, in any case, without ending as a
+    sentence does (a corpus record without a title is titled by its first sentence, which
+    is an answer like any other)."""
+    title, line = evidence.chunk.title, evidence.sentence.strip()
+    ends_a_sentence = re.search(r"[.!?][\"'”’)]*$", line) is not None
+    return bool(title) and not ends_a_sentence and words_of(line) == words_of(title)
 
 
 def _goes_on_about_the_document(evidence: Evidence) -> bool:

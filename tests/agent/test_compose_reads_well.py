@@ -313,7 +313,7 @@ def test_a_line_that_repeats_its_documents_title_is_not_quoted() -> None:
     "Colonial history of the United States" alone, the first line of the page of that title
     (sentence case, so the title-case rule above let it through). A line that only repeats
     its document's title says nothing; the same line in a document of another title is
-    kept."""
+    kept, and so is a sentence that is the title of a record titled by its first sentence."""
     text = (
         "Colonial history of the United States\n"
         "The colonial history of the United States covers the history of European "
@@ -333,3 +333,14 @@ def test_a_line_that_repeats_its_documents_title_is_not_quoted() -> None:
         "Colonial history of the  United States": [split_sentences(text)[1]],
         "Early America": split_sentences(text),
     }
+    # A record without a title is titled by its first sentence, still an answer (mtrag_dev).
+    text = "The NYSE is not the only exchange in the world.\nLondon works on London time."
+    page = ScoredChunk(
+        Chunk("nyse", 1, 0, text), 0.9, "The NYSE is not the only exchange in the world"
+    )
+    draft = composer.compose(
+        "Is the NYSE the only exchange?",
+        reading_of([("page", 0, "0.9")], {"page": page}),
+        [page],
+    )
+    assert [s.text for s in draft.sentences] == ["The NYSE is not the only exchange in the world."]
