@@ -118,11 +118,15 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
             f"(regions with knowledge: {known}); nothing was changed\n"
         )
         return 2
+    regions = [args.region] if args.region is not None else found
+    if not regions:
+        emit(args, {"regions": {}}, f"no knowledge in {settings.data_dir} yet; nothing to rebuild")
+        return 0
     reports = {}
     with DataDirLock(settings.data_dir, "clearline reindex"):
         rt = runtime(settings)
         try:
-            for region in [args.region] if args.region is not None else found:
+            for region in regions:
                 with tqdm(file=sys.stderr, unit="chunk", desc=f"reindex {region}") as bar:
                     reports[region] = reindex(
                         settings.region_dir(region), rt.embedder, embedding_text, bar.update,
@@ -135,8 +139,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         "embedded into a new vector index"
         for region, r in reports.items()
     ]
-    human = "\n".join(lines) or f"no knowledge in {settings.data_dir} yet; nothing to rebuild"
-    emit(args, {"regions": {k: asdict(v) for k, v in reports.items()}}, human)
+    emit(args, {"regions": {k: asdict(v) for k, v in reports.items()}}, "\n".join(lines))
     return 0
 
 

@@ -195,3 +195,13 @@ def test_a_damaged_index_under_the_server_gives_503_and_the_log_says_how_to_repa
         and "run `clearline reindex`" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_reindex_of_a_data_directory_without_knowledge_says_so_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "nothing-here"
+    done = clearline("reindex", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"no knowledge in {data_dir} yet; nothing to rebuild\n"
+    assert not data_dir.exists()
