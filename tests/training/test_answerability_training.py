@@ -201,3 +201,22 @@ def test_same_page_negatives_are_the_page_s_best_chunks_that_do_not_quote_the_an
     ]
     assert same_page_negatives(chunks, "yes") == []  # no chunk can be seen to hold a yes
     assert same_page_negatives(chunks, "26 weeks") == []  # no chunk quotes it: no gold known
+
+
+def test_the_training_command_names_a_missing_data_folder_before_it_writes(
+    tmp_path: Path,
+) -> None:
+    """A clean clone outside the folder that holds ../shared/data failed with a traceback
+    (FileNotFoundError on conditionalqa/corpus.jsonl) after loading the embedder."""
+    (tmp_path / "data" / "conditionalqa").mkdir(parents=True)
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "training.answerability", "--data", str(tmp_path / "data"),
+               "--out", str(out), "--work", str(tmp_path / "work")]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"python -m training.answerability: error: the shared data folder {tmp_path / 'data'} "
+        "has no mtrag_dev; pass the folder that holds them with --data (the default is "
+        "../shared/data beside the repository)"
+    )
+    assert not out.exists() and not (tmp_path / "work").exists()

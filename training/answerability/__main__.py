@@ -43,6 +43,7 @@ go_offline()  # before any library reads its settings at import
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
+DATASETS = ("conditionalqa", "mtrag_dev")  # the folders of --data that training reads
 DEFAULT_OUT = ROOT / "agent" / "answer" / "models" / "answerability"
 HEAD_NAME = "head.npz"
 
@@ -71,7 +72,15 @@ def _arguments() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--limit", type=int, default=0, help="first N train questions (tests)")
     parser.add_argument("--dev-limit", type=int, default=0, help="first N of each dev set (tests)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    missing = [name for name in DATASETS if not (args.data / name).is_dir()]
+    if missing:  # before anything is written or loaded
+        parser.error(
+            f"the shared data folder {args.data} has no {' or '.join(missing)}; pass the "
+            "folder that holds them with --data (the default is ../shared/data beside the "
+            "repository)"
+        )
+    return args
 
 
 def _deterministic(seed: int) -> None:
