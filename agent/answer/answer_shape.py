@@ -159,9 +159,9 @@ def _self_descriptions() -> tuple[str, ...]:
 
 
 def _speaks_to_the_agent(sentence: str) -> bool:
-    """A step or an instruction (by its opening word), a line about the customer (by name
-    or as "they"), one that names the agent's tool or world, or a lead-in that ends with a
-    colon or comma ("Guest members:", "In this case,")."""
+    """A step or an instruction (by its opening word, after a condition in brackets), a line
+    about the customer (by name or as "they"), one that names the agent's tool or world, or
+    a lead-in that ends with a colon or comma ("Guest members:", "In this case,")."""
     lists, words = _lists(), words_of(sentence)
     openers = (*lists["step_start"], *lists["instruction_start"])
     if names_the_customer(words) or _has(words, lists["customer_pronoun"]):
@@ -170,7 +170,11 @@ def _speaks_to_the_agent(sentence: str) -> bool:
         return True
     if sentence.rstrip().endswith((":", ",")):
         return True
-    return any(words.startswith(f" {w} ") for w in openers)
+    opening = words_of(_BRACKETED_START.sub("", sentence))  # "(Only if ...) Find out ..."
+    return any(opening.startswith(f" {w} ") for w in openers)
+
+
+_BRACKETED_START = re.compile(r"^\s*\([^)]*\)\s*")
 
 
 def is_question(sentence: str) -> bool:
