@@ -159,7 +159,7 @@ def _self_descriptions() -> tuple[str, ...]:
 
 
 def _speaks_to_the_agent(sentence: str) -> bool:
-    """A step or an instruction (by its opening word, after a condition in brackets), a line
+    """A step or an instruction (by its opening word, after a condition before it), a line
     about the customer (by name or as "they"), one that names the agent's tool or world, or
     a lead-in that ends with a colon or comma ("Guest members:", "In this case,")."""
     lists, words = _lists(), words_of(sentence)
@@ -170,11 +170,14 @@ def _speaks_to_the_agent(sentence: str) -> bool:
         return True
     if sentence.rstrip().endswith((":", ",")):
         return True
-    opening = words_of(_BRACKETED_START.sub("", sentence))  # "(Only if ...) Find out ..."
-    return any(opening.startswith(f" {w} ") for w in openers)
+    opening = _CONDITION_START.sub("", _BRACKETED_START.sub("", sentence))
+    return any(words_of(opening).startswith(f" {w} ") for w in openers)
 
 
+# A condition before a step: "(Only if the records say Yes) Find out...", "If it has
+# shipped, find out...", "When in doubt, escalate...".
 _BRACKETED_START = re.compile(r"^\s*\([^)]*\)\s*")
+_CONDITION_START = re.compile(r"^\s*(?:if|when|once|after|before|unless)\b[^,]*,\s*", re.I)
 
 
 def is_question(sentence: str) -> bool:

@@ -240,6 +240,8 @@ def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
         # a step behind a condition in brackets (the demo's order guideline, session 29)
         "(Only if the records say Yes) Find out whether the item has already shipped. -",
         "(Only if the records say Yes) Find out how much the item cost",
+        "If it has shipped, find out the delivery date.",
+        "Once the order is found, verify the address.",
     ],
 )
 def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence: str) -> None:
@@ -255,6 +257,8 @@ def test_a_guideline_written_for_the_agent_is_not_quoted_for_its_steps(sentence:
         "Gold members can always get an extension",
         "The standard subscription is $99 a year.",
         "(Gold members only) Returns are free.",
+        "If you are a Gold member, returns are free.",
+        "After 30 days, refunds are given as store credit.",
     ],
 )
 def test_a_guideline_is_still_quoted_for_its_facts(sentence: str) -> None:
