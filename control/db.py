@@ -18,20 +18,24 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
+from knowledge.errors import DamagedFile
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26  # primary result codes of a damaged file
 
 
-class DamagedDatabase(RuntimeError):
+class DamagedDatabase(DamagedFile):
     """A database file that SQLite cannot read as a database: overwritten or cut short.
-    A runtime failure, not bad input; nothing is written to it, so a backup can replace it."""
+    Nothing is written to it, so a backup can replace it."""
+
+    code = "damaged_database"
 
     def __init__(self, path: str, problem: str) -> None:
-        self.path = path
         super().__init__(
+            path,
             f"the database {path} is damaged ({problem}) and was left as it is; stop "
             "Clearline, restore the file from a backup of the data directory, and run the "
-            "command again"
+            "command again",
         )
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from control.db import DamagedDatabase, is_damaged
 from control.regional import request_scope
 from evaluation.worker import QaWorker
-from knowledge.errors import ClearlineError, DamagedVectorIndex
+from knowledge.errors import ClearlineError, DamagedFile
 from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
@@ -153,15 +153,10 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         message = validation_message(error, request.headers.get("content-type"))
         return _error(422, "invalid_request", message)
 
-    @app.exception_handler(DamagedDatabase)
-    async def damaged(request: Request, error: DamagedDatabase) -> JSONResponse:
+    @app.exception_handler(DamagedFile)
+    async def damaged(request: Request, error: DamagedFile) -> JSONResponse:
         logger.error("%s %s: %s", request.method, request.url.path, error)
-        return _error(503, "damaged_database", DAMAGED)
-
-    @app.exception_handler(DamagedVectorIndex)
-    async def damaged_index(request: Request, error: DamagedVectorIndex) -> JSONResponse:
-        logger.error("%s %s: %s", request.method, request.url.path, error)
-        return _error(503, "damaged_index", DAMAGED)
+        return _error(503, error.code, DAMAGED)
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def database_error(request: Request, error: sqlite3.DatabaseError) -> JSONResponse:

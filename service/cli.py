@@ -19,7 +19,7 @@ from control.db import DamagedDatabase, is_damaged
 from control.errors import BadRequest
 from control.regional import tenant_scope
 from ingest.ids import printable
-from knowledge.errors import ClearlineError, DamagedVectorIndex
+from knowledge.errors import ClearlineError, DamagedFile
 from privacy.memory import zero_new_allocations
 from service import (
     cli_agent,
@@ -102,15 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except ClearlineError as error:
         return _failed(args, error)
-    except DamagedDatabase as error:
-        return _failed(args, error, "damaged_database")
-    except DamagedVectorIndex as error:
-        return _failed(args, error, "damaged_index")
+    except DamagedFile as error:
+        return _failed(args, error, error.code)
     except sqlite3.DatabaseError as error:  # a store that opens SQLite directly
         if not is_damaged(error):
             raise
-        return _failed(args, DamagedDatabase(f"in {settings.data_dir}", str(error)),
-                       "damaged_database")  # fmt: skip
+        damaged = DamagedDatabase(f"in {settings.data_dir}", str(error))
+        return _failed(args, damaged, damaged.code)
     except (OSError, UnicodeDecodeError, RecursionError) as error:
         return _failed(args, BadRequest(_input_problem(error)))
     except KeyboardInterrupt:
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _failed(
     args: argparse.Namespace,
-    error: ClearlineError | DamagedDatabase | DamagedVectorIndex,
+    error: ClearlineError | DamagedFile,
     code: str | None = None,
 ) -> int:
     """One `error:` line (names escaped: a file name may hold a newline), and with --json

@@ -109,6 +109,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
     from ingest.pipeline import embedding_text
     from knowledge.reindex import reindex
+    from service.runtime import build_embedder
 
     found = sorted(p.parent.name for p in settings.data_dir.glob("regions/*/knowledge.db"))
     if args.region is not None and args.region not in found:
@@ -123,17 +124,14 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, {"regions": {}}, f"no knowledge in {settings.data_dir} yet; nothing to rebuild")
         return 0
     reports = {}
+    embedder = build_embedder(settings)  # what the runtime embeds with; nothing else is needed
     with DataDirLock(settings.data_dir, "clearline reindex"):
-        rt = runtime(settings)
-        try:
-            for region in regions:
-                with tqdm(file=sys.stderr, unit="chunk", desc=f"reindex {region}") as bar:
-                    reports[region] = reindex(
-                        settings.region_dir(region), rt.embedder, embedding_text, bar.update,
-                        lambda total: setattr(bar, "total", total),
-                    )  # fmt: skip
-        finally:
-            rt.close()
+        for region in regions:
+            with tqdm(file=sys.stderr, unit="chunk", desc=f"reindex {region}") as bar:
+                reports[region] = reindex(
+                    settings.region_dir(region), embedder, embedding_text, bar.update,
+                    lambda total: setattr(bar, "total", total),
+                )  # fmt: skip
     lines = [
         f"region {region}: {r.chunks} chunks of {r.documents} documents ({r.tenants} tenants) "
         "embedded into a new vector index"

@@ -78,8 +78,8 @@ def http_extras(error: ClearlineError) -> tuple[dict[str, str], dict[str, object
     return {}, {}
 
 
-# What an API client is told of a DamagedDatabase or DamagedVectorIndex (503, or a failed
-# job): not the server's paths, which the operator's log holds with the repair.
+# What an API client is told of a DamagedFile (503, or a failed job): not the server's
+# paths, which the operator's log holds with the repair.
 DAMAGED = (
     "a data file of this service is damaged and cannot be read; nothing was changed. The "
     "operator's log names the file and how to repair it"

@@ -17,14 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from control.db import DamagedDatabase
 from control.errors import NotFound, quoted
 from control.models import Job, utcnow
 from control.regional import in_region
 from ingest.pipeline import IngestResult
 from ingest.sources import BadSource, Source, sources_for_file, with_audience
 from knowledge.audience import AUDIENCE
-from knowledge.errors import DamagedVectorIndex
+from knowledge.errors import DamagedFile
 from service.errors import DAMAGED
 from service.runtime import Runtime
 
@@ -116,7 +115,7 @@ class JobRunner:
                 with in_region(region):
                     try:
                         self._run(job_id)
-                    except (DamagedDatabase, DamagedVectorIndex) as error:  # the operator repairs
+                    except DamagedFile as error:  # the operator repairs it (its log line)
                         logger.error("job %s failed: %s", job_id, error)
                         self._update(job_id, status="failed", error=DAMAGED)
                     except Exception as error:  # the job fails, the runner goes on
