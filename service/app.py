@@ -83,12 +83,19 @@ def allowed_methods(app: FastAPI, path: str) -> str:
     return ", ".join(sorted(methods))
 
 
-def create_app(settings: Settings | None = None, lock: DataDirLock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    lock: DataDirLock | None = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
     """Build the app; the lifespan takes the data-directory lock (unless the caller holds
-    it already and passes it in) and opens the stores."""
+    it already and passes it in) and opens the stores (unless the caller opened them: then
+    a damaged database is the caller's one error line, not a server traceback). The
+    lifespan closes the runtime either way."""
     go_offline()
     zero_new_allocations()  # no freed text in files native code writes whole
     settings = settings or Settings()
+    opened = runtime
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +104,7 @@ def create_app(settings: Settings | None = None, lock: DataDirLock | None = None
         )
         if lock is None:
             owned.acquire()
-        runtime = Runtime(settings)
+        runtime = opened or Runtime(settings)
         runtime.embedder.warm_up()
         for _region in runtime.sessions.each_region():  # no review runs before this
             runtime.conversations.release_interrupted_reviews()

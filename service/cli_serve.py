@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from service.cli_output import runtime
 from service.lock import DataDirLock
@@ -15,18 +16,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.data_dir, "clearline serve", f"http://{settings.host}:{settings.port}"
     )
     lock.acquire()
-    _serve(settings, lock)
+    try:
+        rt = runtime(settings)  # a damaged database: the CLI's one error line, exit 1
+    except BaseException:
+        lock.release()
+        raise
+    _serve(settings, lock, rt)
     return 0
 
 
-def _serve(settings: Settings, lock: DataDirLock) -> None:
+def _serve(settings: Settings, lock: DataDirLock, rt: Any) -> None:
+    """Serve with the runtime the caller opened; the app's lifespan closes it."""
     import uvicorn
 
     from service.app import create_app
 
     try:
         uvicorn.run(
-            create_app(settings, lock=lock),
+            create_app(settings, lock=lock, runtime=rt),
             host=settings.host,
             port=settings.port,
             log_level="info",
@@ -42,15 +49,21 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{settings.host}:{settings.port}"
     lock = DataDirLock(settings.data_dir, "clearline serve", url)
     lock.acquire()
-    rt = runtime(settings)
+    try:
+        rt = runtime(settings)  # a damaged database: the CLI's one error line, exit 1
+    except BaseException:
+        lock.release()
+        raise
     try:
         demo = set_up(rt)
-    finally:
+    except BaseException:
         rt.close()
+        lock.release()
+        raise
     actions = start_actions_service(settings)
     sys.stderr.write(walkthrough(url, demo))
     try:
-        _serve(settings, lock)
+        _serve(settings, lock, rt)
     finally:
         actions.stop()
     return 0

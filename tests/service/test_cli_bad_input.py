@@ -7,13 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, free_port
 from tests.service.helpers import acme_server, auth, upload, wait_job
 
 RESTORE = "and was left as it is; stop Clearline, restore the file from a backup of the data "
@@ -77,6 +78,46 @@ def test_a_damaged_database_gets_one_error_line_and_is_left_as_it_is(tmp_path: P
         "directory, and run the command again\n"
     )
     assert knowledge.read_bytes() == b"\x00 not a database either " * 400
+
+
+def test_serve_on_a_damaged_database_gets_one_error_line_then_serves_once_restored(
+    tmp_path: Path,
+) -> None:
+    """Found by probing: `clearline serve` on a damaged control database printed the
+    lifespan's traceback (about 180 lines) before the line that names the file."""
+    data_dir = tmp_path / "data"
+    made = clearline("tenant", "create", "acme", "--region", "eu", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    region = data_dir / "regions" / "eu" / "clearline.db"
+    good = region.read_bytes()
+    region.write_bytes(b"\x8f garbage, not a database \x00" * 200)
+    port = str(free_port())
+    failed = clearline("serve", "--port", port, data_dir=data_dir)
+    assert failed.returncode == 1
+    assert failed.stderr == (
+        f"error: the database {region} is damaged (file is not a database) {RESTORE}"
+        "directory, and run the command again\n"
+    )
+    region.write_bytes(good)  # restored: the same command serves, and its lock was let go
+    env = {**os.environ, "CLEARLINE_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", port],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            assert time.monotonic() < deadline, "serve did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert "acme" in clearline("tenant", "list", data_dir=data_dir).stdout
 
 
 def test_an_emptied_database_is_refused_not_taken_for_a_new_one(tmp_path: Path) -> None:
