@@ -26,6 +26,7 @@ from agent.answer.answerability import AnswerabilityModel
 from agent.answer.clarify import naming, topics
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.judge import AnswerabilityJudge
+from agent.answer.lists import join_quotes
 from agent.answer.passage_screening import screen_chunks
 from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
@@ -296,7 +297,7 @@ class Agent:
                 )
                 for c in kept
             ]
-            text = " ".join(c.text for c in kept)
+            text = join_quotes([c.text for c in kept])
             return self._finish(
                 ctx, text, "answered", judged.reply_confidence(True), citations,
                 state.procedure_state, rule=answer_rule(confidence, thresholds, len(kept)),

@@ -161,12 +161,18 @@ def _negated(text: str) -> bool:
 
 def conflict(sentence: str, source: str, cache: CachedEmbedder) -> str | None:
     """'number' if the sentence states a number its source lacks; 'negation' if the source
-    sentence closest to it has the opposite polarity; else None."""
+    sentence closest to it has the opposite polarity; else None. A quote of several lines (a
+    lead-in and its list, agent.answer.lists) is compared line by line: one item's "not"
+    is that item's, not the lead-in's."""
     if _numbers(sentence) - _numbers(source):
         return "number"
     pieces = sentence_pieces(source)
-    closest = pieces[int(np.argmax(cache.matrix(pieces) @ cache.matrix([sentence])[0]))]
-    return "negation" if _negated(sentence) != _negated(closest) else None
+    vectors = cache.matrix(pieces)
+    for claim in [line for line in sentence.split("\n") if line.strip()] or [sentence]:
+        closest = pieces[int(np.argmax(vectors @ cache.matrix([claim])[0]))]
+        if _negated(claim) != _negated(closest):
+            return "negation"
+    return None
 
 
 def _normal(text: str) -> str:

@@ -19,6 +19,7 @@ from agent.answer.answer_shape import (
     is_title_line,
     short_answer,
 )
+from agent.answer.lists import is_lead_in, join_quotes, list_block
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.audience import AGENT, AUDIENCE, words_of
@@ -40,7 +41,7 @@ class Draft:
 
     @property
     def text(self) -> str:
-        return " ".join(s.text for s in self.sentences)
+        return join_quotes([s.text for s in self.sentences])
 
 
 class Composer(Protocol):
@@ -61,7 +62,9 @@ class ExtractiveComposer:
     sentence gives a short answer (a duration, an amount, a date, a number, a yes/no), that
     sentence comes first. A sentence of another document than the chosen ones that says
     again what they say (`repeat`, 3/4, of its content words already chosen: the same fact
-    from a second document) is left out.
+    from a second document) is left out. A lead-in ending with a colon, or an item of its
+    list, is quoted as the lead-in with its whole list (agent.answer.lists); a lead-in whose
+    list is not in its chunk is not quoted, unless nothing else within the margin is.
     Every sentence stays a verbatim quote: a short answer of its own would be a citation that
     is not a quote."""
 
@@ -88,37 +91,64 @@ class ExtractiveComposer:
         if not answers:
             return Draft([], offered, self.name)
         best = answers[0].similarity
-        chosen: list[Evidence] = []
-        said: set[str] = set()  # content words of the chosen sentences
+        within = [e for e in answers if e.similarity >= best - self._margin]
+        quotes = [(e, quote) for e in within if (quote := _quote(e)) is not None]
+        if not quotes:  # only lead-ins without their lists: better one than no answer
+            quotes = [(within[0], within[0].sentence)]
+        chosen: list[tuple[Evidence, str]] = []
+        said: set[str] = set()  # content words of the chosen quotes
         quoted: set[str] = set()  # their documents
         size = 0
-        for evidence in answers:
-            if len(chosen) >= self._max_sentences or evidence.similarity < best - self._margin:
+        for evidence, quote in quotes:
+            if len(chosen) >= self._max_sentences:
                 break
-            if any(evidence.sentence == c.sentence for c in chosen):
+            if any(_holds(c, q, evidence, quote) for c, q in chosen):
                 continue
-            terms = set(content_terms(evidence.sentence))
+            terms = set(content_terms(quote))
             document = evidence.chunk.chunk.document_id
             if quoted and document not in quoted and _said(terms, said) >= self._repeat:
                 continue
-            if chosen and size + len(evidence.sentence) > self._max_chars:
+            if chosen and size + len(quote) > self._max_chars:
                 continue
-            chosen.append(evidence)
+            chosen.append((evidence, quote))
             said |= terms
             quoted.add(document)
-            size += len(evidence.sentence)
-        short = short_answer(question, [e.sentence for e in chosen])
+            size += len(quote)
+        short = short_answer(question, [q for _, q in chosen])
         documents: dict[str, int] = {}
-        for e in chosen:  # best first: a document ranks by its best sentence
+        for e, _ in chosen:  # best first: a document ranks by its best sentence
             documents.setdefault(e.chunk.chunk.document_id, len(documents))
         chosen.sort(
-            key=lambda e: (documents[e.chunk.chunk.document_id], e.chunk.chunk.ordinal, e.position)
+            key=lambda c: (
+                documents[c[0].chunk.chunk.document_id],
+                c[0].chunk.chunk.ordinal,
+                c[0].position,
+            )
         )
-        if short is not None:  # the sentence that gives the short answer leads
-            lead = next(e for e in chosen if short in e.sentence)
-            chosen = [lead, *(e for e in chosen if e is not lead)]
-        sentences = [DraftSentence(e.sentence, (e.chunk.chunk.chunk_id,)) for e in chosen]
+        if short is not None:  # the quote that gives the short answer leads
+            lead = next(c for c in chosen if short in c[1])
+            chosen = [lead, *(c for c in chosen if c is not lead)]
+        sentences = [DraftSentence(q, (e.chunk.chunk.chunk_id,)) for e, q in chosen]
         return Draft(sentences, offered, self.name)
+
+
+def _quote(evidence: Evidence) -> str | None:
+    """What quoting `evidence` quotes: a lead-in or a list item brings the whole list
+    (agent.answer.lists); a lead-in whose list is not in its chunk is None, since it
+    promises what the reply would not give."""
+    block = list_block(evidence.chunk.chunk.text, evidence.sentence)
+    if block is not None:
+        return block
+    return None if is_lead_in(evidence.sentence) else evidence.sentence
+
+
+def _holds(chosen: Evidence, chosen_quote: str, evidence: Evidence, quote: str) -> bool:
+    """`evidence` is already quoted: the same sentence or list (from any chunk), or a line of
+    a chosen list of its chunk."""
+    if evidence.sentence == chosen.sentence or quote == chosen_quote:
+        return True
+    same_chunk = chosen.chunk.chunk.chunk_id == evidence.chunk.chunk.chunk_id
+    return same_chunk and evidence.sentence in chosen_quote
 
 
 def _said(terms: set[str], said: set[str]) -> float:

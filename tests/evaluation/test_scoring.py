@@ -80,6 +80,29 @@ def test_changed_number_or_negation_is_unsupported(scorer: ReplyScorer) -> None:
         assert score.detail["model_support"][1] >= SUPPORT_THRESHOLD
 
 
+ELIGIBILITY = (
+    "You can claim the grant if you study full time.\n"
+    "You cannot claim if one of the following applies:\n"
+    "you are under 18\n"
+    "you do not live in the UK\n"
+    "you already get a student loan"
+)
+
+
+def test_a_quoted_list_is_checked_line_by_line_for_negation(scorer: ReplyScorer) -> None:
+    """A lead-in quoted with its list (agent.answer.lists) was compared whole with its
+    closest source sentence, so a "not" in one item read as a changed negation: 44 of 400
+    ConditionalQA dev lists were capped. A negation changed in one line is still caught."""
+    question = "Who cannot claim the grant?"
+    quote = ELIGIBILITY.split("\n", 1)[1]
+    score = scorer.score(question, quote, [ELIGIBILITY], [(quote, ELIGIBILITY)])["groundedness"]
+    assert score.detail["conflicts"] == [] and score.value is not None
+    assert score.value >= SUPPORT_THRESHOLD
+    edited = quote.replace("you do not live in the UK", "you live in the UK")
+    changed = scorer.score(question, edited, [ELIGIBILITY], [(edited, ELIGIBILITY)])
+    assert changed["groundedness"].detail["conflicts"] == [{"sentence": 0, "kind": "negation"}]
+
+
 def test_uncited_sentence_is_checked_against_all_contexts(scorer: ReplyScorer) -> None:
     answer = f"{GOOD[0]} Standard delivery takes 3 to 5 working days."
     citations = [(GOOD[0], REFUNDS)]
