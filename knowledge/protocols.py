@@ -45,6 +45,10 @@ class VectorStore(Protocol):
 
     def ids(self, tenant: str) -> set[str]: ...
 
+    def count(self, tenant: str) -> int:
+        """How many vectors the tenant has (cheap: `ids` lists them all)."""
+        ...
+
     def drop_tenant(self, tenant: str) -> None: ...
 
     def rebuild(

@@ -12,6 +12,10 @@ are kept there, and a half-built `chroma` beside them is discarded), a new index
 from every visible chunk of every tenant in the knowledge database, and only then is the old
 folder removed: it may hold vectors of removed documents, which must not outlive the rebuild
 (the same reason as ChromaVectorStore.rebuild).
+
+An index that opens but lacks some vectors (an older backup of it restored beside a newer
+knowledge.db, or a batch lost in a crash) needs no rebuild: `fill_missing` embeds only the
+chunks without a vector; the runtime calls it whenever it opens a region's knowledge.
 """
 
 from __future__ import annotations
@@ -75,6 +79,39 @@ def reindex(
         store.close()
     shutil.rmtree(replaced, ignore_errors=True)
     return ReindexReport(len(tenants), documents, chunks)
+
+
+@dataclass(frozen=True)
+class Filled:
+    """Vectors one tenant lacked and that were made again."""
+
+    tenant: str
+    filled: int
+    chunks: int
+
+
+def fill_missing(
+    store: KnowledgeStore, embedder: Embedder, text_of: Callable[[str, Chunk], str]
+) -> list[Filled]:
+    """Embed every chunk of `store` that has no vector; one entry per tenant that lacked
+    any. Counting first keeps the usual case (nothing missing) to one query per tenant."""
+    filled: list[Filled] = []
+    for tenant in _tenants(store):
+        with store.transaction() as db:
+            chunks = db.execute("SELECT COUNT(*) FROM chunks WHERE tenant=?", (tenant,)).fetchone()
+        if store.vectors.count(tenant) >= chunks[0]:
+            continue
+        present = store.vectors.ids(tenant)
+        missing = [
+            (text_of(record.title, chunk), chunk)
+            for record in store.list_documents(tenant)
+            for chunk in store.document_chunks(tenant, record.document_id)
+            if chunk.chunk_id not in present
+        ]
+        if missing:
+            _add(store, embedder, tenant, missing, lambda _: None)
+            filled.append(Filled(tenant, len(missing), chunks[0]))
+    return filled
 
 
 def _tenants(store: KnowledgeStore) -> list[str]:

@@ -77,6 +77,9 @@ class InMemoryVectorStore:
     def ids(self, tenant: str) -> set[str]:
         return set(self._data.get(tenant, {}))
 
+    def count(self, tenant: str) -> int:
+        return len(self._data.get(tenant, {}))
+
     def drop_tenant(self, tenant: str) -> None:
         self._data.pop(tenant, None)
 

@@ -138,6 +138,11 @@ class ChromaVectorStore:
                     return found
                 offset += _PAGE
 
+    def count(self, tenant: str) -> int:
+        with self._lock:
+            collection = self._collection(tenant, create=False)
+            return 0 if collection is None else int(collection.count())
+
     def drop_tenant(self, tenant: str) -> None:
         with self._lock:
             if self._collection(tenant, create=False) is not None:

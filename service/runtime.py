@@ -41,7 +41,7 @@ from evaluation.queue import ReviewQueue
 from evaluation.worker import ReplyScoring
 from ingest.chunk import ChunkingConfig
 from ingest.guards import Limits
-from ingest.pipeline import Ingestor
+from ingest.pipeline import Ingestor, embedding_text
 from ingest.planted import DocumentScreen
 from ingest.worker import Budget
 from knowledge.embed import MiniLMEmbedder
@@ -49,6 +49,7 @@ from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
 from knowledge.errors import DamagedVectorIndex
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
+from knowledge.reindex import fill_missing
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
@@ -147,6 +148,12 @@ class Runtime:
                 finished = store.recover()
                 if finished:
                     logger.warning("finished %d interrupted knowledge writes in %s", finished, root)
+                for gap in fill_missing(store, self.embedder, embedding_text):
+                    logger.warning(
+                        "the vector index %s lacked %d of the %d vectors of tenant %s (an "
+                        "older backup of it, or a crash); they were made again from %s",
+                        root / "chroma", gap.filled, gap.chunks, gap.tenant, "knowledge.db",
+                    )  # fmt: skip
                 self._stores[region] = store
             return store
 

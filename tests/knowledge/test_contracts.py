@@ -120,9 +120,10 @@ class VectorStoreContract:
         store.add("acme", _chunks(version=1), embedder.embed(TEXTS))
         store.add("acme", _chunks(version=1), embedder.embed(TEXTS))
         store.add("acme", _chunks(version=2), embedder.embed(TEXTS))
-        assert len(store.ids("acme")) == 6
+        assert len(store.ids("acme")) == 6 == store.count("acme")
         store.delete_version("acme", "doc", 1)
         assert store.ids("acme") == {c.chunk_id for c in _chunks(version=2)}
+        assert store.count("acme") == 3 and store.count("globex") == 0
 
     def test_tenants_never_see_each_other(self, store: Any) -> None:
         embedder = HashEmbedder()
@@ -130,7 +131,7 @@ class VectorStoreContract:
         assert store.query("globex", embedder.embed([TEXTS[0]])[0], 5) == []
         assert store.ids("globex") == set()
         store.drop_tenant("acme")
-        assert store.ids("acme") == set()
+        assert store.ids("acme") == set() and store.count("acme") == 0
 
     def test_rebuild_keeps_what_it_is_told_with_fresh_vectors(self, store: Any) -> None:
         embedder = HashEmbedder()

@@ -162,6 +162,36 @@ def test_a_missing_index_beside_knowledge_is_refused_not_started_empty(data_dir:
     assert _vectors(index, "acme", "globex") == before
 
 
+def test_an_older_index_restored_beside_newer_knowledge_gets_the_missing_vectors(
+    data_dir: Path,
+) -> None:
+    """An index that opens but lacks vectors (an older backup of the chroma folder, or a
+    batch lost in a crash): before, its chunks were found by keyword search alone, with
+    nothing said. Now the first use embeds the missing chunks, with a log line."""
+    index = data_dir / "regions" / "eu" / "chroma"
+    older = data_dir.parent / "chroma-backup"
+    shutil.copytree(index, older)
+    added = clearline("ingest", str(DATA / "valid" / "warranty.html"), "--tenant", "acme",
+                      data_dir=data_dir)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    written = _vectors(index, "acme", "globex")
+    shutil.rmtree(index)
+    shutil.copytree(older, index)  # the backup, without the warranty's vectors
+    lacking = len(written["acme"]) - len(_vectors(index, "acme")["acme"])
+    assert lacking > 0
+
+    asked = clearline("ask", "How long is the warranty?", "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert (
+        f"the vector index {index} lacked {lacking} of the {len(written['acme'])} vectors of "
+        "tenant acme (an older backup of it, or a crash); they were made again from "
+        "knowledge.db"
+    ) in asked.stderr
+    assert _vectors(index, "acme", "globex") == written  # the vectors ingestion wrote
+    again = clearline("ask", "How long is the warranty?", "--tenant", "acme", data_dir=data_dir)
+    assert again.returncode == 0 and "lacked" not in again.stderr
+
+
 def test_reindex_of_a_region_without_knowledge_is_refused(data_dir: Path) -> None:
     index = data_dir / "regions" / "eu" / "chroma"
     files = sorted(p.relative_to(index) for p in index.rglob("*"))
