@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from control.errors import NotFound
 from ingest.ids import printable
 from knowledge.audience import AGENT, CUSTOMER
 from service.cli_output import emit, runtime
@@ -103,6 +104,32 @@ def cmd_delete_source(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_set_audience(args: argparse.Namespace, settings: Settings) -> int:
+    """State who a stored source is written for, without ingesting it again."""
+    from knowledge.audience_change import restate_audience
+    from service.schemas import SourcePublic
+
+    with DataDirLock(settings.data_dir, "clearline set-audience"):
+        rt = runtime(settings)
+        try:
+            store = rt.store(args.tenant)
+            before = store.get(args.tenant, args.document_id)
+            record = restate_audience(store, args.tenant, args.document_id, args.audience)
+            if before is None or record is None:
+                raise NotFound(
+                    f"source '{args.document_id}' is not in the knowledge of tenant "
+                    f"'{args.tenant}'; `clearline sources --tenant {args.tenant}` lists them"
+                )
+            rt.audit(args.tenant, "cli", "source.audience", document_id=args.document_id,
+                     audience=args.audience, was=before.metadata.get("audience"),
+                     was_stated=bool(before.metadata.get("audience_stated")))  # fmt: skip
+        finally:
+            rt.close()
+    source = SourcePublic.of(record).model_dump(mode="json")
+    emit(args, source, f"{printable(args.document_id)}: for {_audience_words(source)}")
+    return 0
+
+
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild each region's vector index (or --region's) from its knowledge database."""
     from tqdm import tqdm
@@ -168,6 +195,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         help="also remove its sentences from replies already shown to end users",
     )
     p.set_defaults(func=cmd_delete_source)
+
+    p = sub.add_parser(
+        "set-audience", parents=[common],
+        help="state who a stored source is written for, without ingesting it again",
+    )  # fmt: skip
+    p.add_argument("document_id")
+    p.add_argument("audience", choices=(AGENT, CUSTOMER))
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(func=cmd_set_audience)
 
     p = sub.add_parser(
         "reindex", parents=[common], help="rebuild the vector index from the knowledge database"

@@ -1,13 +1,18 @@
-"""Knowledge sources: upload (as a background job), list, delete; job status."""
+"""Knowledge sources: upload (as a background job), list, restate who one is written for,
+delete; job status."""
 
 from __future__ import annotations
 
 import shutil
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from control.errors import NotFound
 from knowledge.audience import AGENT, CUSTOMER
+from knowledge.audience_change import restate_audience
 from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
 from service.errors import BadUpload, PayloadTooLarge
 from service.jobs import write_upload_options
@@ -89,6 +94,37 @@ def list_sources(principal: AdminDep, runtime: RuntimeDep) -> SourceList:
     """Every knowledge source of the caller's tenant."""
     records = runtime.store(principal.tenant).list_documents(principal.tenant)
     return SourceList(sources=[SourcePublic.of(r) for r in records])
+
+
+class AudienceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audience: Literal["agent", "customer"]
+
+
+@router.patch(
+    "/v1/knowledge/sources/{document_id:path}", response_model=SourcePublic, responses=_ERRORS
+)
+def restate_source_audience(
+    document_id: str, body: AudienceChange, principal: AdminDep, runtime: RuntimeDep
+) -> SourcePublic:
+    """State who a source is written for (`agent`: quoted for its facts only, never for its
+    steps; `customer`), correcting what Clearline detected, without uploading it again.
+    Takes effect from the next question; the audit log records it."""
+    store = runtime.store(principal.tenant)
+    before = store.get(principal.tenant, document_id)
+    record = restate_audience(store, principal.tenant, document_id, body.audience)
+    if before is None or record is None:
+        raise NotFound(
+            f"source '{document_id[:200]}' is not in this tenant's knowledge; "
+            "GET /v1/knowledge/sources lists them"
+        )
+    runtime.audit(
+        principal.tenant, principal.key_id, "source.audience", document_id=document_id,
+        audience=body.audience, was=before.metadata.get("audience"),
+        was_stated=bool(before.metadata.get("audience_stated")),
+    )  # fmt: skip
+    return SourcePublic.of(record)
 
 
 @router.delete("/v1/knowledge/sources/{document_id:path}", status_code=204, responses=_ERRORS)

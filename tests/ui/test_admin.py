@@ -85,7 +85,7 @@ def test_markup_in_a_document_is_shown_as_text_and_the_source_can_be_deleted(
     assert_nothing_ran(admin)
 
 
-def test_an_upload_states_who_the_file_is_written_for_and_the_list_shows_it(
+def test_an_upload_states_who_the_file_is_written_for_and_the_list_shows_it_and_changes_it(
     console: Console, new_context: Any
 ) -> None:
     page = sign_in(new_context(), console.url, console.keys["admin"])
@@ -97,6 +97,11 @@ def test_an_upload_states_who_the_file_is_written_for_and_the_list_shows_it(
     drop_files(page, {"wrapping-notes.md": GOOD})  # the same bytes, now stated
     expect(page.locator(".job").first.locator("li")).to_contain_text("updated")
     expect(row.locator("td.audience")).to_have_text("Agents (set by you)")
+
+    row.get_by_role("button", name="Mark as for customers").click()  # no upload needed
+    expect(row.locator("td.audience")).to_have_text("Customers (set by you)")
+    expect(row.get_by_role("button", name="Mark as for agents")).to_be_visible()
+    assert page.locator("#knowledge .alert.error").first.is_hidden()
 
 
 def test_a_procedure_error_is_shown_next_to_its_line(console: Console, new_context: Any) -> None:

@@ -1,7 +1,8 @@
 // Admin console: knowledge sources. Uploads (drag and drop or the file picker, several
 // files at once) go to POST /v1/knowledge/sources, with the audience the admin chose;
 // each becomes a job whose progress and per-file results are polled from GET /v1/jobs/{id}
-// and shown in plain words. The list shows who each source is written for.
+// and shown in plain words. The list shows who each source is written for, and each source's
+// button states the other audience (PATCH /v1/knowledge/sources/{id}) without an upload.
 document.addEventListener('alpine:init', function () {
   'use strict';
   var POLL_MS = 600;
@@ -95,7 +96,7 @@ document.addEventListener('alpine:init', function () {
         return job.names.length === 1 ? job.names[0] : job.names.length + ' files: ' + job.names.join(', ');
       },
       audienceText(source) {
-        if (!source.audience) return 'Not recorded (upload the file again)';
+        if (!source.audience) return 'Not recorded (use the button to state it)';
         return AUDIENCE_WORDS[source.audience] + (source.audience_stated ? ' (set by you)' : ' (detected)');
       },
       statusWord(job) { return STATUS_WORDS[job.status] || job.status; },
@@ -114,6 +115,17 @@ document.addEventListener('alpine:init', function () {
         if (r.status === 'failed') return 'could not be added. ' + (r.error || 'No reason was given.');
         var words = RESULT_WORDS[r.status] || r.status;
         return words + ' (' + r.chunks + ' passage' + (r.chunks === 1 ? '' : 's') + ')';
+      },
+
+      restateLabel(source) {
+        return source.audience === 'agent' ? 'Mark as for customers' : 'Mark as for agents';
+      },
+      async restate(source) {
+        var audience = source.audience === 'agent' ? 'customer' : 'agent';
+        var response = await window.api.patch(
+          '/v1/knowledge/sources/' + encodeURIComponent(source.document_id), { audience: audience });
+        if (!response.ok) { this.error = 'Could not change who it is written for: ' + response.error; return; }
+        await this.refresh();
       },
 
       async remove(source) {

@@ -1,0 +1,53 @@
+"""An admin's correction of who a stored document is written for, without uploading it
+again (PATCH /v1/knowledge/sources/{id}, `clearline audience`).
+
+Detection (knowledge.audience) is a rule of thumb; a guideline taken for a help page would
+have its steps quoted to end users. The correction is recorded as stated by the admin, on the
+document and on every chunk of its current version, in one transaction; the next question
+reads it (answers read a chunk's audience when they quote it). No text or vector changes.
+
+The document's content hash then carries the stated audience, as an upload stating it does
+(ingest.pipeline), so that uploading the same file again with the same choice is reported
+unchanged, and uploading it without one decides from its text again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from knowledge.audience import AGENT, AUDIENCE, AUDIENCE_STATED, CUSTOMER
+from knowledge.records import DocumentRecord
+from knowledge.store import KnowledgeStore
+
+
+def restate_audience(
+    store: KnowledgeStore, tenant: str, document_id: str, audience: str
+) -> DocumentRecord | None:
+    """Record `audience` (AGENT or CUSTOMER) as stated for the document; None when the
+    tenant has no such document."""
+    if audience not in (AGENT, CUSTOMER):
+        raise ValueError(f"audience must be {AGENT!r} or {CUSTOMER!r}")
+    with store.transaction() as db:
+        row = db.execute(
+            "SELECT content_hash, metadata, version FROM documents "
+            "WHERE tenant=? AND document_id=?",
+            (tenant, document_id),
+        ).fetchone()
+        if row is None:
+            return None
+        content_hash, metadata, version = row[0], json.loads(row[1]), row[2]
+        metadata.update({AUDIENCE: audience, AUDIENCE_STATED: True})
+        base = content_hash.split(f"|{AUDIENCE}=", 1)[0]
+        db.execute(
+            "UPDATE documents SET metadata=?, content_hash=?, updated_at=? "
+            "WHERE tenant=? AND document_id=?",
+            (json.dumps(metadata), f"{base}|{AUDIENCE}={audience}",
+             datetime.now(UTC).isoformat(), tenant, document_id),
+        )  # fmt: skip
+        db.execute(
+            f"UPDATE chunks SET metadata=json_set(metadata, '$.{AUDIENCE}', ?) "
+            "WHERE tenant=? AND document_id=? AND version=?",
+            (audience, tenant, document_id, version),
+        )
+    return store.get(tenant, document_id)
