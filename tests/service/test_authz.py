@@ -16,6 +16,7 @@ POLICY: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/v1/health"): None,
     ("POST", "/v1/knowledge/sources"): ("admin",),
     ("GET", "/v1/knowledge/sources"): ("admin",),
+    ("PATCH", "/v1/knowledge/sources/{document_id}"): ("admin",),
     ("DELETE", "/v1/knowledge/sources/{document_id}"): ("admin",),
     ("GET", "/v1/jobs/{job_id}"): ("admin",),
     ("POST", "/v1/conversations"): ("end_user",),
