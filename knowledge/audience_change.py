@@ -1,5 +1,5 @@
 """An admin's correction of who a stored document is written for, without uploading it
-again (PATCH /v1/knowledge/sources/{id}, `clearline audience`).
+again (PATCH /v1/knowledge/sources/{id}, `clearline set-audience`).
 
 Detection (knowledge.audience) is a rule of thumb; a guideline taken for a help page would
 have its steps quoted to end users. The correction is recorded as stated by the admin, on the
@@ -14,6 +14,7 @@ unchanged, and uploading it without one decides from its text again.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from knowledge.audience import AGENT, AUDIENCE, AUDIENCE_STATED, CUSTOMER
@@ -21,9 +22,27 @@ from knowledge.records import DocumentRecord
 from knowledge.store import KnowledgeStore
 
 
+@dataclass(frozen=True)
+class Restated:
+    """The document as stored after the change, and the verdict it replaced."""
+
+    record: DocumentRecord
+    was: str | None  # the previous audience (None: not recorded)
+    was_stated: bool  # whether the previous one was stated rather than detected
+
+    def audit_detail(self) -> dict[str, object]:
+        """The audit entry's detail (action `source.audience`)."""
+        return {
+            "document_id": self.record.document_id,
+            "audience": self.record.metadata[AUDIENCE],
+            "was": self.was,
+            "was_stated": self.was_stated,
+        }
+
+
 def restate_audience(
     store: KnowledgeStore, tenant: str, document_id: str, audience: str
-) -> DocumentRecord | None:
+) -> Restated | None:
     """Record `audience` (AGENT or CUSTOMER) as stated for the document; None when the
     tenant has no such document."""
     if audience not in (AGENT, CUSTOMER):
@@ -37,6 +56,7 @@ def restate_audience(
         if row is None:
             return None
         content_hash, metadata, version = row[0], json.loads(row[1]), row[2]
+        was, was_stated = metadata.get(AUDIENCE), bool(metadata.get(AUDIENCE_STATED))
         metadata.update({AUDIENCE: audience, AUDIENCE_STATED: True})
         base = content_hash.split(f"|{AUDIENCE}=", 1)[0]
         db.execute(
@@ -50,4 +70,6 @@ def restate_audience(
             "WHERE tenant=? AND document_id=? AND version=?",
             (audience, tenant, document_id, version),
         )
-    return store.get(tenant, document_id)
+    record = store.get(tenant, document_id)
+    assert record is not None  # written just now, under the store's lock
+    return Restated(record, was, was_stated)

@@ -94,12 +94,12 @@ def fill_missing(
     store: KnowledgeStore, embedder: Embedder, text_of: Callable[[str, Chunk], str]
 ) -> list[Filled]:
     """Embed every chunk of `store` that has no vector; one entry per tenant that lacked
-    any. Counting first keeps the usual case (nothing missing) to one query per tenant."""
+    any. Counting first keeps the usual case (nothing missing) to one count per tenant."""
+    with store.transaction() as db:
+        counts = db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant").fetchall()
     filled: list[Filled] = []
-    for tenant in _tenants(store):
-        with store.transaction() as db:
-            chunks = db.execute("SELECT COUNT(*) FROM chunks WHERE tenant=?", (tenant,)).fetchone()
-        if store.vectors.count(tenant) >= chunks[0]:
+    for tenant, chunks in counts:
+        if store.vectors.count(tenant) >= chunks:
             continue
         present = store.vectors.ids(tenant)
         missing = [
@@ -110,7 +110,7 @@ def fill_missing(
         ]
         if missing:
             _add(store, embedder, tenant, missing, lambda _: None)
-            filled.append(Filled(tenant, len(missing), chunks[0]))
+            filled.append(Filled(tenant, len(missing), chunks))
     return filled
 
 

@@ -113,19 +113,16 @@ def cmd_set_audience(args: argparse.Namespace, settings: Settings) -> int:
         rt = runtime(settings)
         try:
             store = rt.store(args.tenant)
-            before = store.get(args.tenant, args.document_id)
-            record = restate_audience(store, args.tenant, args.document_id, args.audience)
-            if before is None or record is None:
+            restated = restate_audience(store, args.tenant, args.document_id, args.audience)
+            if restated is None:
                 raise NotFound(
                     f"source '{args.document_id}' is not in the knowledge of tenant "
                     f"'{args.tenant}'; `clearline sources --tenant {args.tenant}` lists them"
                 )
-            rt.audit(args.tenant, "cli", "source.audience", document_id=args.document_id,
-                     audience=args.audience, was=before.metadata.get("audience"),
-                     was_stated=bool(before.metadata.get("audience_stated")))  # fmt: skip
+            rt.audit(args.tenant, "cli", "source.audience", **restated.audit_detail())
         finally:
             rt.close()
-    source = SourcePublic.of(record).model_dump(mode="json")
+    source = SourcePublic.of(restated.record).model_dump(mode="json")
     emit(args, source, f"{printable(args.document_id)}: for {_audience_words(source)}")
     return 0
 

@@ -15,14 +15,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     lock = DataDirLock(
         settings.data_dir, "clearline serve", f"http://{settings.host}:{settings.port}"
     )
+    _serve(settings, lock, _opened(settings, lock))
+    return 0
+
+
+def _opened(settings: Settings, lock: DataDirLock) -> Any:
+    """Take the lock and open the runtime before uvicorn starts, so that a damaged database
+    is the CLI's one error line (exit 1), not the lifespan's traceback; the lock is let go
+    if opening fails."""
     lock.acquire()
     try:
-        rt = runtime(settings)  # a damaged database: the CLI's one error line, exit 1
+        return runtime(settings)
     except BaseException:
         lock.release()
         raise
-    _serve(settings, lock, rt)
-    return 0
 
 
 def _serve(settings: Settings, lock: DataDirLock, rt: Any) -> None:
@@ -48,12 +54,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     url = f"http://{settings.host}:{settings.port}"
     lock = DataDirLock(settings.data_dir, "clearline serve", url)
-    lock.acquire()
-    try:
-        rt = runtime(settings)  # a damaged database: the CLI's one error line, exit 1
-    except BaseException:
-        lock.release()
-        raise
+    rt = _opened(settings, lock)
     try:
         demo = set_up(rt)
     except BaseException:

@@ -151,8 +151,9 @@ class Runtime:
                 for gap in fill_missing(store, self.embedder, embedding_text):
                     logger.warning(
                         "the vector index %s lacked %d of the %d vectors of tenant %s (an "
-                        "older backup of it, or a crash); they were made again from %s",
-                        root / "chroma", gap.filled, gap.chunks, gap.tenant, "knowledge.db",
+                        "older backup of it, or a crash); they were made again from "
+                        "knowledge.db",
+                        root / "chroma", gap.filled, gap.chunks, gap.tenant,
                     )  # fmt: skip
                 self._stores[region] = store
             return store

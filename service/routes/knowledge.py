@@ -112,19 +112,14 @@ def restate_source_audience(
     steps; `customer`), correcting what Clearline detected, without uploading it again.
     Takes effect from the next question; the audit log records it."""
     store = runtime.store(principal.tenant)
-    before = store.get(principal.tenant, document_id)
-    record = restate_audience(store, principal.tenant, document_id, body.audience)
-    if before is None or record is None:
+    restated = restate_audience(store, principal.tenant, document_id, body.audience)
+    if restated is None:
         raise NotFound(
             f"source '{document_id[:200]}' is not in this tenant's knowledge; "
             "GET /v1/knowledge/sources lists them"
         )
-    runtime.audit(
-        principal.tenant, principal.key_id, "source.audience", document_id=document_id,
-        audience=body.audience, was=before.metadata.get("audience"),
-        was_stated=bool(before.metadata.get("audience_stated")),
-    )  # fmt: skip
-    return SourcePublic.of(record)
+    runtime.audit(principal.tenant, principal.key_id, "source.audience", **restated.audit_detail())
+    return SourcePublic.of(restated.record)
 
 
 @router.delete("/v1/knowledge/sources/{document_id:path}", status_code=204, responses=_ERRORS)
