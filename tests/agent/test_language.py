@@ -42,3 +42,24 @@ def test_short_text_is_never_confident_and_falls_back_to_the_default() -> None:
     assert detect_language("Bestellung").confidence < 0.5
     nothing = detect_language("?? 123", default="fr")
     assert nothing.label == "fr" and nothing.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long does delivery take?",  # langdetect alone: Afrikaans at 0.99
+        "Is insurance more expensive?",  # French at 0.99
+        "Am I eligible for Gift Aid?",  # Danish at 0.99
+        "Do i need VAT registration?",  # Italian at 0.99
+    ],
+)
+def test_a_short_english_question_is_not_confidently_another_language(text: str) -> None:
+    prediction = detect_language(text)
+    assert prediction.label == "en" or prediction.confidence < 0.8, prediction
+
+
+def test_when_the_detectors_disagree_the_language_is_uncertain() -> None:
+    prediction = detect_language("Quanto custa o envio?")  # langdetect: es; langid: pt
+    assert prediction.confidence < 0.8
+    assert prediction.detail["method"] == "they disagree", prediction
+    assert prediction.label in {"es", "pt"}, prediction

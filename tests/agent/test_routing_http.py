@@ -33,11 +33,23 @@ def start(url: str, keys: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_how_long_shipping_takes_is_answered_from_knowledge(demo: Any) -> None:
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How long does shipping take?",
+        # langdetect alone reads this one as Afrikaans at 0.99, and a message in another
+        # language started the order-status procedure on its intent alone
+        "How long does delivery take?",
+    ],
+)
+def test_how_long_shipping_takes_is_answered_from_knowledge(demo: Any, question: str) -> None:
     url, keys = demo
-    reply = say(url, keys["end-user"], start(url, keys), "How long does shipping take?")
+    reply = say(url, keys["end-user"], start(url, keys), question)
     assert "order number" not in reply["text"], reply
-    route = trace(url, keys, reply)["steps"][1]
+    steps = trace(url, keys, reply)["steps"]
+    language = steps[0]["outputs"]["language"]
+    assert language["label"] == "en" or language["confidence"] < 0.8, language
+    route = steps[1]
     assert route["outputs"]["routed"] == "knowledge", route
     assert route["outputs"]["rule"] == "knowledge", route
 
