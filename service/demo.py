@@ -45,7 +45,8 @@ def configure_connection(runtime: Runtime) -> None:
 
 def set_up(runtime: Runtime) -> Demo:
     """Ingest the sample knowledge base, configure the demo tenant's connection to the
-    sample actions service and load the procedures (all idempotent)."""
+    sample actions service, load the procedures and set the intents that start none
+    (examples/intents.yaml; all idempotent)."""
     runtime.ensure_tenant(TENANT)
     with runtime.ingestor(TENANT) as ingestor:
         results = ingestor.run(TENANT, list(expand([EXAMPLES / "knowledge"])))
@@ -58,6 +59,9 @@ def set_up(runtime: Runtime) -> Demo:
             runtime.agents.delete_procedure(TENANT, procedure_id)
     configure_connection(runtime)
     procedures = [runtime.agents.put_procedure(TENANT, text) for text in sources]
+    intents = yaml.safe_load((EXAMPLES / "intents.yaml").read_text(encoding="utf-8"))
+    if runtime.agents.config(TENANT).intents != intents:
+        runtime.agents.update(TENANT, {"intents": intents})
     golden = EXAMPLES / "golden.jsonl"
     runtime.golden.import_jsonl(TENANT, golden.read_text(encoding="utf-8"), golden.name)
     keys = {

@@ -229,3 +229,26 @@ def test_the_return_policy_is_not_answered_with_a_description_of_a_guideline(
         assert line not in reply["text"], reply
     assert reply["decision"] == "answered", reply
     assert {c["document_id"] for c in reply["citations"]} == {"help-centre.md"}, reply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Can I cancel my order?", "To cancel an order that has not shipped"),
+        ("Can I change my order after placing it?", "the items or the payment method"),
+    ],
+)
+def test_a_request_no_procedure_handles_is_answered_not_routed_to_the_nearest_one(
+    demo: Any, question: str, expected: str
+) -> None:
+    """Found in the demo (session 30): "Can I cancel my order?" started the return-and-refund
+    procedure and "Can I change my order after placing it?" the change-of-address one, the
+    nearest of the five. The demo tenant now has an intent without a procedure for them
+    (examples/intents.yaml), and the help centre answers."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), question)
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge", route
+    assert reply["decision"] == "answered", reply
+    assert expected in reply["text"], reply
