@@ -51,6 +51,10 @@ class VectorStore(Protocol):
 
     def drop_tenant(self, tenant: str) -> None: ...
 
+    def tenants(self) -> set[str]:
+        """Every tenant that has a collection (possibly empty)."""
+        ...
+
     def rebuild(
         self,
         keep: Callable[[str, str, str, int], bool],

@@ -15,7 +15,12 @@ folder removed: it may hold vectors of removed documents, which must not outlive
 
 An index that opens but lacks some vectors (an older backup of it restored beside a newer
 knowledge.db, or a batch lost in a crash) needs no rebuild: `fill_missing` embeds only the
-chunks without a vector; the runtime calls it whenever it opens a region's knowledge.
+chunks without a vector. An index that holds vectors knowledge.db has no chunk for (a backup
+of the index restored after a source or a tenant was deleted, or an older knowledge.db
+restored beside it) loses them: `drop_orphans` rewrites the index without them, so that
+nothing of a deleted source survives in it unseen (retrieval skips such vectors, and no
+delete can reach them, as no source names them). The runtime calls both, after `recover()`,
+whenever it opens a region's knowledge.
 """
 
 from __future__ import annotations
@@ -112,6 +117,43 @@ def fill_missing(
             _add(store, embedder, tenant, missing, lambda _: None)
             filled.append(Filled(tenant, len(missing), chunks))
     return filled
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Vectors of one tenant that knowledge.db has no chunk for, removed."""
+
+    tenant: str
+    dropped: int
+    chunks: int  # the tenant's chunks in knowledge.db
+
+
+def drop_orphans(store: KnowledgeStore) -> list[Dropped]:
+    """Remove every vector of `store` whose chunk knowledge.db does not hold (after
+    `recover()`, which finishes interrupted writes, no such vector is in use); one entry per
+    tenant that had any. The index is rewritten (VectorStore.rebuild), so no byte of them
+    remains. Counting first keeps the usual case (none) to one count per tenant."""
+    with store.transaction() as db:
+        counts = dict(db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant").fetchall())
+    over = [t for t in sorted(store.vectors.tenants()) if store.vectors.count(t) > counts.get(t, 0)]
+    if not over:
+        return []
+    known: dict[str, set[str]] = {}
+    with store.transaction() as db:
+        for tenant in over:
+            rows = db.execute("SELECT chunk_id FROM chunks WHERE tenant=?", (tenant,))
+            known[tenant] = {row[0] for row in rows}
+    dropped = [
+        Dropped(tenant, len(store.vectors.ids(tenant) - known[tenant]), counts.get(tenant, 0))
+        for tenant in over
+    ]
+    store.vectors.rebuild(
+        lambda tenant, chunk_id, document_id, version: (
+            tenant not in known or chunk_id in known[tenant]
+        ),
+        {},
+    )
+    return [d for d in dropped if d.dropped]
 
 
 def _tenants(store: KnowledgeStore) -> list[str]:

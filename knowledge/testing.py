@@ -83,6 +83,9 @@ class InMemoryVectorStore:
     def drop_tenant(self, tenant: str) -> None:
         self._data.pop(tenant, None)
 
+    def tenants(self) -> set[str]:
+        return set(self._data)
+
     def rebuild(
         self,
         keep: Callable[[str, str, str, int], bool],

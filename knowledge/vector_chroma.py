@@ -148,6 +148,11 @@ class ChromaVectorStore:
             if self._collection(tenant, create=False) is not None:
                 self._client.delete_collection("t_" + partition_name(tenant))
 
+    def tenants(self) -> set[str]:
+        with self._lock:
+            self.warm_up()
+            return {_tenant(c) for c in self._client.list_collections()}
+
     def rebuild(
         self,
         keep: Callable[[str, str, str, int], bool],
@@ -166,7 +171,7 @@ class ChromaVectorStore:
             target = _open(self._path / new)
             for collection in self._client.list_collections():
                 name = collection.name if hasattr(collection, "name") else str(collection)
-                tenant = name.removeprefix("t_").replace("_", "-")
+                tenant = _tenant(collection)
                 _copy(
                     self._client.get_collection(name=name, embedding_function=None),
                     target.get_or_create_collection(
@@ -183,6 +188,12 @@ class ChromaVectorStore:
             self._generation = new
             self._client = _open(self._path / new)
             logger.info("rebuilt vector store %s into generation %s", self._path, new)
+
+
+def _tenant(collection: Any) -> str:
+    """The tenant of a collection (its name is "t_" + knowledge.tenancy.partition_name)."""
+    name = collection.name if hasattr(collection, "name") else str(collection)
+    return str(name).removeprefix("t_").replace("_", "-")
 
 
 def _searching_wide(collection: Any) -> Any:

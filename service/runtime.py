@@ -49,7 +49,7 @@ from knowledge.embed_onnx import OnnxMiniLMEmbedder, Variant
 from knowledge.errors import DamagedVectorIndex
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
-from knowledge.reindex import fill_missing
+from knowledge.reindex import drop_orphans, fill_missing
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
 from knowledge.vector_chroma import ChromaVectorStore
@@ -154,6 +154,13 @@ class Runtime:
                         "older backup of it, or a crash); they were made again from "
                         "knowledge.db",
                         root / "chroma", gap.filled, gap.chunks, gap.tenant,
+                    )  # fmt: skip
+                for extra in drop_orphans(store):
+                    logger.warning(
+                        "the vector index %s held %d vectors of tenant %s that knowledge.db "
+                        "has no chunk for (a backup of the index restored after sources were "
+                        "deleted, or an older knowledge.db); they were removed",
+                        root / "chroma", extra.dropped, extra.tenant,
                     )  # fmt: skip
                 self._stores[region] = store
             return store

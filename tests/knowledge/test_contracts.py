@@ -133,6 +133,15 @@ class VectorStoreContract:
         store.drop_tenant("acme")
         assert store.ids("acme") == set() and store.count("acme") == 0
 
+    def test_tenants_are_those_with_a_collection(self, store: Any) -> None:
+        embedder = HashEmbedder()
+        assert store.tenants() == set()
+        store.add("acme", _chunks(), embedder.embed(TEXTS))
+        store.add("globex-eu", _chunks()[:1], embedder.embed(TEXTS[:1]))
+        assert store.tenants() == {"acme", "globex-eu"}
+        store.drop_tenant("acme")
+        assert store.tenants() == {"globex-eu"}
+
     def test_rebuild_keeps_what_it_is_told_with_fresh_vectors(self, store: Any) -> None:
         embedder = HashEmbedder()
         chunks = _chunks()

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -190,6 +191,52 @@ def test_an_older_index_restored_beside_newer_knowledge_gets_the_missing_vectors
     assert _vectors(index, "acme", "globex") == written  # the vectors ingestion wrote
     again = clearline("ask", "How long is the warranty?", "--tenant", "acme", data_dir=data_dir)
     assert again.returncode == 0 and "lacked" not in again.stderr
+
+
+def _raw(index: Path, tenant: str) -> bytes:
+    """One stored vector of `tenant` as the float32 bytes the index files hold."""
+    script = VECTORS.replace("[round(float(x), 6) for x in v]", "[float(x) for x in v]")
+    vectors = json.loads(subprocess.run(
+        [sys.executable, "-c", script, str(index), tenant], capture_output=True, text=True,
+        timeout=300, check=True,
+    ).stdout)[tenant]  # fmt: skip
+    return struct.pack(f"<{len(first := next(iter(vectors.values())))}f", *first)
+
+
+def _anywhere(index: Path, raw: bytes) -> list[Path]:
+    return [p for p in index.rglob("*") if p.is_file() and raw in p.read_bytes()]
+
+
+def test_a_deleted_sources_vectors_brought_back_by_an_index_backup_are_removed(
+    data_dir: Path,
+) -> None:
+    """A backup of the index restored after a source was deleted brought the source's
+    vectors back, unseen: retrieval skipped them, and no delete could reach them, as
+    knowledge.db names no such source. Now the first use removes them, with a log line, and
+    no byte of them stays in the index folder."""
+    index = data_dir / "regions" / "eu" / "chroma"
+    older = data_dir.parent / "chroma-backup"
+    shutil.copytree(index, older)
+    written = _vectors(index, "acme", "globex")
+    raw = _raw(index, "globex")
+    deleted = clearline("delete-source", "account-help.md", "--tenant", "globex",
+                        data_dir=data_dir)  # fmt: skip
+    assert deleted.returncode == 0, deleted.stderr
+    shutil.rmtree(index)
+    shutil.copytree(older, index)  # the backup, with the deleted source's vectors
+    assert _vectors(index, "globex") == {"globex": written["globex"]} and _anywhere(index, raw)
+
+    asked = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert (
+        f"the vector index {index} held {len(written['globex'])} vectors of tenant globex that "
+        "knowledge.db has no chunk for (a backup of the index restored after sources were "
+        "deleted, or an older knowledge.db); they were removed"
+    ) in asked.stderr
+    assert _anywhere(index, raw) == []
+    assert _vectors(index, "acme", "globex") == {"acme": written["acme"], "globex": {}}
+    again = clearline("ask", QUESTION, "--tenant", "acme", data_dir=data_dir)
+    assert again.returncode == 0 and "held" not in again.stderr
 
 
 def test_reindex_of_a_region_without_knowledge_is_refused(data_dir: Path) -> None:
