@@ -17,7 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from agent.understand.language import _langdetect, detect_language
+from service.offline import go_offline
+
+go_offline()  # before any library reads its settings at import
+
+from agent.understand.language import _langdetect, detect_language  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

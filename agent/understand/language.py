@@ -8,13 +8,13 @@ langdetect only if it names a common language, else the default language; either
 a confidence that says the evidence is thin.
 
 From three words on, langdetect still reads short English questions as other languages with
-certainty ("How long does delivery take?" as Afrikaans at 0.99; 11 of 454 English
-questions of twelve words or fewer in the dev sets, the demo's golden set and the routed
-set), and the route step then starts a procedure on the intent alone (agent/route.py).
-py3langid read all 454 as English, but is rarely confident on short text in any language.
+certainty ("How long does delivery take?" as Afrikaans at 0.99; 13 of 443 English
+questions of 3 to 12 words in the dev sets, the demo's question sets and the routed set),
+and the route step then starts a procedure on the intent alone (agent/route.py).
+py3langid read all 443 as English, but is rarely confident on short text in any language.
 So the confident answer is the one both give; when they differ the message gets the
-default language if either names it, else py3langid's, at `DISAGREE_CONFIDENCE` (the
-measurement is in docs/benchmarks.md, "Language detection").
+default language if either names it, else py3langid's, at `DISAGREE_CONFIDENCE` (measured
+by bench/language_detection.py; docs/benchmarks.md, "Language detection").
 """
 
 from __future__ import annotations
