@@ -165,11 +165,14 @@ class AgentConfig(BaseModel):
 
     def merged(self, changes: Mapping[str, Any], version: int | None = None) -> AgentConfig:
         """This configuration with `changes` merged in (nested mappings too), validated
-        (pydantic.ValidationError if the result is invalid)."""
+        (pydantic.ValidationError if the result is invalid). In a nested mapping a None
+        (JSON null) removes the key, as in JSON merge patch (RFC 7396): an intent is
+        deleted, a threshold or a feature switch goes back to its default."""
         data = self.model_dump()
         for key, value in changes.items():
             if isinstance(value, Mapping) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
+                merged = {**data[key], **value}
+                data[key] = {k: v for k, v in merged.items() if v is not None}
             else:
                 data[key] = value
         if version is not None:

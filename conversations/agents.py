@@ -92,17 +92,27 @@ class TenantAgents:
                 config = stored.merged(changes, version)
             except ValidationError as error:
                 raise config_error(error) from None
-            self._check_intents(session, tenant, config, set(stored.autonomous_intents))
+            self._check_intents(session, tenant, config, stored)
             row.config = config.model_dump_json()
         return config
 
     def _check_intents(
-        self, session: Session, tenant: str, config: AgentConfig, stored: set[str]
+        self, session: Session, tenant: str, config: AgentConfig, stored: AgentConfig
     ) -> None:
-        """BadRequest if `autonomous_intents` adds a name that is no intent of the tenant's
-        (its configuration's or its procedures'). Names stored before this rule stay: they
+        """BadRequest if the change removes an intent that `autonomous_intents` still lists,
+        or if `autonomous_intents` adds a name that is no intent of the tenant's (its
+        configuration's or its procedures'). Names stored before this rule stay: they
         never match, and refusing them would block the admin's every other change."""
-        added = set(config.autonomous_intents) - stored
+        listed = set(config.autonomous_intents)
+        gone = sorted((set(stored.intents) - set(config.intents)) & listed)
+        if gone:
+            names = ", ".join(gone)
+            raise BadRequest(
+                f"invalid agent configuration at 'intents': {names} "
+                f"{'is' if len(gone) == 1 else 'are'} listed in autonomous_intents; take "
+                f"{'it' if len(gone) == 1 else 'them'} out of autonomous_intents in the same change"
+            )
+        added = listed - set(stored.autonomous_intents)
         if not added:
             return
         rows = session.scalars(select(ProcedureRecord).where(ProcedureRecord.tenant == tenant))

@@ -146,12 +146,14 @@ def test_booleans_must_be_json_booleans(server: Any) -> None:
         switched = call(server, "admin", "PUT", "/v1/features/sentiment",
                         json={"enabled": loose})  # fmt: skip
         refused(switched, 422, "body.enabled: Input should be a valid boolean")
-        patched = call(server, "admin", "PATCH", "/v1/agent/config",
-                       headers={"If-Match": config.headers["ETag"]},
-                       json={"features": {"sentiment": loose}})  # fmt: skip
-        refused(patched, 400, "invalid agent configuration at 'features.sentiment': "
-                              "Input should be a valid boolean")  # fmt: skip
-        if loose is not None:  # a null redact_ingestion leaves the setting as it is
+        # a null in a config PATCH puts the feature back to its default, and a null
+        # redact_ingestion leaves the setting as it is
+        if loose is not None:
+            patched = call(server, "admin", "PATCH", "/v1/agent/config",
+                           headers={"If-Match": config.headers["ETag"]},
+                           json={"features": {"sentiment": loose}})  # fmt: skip
+            refused(patched, 400, "invalid agent configuration at 'features.sentiment': "
+                                  "Input should be a valid boolean")  # fmt: skip
             settings = call(server, "admin", "PUT", "/v1/privacy/settings",
                             json={"redact_ingestion": loose})  # fmt: skip
             refused(settings, 422, "body.redact_ingestion: Input should be a valid boolean")
@@ -198,6 +200,43 @@ def test_autonomous_intents_must_exist(server: Any) -> None:
     accepted = _patch(server, admin, {"autonomy": "per_intent", "autonomous_intents": chosen})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["autonomous_intents"] == chosen
+
+
+def test_null_removes_an_intent_and_puts_a_threshold_or_feature_back_to_its_default(
+    server: Any,
+) -> None:
+    """Nested objects are merged, so before, an intent once added could never be removed
+    (`{"intents": {}}` changed nothing and `null` was refused as not a list): an admin who
+    added a wrong one was stuck with it. `null` now removes a key, as in JSON merge patch."""
+    tenants = server.runtime.tenants
+    tenants.create("null-patch", "eu")
+    admin = tenants.create_key("null-patch", "admin")
+    changed = {"intents": INTENTS, "thresholds": {"clarify": 0.2}, "features": {"sentiment": False}}
+    assert _patch(server, admin, changed).status_code == 200
+    nulls = {"intents": {"shipping": None}, "thresholds": {"clarify": None},
+             "features": {"sentiment": None}}  # fmt: skip
+    removed = _patch(server, admin, nulls)
+    assert removed.status_code == 200, removed.text
+    config = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    assert config["intents"] == {"returns": INTENTS["returns"]}
+    assert config["thresholds"]["clarify"] == 0.3
+    assert config["features"]["sentiment"] is True
+
+
+def test_an_intent_that_replies_directly_cannot_be_removed_alone(server: Any) -> None:
+    tenants = server.runtime.tenants
+    tenants.create("direct-intents", "eu")
+    admin = tenants.create_key("direct-intents", "admin")
+    chosen = {"intents": INTENTS, "autonomy": "per_intent", "autonomous_intents": ["shipping"]}
+    assert _patch(server, admin, chosen).status_code == 200
+    before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    refused(_patch(server, admin, {"intents": {"shipping": None}}), 400,
+            "invalid agent configuration at 'intents': shipping is listed in "
+            "autonomous_intents; take it out of autonomous_intents in the same change")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
+    both = _patch(server, admin, {"intents": {"shipping": None}, "autonomous_intents": []})
+    assert both.status_code == 200, both.text
+    assert set(both.json()["intents"]) == {"returns"}
 
 
 def test_a_configuration_with_an_unknown_autonomous_intent_stored_earlier_still_works(
