@@ -285,7 +285,8 @@ class ProcedurePublic(BaseModel):
 
 
 class ConfigPatch(BaseModel):
-    """Any subset of the agent configuration; nested objects are merged."""
+    """Any subset of the agent configuration; nested objects are merged, and null removes
+    a key of one (an intent; a threshold or feature switch goes back to its default)."""
 
     model_config = ConfigDict(extra="allow")
 
