@@ -2,7 +2,7 @@
 often a short message in another language is missed: langdetect alone against the two
 detectors together (agent/understand/language.py).
 
-English: every question of twelve words or fewer in ConditionalQA dev, mtrag_dev, the demo's
+English: every question of 3 to 12 words in ConditionalQA dev, mtrag_dev, the demo's
 golden set, examples/customer_questions.jsonl and the routed set. Other languages: the short
 customer-service messages below (fr, de, es, it, pt, nl). "Confident" is the route step's
 bar for acting on a language (0.8, agent/route.py).

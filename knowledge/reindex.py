@@ -100,10 +100,8 @@ def fill_missing(
 ) -> list[Filled]:
     """Embed every chunk of `store` that has no vector; one entry per tenant that lacked
     any. Counting first keeps the usual case (nothing missing) to one count per tenant."""
-    with store.transaction() as db:
-        counts = db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant").fetchall()
     filled: list[Filled] = []
-    for tenant, chunks in counts:
+    for tenant, chunks in _chunk_counts(store).items():
         if store.vectors.count(tenant) >= chunks:
             continue
         present = store.vectors.ids(tenant)
@@ -125,7 +123,6 @@ class Dropped:
 
     tenant: str
     dropped: int
-    chunks: int  # the tenant's chunks in knowledge.db
 
 
 def drop_orphans(store: KnowledgeStore) -> list[Dropped]:
@@ -133,8 +130,7 @@ def drop_orphans(store: KnowledgeStore) -> list[Dropped]:
     `recover()`, which finishes interrupted writes, no such vector is in use); one entry per
     tenant that had any. The index is rewritten (VectorStore.rebuild), so no byte of them
     remains. Counting first keeps the usual case (none) to one count per tenant."""
-    with store.transaction() as db:
-        counts = dict(db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant").fetchall())
+    counts = _chunk_counts(store)
     over = [t for t in sorted(store.vectors.tenants()) if store.vectors.count(t) > counts.get(t, 0)]
     if not over:
         return []
@@ -143,10 +139,7 @@ def drop_orphans(store: KnowledgeStore) -> list[Dropped]:
         for tenant in over:
             rows = db.execute("SELECT chunk_id FROM chunks WHERE tenant=?", (tenant,))
             known[tenant] = {row[0] for row in rows}
-    dropped = [
-        Dropped(tenant, len(store.vectors.ids(tenant) - known[tenant]), counts.get(tenant, 0))
-        for tenant in over
-    ]
+    dropped = [Dropped(tenant, len(store.vectors.ids(tenant) - known[tenant])) for tenant in over]
     store.vectors.rebuild(
         lambda tenant, chunk_id, document_id, version: (
             tenant not in known or chunk_id in known[tenant]
@@ -154,6 +147,12 @@ def drop_orphans(store: KnowledgeStore) -> list[Dropped]:
         {},
     )
     return [d for d in dropped if d.dropped]
+
+
+def _chunk_counts(store: KnowledgeStore) -> dict[str, int]:
+    """Each tenant's number of chunk rows (tenants without any are absent)."""
+    with store.transaction() as db:
+        return dict(db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant").fetchall())
 
 
 def _tenants(store: KnowledgeStore) -> list[str]:

@@ -170,7 +170,7 @@ class ChromaVectorStore:
             new = _next_generation(self._path)
             target = _open(self._path / new)
             for collection in self._client.list_collections():
-                name = collection.name if hasattr(collection, "name") else str(collection)
+                name = _name(collection)
                 tenant = _tenant(collection)
                 _copy(
                     self._client.get_collection(name=name, embedding_function=None),
@@ -190,10 +190,14 @@ class ChromaVectorStore:
             logger.info("rebuilt vector store %s into generation %s", self._path, new)
 
 
+def _name(collection: Any) -> str:
+    """A collection's name (list_collections gives names or collections, by version)."""
+    return str(collection.name if hasattr(collection, "name") else collection)
+
+
 def _tenant(collection: Any) -> str:
     """The tenant of a collection (its name is "t_" + knowledge.tenancy.partition_name)."""
-    name = collection.name if hasattr(collection, "name") else str(collection)
-    return str(name).removeprefix("t_").replace("_", "-")
+    return _name(collection).removeprefix("t_").replace("_", "-")
 
 
 def _searching_wide(collection: Any) -> Any:
