@@ -1,6 +1,7 @@
 """Intent classification with out-of-scope and calibration, on CLINC150 and BANKING77.
 
     .venv/bin/python bench/intents.py [--datasets clinc banking] [--shots 5 10] [--latency 200]
+        [--oos-prior 0.1 0.3]
 
 - clinc: fit on `train` (150 intents x 100), evaluate on `val` (3,000 in scope) and `oos_val`
   (100 out of scope). `oos_train` is not used: the classifier learns out-of-scope only from
@@ -14,8 +15,8 @@ Prints, per dataset: in-scope accuracy (an out-of-scope answer counts as wrong),
 top intent ignoring the out-of-scope decision, out-of-scope recall and precision, expected
 calibration error (15 equal-width bins over all evaluated messages), fit time (embeddings
 cached), and p50 latency of `predict` on single messages (MiniLM embedding included) and of
-the classifier alone. Embeddings are cached under /tmp/clearline-bench-intents. The last
-line is JSON.
+the classifier alone; with several `--oos-prior` values, each dataset once per value. Embeddings
+are cached under /tmp/clearline-bench-intents. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ go_offline()
 
 import numpy as np  # noqa: E402
 
-from agent.understand.intents import IntentClassifier  # noqa: E402
+from agent.understand.intents import DEFAULT_OOS_PRIOR, IntentClassifier  # noqa: E402
 from agent.understand.records import OUT_OF_SCOPE, Prediction  # noqa: E402
 from knowledge.embed import MiniLMEmbedder  # noqa: E402
 
@@ -139,14 +140,19 @@ def expected_calibration_error(confidences: Sequence[float], right: Sequence[boo
 
 
 def evaluate(
-    name: str, train: Examples, test: Examples, embedder: CachedEmbedder, latency: int
+    name: str,
+    train: Examples,
+    test: Examples,
+    embedder: CachedEmbedder,
+    latency: int,
+    oos_prior: float,
 ) -> dict[str, object]:
     intents: dict[str, list[str]] = defaultdict(list)
     for text, intent in train:
         intents[intent].append(text)
     embedder.preload([t for t, _ in train] + [t for t, _ in test])
     start = time.perf_counter()
-    classifier = IntentClassifier(embedder, intents)
+    classifier = IntentClassifier(embedder, intents, oos_prior=oos_prior)
     fit_s = time.perf_counter() - start
     texts, gold = [t for t, _ in test], [g for _, g in test]
     vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
@@ -157,6 +163,7 @@ def evaluate(
     said_oos = [i for i, p in enumerate(predictions) if p.label == OUT_OF_SCOPE]
     result: dict[str, object] = {
         "dataset": name,
+        "oos_prior": oos_prior,
         "intents": len(intents),
         "train": len(train),
         "eval_in_scope": len(in_scope),
@@ -217,15 +224,24 @@ def main() -> None:
         help="also fit clinc on this many examples per intent",
     )
     parser.add_argument("--latency", type=int, default=200, help="single messages to time")
+    parser.add_argument(
+        "--oos-prior",
+        nargs="+",
+        type=float,
+        default=[DEFAULT_OOS_PRIOR],
+        help="the classifier's assumed share of out-of-scope messages (each is a column)",
+    )
     args = parser.parse_args()
     embedder = CachedEmbedder(MiniLMEmbedder(threads=1))
     loaders = {"clinc": clinc, "banking": banking}
-    results = [evaluate(name, *loaders[name](), embedder, args.latency) for name in args.datasets]
+    sets = [(name, *loaders[name]()) for name in args.datasets]
     train, test = clinc()
-    for shots in args.shots:
-        results.append(
-            evaluate(f"clinc-{shots}shot", few_shot(train, shots), test, embedder, args.latency)
-        )
+    sets += [(f"clinc-{shots}shot", few_shot(train, shots), test) for shots in args.shots]
+    results = [
+        evaluate(name, train_set, test_set, embedder, args.latency, prior)
+        for name, train_set, test_set in sets
+        for prior in args.oos_prior
+    ]
     columns = [k for k in results[0] if k != "dataset"]
     print(f"{'metric':<22}" + "".join(f"{r['dataset']!s:>14}" for r in results))
     for column in columns:
