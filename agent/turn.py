@@ -264,6 +264,7 @@ class Agent:
                     for c in result.chunks
                 ],
                 "missing_terms": reading.missing_terms,
+                "answerability_read": list(judged.model_read),
                 "excluded_sentences": [
                     e.as_dict() for e in (*screening.excluded, *planted.excluded)
                 ],

@@ -4,6 +4,13 @@
 when its manifest has a `blend`, the blend of that P with the reading's features (see
 agent.answer.answerability.Blend). `reader: features` decides with the older feature
 reader alone (agent/answer/reading.py), with its own threshold and reply map.
+
+The model reads the passages the reply can quote first: a passage of a document written for
+the company's agents (knowledge.audience) is quoted for its facts only, never for its steps
+(agent.answer.answer_shape), so passages written for customers come before it, each group in
+retrieval order. On the demo, three agent-guideline passages about refunds outranked the help
+centre's "Standard shipping is $8.00 per order." for "How much is shipping?", the model read
+two of them, and the agent asked back although the reply had found the sentence.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from agent.answer.answerability import (
 )
 from agent.answer.reading import FEATURES_REPLY_ANSWERED, FEATURES_REPLY_DECLINED, Reading
 from agent.config import AgentConfig, Thresholds
+from knowledge.audience import AGENT, AUDIENCE
 from knowledge.query import Query
 from knowledge.records import ScoredChunk
 
@@ -40,6 +48,7 @@ class Judged:
     features: float  # the feature reader's P, always computed (it is cheap)
     model: Answerability | None  # None when the feature reader decides
     reply: ReplyCalibration  # the configured reader's map to the reply's confidence
+    model_read: tuple[str, ...] = ()  # the chunk ids the model scored, in its order
 
     @property
     def answer(self) -> float:
@@ -53,7 +62,8 @@ class Judged:
 
     def scores(self) -> dict[str, float]:
         """The retrieve step's scores: the reading's features, P as used ("answerability"),
-        the feature reader's P and the model's own P (before any blend)."""
+        the feature reader's P and the model's own P (before any blend); `passage_i` is the
+        model's P for the i-th chunk of `model_read`."""
         out = self.reading.features()
         out["answerability_features"] = round(self.features, 4)
         if self.model is not None:
@@ -77,8 +87,11 @@ class AnswerabilityJudge:
         features = reading.answerability
         estimate: Answerability | None = None
         reply = FEATURES_REPLY
+        read: tuple[str, ...] = ()
         if config.reader == "model":
-            estimate = self._model.score(query, chunks)
+            ordered = customers_first(chunks)
+            estimate = self._model.score(query, ordered)
+            read = tuple(c.chunk.chunk_id for c in ordered[: len(estimate.passages)])
             own = self._model.threshold
             reply = self._model.reply_calibration
             reading = replace(reading, answerability=self._model.decided(estimate, reading))
@@ -87,4 +100,11 @@ class AnswerabilityJudge:
         answer = config.thresholds.answer if config.thresholds.answer is not None else own
         clarify = min(config.thresholds.clarify, answer)
         thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
-        return Judged(reading, thresholds, config.reader, features, estimate, reply)
+        return Judged(reading, thresholds, config.reader, features, estimate, reply, read)
+
+
+def customers_first(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
+    """The chunks written for customers, then those written for the company's agents, each
+    group in retrieval order (a stable sort; a chunk with no recorded audience counts as
+    written for customers)."""
+    return sorted(chunks, key=lambda c: c.chunk.metadata.get(AUDIENCE) == AGENT)

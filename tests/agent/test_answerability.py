@@ -19,7 +19,13 @@ from agent.answer.answerability import (
     question_text,
     read_card,
 )
-from agent.answer.judge import FEATURES_REPLY, FEATURES_THRESHOLD, AnswerabilityJudge
+from agent.answer.judge import (
+    FEATURES_REPLY,
+    FEATURES_THRESHOLD,
+    AnswerabilityJudge,
+    customers_first,
+)
+from agent.answer.reading import Reading
 from agent.config import AgentConfig
 from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore
@@ -134,6 +140,37 @@ def test_a_passage_that_answers_scores_above_one_that_does_not(
     )
 
 
+def test_the_model_reads_passages_written_for_customers_before_agent_guidelines(
+    model: AnswerabilityModel,
+) -> None:
+    """An agent's guideline is quoted for its facts only, so the model scores the passages
+    written for customers first; each group keeps retrieval order."""
+    question, answers, unrelated = CASES[0]
+
+    def chunk(doc: str, text: str, audience: str | None) -> ScoredChunk:
+        metadata = {} if audience is None else {"audience": audience}
+        return ScoredChunk(Chunk(doc, 1, 0, text, metadata=metadata), 0.5, doc)
+
+    chunks = [
+        chunk("guide-1", unrelated, "agent"),
+        chunk("guide-2", CASES[1][2], "agent"),
+        chunk("help", answers, "customer"),
+        chunk("faq", CASES[2][2], None),
+    ]
+    reading = Reading([], 0.8, 0.5, 0.9, 0.77)
+    judged = AnswerabilityJudge(model).judge(AgentConfig(), Query(question), chunks, reading)
+    assert [c.chunk.document_id for c in customers_first(chunks)] == [
+        "help", "faq", "guide-1", "guide-2"
+    ]  # fmt: skip
+    assert (
+        judged.model_read
+        == tuple(c.chunk.chunk_id for c in customers_first(chunks))[: model.card.top_n]
+    )
+    alone = model.score(Query(question), customers_first(chunks)).probability
+    assert judged.model is not None and judged.model.probability == alone
+    assert alone > model.score(Query(question), chunks).probability
+
+
 def test_overall_probability_comes_from_the_top_passages_and_is_a_probability(
     model: AnswerabilityModel,
 ) -> None:
@@ -177,8 +214,6 @@ def test_the_feature_reader_needs_no_model_and_keeps_its_own_threshold(
 ) -> None:
     judge = AnswerabilityJudge(AnswerabilityModel(minilm, tmp_path / "missing"))
     chunks = [scored("a", CASES[0][1])]
-    from agent.answer.reading import Reading
-
     reading = Reading([], 0.8, 0.5, 0.9, 0.77)
     features = AgentConfig(reader="features")
     judged = judge.judge(features, Query(CASES[0][0]), chunks, reading)

@@ -252,3 +252,32 @@ def test_a_request_no_procedure_handles_is_answered_not_routed_to_the_nearest_on
     assert route["routed"] == "knowledge", route
     assert reply["decision"] == "answered", reply
     assert expected in reply["text"], reply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much is shipping?", "Standard shipping is $8.00 per order."),
+        ("Do I have to pay for return shipping?", "Return shipping is free."),
+    ],
+)
+def test_the_answerability_model_reads_the_help_centre_before_agent_guidelines(
+    demo: Any, question: str, expected: str
+) -> None:
+    """Found in the demo (session 31): for "How much is shipping?" three passages of the
+    agent guidelines outranked the help centre's shipping costs, the answerability model read
+    the top two, and the agent asked back ("Do you mean "Shipping costs", ...?") although the
+    reply had found the help centre's sentence. A guideline is quoted for its facts only, so
+    the model now reads the passages written for customers first; the trace lists them."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), question)
+    assert reply["decision"] == "answered", reply
+    assert reply["text"].startswith(expected), reply
+    retrieve = trace(url, keys, reply)["steps"][2]
+    assert retrieve["name"] == "retrieve", retrieve
+    chunks = retrieve["outputs"]["chunks"]
+    document = {c["chunk_id"]: c["document_id"] for c in chunks}
+    read = retrieve["outputs"]["answerability_read"]
+    assert document[read[0]] == "help-centre.md", retrieve  # the first passage it read
+    assert document[chunks[0]["chunk_id"]] != "help-centre.md", retrieve  # not retrieval's
