@@ -24,6 +24,7 @@ from agent.procedures.model import ProcedureError
 from agent.procedures.runner import ProcedureRunner
 from agent.replies import TenantAgent
 from agent.understand.intents import IntentClassifier
+from agent.understand.records import OUT_OF_SCOPE, intent_name_problem
 from control.errors import BadRequest, Conflict, NotFound, quoted
 from control.models import ProcedureRecord, TenantConfig
 from control.regional import tenant_regions
@@ -99,10 +100,16 @@ class TenantAgents:
     def _check_intents(
         self, session: Session, tenant: str, config: AgentConfig, stored: AgentConfig
     ) -> None:
-        """BadRequest if the change removes an intent that `autonomous_intents` still lists,
-        or if `autonomous_intents` adds a name that is no intent of the tenant's (its
-        configuration's or its procedures'). Names stored before this rule stay: they
-        never match, and refusing them would block the admin's every other change."""
+        """BadRequest if the change adds an intent whose name is reserved or malformed
+        (agent.understand.records.intent_name_problem), removes an intent that
+        `autonomous_intents` still lists, or if `autonomous_intents` adds a name that is no
+        intent of the tenant's (its configuration's or its procedures'). Names stored before
+        these rules stay: refusing them would block the admin's every other change (an
+        intent named `out_of_scope` is left out when the agent is built)."""
+        for name in config.intents:
+            problem = None if name in stored.intents else intent_name_problem(name)
+            if problem:
+                raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         listed = set(config.autonomous_intents)
         gone = sorted((set(stored.intents) - set(config.intents)) & listed)
         if gone:
@@ -285,7 +292,13 @@ class TenantAgents:
         sources = self.procedure_sources(tenant)
         runner: ProcedureRunner | None = None
         by_intent: dict[str, str] = {}
-        examples: dict[str, list[str]] = {k: list(v) for k, v in config.intents.items()}
+        examples: dict[str, list[str]] = {}
+        for name, texts in config.intents.items():
+            if name == OUT_OF_SCOPE:  # stored before names were checked
+                logger.error("tenant %s: the intent '%s' is left out: %s", tenant, name,
+                             intent_name_problem(name))  # fmt: skip
+                continue
+            examples[name] = list(texts)
         if sources:
             connections = self.connections.all(tenant)
             procedures = self._loadable(tenant, sources, connections)

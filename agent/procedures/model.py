@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from agent.procedures.actions import ActionResult
 from agent.procedures.connections import CONNECTION_NAME, MAX_TIMEOUT_S, MIN_TIMEOUT_S
 from agent.procedures.language import NAME, Condition, as_text, parse_condition
+from agent.understand.records import intent_name_problem
 from knowledge.errors import ClearlineError
 
 STEP_KINDS = ("ask", "action", "branch", "reply", "handoff")
@@ -238,6 +239,15 @@ class Procedure(_Strict):
     steps: list[Step] = Field(min_length=1)
     _source: str = PrivateAttr(default="")
     _variables: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @field_validator("intents")
+    @classmethod
+    def _intent_names(cls, intents: list[str]) -> list[str]:
+        for name in intents:
+            problem = intent_name_problem(name)
+            if problem:
+                raise ValueError(problem)
+        return intents
 
     @property
     def source(self) -> str:

@@ -14,9 +14,30 @@ get one typed record; the injection verdict goes to the trace, where the router 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 OUT_OF_SCOPE = "out_of_scope"
+_INTENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def intent_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an intent (of the configuration or of a procedure), or None.
+    `OUT_OF_SCOPE` is the label of a message that names no intent; a name is 1-64 letters,
+    digits, '_', '-' or '.', so that it reads the same in a trace, a comma-separated list
+    and a URL."""
+    if name == OUT_OF_SCOPE:
+        return (
+            f"'{OUT_OF_SCOPE}' is reserved (the label of a message that names no intent); "
+            "choose another name"
+        )
+    if _INTENT_NAME.fullmatch(name) is None:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        return (
+            f"intent name '{shown}' must be 1-64 letters, digits, '_', '-' or '.', starting "
+            "with a letter or digit"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -359,3 +359,90 @@ def test_notices_stored_before_the_rules_show_the_default(server: Any) -> None:
         db.execute("UPDATE customer_settings SET notice_text='   ' WHERE tenant='hooli'")
     control = httpx.get(f"{server.url}/v1/customer-control", headers=auth(admin)).json()
     assert control["notice"] == DEFAULT_PRIVACY_NOTICE and control["notice_version"] == "3"
+
+
+# -- intent names ------------------------------------------------------------------------
+
+
+def _ask(server: Any, tenant: str) -> httpx.Response:
+    user = server.runtime.tenants.create_key(tenant, "end_user")
+    started = httpx.post(f"{server.url}/v1/conversations", headers=auth(user), json={}).json()
+    headers = {**auth(user), "X-Conversation-Token": started["conversation_token"]}
+    path = f"/v1/conversations/{started['conversation_id']}/messages"
+    return httpx.post(server.url + path, headers=headers, json={"text": "can I return shoes?"},
+                      timeout=60)  # fmt: skip
+
+
+RESERVED = (
+    "invalid agent configuration at 'intents': 'out_of_scope' is reserved (the label of a "
+    "message that names no intent); choose another name"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("out_of_scope", RESERVED),
+        ("", "invalid agent configuration at 'intents': intent name '' must be 1-64 letters, "
+             "digits, '_', '-' or '.', starting with a letter or digit"),
+        ("returns, exchanges", "invalid agent configuration at 'intents': intent name "
+         "'returns, exchanges' must be 1-64 letters, digits, '_', '-' or '.', starting with a "
+         "letter or digit"),
+        ("x" * 500, "invalid agent configuration at 'intents': intent name "
+         f"'{'x' * 40}...' must be 1-64 letters, digits, '_', '-' or '.', starting with a "
+         "letter or digit"),
+    ],
+)  # fmt: skip
+def test_an_intent_name_that_is_reserved_or_malformed_is_refused(
+    server: Any, name: str, message: str
+) -> None:
+    """Found in session 32: `out_of_scope` was accepted as an intent name, and then every
+    end-user message of the tenant got a 500 (the classifier refuses the name it uses for
+    "no intent"); a name with a comma could never be listed in the console's comma-separated
+    `autonomous_intents` field, and any text was a name."""
+    tenants = server.runtime.tenants
+    tenant = f"names-{len(name)}-{name[:3].strip(', _') or 'blank'}"
+    tenants.create(tenant, "eu")
+    admin = tenants.create_key(tenant, "admin")
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    refused(_patch(server, admin, {"intents": {name: ["how do I swap it", "can I exchange"]}}),
+            400, message)  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
+    assert _ask(server, tenant).status_code == 200
+
+
+def test_a_procedure_whose_intent_is_out_of_scope_is_refused(server: Any) -> None:
+    """An intent named `out_of_scope` would start its procedure for every message that names
+    no intent, and beside a second intent it made every end-user message a 500."""
+    tenants = server.runtime.tenants
+    tenants.create("names-procedure", "eu")
+    admin = tenants.create_key("names-procedure", "admin")
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    source = PROCEDURE.replace("intents: [opening_hours]", "intents: [out_of_scope]")
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": source, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    refused(put, 400, "procedure file 'upload.yaml': intents: 'out_of_scope' is reserved (the "
+            "label of a message that names no intent); choose another name")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json() == []
+    assert _ask(server, "names-procedure").status_code == 200
+
+
+def test_an_intent_named_out_of_scope_stored_earlier_is_left_out_and_the_agent_answers(
+    server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stored before names were checked, the reserved name made every message a 500; the
+    agent is now built without it, and the operator's log says so."""
+    tenants = server.runtime.tenants
+    tenants.create("names-stored", "eu")
+    admin = tenants.create_key("names-stored", "admin")
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    _store(server, "names-stored",
+           intents={**INTENTS, "out_of_scope": ["how do I swap it", "can I exchange"]})  # fmt: skip
+    with caplog.at_level("ERROR", logger="conversations.agents"):
+        assert _ask(server, "names-stored").status_code == 200
+    assert "tenant names-stored: the intent 'out_of_scope' is left out" in caplog.text
+    shown = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    assert "out_of_scope" in shown["intents"]  # stored as it was: the admin removes it
+    removed = _patch(server, admin, {"intents": {"out_of_scope": None}})
+    assert removed.status_code == 200 and set(removed.json()["intents"]) == set(INTENTS)
