@@ -104,6 +104,8 @@ def take(console: Console, browser: Any, out: Path) -> list[Path]:
     shoot(admin, "admin")
     admin.evaluate("document.getElementById('features').scrollIntoView()")
     shoot(admin, "admin-settings")
+    admin.evaluate("document.getElementById('config-intents').scrollIntoView()")
+    shoot(admin, "admin-intents")
 
     qa = _sign_in(browser, console, "qa_lead", DESKTOP)
     expect(qa.locator("#queue tbody tr")).not_to_have_count(0)
