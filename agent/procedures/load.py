@@ -179,6 +179,21 @@ def _check_examples(procedure: Procedure) -> None:
             raise ValueError(f"intent '{intent}' has no example utterances")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: nine aliases a level repeat a structure 9**depth times, so a
+    few hundred bytes became minutes of checking and an action body that expands in memory
+    on every call ("billion laughs"). Anchors alone are harmless and stay allowed."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                problem="aliases (*name) are not allowed in a procedure; write the value out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def load_procedure(
     name: str,
     text: str,
@@ -187,7 +202,7 @@ def load_procedure(
 ) -> Procedure:
     """Parse and check one procedure file; `name` is used in every error message."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader without aliases
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

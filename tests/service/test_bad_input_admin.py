@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from agent.config import DEFAULT_DISCLOSURE, DEFAULT_PRIVACY_NOTICE
+from conversations.connections import ConnectionSpec
 from tests.service.helpers import acme_server, auth
 from tests.service.test_trust_access_versions import PROCEDURE
 
@@ -446,3 +447,37 @@ def test_an_intent_named_out_of_scope_stored_earlier_is_left_out_and_the_agent_a
     assert "out_of_scope" in shown["intents"]  # stored as it was: the admin removes it
     removed = _patch(server, admin, {"intents": {"out_of_scope": None}})
     assert removed.status_code == 200 and set(removed.json()["intents"]) == set(INTENTS)
+
+
+# -- procedure YAML ----------------------------------------------------------------------
+
+
+def _alias_bomb(depth: int) -> str:
+    """A procedure whose action body nests `depth` levels of nine aliases each: 9**depth
+    strings from a few hundred bytes of YAML ("billion laughs")."""
+    levels = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, depth):
+        levels.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    body = "\n        ".join(levels)
+    return (
+        "id: laughs\ntitle: Laughs\nintents: [laughs]\nexamples: [ha, haha]\nsteps:\n"
+        "  - id: call\n    action:\n      name: call\n      connection: shop\n      url: /x\n"
+        f"      body:\n        {body}\n    save_as: r\n  - id: done\n    reply: done\n"
+    )
+
+
+@pytest.mark.parametrize("depth", [2, 9])
+def test_a_procedure_with_yaml_aliases_is_refused(server: Any, depth: int) -> None:
+    """Found in session 32: a 600-byte procedure whose aliases expand to 9**9 strings was
+    accepted, checking it took minutes of CPU that every tenant shares, and its action body
+    would expand in memory on every call. Aliases (`*name`) are refused, with the line."""
+    tenants = server.runtime.tenants
+    tenant = f"laughs-{depth}"
+    tenants.create(tenant, "eu")
+    admin = tenants.create_key(tenant, "admin")
+    server.runtime.agents.put_connection(tenant, "shop", ConnectionSpec("https://shop.example/"))
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": _alias_bomb(depth),
+                    "version": 0}, headers=auth(admin), timeout=60)  # fmt: skip
+    refused(put, 400, "procedure file 'upload.yaml': invalid YAML at line 13, column 18: "
+            "aliases (*name) are not allowed in a procedure; write the value out")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json() == []
