@@ -8,10 +8,12 @@ name the file, is in `agent.procedures.load`; running is in `agent.procedures.ru
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import regex  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from agent.procedures.actions import ActionResult
@@ -20,7 +22,14 @@ from agent.procedures.language import NAME, Condition, as_text, parse_condition
 from agent.understand.records import intent_name_problem
 from knowledge.errors import ClearlineError
 
+logger = logging.getLogger(__name__)
+
 STEP_KINDS = ("ask", "action", "branch", "reply", "handoff")
+# An admin's slot pattern runs on end users' messages: Python's re backtracks exponentially
+# on nested quantifiers ('^(\d+)+$' on 40 digits and a letter: hours) and holds the GIL
+# meanwhile, so one message froze every tenant. Patterns run in the regex module, which
+# releases the GIL and stops after this long; a message that runs out of time is no value.
+PATTERN_TIMEOUT_S = 0.05
 DEFAULT_ORDER_ID = r"\b\d{8,12}\b"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
@@ -52,8 +61,8 @@ class Validation(_Strict):
             raise ValueError("validate kind 'regex' needs 'pattern'")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern)
-            except re.error as error:
+                regex.compile(self.pattern)
+            except regex.error as error:
                 raise ValueError(f"pattern '{self.pattern}' is not a regex: {error}") from None
         return self
 
@@ -69,7 +78,13 @@ class Validation(_Strict):
             found = EMAIL.search(text)
             return found.group(0).lower() if found else None
         if self.kind in ("order_id", "regex"):
-            found = re.search(self.pattern or DEFAULT_ORDER_ID, text)
+            pattern = self.pattern or DEFAULT_ORDER_ID
+            try:
+                found = regex.search(pattern, text, timeout=PATTERN_TIMEOUT_S, concurrent=True)
+            except TimeoutError:
+                logger.warning("slot pattern %r ran out of time on a message of %d characters; "
+                               "taken as no value", pattern, len(text))  # fmt: skip
+                return None
             if found is None:
                 return None
             return found.group(1) if found.re.groups else found.group(0)
