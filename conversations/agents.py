@@ -23,7 +23,7 @@ from agent.procedures.load import ProcedureSet
 from agent.procedures.model import ProcedureError
 from agent.procedures.runner import ProcedureRunner
 from agent.replies import TenantAgent
-from agent.understand.intents import IntentClassifier
+from agent.understand.intents import IntentClassifier, examples_problem
 from agent.understand.records import OUT_OF_SCOPE, intent_name_problem
 from control.errors import BadRequest, Conflict, NotFound, quoted
 from control.models import ProcedureRecord, TenantConfig
@@ -110,6 +110,10 @@ class TenantAgents:
             problem = None if name in stored.intents else intent_name_problem(name)
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
+        if config.intents != stored.intents:
+            problem = examples_problem(self._examples(session, tenant, config))
+            if problem:
+                raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         listed = set(config.autonomous_intents)
         gone = sorted((set(stored.intents) - set(config.intents)) & listed)
         if gone:
@@ -122,9 +126,7 @@ class TenantAgents:
         added = listed - set(stored.autonomous_intents)
         if not added:
             return
-        rows = session.scalars(select(ProcedureRecord).where(ProcedureRecord.tenant == tenant))
-        sources = {row.id: row.source for row in rows}
-        procedures = self._loadable(tenant, sources, self.connections.all(tenant, session))
+        procedures = self._stored_procedures(session, tenant)
         known = set(config.intents) | {i for p in procedures for i in p.intents}
         unknown = sorted(added - known)
         if unknown:
@@ -133,6 +135,23 @@ class TenantAgents:
                 f"{', '.join(unknown)}; known: {', '.join(sorted(known)) or 'none'} (the "
                 "configuration's intents and the procedures' intents)"
             )
+
+    def _stored_procedures(self, session: Session, tenant: str) -> ProcedureSet:
+        rows = session.scalars(select(ProcedureRecord).where(ProcedureRecord.tenant == tenant))
+        sources = {row.id: row.source for row in rows}
+        return self._loadable(tenant, sources, self.connections.all(tenant, session))
+
+    def _examples(
+        self, session: Session, tenant: str, config: AgentConfig,
+        procedures: ProcedureSet | None = None,
+    ) -> dict[str, list[str]]:  # fmt: skip
+        """Every example utterance the tenant's classifier would be fitted on, by intent."""
+        if procedures is None:
+            procedures = self._stored_procedures(session, tenant)
+        examples = {name: list(texts) for name, texts in config.intents.items()}
+        for intent, texts in procedures.intent_examples().items():
+            examples.setdefault(intent, []).extend(texts)
+        return examples
 
     def _bump(self, tenant: str) -> None:
         with self._sessions.begin() as session:
@@ -200,9 +219,15 @@ class TenantAgents:
             versions.check(f"procedure '{procedure_id}'", expected, row.version if row else 0)
             sources = {r.id: r.source for r in rows} | {procedure_id: source}
             try:
-                ProcedureRunner(self._load(sources, connections), self._client(connections))
+                procedures = self._load(sources, connections)
+                ProcedureRunner(procedures, self._client(connections))
             except ProcedureError as error:
                 raise BadRequest(str(error)) from None
+            saved = session.get(TenantConfig, tenant)
+            config = _stored_config(tenant, saved.config) if saved else AgentConfig()
+            problem = examples_problem(self._examples(session, tenant, config, procedures))
+            if problem:
+                raise BadRequest(f"procedure '{procedure_id}': {problem}")
             if row is None:
                 row = ProcedureRecord(tenant=tenant, id=procedure_id, source=source, version=1)
                 session.add(row)

@@ -44,6 +44,11 @@ Matrix = NDArray[np.float32]
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
+# The classifier is fitted on every example after each change of a tenant's intents, in
+# the turn that first needs it (about 2 ms an example to embed on this machine's CPU).
+MAX_EXAMPLES = 5000
+MAX_EXAMPLE_CHARS = 500
+
 RIGHT, WRONG, OOS = 0, 1, 2
 _TOP_K = 3
 DEFAULT_OOS_PRIOR = 0.1  # see IntentClassifier.__init__
@@ -273,6 +278,26 @@ def _scores(model: _Model, queries: Matrix) -> _Scores:
         nearest_index=nearest_index,
         class_similarity=class_similarity,
     )
+
+
+def examples_problem(examples: Mapping[str, Sequence[str]]) -> str | None:
+    """Why a tenant's example utterances (its configuration's and its procedures' together)
+    are too many or too long to fit the classifier on after every change, or None."""
+    total = sum(len(texts) for texts in examples.values())
+    if total > MAX_EXAMPLES:
+        return (
+            f"{total:,} example utterances in all (the configuration's and the procedures'); "
+            f"at most {MAX_EXAMPLES:,}, as the intent classifier is fitted on all of them after "
+            "every change"
+        )
+    for name, texts in examples.items():
+        longest = max((len(text) for text in texts), default=0)
+        if longest > MAX_EXAMPLE_CHARS:
+            return (
+                f"an example utterance of intent '{name}' has {longest:,} characters; at most "
+                f"{MAX_EXAMPLE_CHARS}"
+            )
+    return None
 
 
 def _check_intents(intents: Mapping[str, Sequence[str]], oos_prior: float) -> None:

@@ -481,3 +481,42 @@ def test_a_procedure_with_yaml_aliases_is_refused(server: Any, depth: int) -> No
     refused(put, 400, "procedure file 'upload.yaml': invalid YAML at line 13, column 18: "
             "aliases (*name) are not allowed in a procedure; write the value out")  # fmt: skip
     assert httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json() == []
+
+
+# -- how many example utterances ---------------------------------------------------------
+
+
+def test_too_many_or_too_long_example_utterances_are_refused(server: Any) -> None:
+    """Found in session 32: any number of examples was accepted (10 MB of them, some 300,000),
+    and the classifier is fitted on all of them, at about 2 ms each, in the first turn after
+    every change, on CPU every tenant shares."""
+    tenants = server.runtime.tenants
+    tenants.create("many-examples", "eu")
+    admin = tenants.create_key("many-examples", "admin")
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    assert put.status_code == 200, put.text  # two examples of its own
+    before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    many = {"intents": {"a": [f"question {i}" for i in range(2500)],
+                        "b": [f"request {i}" for i in range(2499)]}}  # fmt: skip
+    too_many = ("invalid agent configuration at 'intents': 5,001 example utterances in all "
+                "(the configuration's and the procedures'); at most 5,000, as the intent "
+                "classifier is fitted on all of them after every change")  # fmt: skip
+    refused(_patch(server, admin, many), 400, too_many)
+    long = {"intents": {"a": ["fine", "x" * 501]}}
+    refused(_patch(server, admin, long), 400, "invalid agent configuration at 'intents': an "
+            "example utterance of intent 'a' has 501 characters; at most 500")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
+    fits = {"intents": {"a": [f"question {i}" for i in range(2500)],
+                        "b": [f"request {i}" for i in range(2498)]}}  # fmt: skip
+    assert _patch(server, admin, fits).status_code == 200
+    more = PROCEDURE.replace("id: opening-hours", "id: closing-hours").replace(
+        "intents: [opening_hours]", "intents: [closing_hours]"
+    )
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": more, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    refused(put, 400, "procedure 'closing-hours': 5,002 example utterances in all (the "
+            "configuration's and the procedures'); at most 5,000, as the intent classifier is "
+            "fitted on all of them after every change")  # fmt: skip
+    listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json()
+    assert [p["id"] for p in listed] == ["opening-hours"]
