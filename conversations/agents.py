@@ -101,17 +101,31 @@ class TenantAgents:
         self, session: Session, tenant: str, config: AgentConfig, stored: AgentConfig
     ) -> None:
         """BadRequest if the change adds an intent whose name is reserved or malformed
-        (agent.understand.records.intent_name_problem), removes an intent that
+        (agent.understand.records.intent_name_problem) or is a procedure's intent (the
+        configuration's intents are those that start no procedure), removes an intent that
         `autonomous_intents` still lists, or if `autonomous_intents` adds a name that is no
         intent of the tenant's (its configuration's or its procedures'). Names stored before
         these rules stay: refusing them would block the admin's every other change (an
         intent named `out_of_scope` is left out when the agent is built)."""
-        for name in config.intents:
-            problem = None if name in stored.intents else intent_name_problem(name)
+        loaded: list[ProcedureSet] = []
+
+        def procedures() -> ProcedureSet:
+            if not loaded:
+                loaded.append(self._stored_procedures(session, tenant))
+            return loaded[0]
+
+        for name in (n for n in config.intents if n not in stored.intents):
+            problem = intent_name_problem(name)
+            owner = None if problem else next((p for p in procedures() if name in p.intents), None)
+            if owner is not None:
+                problem = (
+                    f"'{name}' is an intent of procedure '{owner.id}'; these intents start no "
+                    "procedure, so add its examples to that procedure instead"
+                )
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         if config.intents != stored.intents:
-            problem = examples_problem(self._examples(session, tenant, config))
+            problem = examples_problem(self._examples(session, tenant, config, procedures()))
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         listed = set(config.autonomous_intents)
@@ -126,8 +140,7 @@ class TenantAgents:
         added = listed - set(stored.autonomous_intents)
         if not added:
             return
-        procedures = self._stored_procedures(session, tenant)
-        known = set(config.intents) | {i for p in procedures for i in p.intents}
+        known = set(config.intents) | {i for p in procedures() for i in p.intents}
         unknown = sorted(added - known)
         if unknown:
             raise BadRequest(
@@ -225,6 +238,13 @@ class TenantAgents:
                 raise BadRequest(str(error)) from None
             saved = session.get(TenantConfig, tenant)
             config = _stored_config(tenant, saved.config) if saved else AgentConfig()
+            shared = sorted(set(procedures.get(procedure_id).intents) & set(config.intents))
+            if shared:
+                raise BadRequest(
+                    f"procedure '{procedure_id}': intent '{shared[0]}' is in the agent "
+                    "configuration's intents, which start no procedure; remove it there first, "
+                    "or give this procedure's intent another name"
+                )
             problem = examples_problem(self._examples(session, tenant, config, procedures))
             if problem:
                 raise BadRequest(f"procedure '{procedure_id}': {problem}")

@@ -520,3 +520,32 @@ def test_too_many_or_too_long_example_utterances_are_refused(server: Any) -> Non
             "fitted on all of them after every change")  # fmt: skip
     listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json()
     assert [p["id"] for p in listed] == ["opening-hours"]
+
+
+def test_an_intent_cannot_be_both_the_configurations_and_a_procedures(server: Any) -> None:
+    """Found in session 32: a configuration intent named like a procedure's intent silently
+    added its examples to that procedure's, although the configuration's intents are those
+    that start no procedure (the console says so); and a procedure could take over one."""
+    tenants = server.runtime.tenants
+    tenants.create("shared-names", "eu")
+    admin = tenants.create_key("shared-names", "admin")
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    assert put.status_code == 200, put.text
+    assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
+    before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
+    taken = {"intents": {"opening_hours": ["are you open today", "when do you close"]}}
+    refused(_patch(server, admin, taken), 400, "invalid agent configuration at 'intents': "
+            "'opening_hours' is an intent of procedure 'opening-hours'; these intents start no "
+            "procedure, so add its examples to that procedure instead")  # fmt: skip
+    assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
+    returns = PROCEDURE.replace("id: opening-hours", "id: returns-desk").replace(
+        "intents: [opening_hours]", "intents: [returns]"
+    )
+    put = httpx.put(f"{server.url}/v1/procedures", json={"source": returns, "version": 0},
+                    headers=auth(admin), timeout=60)  # fmt: skip
+    refused(put, 400, "procedure 'returns-desk': intent 'returns' is in the agent "
+            "configuration's intents, which start no procedure; remove it there first, or give "
+            "this procedure's intent another name")  # fmt: skip
+    listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json()
+    assert [p["id"] for p in listed] == ["opening-hours"]
