@@ -125,7 +125,7 @@ class TenantAgents:
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         if config.intents != stored.intents:
-            problem = examples_problem(self._examples(session, tenant, config, procedures()))
+            problem = examples_problem(self._examples(config, procedures()))
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         listed = set(config.autonomous_intents)
@@ -154,13 +154,9 @@ class TenantAgents:
         sources = {row.id: row.source for row in rows}
         return self._loadable(tenant, sources, self.connections.all(tenant, session))
 
-    def _examples(
-        self, session: Session, tenant: str, config: AgentConfig,
-        procedures: ProcedureSet | None = None,
-    ) -> dict[str, list[str]]:  # fmt: skip
+    @staticmethod
+    def _examples(config: AgentConfig, procedures: ProcedureSet) -> dict[str, list[str]]:
         """Every example utterance the tenant's classifier would be fitted on, by intent."""
-        if procedures is None:
-            procedures = self._stored_procedures(session, tenant)
         examples = {name: list(texts) for name, texts in config.intents.items()}
         for intent, texts in procedures.intent_examples().items():
             examples.setdefault(intent, []).extend(texts)
@@ -245,7 +241,7 @@ class TenantAgents:
                     "configuration's intents, which start no procedure; remove it there first, "
                     "or give this procedure's intent another name"
                 )
-            problem = examples_problem(self._examples(session, tenant, config, procedures))
+            problem = examples_problem(self._examples(config, procedures))
             if problem:
                 raise BadRequest(f"procedure '{procedure_id}': {problem}")
             if row is None:
