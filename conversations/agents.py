@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -125,7 +126,7 @@ class TenantAgents:
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         if config.intents != stored.intents:
-            problem = examples_problem(self._examples(config, procedures()))
+            problem = examples_problem(self._examples(config.intents, procedures()))
             if problem:
                 raise BadRequest(f"invalid agent configuration at 'intents': {problem}")
         listed = set(config.autonomous_intents)
@@ -155,9 +156,12 @@ class TenantAgents:
         return self._loadable(tenant, sources, self.connections.all(tenant, session))
 
     @staticmethod
-    def _examples(config: AgentConfig, procedures: ProcedureSet) -> dict[str, list[str]]:
-        """Every example utterance the tenant's classifier would be fitted on, by intent."""
-        examples = {name: list(texts) for name, texts in config.intents.items()}
+    def _examples(
+        intents: Mapping[str, list[str]], procedures: ProcedureSet
+    ) -> dict[str, list[str]]:
+        """Every example utterance the tenant's classifier is fitted on, by intent: the
+        configuration's `intents` and the procedures'."""
+        examples = {name: list(texts) for name, texts in intents.items()}
         for intent, texts in procedures.intent_examples().items():
             examples.setdefault(intent, []).extend(texts)
         return examples
@@ -241,7 +245,7 @@ class TenantAgents:
                     "configuration's intents, which start no procedure; remove it there first, "
                     "or give this procedure's intent another name"
                 )
-            problem = examples_problem(self._examples(config, procedures))
+            problem = examples_problem(self._examples(config.intents, procedures))
             if problem:
                 raise BadRequest(f"procedure '{procedure_id}': {problem}")
             if row is None:
@@ -333,13 +337,11 @@ class TenantAgents:
         sources = self.procedure_sources(tenant)
         runner: ProcedureRunner | None = None
         by_intent: dict[str, str] = {}
-        examples: dict[str, list[str]] = {}
-        for name, texts in config.intents.items():
-            if name == OUT_OF_SCOPE:  # stored before names were checked
-                logger.error("tenant %s: the intent '%s' is left out: %s", tenant, name,
-                             intent_name_problem(name))  # fmt: skip
-                continue
-            examples[name] = list(texts)
+        intents = dict(config.intents)
+        if intents.pop(OUT_OF_SCOPE, None) is not None:  # stored before names were checked
+            logger.error("tenant %s: the intent '%s' is left out: %s", tenant, OUT_OF_SCOPE,
+                         intent_name_problem(OUT_OF_SCOPE))  # fmt: skip
+        procedures = ProcedureSet([])
         if sources:
             connections = self.connections.all(tenant)
             procedures = self._loadable(tenant, sources, connections)
@@ -347,8 +349,7 @@ class TenantAgents:
             for procedure in procedures:
                 for intent in procedure.intents:
                     by_intent[intent] = procedure.id
-            for intent, texts in procedures.intent_examples().items():
-                examples.setdefault(intent, []).extend(texts)
+        examples = self._examples(intents, procedures)
         classifier = IntentClassifier(self._embedder, examples) if len(examples) >= 2 else None
         return TenantAgent(tenant, config, classifier, runner, by_intent)
 

@@ -180,13 +180,30 @@ def _patch(server: Any, tenant_admin: str, body: dict[str, Any]) -> httpx.Respon
                        headers={**auth(tenant_admin), "If-Match": tag})  # fmt: skip
 
 
+def _put_procedure(server: Any, tenant_admin: str, source: str) -> httpx.Response:
+    """PUT /v1/procedures for a procedure that is new (version 0)."""
+    return httpx.put(f"{server.url}/v1/procedures", json={"source": source, "version": 0},
+                     headers=auth(tenant_admin), timeout=60)  # fmt: skip
+
+
+def _procedure_ids(server: Any, tenant_admin: str) -> list[str]:
+    listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(tenant_admin)).json()
+    return [p["id"] for p in listed]
+
+
+def _procedure(procedure_id: str, intent: str) -> str:
+    """PROCEDURE under another id and intent."""
+    return PROCEDURE.replace("id: opening-hours", f"id: {procedure_id}").replace(
+        "intents: [opening_hours]", f"intents: [{intent}]"
+    )
+
+
 def test_autonomous_intents_must_exist(server: Any) -> None:
     tenants = server.runtime.tenants
     tenants.create("initech", "eu")
     admin = tenants.create_key("initech", "admin")
     assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, PROCEDURE)
     assert put.status_code == 200, put.text
     before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
     known = "known: opening_hours, returns, shipping"
@@ -420,12 +437,10 @@ def test_a_procedure_whose_intent_is_out_of_scope_is_refused(server: Any) -> Non
     tenants.create("names-procedure", "eu")
     admin = tenants.create_key("names-procedure", "admin")
     assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
-    source = PROCEDURE.replace("intents: [opening_hours]", "intents: [out_of_scope]")
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": source, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, _procedure("opening-hours", "out_of_scope"))
     refused(put, 400, "procedure file 'upload.yaml': intents: 'out_of_scope' is reserved (the "
             "label of a message that names no intent); choose another name")  # fmt: skip
-    assert httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json() == []
+    assert _procedure_ids(server, admin) == []
     assert _ask(server, "names-procedure").status_code == 200
 
 
@@ -476,11 +491,10 @@ def test_a_procedure_with_yaml_aliases_is_refused(server: Any, depth: int) -> No
     tenants.create(tenant, "eu")
     admin = tenants.create_key(tenant, "admin")
     server.runtime.agents.put_connection(tenant, "shop", ConnectionSpec("https://shop.example/"))
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": _alias_bomb(depth),
-                    "version": 0}, headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, _alias_bomb(depth))
     refused(put, 400, "procedure file 'upload.yaml': invalid YAML at line 13, column 18: "
             "aliases (*name) are not allowed in a procedure; write the value out")  # fmt: skip
-    assert httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json() == []
+    assert _procedure_ids(server, admin) == []
 
 
 # -- how many example utterances ---------------------------------------------------------
@@ -493,8 +507,7 @@ def test_too_many_or_too_long_example_utterances_are_refused(server: Any) -> Non
     tenants = server.runtime.tenants
     tenants.create("many-examples", "eu")
     admin = tenants.create_key("many-examples", "admin")
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, PROCEDURE)
     assert put.status_code == 200, put.text  # two examples of its own
     before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
     many = {"intents": {"a": [f"question {i}" for i in range(2500)],
@@ -510,16 +523,11 @@ def test_too_many_or_too_long_example_utterances_are_refused(server: Any) -> Non
     fits = {"intents": {"a": [f"question {i}" for i in range(2500)],
                         "b": [f"request {i}" for i in range(2498)]}}  # fmt: skip
     assert _patch(server, admin, fits).status_code == 200
-    more = PROCEDURE.replace("id: opening-hours", "id: closing-hours").replace(
-        "intents: [opening_hours]", "intents: [closing_hours]"
-    )
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": more, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, _procedure("closing-hours", "closing_hours"))
     refused(put, 400, "procedure 'closing-hours': 5,002 example utterances in all (the "
             "configuration's and the procedures'); at most 5,000, as the intent classifier is "
             "fitted on all of them after every change")  # fmt: skip
-    listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json()
-    assert [p["id"] for p in listed] == ["opening-hours"]
+    assert _procedure_ids(server, admin) == ["opening-hours"]
 
 
 def test_an_intent_cannot_be_both_the_configurations_and_a_procedures(server: Any) -> None:
@@ -529,8 +537,7 @@ def test_an_intent_cannot_be_both_the_configurations_and_a_procedures(server: An
     tenants = server.runtime.tenants
     tenants.create("shared-names", "eu")
     admin = tenants.create_key("shared-names", "admin")
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": PROCEDURE, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, PROCEDURE)
     assert put.status_code == 200, put.text
     assert _patch(server, admin, {"intents": INTENTS}).status_code == 200
     before = httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json()
@@ -539,13 +546,8 @@ def test_an_intent_cannot_be_both_the_configurations_and_a_procedures(server: An
             "'opening_hours' is an intent of procedure 'opening-hours'; these intents start no "
             "procedure, so add its examples to that procedure instead")  # fmt: skip
     assert httpx.get(f"{server.url}/v1/agent/config", headers=auth(admin)).json() == before
-    returns = PROCEDURE.replace("id: opening-hours", "id: returns-desk").replace(
-        "intents: [opening_hours]", "intents: [returns]"
-    )
-    put = httpx.put(f"{server.url}/v1/procedures", json={"source": returns, "version": 0},
-                    headers=auth(admin), timeout=60)  # fmt: skip
+    put = _put_procedure(server, admin, _procedure("returns-desk", "returns"))
     refused(put, 400, "procedure 'returns-desk': intent 'returns' is in the agent "
             "configuration's intents, which start no procedure; remove it there first, or give "
             "this procedure's intent another name")  # fmt: skip
-    listed = httpx.get(f"{server.url}/v1/procedures", headers=auth(admin)).json()
-    assert [p["id"] for p in listed] == ["opening-hours"]
+    assert _procedure_ids(server, admin) == ["opening-hours"]

@@ -28,12 +28,7 @@ document.addEventListener('alpine:init', function () {
         this.loading = false;
         if (!response.ok) { this.error = response.error; return; }
         this.load(response.data);
-        var self = this;
-        // Another card saved the configuration: if nothing else changed in between, this
-        // list is still current and takes the new version (else its Save gets a 409).
-        window.addEventListener('agent-config-saved', function (event) {
-          if (event.detail.version === self.version + 1) self.version = event.detail.version;
-        });
+        api.followConfig(this);
       },
       load(config) {
         this.stored = config.intents;
@@ -95,7 +90,7 @@ document.addEventListener('alpine:init', function () {
           return;
         }
         this.load(response.data);
-        window.dispatchEvent(new CustomEvent('agent-config-saved', { detail: response.data }));
+        api.configSaved(response.data);
         this.note = 'Saved (configuration version ' + response.data.version + ').';
       }
     };

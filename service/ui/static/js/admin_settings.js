@@ -53,12 +53,7 @@ document.addEventListener('alpine:init', function () {
         this.intents = response.data.autonomous_intents.join(', ');
         this.thresholds = response.data.thresholds;
         this.version = response.data.version;
-        var self = this;
-        // The intents card saved: if nothing else changed in between, this form is still
-        // current and takes the new version (else its Save gets a 409).
-        window.addEventListener('agent-config-saved', function (event) {
-          if (event.detail.version === self.version + 1) self.version = event.detail.version;
-        });
+        api.followConfig(this);
       },
       async save() {
         this.note = ''; this.error = '';
@@ -69,7 +64,7 @@ document.addEventListener('alpine:init', function () {
         });
         if (response.ok) {
           this.version = response.data.version;
-          window.dispatchEvent(new CustomEvent('agent-config-saved', { detail: response.data }));
+          api.configSaved(response.data);
           this.note = 'Saved (configuration version ' + response.data.version + ').';
         } else {
           this.error = 'Not saved: ' + response.error + (response.status === 409 ? ' Reload the page to see the current settings.' : '');

@@ -79,6 +79,19 @@
     return typeof value === 'number' ? value.toFixed(digits === undefined ? 2 : digits) : '–';
   }
 
+  // Cards that each edit part of the agent configuration (PATCH /v1/agent/config with the
+  // version they read): `saved` tells the others of a save; `followConfig` keeps a card's
+  // version current when nothing else changed in between (else its Save gets a 409).
+  function configSaved(config) {
+    window.dispatchEvent(new CustomEvent('agent-config-saved', { detail: config }));
+  }
+
+  function followConfig(card) {
+    window.addEventListener('agent-config-saved', function (event) {
+      if (event.detail.version === card.version + 1) card.version = event.detail.version;
+    });
+  }
+
   window.api = {
     csrf: csrf,
     get: function (path) { return call('GET', path); },
@@ -87,6 +100,8 @@
     patch: function (path, body) { return call('PATCH', path, body); },
     del: function (path, version) { return call('DELETE', path, undefined, version); },
     upload: upload,
+    configSaved: configSaved,
+    followConfig: followConfig,
     when: when,
     num: num
   };
