@@ -1,5 +1,6 @@
 """A trace arranged for reading: the steps as a timeline, the answer's sentences beside the
-passages they cite, with the quoted text marked inside each passage.
+passages they cite, with the quoted text marked inside each passage, and which passages the
+answerability model read with the P it gave each.
 
 Pure presentation of what the trace recorded; nothing is recomputed. Templates render
 these records with autoescaping, so every text stays text.
@@ -44,6 +45,7 @@ class PassageView:
     score: float | None
     segments: list[Segment] = field(default_factory=list)
     cited: bool = False
+    read: float | None = None  # the answerability model's P for this passage, if it read it
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class TraceView:
     qa_scores: list[ScoreView]
     intent: str
     notes: list[str]
+    read: list[int] = field(default_factory=list)  # the passages the model read, in its order
 
 
 def _json(value: Any) -> str:
@@ -145,6 +148,7 @@ def view(trace: Trace) -> TraceView:
                 cited=chunk_id in quotes,
             )
         )  # fmt: skip
+    read = _read(trace, passages)
     qa_scores = []
     notes = []
     for name, score in trace.scores.items():
@@ -161,4 +165,22 @@ def view(trace: Trace) -> TraceView:
             notes.append(f"{name}: {score}")
     understand = trace.ran("understand")
     intent = str(understand.outputs.get("intent", {}).get("label", "")) if understand else ""
-    return TraceView(trace, steps, sentences, passages, qa_scores, intent, notes)
+    return TraceView(trace, steps, sentences, passages, qa_scores, intent, notes, read)
+
+
+def _read(trace: Trace, passages: list[PassageView]) -> list[int]:
+    """Marks the passages the answerability model read with the P it gave each (the retrieve
+    step's `answerability_read`, scored as `passage_0`, `passage_1`...); returns their
+    numbers in the order the model read them."""
+    retrieve = trace.ran("retrieve")
+    if retrieve is None:
+        return []
+    by_id = {p.chunk_id: p for p in passages}
+    numbers = []
+    for i, chunk_id in enumerate(retrieve.outputs.get("answerability_read", [])):
+        passage = by_id.get(str(chunk_id))
+        if passage is None:
+            continue
+        passage.read = retrieve.scores.get(f"passage_{i}")
+        numbers.append(passage.number)
+    return numbers

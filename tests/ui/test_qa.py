@@ -1,10 +1,12 @@
 """The QA console in a real browser: a reply the customer rated down is in the review
 queue (found with the filters), its trace reads as a timeline of steps with the deciding
-rule and the passages beside the answer, and a correction submitted from the review form
+rule and the passages beside the answer (those the answerability model read marked with its
+P), and a correction submitted from the review form
 appears in the golden set. Markup in a question stays text on the trace page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -66,6 +68,10 @@ def test_qa_lead_reviews_a_queued_trace_and_the_correction_joins_the_golden_set(
     expect(steps.nth(2).locator("pre").last).to_contain_text("chunk_id")
     marked = qa.locator(".passage.cited mark")
     expect(marked.first).to_contain_text("PayPal")
+    read = qa.locator(".passage .badge.read")  # the answerability model's two passages
+    expect(read).to_have_count(2)
+    expect(read.first).to_contain_text(re.compile(r"read by the answerability model · P \d\.\d\d"))
+    expect(qa.locator("#model-read .ref")).to_have_count(2)
 
     qa.get_by_label("incorrect", exact=True).check()
     qa.get_by_label("missing knowledge").check()
