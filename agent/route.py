@@ -6,15 +6,21 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
 3. while a procedure waits for a slot value (agent.procedures.runner):
    slot: a message holding a valid value for the slot continues the procedure;
    stop: "never mind" and the like closes the procedure, with a line saying so;
-   switch: a request that starts another procedure (rule 4) closes this one, with a line;
+   goodbye: a goodbye (agent.understand.small_talk) closes it too, and says goodbye;
+   small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
+   again;
+   switch: a request that starts another procedure (rule 5) closes this one, with a line;
    question: a question is answered from the knowledge, then the procedure's question is
    asked again (or, when the question is handed off, the procedure is closed with a line);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
-4. request: an intent with a procedure starts it when the intent is confident and the message
+4. small_talk: a message that is only a greeting, thanks, an acknowledgement or a goodbye
+   gets a line of its own, not a search of the knowledge (which found the last answer's
+   passages again and repeated it);
+5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ..."); those words are English, so a message detected (>= 0.8) as another
    language starts the procedure on the intent's confidence alone;
-5. knowledge: everything else, including a general question on a procedure's topic ("How
+6. knowledge: everything else, including a general question on a procedure's topic ("How
    long does shipping take?").
 """
 
@@ -29,13 +35,13 @@ from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
 from agent.understand.request import RequestSignal, read_request
 
-Kind = Literal["handoff", "procedure", "knowledge", "close"]
+Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 
 
 @dataclass(frozen=True)
 class Route:
     """Where a message goes: `kind` runs it; `routed` is the finer label the routing set uses
-    (procedure:<id> | slot | knowledge | handoff | close); `interrupted` is a waiting
+    (procedure:<id> | slot | knowledge | handoff | close | small_talk); `interrupted` is a waiting
     procedure the message leaves (closed on switch/stop, resumed after a question)."""
 
     kind: Kind
@@ -72,6 +78,8 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return Route("handoff", "handoff", "human", "the end user asked for a human", signal)
     if runner is not None and running is not None:
         return _while_running(ctx, runner, running, signal, target if starts else None)
+    if ctx.understanding.small_talk_kind is not None:
+        return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     if starts and target:
         reason = procedure_reason(intent, config.thresholds.intent, target)
         reason += f"; the message asks to act on the user's own case ({_words(signal)})"
@@ -105,6 +113,14 @@ def _while_running(
         reason = f"procedure '{name}' waits for '{slot}'; the end user asked to stop"
         reason += f" ({_words(signal)})"
         return Route("close", "close", "stop", reason, signal, interrupted=running)
+    kind = ctx.understanding.small_talk_kind
+    if kind == "goodbye":
+        reason = f"procedure '{name}' waits for '{slot}'; {_small_talk(ctx)}"
+        return Route("close", "close", "goodbye", reason, signal, interrupted=running)
+    if kind is not None:
+        reason = f"procedure '{name}' waits for '{slot}'; {_small_talk(ctx)}, then it asks again"
+        return Route("small_talk", "small_talk", "small_talk", reason, signal,
+                     interrupted=running)  # fmt: skip
     if other is not None and other != name:
         reason = (
             f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
@@ -120,6 +136,12 @@ def _while_running(
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"
     return Route("procedure", "slot", "slot", reason, signal, running=running)
+
+
+def _small_talk(ctx: TurnContext) -> str:
+    found = ctx.understanding.small_talk
+    said = ", ".join(f"'{p}'" for p in found.detail.get("phrases", []))  # type: ignore[attr-defined]
+    return f"the message is small talk ({found.label}: {said}): a line of its own, no search"
 
 
 def _words(signal: RequestSignal) -> str:
@@ -149,7 +171,7 @@ def after_interruption(reply: Reply, route: Route, runner: ProcedureRunner) -> R
     state = route.interrupted
     if state is None:
         return reply
-    if route.rule == "question" and reply.decision != "handoff":
+    if route.rule in ("question", "small_talk") and reply.decision != "handoff":
         return _amend(reply, after=resume_line(runner, state))
     amended = _amend(reply, before=stopped_line(runner, state))
     return amended if route.rule == "switch" else replace(amended, procedure_state=None)

@@ -34,11 +34,7 @@ from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
 from agent.llm.chat import ChatModel, ChatModelError
 from agent.procedures.runner import ProcedureState, StepOutcome
-from agent.reasons import (
-    answer_rule,
-    injection_rule,
-    no_answer_reason,
-)
+from agent.reasons import answer_rule, injection_rule, no_answer_reason
 from agent.replies import (
     Citation,
     ConversationState,
@@ -52,6 +48,7 @@ from agent.route import after_interruption, choose_route, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
+from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, reply_line
 from agent.understand.subject import read_subject
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
@@ -62,7 +59,6 @@ RETRIEVE_K = 10
 
 HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
-CLOSED_TEXT = "Is there anything else I can help you with?"
 
 
 class Agent:
@@ -140,9 +136,16 @@ class Agent:
             return self._handoff(ctx, rule=step.reason)
         if route.kind == "close" and runner is not None and route.interrupted is not None:
             self._skip_answer_steps(ctx.trace, "the end user stopped the procedure")
-            text = f"{stopped_line(runner, route.interrupted)} {CLOSED_TEXT}"
+            after = GOODBYE if route.rule == "goodbye" else ANYTHING_ELSE
+            text = f"{stopped_line(runner, route.interrupted)} {after}"
             return self._finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
-        if route.kind == "procedure":
+        if route.kind == "small_talk":
+            self._skip_answer_steps(ctx.trace, "small talk: the reply is a line of its own")
+            waiting = route.interrupted is not None
+            text = reply_line(ctx.understanding.small_talk.label, ctx.config.disclosure, waiting)
+            state = ctx.state.procedure_state
+            reply = self._finish(ctx, text, "answered", 1.0, [], state, rule=step.reason)
+        elif route.kind == "procedure":
             reply = self._procedure(ctx, route.running)
         else:
             reply = self._knowledge(ctx, alone=route.interrupted is not None)

@@ -125,7 +125,13 @@ class ReplyScoring:
             [s for s in verify.outputs.get("sentences", []) if s.get("supported")] if verify else []
         )
         contexts = list(chunks.values())
-        answered = trace.decision is not None and trace.decision.proposed == "answered"
+        # a line of the agent's own (small talk, a closed procedure) skips retrieval: it is
+        # no answer to judge, as a handoff or a clarifying question is none
+        answered = (
+            trace.decision is not None
+            and trace.decision.proposed == "answered"
+            and trace.ran("retrieve") is not None
+        )
         citations = []
         if answered:
             for sentence in sentences:

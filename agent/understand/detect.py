@@ -12,6 +12,7 @@ from agent.understand.language import detect_language
 from agent.understand.records import OUT_OF_SCOPE, Prediction, Understanding
 from agent.understand.screening import detect_injection
 from agent.understand.sentiment import detect_sentiment
+from agent.understand.small_talk import detect_small_talk
 
 SWITCHABLE = ("intent_prediction", "sentiment")  # features that turn a detector off
 
@@ -32,6 +33,7 @@ class Detection:
             "language": found.language,
             "sentiment": found.sentiment,
             "human_request": found.human_request,
+            "small_talk": found.small_talk,
             "injection": self.injection,
         }
 
@@ -54,4 +56,6 @@ def detect_all(message: str, config: AgentConfig, intents: IntentClassifier | No
     else:
         sentiment = Prediction("neutral", 0.0, {"skipped": "sentiment is off"})
     skipped = tuple(f for f in SWITCHABLE if not config.enabled(f))
-    return Detection(Understanding(intent, language, sentiment, human), injection, skipped)
+    small_talk = detect_small_talk(message)
+    understanding = Understanding(intent, language, sentiment, human, small_talk)
+    return Detection(understanding, injection, skipped)

@@ -5,9 +5,10 @@ The detectors live beside this module, one per concern, and all return `Predicti
 - `agent.understand.intents.IntentClassifier` (tenant intents, or `OUT_OF_SCOPE`),
 - `agent.understand.language.detect_language`, `agent.understand.sentiment.detect_sentiment`,
 - `agent.understand.human_request.detect_human_request`,
+- `agent.understand.small_talk.detect_small_talk`,
 - `agent.understand.screening.detect_injection`.
 
-`Understanding` gathers the first four for one message so the router and the handoff summary
+`Understanding` gathers the first five for one message so the router and the handoff summary
 get one typed record; the injection verdict goes to the trace, where the router reads it
 (`agent.understand.detect` runs them all).
 """
@@ -68,8 +69,16 @@ class Understanding:
     language: Prediction
     sentiment: Prediction
     human_request: Prediction
+    small_talk: Prediction = field(
+        default_factory=lambda: Prediction("none", 0.0, {"skipped": "not detected"})
+    )
 
     @property
     def wants_human(self) -> bool:
         """True when the end user explicitly asked for a person (always hands off)."""
         return self.human_request.label == "human"
+
+    @property
+    def small_talk_kind(self) -> str | None:
+        """The kind of small talk the message is (agent.understand.small_talk), or None."""
+        return None if self.small_talk.label == "none" else self.small_talk.label

@@ -4,6 +4,7 @@ order-status procedure waits for an order number is not taken as the order numbe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -281,3 +282,62 @@ def test_the_answerability_model_reads_the_help_centre_before_agent_guidelines(
     read = retrieve["outputs"]["answerability_read"]
     assert document[read[0]] == "help-centre.md", retrieve  # the first passage it read
     assert document[chunks[0]["chunk_id"]] != "help-centre.md", retrieve  # not retrieval's
+
+
+@pytest.mark.slow
+def test_small_talk_after_an_answer_gets_its_own_line_not_the_answer_again(demo: Any) -> None:
+    """Found in session 33: "thanks!", "ok" and "bye" after an answer searched the knowledge
+    with the answered turn, found its passages again, and repeated the answer at 0.97; "hi"
+    got "I couldn't find anything about that"."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    hello = say(url, user, conversation, "Hi there!")
+    assert hello["text"].startswith("Hello! You are chatting with an AI assistant"), hello
+    assert hello["text"].endswith("What can I help you with?"), hello
+    answer = say(url, user, conversation, "How long does shipping take?")
+    assert "3 to 5 working days" in answer["text"], answer
+    for message, line in [
+        ("thanks!", "You're welcome. Is there anything else I can help you with?"),
+        ("ok", "Is there anything else I can help you with?"),
+        ("ok thanks, bye", "Thank you for contacting us. Goodbye!"),
+    ]:
+        reply = say(url, user, conversation, message)
+        assert reply["text"] == line and not reply["citations"], (message, reply)
+        steps = trace(url, keys, reply)["steps"]
+        assert steps[1]["outputs"]["rule"] == "small_talk", steps[1]
+        assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
+    still = say(url, user, conversation, "Hi, how long does shipping take?")  # not only a greeting
+    assert "3 to 5 working days" in still["text"], still
+    scores = scored(url, keys, hello)  # no answer to judge: the QA queue does not fill with them
+    assert scores["answer_relevance"]["value"] is None, scores
+    assert scores["answer_relevance"]["detail"]["reason"] == "not an answer", scores
+
+
+def scored(url: str, keys: dict[str, str], reply: dict[str, Any]) -> dict[str, Any]:
+    """The quality scores of a reply's trace, once the background scorer wrote them."""
+    deadline = time.monotonic() + 120
+    while True:
+        scores: dict[str, Any] = trace(url, keys, reply).get("scores") or {}
+        if scores:
+            return scores
+        assert time.monotonic() < deadline, "the reply was not scored within 120 s"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_small_talk_while_a_procedure_waits_keeps_it_and_a_goodbye_closes_it(demo: Any) -> None:
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "thanks")
+    resumed = 'You\'re welcome. Back to "Check the status of an order": What is your order number?'
+    assert reply["text"].startswith(resumed), reply
+    assert "couldn't find an order number" not in reply["text"], reply
+    asked = say(url, user, conversation, "1234567890")  # the procedure goes on
+    assert "email address" in asked["text"], asked
+    bye = say(url, user, conversation, "bye")
+    assert bye["text"] == (
+        'I\'ve stopped "Check the status of an order". Thank you for contacting us. Goodbye!'
+    ), bye
+    after = say(url, user, conversation, "How long does shipping take?")
+    assert "3 to 5 working days" in after["text"] and "Back to" not in after["text"], after

@@ -1,0 +1,87 @@
+"""Is a message small talk: a greeting, thanks, an acknowledgement or a goodbye, and nothing
+else? Such a message asks nothing of the knowledge: searching it for "thanks!" after an answer
+found the same passages again and repeated the answer, with high confidence. The router
+(agent/route.py) answers it with a line of its own instead (`reply_line`).
+
+A message is small talk when the phrases of `small_talk_words.yaml` (English) and its filler
+words ("there", "so much", "for your") make up all of its words, at most `MAX_WORDS` of them,
+and at least one phrase is there: "Hi there!", "thanks so much for your help", "ok great,
+bye". Any other word makes it a message like any other ("hi, where is my order?"). Where
+several kinds appear, the one that ends the conversation most wins: goodbye, then thanks,
+then greeting, then acknowledgement ("ok thanks, bye" is a goodbye). Bare "yes" and "no" are
+not small talk: they answer a question the agent asked.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from agent.understand.records import Prediction
+from agent.understand.word_lists import lower_case_lists
+
+WORDS = Path(__file__).with_name("small_talk_words.yaml")
+KINDS = ("goodbye", "thanks", "greeting", "acknowledgement")  # the first found decides
+NONE = "none"
+MAX_WORDS = 12
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+GOODBYE = "Thank you for contacting us. Goodbye!"
+
+
+@cache
+def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
+    """Each phrase as its words -> its kind; the filler words."""
+    lists = lower_case_lists(WORDS)
+    phrases = {tuple(p.split()): kind for kind in KINDS for p in lists[kind]}
+    return phrases, frozenset(lists["filler"])
+
+
+def detect_small_talk(message: str) -> Prediction:
+    """The kind of small talk `message` is, or `NONE`; see the module docstring."""
+    tokens = _TOKEN.findall(message.lower().replace("\u2019", "'"))
+    if not tokens:
+        return Prediction(NONE, 0.95, {"rule": "no words"})
+    if len(tokens) > MAX_WORDS:
+        return Prediction(NONE, 0.95, {"rule": f"more than {MAX_WORDS} words"})
+    phrases, filler = _lists()
+    longest = max(len(p) for p in phrases)
+    found: list[tuple[str, str]] = []  # (kind, phrase)
+    at = 0
+    while at < len(tokens):
+        match = next(
+            (
+                tuple(tokens[at : at + n])
+                for n in range(min(longest, len(tokens) - at), 0, -1)
+                if tuple(tokens[at : at + n]) in phrases
+            ),
+            None,
+        )
+        if match is not None:
+            found.append((phrases[match], " ".join(match)))
+            at += len(match)
+        elif tokens[at] in filler:
+            at += 1
+        else:
+            return Prediction(NONE, 0.95, {"rule": f"'{tokens[at]}' is more than small talk"})
+    if not found:
+        return Prediction(NONE, 0.95, {"rule": "filler words only"})
+    kind = next(k for k in KINDS if any(f == k for f, _ in found))
+    return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
+
+
+def reply_line(kind: str, disclosure: str, waiting: bool = False) -> str:
+    """The agent's line for small talk of `kind`: a greeting says what the agent is (the
+    tenant's AI disclosure) and asks what the end user needs. `waiting`: a procedure waits
+    for a value and asks for it again right after, so the line offers nothing more."""
+    if waiting:
+        return {"greeting": "Hello!", "thanks": "You're welcome."}.get(kind, "")
+    if kind == "greeting":
+        return f"Hello! {disclosure} What can I help you with?"
+    if kind == "thanks":
+        return f"You're welcome. {ANYTHING_ELSE}"
+    if kind == "goodbye":
+        return GOODBYE
+    return ANYTHING_ELSE

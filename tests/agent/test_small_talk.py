@@ -1,0 +1,62 @@
+"""Small talk (agent.understand.small_talk): a message made only of greetings, thanks,
+acknowledgements or goodbyes (and filler words) is small talk of the kind that ends the
+conversation most; any other word makes it a message like any other."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.understand.small_talk import MAX_WORDS, detect_small_talk, reply_line
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("hi", "greeting"),
+        ("Hi there!", "greeting"),
+        ("Good morning! I have a question", "greeting"),
+        ("hello, need help", "greeting"),
+        ("thanks!", "thanks"),
+        ("Thank you so much for your help", "thanks"),
+        ("That is fine. Thank you!", "thanks"),  # an mtrag_dev conversation's turn
+        ("cheers mate", "thanks"),
+        ("ok", "acknowledgement"),
+        ("Got it, sounds good", "acknowledgement"),
+        ("ok thanks, bye", "goodbye"),
+        ("That\u2019s all, thank you", "goodbye"),
+        ("no thanks", "goodbye"),
+    ],
+)
+def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
+    found = detect_small_talk(message)
+    assert found.label == kind, found
+    assert found.detail["phrases"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hi, where is my order?",
+        "thanks, and what about returns?",
+        "How long does shipping take?",
+        "ok so how much is shipping",
+        "yes",  # answers a question the agent asked
+        "no",
+        "is it",  # filler words only
+        "\U0001f44d",  # no words
+        "thanks " * MAX_WORDS + "thanks",  # too long to be small talk
+    ],
+)
+def test_anything_more_is_not_small_talk(message: str) -> None:
+    assert detect_small_talk(message).label == "none"
+
+
+def test_the_lines_say_what_the_agent_is_and_stay_short_while_a_procedure_waits() -> None:
+    disclosure = "You are chatting with an AI assistant."
+    assert reply_line("greeting", disclosure) == (
+        "Hello! You are chatting with an AI assistant. What can I help you with?"
+    )
+    assert reply_line("thanks", disclosure).startswith("You're welcome.")
+    assert reply_line("goodbye", disclosure).endswith("Goodbye!")
+    assert reply_line("thanks", disclosure, waiting=True) == "You're welcome."
+    assert reply_line("acknowledgement", disclosure, waiting=True) == ""
