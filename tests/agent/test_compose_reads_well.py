@@ -237,6 +237,9 @@ def test_a_question_in_the_passage_is_not_quoted_as_the_answer() -> None:
         "Adapted from the ABCD agent guidelines (ASAPP, MIT licence)",
         "In this case,",
         "This might be also phrased as international shipping.",  # the demo, session 28
+        # the demo's answer to "How much is shipping?" after a closed order lookup (session 33)
+        "Standard shipping is $8.00, so enter '8' into the box",
+        "Enter 'website team' into the input box",
         # a step behind a condition in brackets (the demo's order guideline, session 29)
         "(Only if the records say Yes) Find out whether the item has already shipped. -",
         "(Only if the records say Yes) Find out how much the item cost",
