@@ -48,7 +48,7 @@ from agent.route import after_interruption, choose_route, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
-from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, reply_line
+from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far, reply_line
 from agent.understand.subject import read_subject
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
@@ -222,19 +222,20 @@ class Agent:
         the scenario but without the earlier turns, which would pull the search toward the
         old topic: `alone`, when the message interrupts a waiting procedure as a new
         question (agent/route.py), or when it names a subject of its own
-        (agent/understand/subject.py)."""
+        (agent/understand/subject.py). The earlier turns never hold small talk or what a
+        goodbye ended (agent.understand.small_talk.conversation_so_far)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
-        message = ctx.message
+        message, earlier = ctx.message, conversation_so_far(state.history)  # no small talk
         if alone:
             history = "set aside: the message interrupts a procedure"
         else:
             subject = read_subject(
-                message, state.history, ctx.understanding.language.label,
+                message, earlier, ctx.understanding.language.label,
                 lambda words: self._absent_words(agent.tenant, words),
             )  # fmt: skip
             alone = subject.new
             history = f"{'set aside' if alone else 'kept'}: {subject.reason}"
-        query = Query(message, () if alone else state.history, state.scenario)
+        query = Query(message, () if alone else earlier, state.scenario)
         with trace.timed("retrieve") as step:
             if config.enabled("query_rewriting") and self._chat is not None:
                 query = rewrite_query(self._chat, query)

@@ -10,6 +10,10 @@ bye". Any other word makes it a message like any other ("hi, where is my order?"
 several kinds appear, the one that ends the conversation most wins: goodbye, then thanks,
 then greeting, then acknowledgement ("ok thanks, bye" is a goodbye). Bare "yes" and "no" are
 not small talk: they answer a question the agent asked.
+
+The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
+and starts after the last goodbye: after "ok bye", "How much is shipping?" was searched with
+the closed order lookup's turns and quoted an order-status line.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from agent.understand.records import Prediction
 from agent.understand.word_lists import lower_case_lists
+from knowledge.query import Turn
 
 WORDS = Path(__file__).with_name("small_talk_words.yaml")
 KINDS = ("goodbye", "thanks", "greeting", "acknowledgement")  # the first found decides
@@ -85,3 +90,19 @@ def reply_line(kind: str, disclosure: str, waiting: bool = False) -> str:
     if kind == "goodbye":
         return GOODBYE
     return ANYTHING_ELSE
+
+
+def conversation_so_far(history: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """The earlier turns worth searching with: without small talk and the agent's replies to
+    it, and only those after the end user's last goodbye."""
+    kept: list[Turn] = []
+    skipping = False  # the agent's replies to a small-talk turn are left out with it
+    for turn in history:
+        if turn.role == "user":
+            kind = detect_small_talk(turn.text).label
+            if kind == "goodbye":
+                kept.clear()
+            skipping = kind != NONE
+        if not skipping:
+            kept.append(turn)
+    return tuple(kept)

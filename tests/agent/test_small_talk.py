@@ -1,12 +1,19 @@
 """Small talk (agent.understand.small_talk): a message made only of greetings, thanks,
 acknowledgements or goodbyes (and filler words) is small talk of the kind that ends the
-conversation most; any other word makes it a message like any other."""
+conversation most; any other word makes it a message like any other. The conversation a
+question is searched with leaves small talk out and starts after the last goodbye."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.understand.small_talk import MAX_WORDS, detect_small_talk, reply_line
+from agent.understand.small_talk import (
+    MAX_WORDS,
+    conversation_so_far,
+    detect_small_talk,
+    reply_line,
+)
+from knowledge.query import Turn
 
 
 @pytest.mark.parametrize(
@@ -60,3 +67,13 @@ def test_the_lines_say_what_the_agent_is_and_stay_short_while_a_procedure_waits(
     assert reply_line("goodbye", disclosure).endswith("Goodbye!")
     assert reply_line("thanks", disclosure, waiting=True) == "You're welcome."
     assert reply_line("acknowledgement", disclosure, waiting=True) == ""
+
+
+def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a_goodbye() -> None:
+    asked = Turn("user", "How long does shipping take?")
+    answer = Turn("assistant", "Standard shipping takes 3 to 5 working days.")
+    thanks = [Turn("user", "thanks!"), Turn("assistant", "You're welcome.")]
+    assert conversation_so_far((asked, answer, *thanks)) == (asked, answer)
+    goodbye = [Turn("user", "ok bye"), Turn("assistant", "Thank you for contacting us.")]
+    later = Turn("user", "Do you ship to Canada?")
+    assert conversation_so_far((asked, answer, *goodbye, later)) == (later,)
