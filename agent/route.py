@@ -34,6 +34,7 @@ from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
 from agent.understand.request import RequestSignal, read_request
+from agent.understand.small_talk import reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 
@@ -136,6 +137,15 @@ def _while_running(
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"
     return Route("procedure", "slot", "slot", reason, signal, running=running)
+
+
+def small_talk_line(ctx: TurnContext, route: Route) -> str:
+    """The reply to small talk (agent.understand.small_talk.reply_line), naming the tenant's
+    procedures when it asks what the agent can do."""
+    runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
+    requests = [p.title for p in runner.procedures] if runner is not None else []
+    kind, waiting = ctx.understanding.small_talk.label, route.interrupted is not None
+    return reply_line(kind, ctx.config.disclosure, waiting, requests)
 
 
 def _small_talk(ctx: TurnContext) -> str:

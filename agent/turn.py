@@ -44,11 +44,11 @@ from agent.replies import (
     TurnContext,
     handoff_summary,
 )
-from agent.route import after_interruption, choose_route, stopped_line
+from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
-from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far, reply_line
+from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
 from agent.understand.subject import read_subject
 from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
@@ -141,9 +141,7 @@ class Agent:
             return self._finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
         if route.kind == "small_talk":
             self._skip_answer_steps(ctx.trace, "small talk: the reply is a line of its own")
-            waiting = route.interrupted is not None
-            text = reply_line(ctx.understanding.small_talk.label, ctx.config.disclosure, waiting)
-            state = ctx.state.procedure_state
+            text, state = small_talk_line(ctx, route), ctx.state.procedure_state
             reply = self._finish(ctx, text, "answered", 1.0, [], state, rule=step.reason)
         elif route.kind == "procedure":
             reply = self._procedure(ctx, route.running)

@@ -1,14 +1,17 @@
-"""Is a message small talk: a greeting, thanks, an acknowledgement or a goodbye, and nothing
-else? Such a message asks nothing of the knowledge: searching it for "thanks!" after an answer
-found the same passages again and repeated the answer, with high confidence. The router
-(agent/route.py) answers it with a line of its own instead (`reply_line`).
+"""Is a message small talk: a greeting, thanks, an acknowledgement, a goodbye or a question
+about the agent itself ("Am I talking to a bot?", "What can you do?"), and nothing else? Such
+a message asks nothing of the knowledge: searching it for "thanks!" after an answer found the
+same passages again and repeated the answer, with high confidence, and "Am I talking to a
+bot?" got "I couldn't find anything about that". The router (agent/route.py) answers it with
+a line of its own instead (`reply_line`).
 
 A message is small talk when the phrases of `small_talk_words.yaml` (English) and its filler
 words ("there", "so much", "for your") make up all of its words, at most `MAX_WORDS` of them,
 and at least one phrase is there: "Hi there!", "thanks so much for your help", "ok great,
 bye". Any other word makes it a message like any other ("hi, where is my order?"). Where
-several kinds appear, the one that ends the conversation most wins: goodbye, then thanks,
-then greeting, then acknowledgement ("ok thanks, bye" is a goodbye). Bare "yes" and "no" are
+several kinds appear, a question about the agent wins, then the kind that ends the
+conversation most: goodbye, then thanks, then greeting, then acknowledgement ("ok thanks,
+bye" is a goodbye). Bare "yes" and "no" are
 not small talk: they answer a question the agent asked.
 
 The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
@@ -19,6 +22,7 @@ the closed order lookup's turns and quoted an order-status line.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -27,7 +31,7 @@ from agent.understand.word_lists import lower_case_lists
 from knowledge.query import Turn
 
 WORDS = Path(__file__).with_name("small_talk_words.yaml")
-KINDS = ("goodbye", "thanks", "greeting", "acknowledgement")  # the first found decides
+KINDS = ("identity", "goodbye", "thanks", "greeting", "acknowledgement")  # first found decides
 NONE = "none"
 MAX_WORDS = 12
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -77,12 +81,19 @@ def detect_small_talk(message: str) -> Prediction:
     return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
 
 
-def reply_line(kind: str, disclosure: str, waiting: bool = False) -> str:
-    """The agent's line for small talk of `kind`: a greeting says what the agent is (the
-    tenant's AI disclosure) and asks what the end user needs. `waiting`: a procedure waits
-    for a value and asks for it again right after, so the line offers nothing more."""
+def reply_line(
+    kind: str, disclosure: str, waiting: bool = False, requests: Sequence[str] = ()
+) -> str:
+    """The agent's line for small talk of `kind`. A greeting, and a question about the agent,
+    say what the agent is (the tenant's AI disclosure); a question about the agent also names
+    the `requests` it can carry out (its procedures' titles). `waiting`: a procedure waits for
+    a value and asks for it again right after, so the line offers nothing more."""
     if waiting:
-        return {"greeting": "Hello!", "thanks": "You're welcome."}.get(kind, "")
+        short = {"identity": disclosure, "greeting": "Hello!", "thanks": "You're welcome."}
+        return short.get(kind, "")
+    if kind == "identity":
+        can = f" I can also carry out these requests: {'; '.join(requests)}." if requests else ""
+        return f"{disclosure}{can} What can I help you with?"
     if kind == "greeting":
         return f"Hello! {disclosure} What can I help you with?"
     if kind == "thanks":

@@ -346,3 +346,18 @@ def test_small_talk_while_a_procedure_waits_keeps_it_and_a_goodbye_closes_it(dem
     assert "Standard shipping is $8.00 per order." in after["text"], after
     assert "Back to" not in after["text"], after
     assert trace(url, keys, after)["steps"][2]["inputs"]["context"] == "", after
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["Am I talking to a bot?", "What can you do?"])
+def test_a_question_about_the_agent_says_it_is_an_ai_and_what_it_can_do(
+    demo: Any, question: str
+) -> None:
+    """Found in session 33: both got "I couldn't find anything about that" or a clarifying
+    question naming unrelated passages."""
+    url, keys = demo
+    conversation = start(url, keys)
+    reply = say(url, keys["end-user"], conversation, question)
+    assert reply["text"].startswith(conversation["disclosure"]), reply
+    assert "Check the status of an order" in reply["text"], reply  # a demo procedure's title
+    assert "Reset a password" in reply["text"], reply

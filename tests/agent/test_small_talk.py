@@ -32,6 +32,9 @@ from knowledge.query import Turn
         ("ok thanks, bye", "goodbye"),
         ("That\u2019s all, thank you", "goodbye"),
         ("no thanks", "goodbye"),
+        ("Am I talking to a bot?", "identity"),
+        ("hi, who are you?", "identity"),  # asks something: not only a greeting
+        ("What can you do?", "identity"),
     ],
 )
 def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
@@ -49,6 +52,7 @@ def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
         "ok so how much is shipping",
         "yes",  # answers a question the agent asked
         "no",
+        "What can you do about my refund?",
         "is it",  # filler words only
         "\U0001f44d",  # no words
         "thanks " * MAX_WORDS + "thanks",  # too long to be small talk
@@ -67,6 +71,11 @@ def test_the_lines_say_what_the_agent_is_and_stay_short_while_a_procedure_waits(
     assert reply_line("goodbye", disclosure).endswith("Goodbye!")
     assert reply_line("thanks", disclosure, waiting=True) == "You're welcome."
     assert reply_line("acknowledgement", disclosure, waiting=True) == ""
+    assert reply_line("identity", disclosure, requests=["Reset a password"]) == (
+        "You are chatting with an AI assistant. I can also carry out these requests: Reset a "
+        "password. What can I help you with?"
+    )
+    assert reply_line("identity", disclosure, waiting=True) == disclosure
 
 
 def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a_goodbye() -> None:
