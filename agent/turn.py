@@ -24,7 +24,7 @@ from typing import Literal
 
 from agent.answer.answerability import AnswerabilityModel
 from agent.answer.clarify import naming, topics
-from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.compose_step import compose_step
 from agent.answer.judge import AnswerabilityJudge
 from agent.answer.lists import join_quotes
 from agent.answer.passage_screening import screen_chunks
@@ -32,7 +32,7 @@ from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
-from agent.llm.chat import ChatModel, ChatModelError
+from agent.llm.chat import ChatModel
 from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import answer_rule, injection_rule, no_answer_reason
 from agent.replies import (
@@ -272,7 +272,7 @@ class Agent:
                 ],
             }  # fmt: skip
             step.scores = judged.scores()
-        draft = self._compose(ctx, reading, result)
+        draft = compose_step(trace, config, self._chat, message, reading, result)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
             verification: Verification = verifier.check(draft)
@@ -319,33 +319,6 @@ class Agent:
         if asked_back:
             why += "; already asked to clarify"
         return self._handoff(ctx, rule=why, found=found, confidence=judged.reply_confidence(False))
-
-    def _compose(self, ctx: TurnContext, reading: Reading, result: SearchResult) -> Draft:
-        message = ctx.message
-        composer: Composer = ExtractiveComposer()
-        reason = "extractive: quotes the best-supported sentences"
-        if ctx.config.enabled("generative_composition"):
-            if self._chat is None:
-                reason = "generative_composition is on but no chat model is configured; extractive"
-            else:
-                composer = GenerativeComposer(self._chat)
-                reason = "generative (flagged): the chat model answers from numbered passages"
-        with ctx.trace.timed("compose") as step:
-            step.generative = composer.generative
-            step.model = composer.name
-            try:
-                draft = composer.compose(message, reading, result.chunks)
-            except ChatModelError as error:
-                step.status = "failed"
-                reason = f"{error}; fell back to extractive"
-                draft = ExtractiveComposer().compose(message, reading, result.chunks)
-            step.reason = reason
-            step.outputs = {
-                "sentences": [
-                    {"text": s.text, "chunk_ids": list(s.chunk_ids)} for s in draft.sentences
-                ]
-            }
-        return draft
 
     def _finish(
         self,

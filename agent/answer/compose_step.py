@@ -1,0 +1,44 @@
+"""The compose step of a turn: the composer the tenant's configuration chooses, recorded in
+the trace. Extractive by default; generative when the `generative_composition` feature is on
+and a chat model is configured, falling back to extractive when the model fails."""
+
+from __future__ import annotations
+
+from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.reading import Reading
+from agent.config import AgentConfig
+from agent.llm.chat import ChatModel, ChatModelError
+from agent.trace import Trace
+from knowledge.retrieve import SearchResult
+
+
+def compose_step(
+    trace: Trace,
+    config: AgentConfig,
+    chat: ChatModel | None,
+    message: str,
+    reading: Reading,
+    result: SearchResult,
+) -> Draft:
+    composer: Composer = ExtractiveComposer()
+    reason = "extractive: quotes the best-supported sentences"
+    if config.enabled("generative_composition"):
+        if chat is None:
+            reason = "generative_composition is on but no chat model is configured; extractive"
+        else:
+            composer = GenerativeComposer(chat)
+            reason = "generative (flagged): the chat model answers from numbered passages"
+    with trace.timed("compose") as step:
+        step.generative = composer.generative
+        step.model = composer.name
+        try:
+            draft = composer.compose(message, reading, result.chunks)
+        except ChatModelError as error:
+            step.status = "failed"
+            reason = f"{error}; fell back to extractive"
+            draft = ExtractiveComposer().compose(message, reading, result.chunks)
+        step.reason = reason
+        step.outputs = {
+            "sentences": [{"text": s.text, "chunk_ids": list(s.chunk_ids)} for s in draft.sentences]
+        }
+    return draft
