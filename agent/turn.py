@@ -10,7 +10,9 @@ Rules of the decide step, in order (the trace names the one that applied):
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
    sentence survived verification; between thresholds.clarify and thresholds.answer the
    agent asks a clarifying question that names the topics of the passages found
-   (agent.answer.clarify; once; a second time it hands off); below, it hands off;
+   (agent.answer.clarify; once; a second time it hands off); below, it hands off; a message
+   in another language than the passages, not answered, is asked once for that language
+   instead (agent.answer.language_reply);
 4. autonomy: in copilot mode (or per-intent mode for an intent not listed) a reply becomes a
    draft that a human approves before the end user sees it.
 """
@@ -26,6 +28,7 @@ from agent.answer.answerability import AnswerabilityModel
 from agent.answer.clarify import naming, topics
 from agent.answer.compose_step import compose_step
 from agent.answer.judge import AnswerabilityJudge
+from agent.answer.language_reply import language_mismatch, same_language
 from agent.answer.lists import join_quotes
 from agent.answer.passage_screening import screen_chunks
 from agent.answer.planted import PlantedSentenceFilter
@@ -220,15 +223,17 @@ class Agent:
         the scenario but without the earlier turns, which would pull the search toward the
         old topic: `alone`, when the message interrupts a waiting procedure as a new
         question (agent/route.py), or when it names a subject of its own
-        (agent/understand/subject.py). The earlier turns never hold small talk or what a
-        goodbye ended (agent.understand.small_talk.conversation_so_far)."""
+        (agent/understand/subject.py). The earlier turns never hold small talk, what a goodbye
+        ended (agent.understand.small_talk.conversation_so_far), or turns in another language
+        (agent.answer.language_reply.same_language)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
-        message, earlier = ctx.message, conversation_so_far(state.history)  # no small talk
+        message, language = ctx.message, ctx.understanding.language
+        earlier = same_language(conversation_so_far(state.history), language)  # no small talk
         if alone:
             history = "set aside: the message interrupts a procedure"
         else:
             subject = read_subject(
-                message, earlier, ctx.understanding.language.label,
+                message, earlier, language.label,
                 lambda words: self._absent_words(agent.tenant, words),
             )  # fmt: skip
             alone = subject.new
@@ -307,6 +312,12 @@ class Agent:
             )  # fmt: skip
         why = no_answer_reason(confidence, thresholds, len(kept))
         asked_back = _asked_back(state)
+        mismatch = language_mismatch(language, result.chunks)
+        if mismatch is not None and not asked_back:  # says which language it can answer in
+            return self._finish(
+                ctx, mismatch.line, "clarify", judged.reply_confidence(False), [],
+                state.procedure_state, rule=f"{why}; {mismatch.reason}",
+            )  # fmt: skip
         if confidence >= thresholds.clarify and kept and not asked_back:
             options = topics(draft.chunks.values(), about=result.resolved.current)
             return self._finish(

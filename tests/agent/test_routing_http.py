@@ -1,6 +1,8 @@
 """Issue 13's demo cases through the HTTP API of `clearline demo` (what `make run` runs): a
 general shipping question is answered from knowledge, and a question asked while the
-order-status procedure waits for an order number is not taken as the order number."""
+order-status procedure waits for an order number is not taken as the order number. Also
+small talk, questions about the agent, and a question in another language than the
+knowledge."""
 
 from __future__ import annotations
 
@@ -361,3 +363,21 @@ def test_a_question_about_the_agent_says_it_is_an_ai_and_what_it_can_do(
     assert reply["text"].startswith(conversation["disclosure"]), reply
     assert "Check the status of an order" in reply["text"], reply  # a demo procedure's title
     assert "Reset a password" in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_question_in_another_language_is_asked_for_in_english_once(demo: Any) -> None:
+    """Found in session 33: "¿Cuánto cuesta el envío?" got "I couldn't find anything about
+    that. Could you put it another way?", in English."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    spanish = say(url, user, conversation, "¿Cuánto cuesta el envío?")
+    assert spanish["decision"] == "clarify", spanish
+    assert spanish["text"].startswith("Lo siento, solo puedo responder en inglés."), spanish
+    assert "Sorry, I can only answer in English." in spanish["text"], spanish
+    # the English question is searched without the Spanish turn (with it, it was handed off)
+    english = say(url, user, conversation, "How much is shipping?")
+    assert "Standard shipping is $8.00 per order." in english["text"], english
+    again = start(url, keys)
+    say(url, user, again, "Wie lange dauert der Versand?")
+    assert say(url, user, again, "Wo ist meine Bestellung?")["decision"] == "handoff"
