@@ -10,7 +10,8 @@ Rules of the decide step, in order (the trace names the one that applied):
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
    sentence survived verification; between thresholds.clarify and thresholds.answer the
    agent asks a clarifying question that names the topics of the passages found
-   (agent.answer.clarify; once; a second time it hands off); below, it hands off; a message
+   (agent.answer.clarify; once; a second time, or when the end user is upset
+   (agent.understand.sentiment.upset), it hands off); below, it hands off; a message
    in another language than the passages, not answered, is asked once for that language
    instead (agent.answer.language_reply);
 4. autonomy: in copilot mode (or per-intent mode for an intent not listed) a reply becomes a
@@ -51,6 +52,7 @@ from agent.route import after_interruption, choose_route, small_talk_line, stopp
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import OUT_OF_SCOPE, Understanding
+from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
 from agent.understand.subject import read_subject
 from knowledge.planted import PlantedInstructionClassifier
@@ -318,7 +320,8 @@ class Agent:
                 ctx, mismatch.line, "clarify", judged.reply_confidence(False), [],
                 state.procedure_state, rule=f"{why}; {mismatch.reason}",
             )  # fmt: skip
-        if confidence >= thresholds.clarify and kept and not asked_back:
+        cues = upset(ctx.understanding.sentiment)  # upset: a person, not a question back
+        if confidence >= thresholds.clarify and kept and not asked_back and cues is None:
             options = topics(draft.chunks.values(), about=result.resolved.current)
             return self._finish(
                 ctx, naming(options), "clarify",
@@ -327,7 +330,9 @@ class Agent:
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "
                 f"naming the topics found ({'; '.join(options) or 'none'})",
             )  # fmt: skip
-        if asked_back:
+        if cues is not None:
+            why += f"; the end user is upset ({cues}): a person takes over"
+        elif asked_back:
             why += "; already asked to clarify"
         return self._handoff(ctx, rule=why, found=found, confidence=judged.reply_confidence(False))
 

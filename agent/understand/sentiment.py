@@ -31,6 +31,7 @@ from agent.understand.word_lists import read_yaml, strings, weights
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 THRESHOLD = 0.2  # |compound| below this is neutral
+UPSET = -0.5  # at or below: the end user is upset (agent/turn.py hands off, not asks back)
 _ALPHA = 15.0
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 LEXICON_FILE = Path(__file__).with_name("sentiment_lexicon.yaml")
@@ -125,3 +126,14 @@ def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"['’`]", " ", plain)
+
+
+def upset(sentiment: Prediction) -> str | None:
+    """The cues of a message whose sentiment is `UPSET` or worse, for the trace; else None.
+    A switched-off detector (no compound) is never upset."""
+    compound = sentiment.detail.get("compound")
+    if not isinstance(compound, float) or compound > UPSET:
+        return None
+    cues = sentiment.detail.get("cues") or []
+    shown = ", ".join(f"'{c[0]}'" for c in cues) if isinstance(cues, list) else ""
+    return f"sentiment {compound:.2f}: {shown}"

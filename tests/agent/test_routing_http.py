@@ -381,3 +381,17 @@ def test_a_question_in_another_language_is_asked_for_in_english_once(demo: Any) 
     again = start(url, keys)
     say(url, user, again, "Wie lange dauert der Versand?")
     assert say(url, user, again, "Wo ist meine Bestellung?")["decision"] == "handoff"
+
+
+@pytest.mark.slow
+def test_an_upset_end_user_the_knowledge_cannot_answer_gets_a_person(demo: Any) -> None:
+    """Found in session 33: "This is ridiculous, your service is terrible!" got "Do you mean
+    "Status Service Removed", ...?". An upset end user with an answerable question still gets
+    the answer."""
+    url, keys = demo
+    user = keys["end-user"]
+    reply = say(url, user, start(url, keys), "This is ridiculous, your service is terrible!")
+    assert reply["decision"] == "handoff", reply
+    assert "the end user is upset" in trace(url, keys, reply)["steps"][-1]["reason"], reply
+    angry = "This is ridiculous!! How long does shipping take?"
+    assert "3 to 5 working days" in say(url, user, start(url, keys), angry)["text"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.understand.sentiment import detect_sentiment
+from agent.understand.records import Prediction
+from agent.understand.sentiment import detect_sentiment, upset
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,11 @@ def test_confidence_grows_with_evidence_and_drops_when_mixed() -> None:
     assert thin.confidence < strong.confidence
     assert mixed.confidence < strong.confidence
     assert "cues" in strong.detail
+
+
+def test_upset_names_the_cues_of_a_strongly_negative_message_only() -> None:
+    found = upset(detect_sentiment("This is ridiculous, your service is terrible!"))
+    assert found is not None and "'this is ridiculous'" in found and "'terrible'" in found
+    assert upset(detect_sentiment("I am a bit unhappy with the delivery")) is None  # mildly
+    assert upset(detect_sentiment("How long does shipping take?")) is None
+    assert upset(Prediction("neutral", 0.0, {"skipped": "sentiment is off"})) is None
