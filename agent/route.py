@@ -150,8 +150,9 @@ def small_talk_line(ctx: TurnContext, route: Route) -> str:
 
 def _small_talk(ctx: TurnContext) -> str:
     found = ctx.understanding.small_talk
-    said = ", ".join(f"'{p}'" for p in found.detail.get("phrases", []))  # type: ignore[attr-defined]
-    return f"the message is small talk ({found.label}: {said}): a line of its own, no search"
+    phrases = found.detail.get("phrases", [])
+    said = ", ".join(f"'{p}'" for p in phrases) if isinstance(phrases, list) else ""
+    return f"the message is small talk ({found.label}: {said or 'no words'}): a line of its own"
 
 
 def _words(signal: RequestSignal) -> str:

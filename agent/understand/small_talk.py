@@ -11,8 +11,9 @@ and at least one phrase is there: "Hi there!", "thanks so much for your help", "
 bye". Any other word makes it a message like any other ("hi, where is my order?"). Where
 several kinds appear, a question about the agent wins, then the kind that ends the
 conversation most: goodbye, then thanks, then greeting, then acknowledgement ("ok thanks,
-bye" is a goodbye). Bare "yes" and "no" are
-not small talk: they answer a question the agent asked.
+bye" is a goodbye). Bare "yes" and "no" are not small talk: they answer a question the
+agent asked. A message without words ("?", an emoji) is `NOTHING`: the agent asks what the
+end user needs.
 
 The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
 and starts after the last goodbye: after "ok bye", "How much is shipping?" was searched with
@@ -33,6 +34,7 @@ from knowledge.query import Turn
 WORDS = Path(__file__).with_name("small_talk_words.yaml")
 KINDS = ("identity", "goodbye", "thanks", "greeting", "acknowledgement")  # first found decides
 NONE = "none"
+NOTHING = "nothing"  # a message without words
 MAX_WORDS = 12
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -51,8 +53,8 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
 def detect_small_talk(message: str) -> Prediction:
     """The kind of small talk `message` is, or `NONE`; see the module docstring."""
     tokens = _TOKEN.findall(message.lower().replace("\u2019", "'"))
-    if not tokens:
-        return Prediction(NONE, 0.95, {"rule": "no words"})
+    if not tokens:  # "?", "...", an emoji: nothing to search for
+        return Prediction(NOTHING, 0.95, {"rule": "no words"})
     if len(tokens) > MAX_WORDS:
         return Prediction(NONE, 0.95, {"rule": f"more than {MAX_WORDS} words"})
     phrases, filler = _lists()
@@ -96,6 +98,8 @@ def reply_line(
         return f"{disclosure}{can} What can I help you with?"
     if kind == "greeting":
         return f"Hello! {disclosure} What can I help you with?"
+    if kind == NOTHING:
+        return "What can I help you with?"
     if kind == "thanks":
         return f"You're welcome. {ANYTHING_ELSE}"
     if kind == "goodbye":

@@ -302,6 +302,7 @@ def test_small_talk_after_an_answer_gets_its_own_line_not_the_answer_again(demo:
         ("thanks!", "You're welcome. Is there anything else I can help you with?"),
         ("ok", "Is there anything else I can help you with?"),
         ("ok thanks, bye", "Thank you for contacting us. Goodbye!"),
+        ("?", "What can I help you with?"),  # named unrelated passages before
     ]:
         reply = say(url, user, conversation, message)
         assert reply["text"] == line and not reply["citations"], (message, reply)
