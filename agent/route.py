@@ -13,9 +13,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question: a question is answered from the knowledge, then the procedure's question is
    asked again (or, when the question is handed off, the procedure is closed with a line);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
-4. small_talk: a message that is only a greeting, thanks, an acknowledgement or a goodbye
-   gets a line of its own, not a search of the knowledge (which found the last answer's
-   passages again and repeated it);
+4. small_talk: a message that is only a greeting, thanks, an acknowledgement, a goodbye, a
+   question about the agent ("What can you do?") or no words at all gets a line of its own,
+   not a search of the knowledge (which found the last answer's passages again and repeated
+   it);
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ..."); those words are English, so a message detected (>= 0.8) as another
