@@ -63,6 +63,7 @@ from knowledge.retrieve import Retriever, SearchResult
 RETRIEVE_K = 10
 
 HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
+SORRY_TEXT = "I'm sorry for the trouble."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
 
 
@@ -159,7 +160,12 @@ class Agent:
             trace.skip(name, reason)
 
     def _handoff(
-        self, ctx: TurnContext, rule: str, found: str = "", confidence: float = 1.0
+        self,
+        ctx: TurnContext,
+        rule: str,
+        found: str = "",
+        confidence: float = 1.0,
+        sorry: bool = False,
     ) -> Reply:
         trace = ctx.trace
         if not trace.steps or trace.steps[-1].name == "route":
@@ -172,8 +178,9 @@ class Agent:
         trace.decision = Decision(
             decision="handoff", proposed="handoff", confidence=confidence, rule=rule
         )
+        text = f"{SORRY_TEXT} {HANDOFF_TEXT}" if sorry else HANDOFF_TEXT  # to an upset end user
         return Reply(
-            HANDOFF_TEXT, HANDOFF_TEXT, "handoff", "handoff", confidence, [], trace,
+            text, text, "handoff", "handoff", confidence, [], trace,
             ctx.state.procedure_state, summary, ctx.understanding.intent.label,
         )  # fmt: skip
 
@@ -334,7 +341,8 @@ class Agent:
             why += f"; the end user is upset ({cues}): a person takes over"
         elif asked_back:
             why += "; already asked to clarify"
-        return self._handoff(ctx, rule=why, found=found, confidence=judged.reply_confidence(False))
+        sure = judged.reply_confidence(False)
+        return self._handoff(ctx, why, found, sure, sorry=cues is not None)
 
     def _finish(
         self,

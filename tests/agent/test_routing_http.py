@@ -393,6 +393,7 @@ def test_an_upset_end_user_the_knowledge_cannot_answer_gets_a_person(demo: Any) 
     user = keys["end-user"]
     reply = say(url, user, start(url, keys), "This is ridiculous, your service is terrible!")
     assert reply["decision"] == "handoff", reply
+    assert reply["text"].startswith("I'm sorry for the trouble. I'm handing"), reply
     assert "the end user is upset" in trace(url, keys, reply)["steps"][-1]["reason"], reply
     angry = "This is ridiculous!! How long does shipping take?"
     assert "3 to 5 working days" in say(url, user, start(url, keys), angry)["text"]
