@@ -36,6 +36,7 @@ KINDS = ("identity", "goodbye", "thanks", "greeting", "acknowledgement")  # firs
 NONE = "none"
 NOTHING = "nothing"  # a message without words
 MAX_WORDS = 12
+MAX_NAMED = 8  # the requests a question about the agent names, of a tenant's procedures
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
@@ -88,13 +89,17 @@ def reply_line(
 ) -> str:
     """The agent's line for small talk of `kind`. A greeting, and a question about the agent,
     say what the agent is (the tenant's AI disclosure); a question about the agent also names
-    the `requests` it can carry out (its procedures' titles). `waiting`: a procedure waits for
-    a value and asks for it again right after, so the line offers nothing more."""
+    the `requests` it can carry out (its procedures' titles, at most `MAX_NAMED`). `waiting`:
+    a procedure waits for a value and asks for it again right after, so the line offers
+    nothing more."""
     if waiting:
         short = {"identity": disclosure, "greeting": "Hello!", "thanks": "You're welcome."}
         return short.get(kind, "")
     if kind == "identity":
-        can = f" I can also carry out these requests: {'; '.join(requests)}." if requests else ""
+        named = list(requests[:MAX_NAMED])
+        if len(requests) > MAX_NAMED:
+            named.append(f"and {len(requests) - MAX_NAMED} more")
+        can = f" I can also carry out these requests: {'; '.join(named)}." if named else ""
         return f"{disclosure}{can} What can I help you with?"
     if kind == "greeting":
         return f"Hello! {disclosure} What can I help you with?"

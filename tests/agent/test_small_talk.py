@@ -77,6 +77,8 @@ def test_the_lines_say_what_the_agent_is_and_stay_short_while_a_procedure_waits(
         "password. What can I help you with?"
     )
     assert reply_line("identity", disclosure, waiting=True) == disclosure
+    many = reply_line("identity", disclosure, requests=[f"Request {n}" for n in range(1, 12)])
+    assert "Request 8; and 3 more." in many and "Request 9" not in many
     assert reply_line("nothing", disclosure) == "What can I help you with?"
 
 
