@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Literal
 
 from agent.answer.answerability import AnswerabilityModel
-from agent.answer.clarify import naming, topics
+from agent.answer.clarify import chosen, naming, topics
 from agent.answer.compose_step import compose_step
 from agent.answer.judge import AnswerabilityJudge
 from agent.answer.language_reply import language_mismatch, same_language
@@ -238,6 +238,8 @@ class Agent:
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         message, language = ctx.message, ctx.understanding.language
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk
+        if (choice := chosen(earlier, message)) is not None:  # answers "Do you mean ...?"
+            message, earlier = f"{choice.question} {choice.option}", earlier[:-2]
         if alone:
             history = "set aside: the message interrupts a procedure"
         else:

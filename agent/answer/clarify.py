@@ -18,13 +18,21 @@ shipping?", "Shipping costs" is the likelier reading than an order-issue procedu
 "Status Quantity" whose text mentions shipping. With one topic there is nothing to choose
 between, and the question asks for more detail instead; with none, the reply says that
 nothing was found and asks the end user to put it another way (or ask for a person).
+
+The end user's answer to it (`chosen`) picks an option by its words ("Shipping costs",
+"shipping") or its place ("the second one", "2", "the last"); the question asked about, with
+the option's words, is then what is searched for. Before, "Shipping costs" was searched with
+the clarifying question, which names every option, and was handed off.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from agent.answer.reading import content_terms
+from knowledge.query import Turn
 from knowledge.records import ScoredChunk
 
 MAX_OPTIONS = 3
@@ -34,6 +42,14 @@ NOTHING_FOUND = (
     "I couldn't find anything about that in what I have been given. Could you put it "
     "another way? You can also ask for a member of our team."
 )
+_DO_YOU_MEAN = f"{OPENING} Do you mean "
+_QUOTED = re.compile(r'"([^"]*)"')
+_WORD = re.compile(r"[a-z0-9]+")
+_PLACES = {
+    "first": 0, "1st": 0, "1": 0, "second": 1, "2nd": 1, "2": 1, "third": 2, "3rd": 2, "3": 2,
+    "last": -1,
+}  # fmt: skip
+_AROUND_A_PLACE = {"the", "one", "option", "number", "no", "please", "i", "mean", "yes", "that"}
 _SECTION_SEPARATOR = ">"
 _MAX_TOPIC_CHARS = 80
 
@@ -62,8 +78,40 @@ def naming(options: list[str]) -> str:
         return NOTHING_FOUND
     if len(options) < 2:
         return ASK_MORE
-    quoted = [f'"{option}"' for option in options]
-    return f"{OPENING} Do you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+    quoted = [f'"{option.replace(chr(34), "")}"' for option in options]
+    return f"{_DO_YOU_MEAN}{', '.join(quoted[:-1])} or {quoted[-1]}?"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option of the agent's last clarifying question, and the question it asked about."""
+
+    option: str
+    question: str
+
+
+def chosen(history: tuple[Turn, ...], message: str) -> Choice | None:
+    """The option `message` picks when the agent's last reply asked which of several topics
+    the end user meant (`naming`), by its place or its words; None when the last reply named
+    no options, or the message picks none of them or more than one."""
+    if len(history) < 2 or history[-1].role != "assistant" or history[-2].role != "user":
+        return None
+    asked = history[-1].text
+    if not (asked.startswith(_DO_YOU_MEAN) and asked.endswith("?")):
+        return None
+    options = _QUOTED.findall(asked[len(_DO_YOU_MEAN) :])
+    words = [w for w in _WORD.findall(message.lower()) if w not in _AROUND_A_PLACE]
+    if len(words) == 1 and words[0] in _PLACES:
+        at = _PLACES[words[0]]
+        return Choice(options[at], history[-2].text) if at < len(options) else None
+    said = set(content_terms(message))
+    picked = [
+        option for option in options
+        if said and (terms := set(content_terms(option))) and (said <= terms or terms <= said)
+    ]  # fmt: skip
+    exact = [option for option in picked if set(content_terms(option)) == said]
+    picked = exact if len(exact) == 1 else picked  # "returns": "Returns", not "... Returned"
+    return Choice(picked[0], history[-2].text) if len(picked) == 1 else None
 
 
 def _key(topic: str) -> str:

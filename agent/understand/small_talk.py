@@ -54,8 +54,10 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
 def detect_small_talk(message: str) -> Prediction:
     """The kind of small talk `message` is, or `NONE`; see the module docstring."""
     tokens = _TOKEN.findall(message.lower().replace("\u2019", "'"))
-    if not tokens:  # "?", "...", an emoji: nothing to search for
+    if not re.search(r"[^\W_]", message):  # "?", "...", an emoji: nothing to search for
         return Prediction(NOTHING, 0.95, {"rule": "no words"})
+    if not tokens:  # digits, or letters of another script
+        return Prediction(NONE, 0.95, {"rule": "no English words"})
     if len(tokens) > MAX_WORDS:
         return Prediction(NONE, 0.95, {"rule": f"more than {MAX_WORDS} words"})
     phrases, filler = _lists()

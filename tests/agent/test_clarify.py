@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from agent.answer.clarify import ASK_MORE, NOTHING_FOUND, naming, topics
+import pytest
+
+from agent.answer.clarify import ASK_MORE, NOTHING_FOUND, chosen, naming, topics
+from knowledge.query import Turn
 from knowledge.records import Chunk, ScoredChunk
 
 
@@ -90,3 +93,37 @@ def test_a_topic_that_names_what_was_asked_comes_first() -> None:
         "Status Quantity",
         "Manage Upgrade",
     ]
+
+
+ASKED = (
+    Turn("user", "How much does it cost?"),
+    Turn("assistant", naming(["Shipping costs", "Status Quantity", "Premium subscription"])),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "option"),
+    [
+        ("Shipping costs", "Shipping costs"),
+        ("shipping", "Shipping costs"),
+        ("premium", "Premium subscription"),
+        ("the third one", "Premium subscription"),
+        ("2", "Status Quantity"),
+        ("The last one please", "Premium subscription"),
+    ],
+)
+def test_the_answer_to_a_clarifying_question_picks_an_option(answer: str, option: str) -> None:
+    found = chosen(ASKED, answer)
+    assert found is not None and found.option == option
+    assert found.question == "How much does it cost?"
+
+
+def test_an_answer_that_picks_no_single_option_is_none() -> None:
+    assert chosen(ASKED, "How long does delivery take?") is None  # a new question
+    assert chosen(ASKED, "4") is None  # three options
+    both = (ASKED[0], Turn("assistant", naming(["Returns", "Returned items", "Refunds"])))
+    assert chosen(both, "returns").option == "Returns"  # type: ignore[union-attr]  # exactly
+    alike = (ASKED[0], Turn("assistant", naming(["Return policy", "Returned items", "Refunds"])))
+    assert chosen(alike, "returns") is None  # the first two alike
+    answered = (ASKED[0], Turn("assistant", "Standard shipping is $8.00 per order."))
+    assert chosen(answered, "the first one") is None  # the last reply named no options

@@ -56,6 +56,8 @@ def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
         "no",
         "What can you do about my refund?",
         "is it",  # filler words only
+        "2",  # may pick an option the agent named
+        "\u8fd0\u8d39\u591a\u5c11",  # not English: the knowledge route says so
         "thanks " * MAX_WORDS + "thanks",  # too long to be small talk
     ],
 )

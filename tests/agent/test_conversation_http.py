@@ -1,0 +1,152 @@
+"""Conversations with the demo through its HTTP API (`clearline demo`, what `make run` runs):
+small talk and questions about the agent get lines of their own, a goodbye ends what the
+next question is searched with, a question in another language than the knowledge is asked
+for in the knowledge's language, an upset end user the knowledge cannot answer gets a
+person, and an answer to a clarifying question picks one of its options. Each was found in
+session 33 by using the demo as a new user, and failed before its change."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.agent.test_routing_http import start, trace
+from tests.service.test_demo import demo, say
+
+__all__ = ["demo"]  # the module-scoped fixture that starts the demo server
+
+
+@pytest.mark.slow
+def test_small_talk_after_an_answer_gets_its_own_line_not_the_answer_again(demo: Any) -> None:
+    """Found in session 33: "thanks!", "ok" and "bye" after an answer searched the knowledge
+    with the answered turn, found its passages again, and repeated the answer at 0.97; "hi"
+    got "I couldn't find anything about that"."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    hello = say(url, user, conversation, "Hi there!")
+    assert hello["text"].startswith("Hello! You are chatting with an AI assistant"), hello
+    assert hello["text"].endswith("What can I help you with?"), hello
+    answer = say(url, user, conversation, "How long does shipping take?")
+    assert "3 to 5 working days" in answer["text"], answer
+    for message, line in [
+        ("thanks!", "You're welcome. Is there anything else I can help you with?"),
+        ("ok", "Is there anything else I can help you with?"),
+        ("ok thanks, bye", "Thank you for contacting us. Goodbye!"),
+        ("?", "What can I help you with?"),  # named unrelated passages before
+    ]:
+        reply = say(url, user, conversation, message)
+        assert reply["text"] == line and not reply["citations"], (message, reply)
+        steps = trace(url, keys, reply)["steps"]
+        assert steps[1]["outputs"]["rule"] == "small_talk", steps[1]
+        assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
+    still = say(url, user, conversation, "Hi, how long does shipping take?")  # not only a greeting
+    assert "3 to 5 working days" in still["text"], still
+    scores = scored(url, keys, hello)  # no answer to judge: the QA queue does not fill with them
+    assert scores["answer_relevance"]["value"] is None, scores
+    assert scores["answer_relevance"]["detail"]["reason"] == "not an answer", scores
+
+
+def scored(url: str, keys: dict[str, str], reply: dict[str, Any]) -> dict[str, Any]:
+    """The quality scores of a reply's trace, once the background scorer wrote them."""
+    deadline = time.monotonic() + 120
+    while True:
+        scores: dict[str, Any] = trace(url, keys, reply).get("scores") or {}
+        if scores:
+            return scores
+        assert time.monotonic() < deadline, "the reply was not scored within 120 s"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_small_talk_while_a_procedure_waits_keeps_it_and_a_goodbye_closes_it(demo: Any) -> None:
+    """A goodbye also ends what the next question is searched with."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "thanks")
+    resumed = 'You\'re welcome. Back to "Check the status of an order": What is your order number?'
+    assert reply["text"].startswith(resumed), reply
+    assert "couldn't find an order number" not in reply["text"], reply
+    asked = say(url, user, conversation, "1234567890")  # the procedure goes on
+    assert "email address" in asked["text"], asked
+    bye = say(url, user, conversation, "bye")
+    assert bye["text"] == (
+        'I\'ve stopped "Check the status of an order". Thank you for contacting us. Goodbye!'
+    ), bye
+    # searched without the closed lookup's turns: with them, the reply quoted an order-status
+    # line ("Options include: 'Order Received', 'In Transit', ...")
+    after = say(url, user, conversation, "How much is shipping?")
+    assert "Standard shipping is $8.00 per order." in after["text"], after
+    assert "Back to" not in after["text"], after
+    assert trace(url, keys, after)["steps"][2]["inputs"]["context"] == "", after
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["Am I talking to a bot?", "What can you do?"])
+def test_a_question_about_the_agent_says_it_is_an_ai_and_what_it_can_do(
+    demo: Any, question: str
+) -> None:
+    """Found in session 33: both got "I couldn't find anything about that" or a clarifying
+    question naming unrelated passages."""
+    url, keys = demo
+    conversation = start(url, keys)
+    reply = say(url, keys["end-user"], conversation, question)
+    assert reply["text"].startswith(conversation["disclosure"]), reply
+    assert "Check the status of an order" in reply["text"], reply  # a demo procedure's title
+    assert "Reset a password" in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_question_in_another_language_is_asked_for_in_english_once(demo: Any) -> None:
+    """Found in session 33: "¿Cuánto cuesta el envío?" got "I couldn't find anything about
+    that. Could you put it another way?", in English."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    spanish = say(url, user, conversation, "¿Cuánto cuesta el envío?")
+    assert spanish["decision"] == "clarify", spanish
+    assert spanish["text"].startswith("Lo siento, solo puedo responder en inglés."), spanish
+    assert "Sorry, I can only answer in English." in spanish["text"], spanish
+    # the English question is searched without the Spanish turn (with it, it was handed off)
+    english = say(url, user, conversation, "How much is shipping?")
+    assert "Standard shipping is $8.00 per order." in english["text"], english
+    again = start(url, keys)
+    say(url, user, again, "Wie lange dauert der Versand?")
+    assert say(url, user, again, "Wo ist meine Bestellung?")["decision"] == "handoff"
+
+
+@pytest.mark.slow
+def test_an_upset_end_user_the_knowledge_cannot_answer_gets_a_person(demo: Any) -> None:
+    """Found in session 33: "This is ridiculous, your service is terrible!" got "Do you mean
+    "Status Service Removed", ...?". An upset end user with an answerable question still gets
+    the answer."""
+    url, keys = demo
+    user = keys["end-user"]
+    reply = say(url, user, start(url, keys), "This is ridiculous, your service is terrible!")
+    assert reply["decision"] == "handoff", reply
+    assert reply["text"].startswith("I'm sorry for the trouble. I'm handing"), reply
+    assert "the end user is upset" in trace(url, keys, reply)["steps"][-1]["reason"], reply
+    angry = "This is ridiculous!! How long does shipping take?"
+    assert "3 to 5 working days" in say(url, user, start(url, keys), angry)["text"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Shipping costs", "Standard shipping is $8.00 per order."),  # was handed off
+        ("the third one", "The premium subscription costs $99 a year."),
+    ],
+)
+def test_the_answer_to_a_clarifying_question_is_searched_with_the_question_asked(
+    demo: Any, answer: str, expected: str
+) -> None:
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    asked = say(url, user, conversation, "How much does it cost?")
+    assert asked["text"].endswith(
+        'Do you mean "Shipping costs", "Status Quantity" or "Premium subscription"?'
+    ), asked
+    reply = say(url, user, conversation, answer)
+    assert reply["decision"] == "answered" and expected in reply["text"], reply
