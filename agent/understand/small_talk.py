@@ -5,9 +5,10 @@ same passages again and repeated the answer, with high confidence, and "Am I tal
 bot?" got "I couldn't find anything about that". The router (agent/route.py) answers it with
 a line of its own instead (`reply_line`).
 
-A message is small talk when the phrases of `small_talk_words.yaml` (English) and its filler
-words ("there", "so much", "for your") make up all of its words, at most `MAX_WORDS` of them,
-and at least one phrase is there: "Hi there!", "thanks so much for your help", "ok great,
+A message is small talk when the phrases of `small_talk_words.yaml` (English; greetings,
+thanks and goodbyes in six more languages, answered in English) and its filler words
+("there", "so much", "for your") make up all of its words, at most `MAX_WORDS` of them, and
+at least one phrase is there: "Hi there!", "thanks so much for your help", "ok great,
 bye". Any other word makes it a message like any other ("hi, where is my order?"). Where
 several kinds appear, a question about the agent wins, then the kind that ends the
 conversation most: goodbye, then thanks, then greeting, then acknowledgement ("ok thanks,
@@ -23,6 +24,7 @@ the closed order lookup's turns and quoted an order-status line.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -53,7 +55,7 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
 
 def detect_small_talk(message: str) -> Prediction:
     """The kind of small talk `message` is, or `NONE`; see the module docstring."""
-    tokens = _TOKEN.findall(message.lower().replace("\u2019", "'"))
+    tokens = _TOKEN.findall(_fold(message))
     if not re.search(r"[^\W_]", message):  # "?", "...", an emoji: nothing to search for
         return Prediction(NOTHING, 0.95, {"rule": "no words"})
     if not tokens:  # digits, or letters of another script
@@ -84,6 +86,12 @@ def detect_small_talk(message: str) -> Prediction:
         return Prediction(NONE, 0.95, {"rule": "filler words only"})
     kind = next(k for k in KINDS if any(f == k for f, _ in found))
     return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
+
+
+def _fold(message: str) -> str:
+    """Lower case, accents stripped ("Tschüss" -> "tschuss"), curly apostrophes straight."""
+    decomposed = unicodedata.normalize("NFKD", message.lower().replace("\u2019", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def reply_line(

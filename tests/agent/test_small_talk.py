@@ -35,6 +35,9 @@ from knowledge.query import Turn
         ("Am I talking to a bot?", "identity"),
         ("hi, who are you?", "identity"),  # asks something: not only a greeting
         ("What can you do?", "identity"),
+        ("Buenos días", "greeting"),  # accents folded; the line is English
+        ("Muchas gracias!", "thanks"),
+        ("Tschüss!", "goodbye"),
         ("?", "nothing"),
         ("\U0001f44d", "nothing"),
     ],
@@ -57,6 +60,7 @@ def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
         "What can you do about my refund?",
         "is it",  # filler words only
         "2",  # may pick an option the agent named
+        "Hallo, ich habe eine Frage",  # a question in German: the language line answers it
         "\u8fd0\u8d39\u591a\u5c11",  # not English: the knowledge route says so
         "thanks " * MAX_WORDS + "thanks",  # too long to be small talk
     ],
