@@ -9,6 +9,7 @@ leaves the earlier turns out when a message changes the subject (agent/understan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,21 @@ from typing import Literal
 class Turn:
     role: Literal["user", "assistant"]
     text: str
+
+
+def without_exchanges(
+    history: tuple[Turn, ...], leave_out: Callable[[str], bool]
+) -> tuple[Turn, ...]:
+    """`history` without the end user's turns that `leave_out` names (by their text) and the
+    agent's replies to them."""
+    kept: list[Turn] = []
+    leaving = False
+    for turn in history:
+        if turn.role == "user":
+            leaving = leave_out(turn.text)
+        if not leaving:
+            kept.append(turn)
+    return tuple(kept)
 
 
 @dataclass(frozen=True)

@@ -105,11 +105,9 @@ def chosen(history: tuple[Turn, ...], message: str) -> Choice | None:
         at = _PLACES[words[0]]
         return Choice(options[at], history[-2].text) if at < len(options) else None
     said = set(content_terms(message))
-    picked = [
-        option for option in options
-        if said and (terms := set(content_terms(option))) and (said <= terms or terms <= said)
-    ]  # fmt: skip
-    exact = [option for option in picked if set(content_terms(option)) == said]
+    terms = {option: set(content_terms(option)) for option in options}
+    picked = [o for o, t in terms.items() if said and t and (said <= t or t <= said)]
+    exact = [option for option in picked if terms[option] == said]
     picked = exact if len(exact) == 1 else picked  # "returns": "Returns", not "... Returned"
     return Choice(picked[0], history[-2].text) if len(picked) == 1 else None
 

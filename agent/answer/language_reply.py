@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from agent.understand.language import detect_language
+from agent.understand.language import SURE, detect_language
 from agent.understand.records import Prediction
-from knowledge.query import Turn
+from knowledge.query import Turn, without_exchanges
 from knowledge.records import ScoredChunk
 
-SURE = 0.8  # the confidence the route step also needs to act on a message's language
 PASSAGES = 3  # the top passages whose language is the knowledge's
 NAMES = {
     "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
@@ -83,12 +83,13 @@ def same_language(history: tuple[Turn, ...], message: Prediction) -> tuple[Turn,
     message (which must be sure of its own) and the agent's replies to them."""
     if message.confidence < SURE:
         return history
-    kept: list[Turn] = []
-    skipping = False
-    for turn in history:
-        if turn.role == "user":
-            found = detect_language(turn.text)
-            skipping = found.confidence >= SURE and found.label != message.label
-        if not skipping:
-            kept.append(turn)
-    return tuple(kept)
+
+    def elsewhere(text: str) -> bool:
+        found = _language_of(text)
+        return found.confidence >= SURE and found.label != message.label
+
+    return without_exchanges(history, elsewhere)
+
+
+# Every turn reads the whole conversation again; an earlier turn's language is read once.
+_language_of = lru_cache(maxsize=4096)(detect_language)

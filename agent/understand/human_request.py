@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.understand.records import Prediction
-from agent.understand.word_lists import read_yaml, strings
+from agent.understand.word_lists import plain, read_yaml, strings
 
 HUMAN, NONE = "human", "none"
 WINDOW = 5  # words allowed between the verb and the person noun
@@ -88,6 +87,4 @@ def detect_human_request(text: str) -> Prediction:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]|_", " ", plain).split())
+    return " ".join(re.sub(r"[^\w\s]|_", " ", plain(text)).split())

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-import unicodedata
 from pathlib import Path
 
 from langdetect import DetectorFactory, detect_langs  # type: ignore[import-untyped, unused-ignore]
@@ -30,10 +29,11 @@ from langdetect.lang_detect_exception import LangDetectException  # type: ignore
 from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped, unused-ignore]
 
 from agent.understand.records import Prediction
-from agent.understand.word_lists import read_yaml, strings
+from agent.understand.word_lists import plain, read_yaml, strings
 
 SHORT_WORDS = 3
-DISAGREE_CONFIDENCE = 0.5  # below every threshold that acts on a language (route: 0.8)
+SURE = 0.8  # the confidence at which the agent acts on a message's language
+DISAGREE_CONFIDENCE = 0.5  # below `SURE`, so a disagreement never acts
 COMMON = frozenset({"en", "fr", "de", "es", "it", "pt", "nl"})
 _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 _WORD = re.compile(r"[^\W\d_]+")
@@ -56,7 +56,7 @@ def detect_language(text: str, default: str = "en") -> Prediction:
     >>> detect_language("Où est ma commande ?").label
     'fr'
     """
-    words = [_fold(w) for w in _WORD.findall(text)]
+    words = [plain(w) for w in _WORD.findall(text)]
     if not words:
         return Prediction(default, 0.0, {"method": "default", "reason": "no letters"})
     candidates = _langdetect(text)
@@ -104,8 +104,3 @@ def _langid_model() -> LanguageIdentifier:
 def _langid(text: str) -> tuple[str, float]:
     code, probability = _langid_model().classify(text)
     return _CODES.get(code, code), float(probability)
-
-
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -22,12 +22,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.understand.records import Prediction
-from agent.understand.word_lists import read_yaml, strings, weights
+from agent.understand.word_lists import plain, read_yaml, strings, weights
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 THRESHOLD = 0.2  # |compound| below this is neutral
@@ -123,9 +122,7 @@ def _confidence(label: str, compound: float, cues: list[tuple[str, float]]) -> f
 
 def _fold(text: str) -> str:
     """Lower case, accents stripped, apostrophes to spaces ("don't" -> "don t")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"['’`]", " ", plain)
+    return re.sub(r"['’`]", " ", plain(text))
 
 
 def upset(sentiment: Prediction) -> str | None:

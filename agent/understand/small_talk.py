@@ -24,14 +24,13 @@ the closed order lookup's turns and quoted an order-status line.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 from agent.understand.records import Prediction
-from agent.understand.word_lists import lower_case_lists
-from knowledge.query import Turn
+from agent.understand.word_lists import lower_case_lists, plain
+from knowledge.query import Turn, without_exchanges
 
 WORDS = Path(__file__).with_name("small_talk_words.yaml")
 KINDS = ("identity", "goodbye", "thanks", "greeting", "acknowledgement")  # first found decides
@@ -55,7 +54,7 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
 
 def detect_small_talk(message: str) -> Prediction:
     """The kind of small talk `message` is, or `NONE`; see the module docstring."""
-    tokens = _TOKEN.findall(_fold(message))
+    tokens = _TOKEN.findall(plain(message.replace("\u2019", "'")))
     if not re.search(r"[^\W_]", message):  # "?", "...", an emoji: nothing to search for
         return Prediction(NOTHING, 0.95, {"rule": "no words"})
     if not tokens:  # digits, or letters of another script
@@ -86,12 +85,6 @@ def detect_small_talk(message: str) -> Prediction:
         return Prediction(NONE, 0.95, {"rule": "filler words only"})
     kind = next(k for k in KINDS if any(f == k for f, _ in found))
     return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
-
-
-def _fold(message: str) -> str:
-    """Lower case, accents stripped ("Tschüss" -> "tschuss"), curly apostrophes straight."""
-    decomposed = unicodedata.normalize("NFKD", message.lower().replace("\u2019", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def reply_line(
@@ -125,14 +118,9 @@ def reply_line(
 def conversation_so_far(history: tuple[Turn, ...]) -> tuple[Turn, ...]:
     """The earlier turns worth searching with: without small talk and the agent's replies to
     it, and only those after the end user's last goodbye."""
-    kept: list[Turn] = []
-    skipping = False  # the agent's replies to a small-talk turn are left out with it
-    for turn in history:
-        if turn.role == "user":
-            kind = detect_small_talk(turn.text).label
-            if kind == "goodbye":
-                kept.clear()
-            skipping = kind != NONE
-        if not skipping:
-            kept.append(turn)
-    return tuple(kept)
+    goodbyes = [
+        at for at, turn in enumerate(history)
+        if turn.role == "user" and detect_small_talk(turn.text).label == "goodbye"
+    ]  # fmt: skip
+    since = history[goodbyes[-1] :] if goodbyes else history  # the goodbye is small talk too
+    return without_exchanges(since, lambda text: detect_small_talk(text).label != NONE)

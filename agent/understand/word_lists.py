@@ -8,10 +8,18 @@ so the entry can be quoted.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+def plain(text: str) -> str:
+    """`text` in lower case with its accents stripped ("Tschüss" -> "tschuss"), as the word
+    lists are written."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

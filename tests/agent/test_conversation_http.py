@@ -7,12 +7,12 @@ session 33 by using the demo as a new user, and failed before its change."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from tests.agent.test_routing_http import start, trace
+from tests.privacy.identified import wait_scored
 from tests.service.test_demo import demo, say
 
 __all__ = ["demo"]  # the module-scoped fixture that starts the demo server
@@ -43,20 +43,10 @@ def test_small_talk_after_an_answer_gets_its_own_line_not_the_answer_again(demo:
         assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
     still = say(url, user, conversation, "Hi, how long does shipping take?")  # not only a greeting
     assert "3 to 5 working days" in still["text"], still
-    scores = scored(url, keys, hello)  # no answer to judge: the QA queue does not fill with them
+    wait_scored(url, keys["qa-lead"], [hello["trace_id"]])
+    scores = trace(url, keys, hello)["scores"]  # no answer to judge: the QA queue stays clear
     assert scores["answer_relevance"]["value"] is None, scores
     assert scores["answer_relevance"]["detail"]["reason"] == "not an answer", scores
-
-
-def scored(url: str, keys: dict[str, str], reply: dict[str, Any]) -> dict[str, Any]:
-    """The quality scores of a reply's trace, once the background scorer wrote them."""
-    deadline = time.monotonic() + 120
-    while True:
-        scores: dict[str, Any] = trace(url, keys, reply).get("scores") or {}
-        if scores:
-            return scores
-        assert time.monotonic() < deadline, "the reply was not scored within 120 s"
-        time.sleep(0.5)
 
 
 @pytest.mark.slow
