@@ -330,7 +330,7 @@ class Agent:
                 state.procedure_state, rule=f"{why}; {mismatch.reason}",
             )  # fmt: skip
         cues = upset(ctx.understanding.sentiment)  # upset: a person, not a question back
-        if confidence >= thresholds.clarify and kept and not asked_back and cues is None:
+        if confidence >= thresholds.clarify and not asked_back and cues is None:
             options = topics(draft.chunks.values(), about=result.resolved.current)
             return self._finish(
                 ctx, naming(options), "clarify",

@@ -18,9 +18,14 @@ gives.
 - in a document written for the agent (knowledge.audience, recorded on its chunks at
   ingestion), also every step or instruction, by its opening word ("Issue the refund.",
   "Ask for their phone number"), every line that names the customer or calls them "they",
-  the agent's tool or world ("the “Update the order” step", "the internal team"), and every
-  lead-in ending with a colon or comma: such a document is quoted for its facts ("Valid
-  payment methods are credit card, debit card and PayPal.");
+  that calls the agent "you" ("You do not need to enter any information."), that names the
+  agent's tool or world ("the “Update the order” step", "the internal team"), every
+  lead-in ending with a colon or comma or joined to its first item ("If Guest or Bronze: –
+  Then this is a customer error..."), every line that opens by pointing back at the step
+  before it ("This only works for Gold members."), and every line that does not end as a
+  sentence does (a step's option or item: "Full name - may have gotten this earlier",
+  "Possible options are Jeans, Shirt, Boots and Jacket"): such a document is quoted for the
+  facts it states ("Valid payment methods are credit card, debit card and PayPal.");
 - about the document: a sentence that describes its own document ("This document sets out
   the policy for...", "This guide explains how to..."): a self-reference followed by a
   verb of description (answer_words.yaml);
@@ -38,6 +43,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+from agent.answer.lists import ends_a_sentence
 from agent.understand.word_lists import lower_case_lists
 from knowledge.audience import names_the_customer, words_of
 
@@ -160,19 +166,32 @@ def _self_descriptions() -> tuple[str, ...]:
 
 def _speaks_to_the_agent(sentence: str) -> bool:
     """A step or an instruction (by its opening word, after a condition before it), a line
-    about the customer (by name or as "they"), one that names the agent's tool or world, or
-    a lead-in that ends with a colon or comma ("Guest members:", "In this case,")."""
+    about the customer (by name or as "they") or to the agent ("you", after any condition),
+    one that names the agent's tool or world, a lead-in that ends with a colon or comma
+    ("Guest members:", "In this case,") or is joined to its first item, a line that opens by
+    pointing back ("This only works for Gold members."), or a line that does not end as a
+    sentence does."""
     lists, words = _lists(), words_of(sentence)
     openers = (*lists["step_start"], *lists["instruction_start"])
     if names_the_customer(words) or _has(words, lists["customer_pronoun"]):
         return True
     if _has(words, lists["agent_tool"]) or _has(words, lists["agent_world"]):
         return True
-    if sentence.rstrip().endswith((":", ",")):
+    if sentence.rstrip().endswith((":", ",")) or _JOINED_LEAD_IN.search(sentence):
         return True
-    opening = _CONDITION_START.sub("", _BRACKETED_START.sub("", sentence))
-    return any(words_of(opening).startswith(f" {w} ") for w in openers)
+    if not ends_a_sentence(sentence):
+        return True
+    if any(words.startswith(f" {w} ") for w in lists["back_reference"]):
+        return True  # points back at a step: "This only works for Gold members."
+    opening = words_of(_CONDITION_START.sub("", _BRACKETED_START.sub("", sentence)))
+    if _has(opening, lists["agent_pronoun"]):
+        return True  # "you" after a condition: "If you are a Gold member, returns are free."
+    return any(opening.startswith(f" {w} ") for w in openers)
 
+
+# A lead-in that the parser joined to its first item ("If Guest or Bronze: – Then this is a
+# customer error, and the extra fee stays.", from a PDF's text layer).
+_JOINED_LEAD_IN = re.compile(r":\s+[-–—•*]\s")
 
 # A condition before a step: "(Only if the records say Yes) Find out...", "If it has
 # shipped, find out...", "When in doubt, escalate...".

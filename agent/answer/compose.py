@@ -15,11 +15,12 @@ from typing import Protocol
 
 from agent.answer.answer_shape import (
     is_about_the_document,
+    is_agent_internal,
     is_answer_text,
     is_title_line,
     short_answer,
 )
-from agent.answer.lists import is_lead_in, join_quotes, list_block
+from agent.answer.lists import ends_a_sentence, is_lead_in, join_quotes, list_block
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
 from knowledge.audience import AGENT, AUDIENCE, words_of
@@ -65,6 +66,11 @@ class ExtractiveComposer:
     from a second document) is left out. A lead-in ending with a colon, or an item of its
     list, is quoted as the lead-in with its whole list (agent.answer.lists); a lead-in whose
     list is not in its chunk is not quoted, unless nothing else within the margin is.
+    A sentence whose similarity to the question is below `floor` is no answer to it, however
+    well the passage as a whole scored: with none above it the draft is empty, and the agent
+    does not answer. (In the demo, "I was charged twice for my order" quoted "This only works
+    for Gold members." at similarity 0.06; the least similar sentence quoted first in an
+    answer on either dev set, ConditionalQA dev and mtrag_dev, is at 0.35.)
     Every sentence stays a verbatim quote: a short answer of its own would be a citation that
     is not a quote."""
 
@@ -77,7 +83,9 @@ class ExtractiveComposer:
         margin: float = 0.08,
         max_chars: int = 700,
         repeat: float = 0.75,
+        floor: float = 0.2,
     ) -> None:
+        self._floor = floor
         self._max_sentences = max_sentences
         self._margin = margin
         self._max_chars = max_chars
@@ -87,7 +95,7 @@ class ExtractiveComposer:
         offered = {c.chunk.chunk_id: c for c in chunks}
         if not reading.evidence:
             return Draft([], offered, self.name)
-        answers = [e for e in reading.evidence if _answers(e)]
+        answers = [e for e in reading.evidence if e.similarity >= self._floor and _answers(e)]
         if not answers:
             return Draft([], offered, self.name)
         best = answers[0].similarity
@@ -165,7 +173,25 @@ def _answers(evidence: Evidence) -> bool:
         return False  # the document's title
     if _repeats_the_title(evidence):
         return False
+    if not _in_a_list_for_the_reader(evidence, for_the_agent):
+        return False
     return not _goes_on_about_the_document(evidence)
+
+
+def _in_a_list_for_the_reader(evidence: Evidence, for_the_agent: bool) -> bool:
+    """False for a lead-in or item of a list that is not written for the end user: one whose
+    lead-in is not an answer (every lead-in of a document for the agent, where a list is a
+    step's: "Decide which article of clothing the customer is asking about:", then "Possible
+    options are Jeans, Shirt, Boots and Jacket", "Click the boots toggle switch"), or one
+    with an agent-internal item. True for a sentence in no list."""
+    chunk = evidence.chunk.chunk
+    block = list_block(chunk.text, evidence.sentence)
+    if block is None:
+        return True
+    lead_in, *items = block.split("\n")
+    if not is_answer_text(lead_in, chunk.section, for_the_agent):
+        return False
+    return not any(is_agent_internal(item) for item in items)
 
 
 def _repeats_the_title(evidence: Evidence) -> bool:
@@ -173,8 +199,7 @@ def _repeats_the_title(evidence: Evidence) -> bool:
     sentence does (a corpus record without a title is titled by its first sentence, which
     is an answer like any other)."""
     title, line = evidence.chunk.title, evidence.sentence.strip()
-    ends_a_sentence = re.search(r"[.!?][\"'”’)]*$", line) is not None
-    return bool(title) and not ends_a_sentence and words_of(line) == words_of(title)
+    return bool(title) and not ends_a_sentence(line) and words_of(line) == words_of(title)
 
 
 def _goes_on_about_the_document(evidence: Evidence) -> bool:

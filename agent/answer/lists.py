@@ -36,6 +36,12 @@ def join_quotes(quotes: list[str]) -> str:
     return text
 
 
+def ends_a_sentence(line: str) -> bool:
+    """The line ends with a full stop, a question or an exclamation mark (before any closing
+    quote or bracket)."""
+    return _ENDS_A_SENTENCE.search(line.strip()) is not None
+
+
 def is_lead_in(sentence: str) -> bool:
     return sentence.rstrip().endswith(":")
 
@@ -79,7 +85,7 @@ def _last_sentence(line: str) -> str:
 
 
 def _is_item(line: str) -> bool:
-    if _MARKER.match(line) or not _ENDS_A_SENTENCE.search(line):
+    if _MARKER.match(line) or not ends_a_sentence(line):
         return True
     label = _LABEL.match(line)
     return label is not None and len(line.split(":", 1)[0].split()) <= _LABEL_WORDS

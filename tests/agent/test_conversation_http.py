@@ -2,8 +2,9 @@
 small talk and questions about the agent get lines of their own, a goodbye ends what the
 next question is searched with, a question in another language than the knowledge is asked
 for in the knowledge's language, an upset end user the knowledge cannot answer gets a
-person, and an answer to a clarifying question picks one of its options. Each was found in
-session 33 by using the demo as a new user, and failed before its change."""
+person, and an answer to a clarifying question picks one of its options (found in session
+33); the agent's guidelines are not quoted for their steps' fragments (session 34). Each was
+found by using the demo as a new user, and failed before its change."""
 
 from __future__ import annotations
 
@@ -140,3 +141,27 @@ def test_the_answer_to_a_clarifying_question_is_searched_with_the_question_asked
     ), asked
     reply = say(url, user, conversation, answer)
     assert reply["decision"] == "answered" and expected in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
+    """Found in session 34. "What sizes do your boots come in?" quoted a step of the product
+    guideline ("Decide which article of clothing the customer is asking about: Possible
+    options are Jeans, Shirt, Boots and Jacket Click the boots toggle switch ..."); "I was
+    charged twice for my order" quoted "Full name - may have gotten this earlier ..."; "Why
+    was I charged a fee?" told the end user "this is a customer error". An upset end user
+    whose question nothing in the knowledge is like gets a person; an unknown subject is
+    asked back once."""
+    url, keys = demo
+    user = keys["end-user"]
+    sizes = say(url, user, start(url, keys), "What sizes do your boots come in?")
+    assert sizes["decision"] == "answered" and "size guide" in sizes["text"], sizes
+    for step_line in ("toggle switch", "Possible options", "record an action"):
+        assert step_line not in sizes["text"], sizes
+    twice = say(url, user, start(url, keys), "I was charged twice for my order")
+    assert twice["decision"] == "handoff" and "may have gotten" not in twice["text"], twice
+    fee = say(url, user, start(url, keys), "Why was I charged a fee?")
+    assert "customer error" not in fee["text"], fee
+    cotton = say(url, user, start(url, keys), "Is your cotton organic?")
+    assert cotton["decision"] == "clarify", cotton
+    assert cotton["text"].startswith("I couldn't find anything about that"), cotton
