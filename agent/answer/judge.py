@@ -24,9 +24,13 @@ from agent.answer.answerability import (
     Calibration,
     ReplyCalibration,
 )
-from agent.answer.reading import FEATURES_REPLY_ANSWERED, FEATURES_REPLY_DECLINED, Reading
+from agent.answer.reading import (
+    FEATURES_REPLY_ANSWERED,
+    FEATURES_REPLY_DECLINED,
+    Reading,
+    customers_first,
+)
 from agent.config import AgentConfig, Thresholds
-from knowledge.audience import AGENT, AUDIENCE
 from knowledge.query import Query
 from knowledge.records import ScoredChunk
 
@@ -101,10 +105,3 @@ class AnswerabilityJudge:
         clarify = min(config.thresholds.clarify, answer)
         thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
         return Judged(reading, thresholds, config.reader, features, estimate, reply, read)
-
-
-def customers_first(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
-    """The chunks written for customers, then those written for the company's agents, each
-    group in retrieval order (a stable sort; a chunk with no recorded audience counts as
-    written for customers)."""
-    return sorted(chunks, key=lambda c: c.chunk.metadata.get(AUDIENCE) == AGENT)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from knowledge.audience import AGENT, AUDIENCE
 from knowledge.keyword_fts import STOPWORDS
 from knowledge.protocols import Embedder
 from knowledge.records import ScoredChunk
@@ -97,8 +98,19 @@ def answerability(similarity: float, coverage: float, agreement: float) -> float
     return 1.0 / (1.0 + math.exp(-z))
 
 
+def customers_first(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
+    """The chunks written for customers, then those written for the company's agents, each
+    group in retrieval order (a stable sort; a chunk with no recorded audience counts as
+    written for customers)."""
+    return sorted(chunks, key=lambda c: c.chunk.metadata.get(AUDIENCE) == AGENT)
+
+
 class PassageReader:
-    """Scores the sentences of the top chunks against the question.
+    """Scores the sentences of the top chunks against the question, those written for
+    customers first (`customers_first`): a guideline written for the agent is quoted for its
+    facts only, so its steps must not take the place of a help page that answers. (The
+    demo's "What is your return policy?" read four chunks of the product guideline and the
+    refunds section, and quoted the refund time; the returns section ranked seventh.)
 
     `term_weights` gives the idf of words in the tenant's knowledge (KnowledgeStore.
     term_weights); rare words the passages lack weigh most.
@@ -128,7 +140,7 @@ class PassageReader:
         embeddings, as retrieval does: better on both conversation variants in
         docs/benchmarks.md)."""
         sentences: list[tuple[str, ScoredChunk, int]] = []
-        for scored in chunks[: self._top_chunks]:
+        for scored in customers_first(chunks)[: self._top_chunks]:
             for position, sentence in enumerate(split_sentences(scored.chunk.text)):
                 sentences.append((sentence, scored, position))
         if not sentences:

@@ -23,9 +23,8 @@ from agent.answer.judge import (
     FEATURES_REPLY,
     FEATURES_THRESHOLD,
     AnswerabilityJudge,
-    customers_first,
 )
-from agent.answer.reading import Reading
+from agent.answer.reading import Reading, customers_first
 from agent.config import AgentConfig
 from agent.replies import ConversationState, TenantAgent
 from agent.trace import InMemoryTraceStore

@@ -51,3 +51,23 @@ def test_the_current_turn_keeps_an_earlier_subject_from_hiding_the_answer(
 def test_no_passages_read_as_unanswerable(reader: PassageReader) -> None:
     reading = reader.read(QUESTION, "", [])
     assert reading.evidence == [] and reading.answerability == pytest.approx(answerability(0, 0, 0))
+
+
+def test_a_page_for_customers_is_read_before_the_agents_guidelines(minilm: Any) -> None:
+    """The reader reads its top chunks, those written for customers first: the demo's "What
+    is your return policy?" read four chunks of the product guideline and missed the help
+    centre's returns section, seventh in retrieval (session 34)."""
+    from knowledge.audience import AGENT, AUDIENCE
+
+    guideline = "Ask the customer for the purchase date. Check the customer's membership level."
+    steps = [
+        ScoredChunk(Chunk("guideline", 0, i, guideline, metadata={AUDIENCE: AGENT}), 0.9, "G")
+        for i in range(3)
+    ]
+    page = ScoredChunk(Chunk("shipping", 0, 0, PASSAGE), 0.5, "Shipping")
+    reading = PassageReader(minilm, lambda w: {x: 1.0 for x in w}, top_chunks=2).read(
+        QUESTION, "", [*steps, page]
+    )
+    read = {e.chunk.chunk.document_id for e in reading.evidence}
+    assert read == {"shipping", "guideline"}, read
+    assert reading.evidence[0].sentence.startswith("Standard delivery to Canada")
