@@ -288,7 +288,9 @@ class Agent:
                 ],
             }  # fmt: skip
             step.scores = judged.scores()
-        draft = compose_step(trace, config, self._chat, message, reading, result)
+        answered = state.last_decision == "answered" and state.history[-1:]
+        said = state.history[-1].text if answered else ""
+        draft = compose_step(trace, config, self._chat, message, reading, result, said)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
             verification: Verification = verifier.check(draft)

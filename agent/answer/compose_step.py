@@ -1,8 +1,11 @@
 """The compose step of a turn: the composer the tenant's configuration chooses, recorded in
 the trace. Extractive by default; generative when the `generative_composition` feature is on
-and a chat model is configured, falling back to extractive when the model fails."""
+and a chat model is configured, falling back to extractive when the model fails. A sentence
+of the agent's own answer just before is not quoted again."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.reading import Reading
@@ -19,7 +22,15 @@ def compose_step(
     message: str,
     reading: Reading,
     result: SearchResult,
+    said: str = "",
 ) -> Draft:
+    """`said`: the agent's answer just before this message, if it answered. Its sentences are
+    not quoted again: a follow-up ("How long does it take?" after "We ship to the United
+    States and Canada only.") is read with the turn before it, so the sentence that answered
+    that turn can rank first again, and saying it twice answers nothing."""
+    fresh = [e for e in reading.evidence if not (said and e.sentence.strip() in said)]
+    repeated = len(reading.evidence) - len(fresh)
+    reading = replace(reading, evidence=fresh)
     composer: Composer = ExtractiveComposer()
     reason = "extractive: quotes the best-supported sentences"
     if config.enabled("generative_composition"):
@@ -37,6 +48,8 @@ def compose_step(
             step.status = "failed"
             reason = f"{error}; fell back to extractive"
             draft = ExtractiveComposer().compose(message, reading, result.chunks)
+        if repeated:
+            reason += f"; {repeated} sentence(s) of the answer just before left out"
         step.reason = reason
         step.outputs = {
             "sentences": [{"text": s.text, "chunk_ids": list(s.chunk_ids)} for s in draft.sentences]

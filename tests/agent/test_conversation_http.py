@@ -168,3 +168,19 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
     cotton = say(url, user, start(url, keys), "Is your cotton organic?")
     assert cotton["decision"] == "clarify", cotton
     assert cotton["text"].startswith("I couldn't find anything about that"), cotton
+
+
+@pytest.mark.slow
+def test_a_follow_up_is_not_answered_with_the_answer_before_it(demo: Any) -> None:
+    """Found in session 34: "How long does it take?" after "Do you ship to Canada?" was
+    searched with that turn and quoted its answer again ("We ship to the United States and
+    Canada only."). The compose step leaves out the sentences of the answer just before."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    first = say(url, user, conversation, "Do you ship to Canada?")
+    assert first["decision"] == "answered", first
+    follow_up = say(url, user, conversation, "How long does it take?")
+    assert "7 to 10 working days" in follow_up["text"], follow_up
+    assert first["text"] not in follow_up["text"], follow_up
+    compose = next(s for s in trace(url, keys, follow_up)["steps"] if s["name"] == "compose")
+    assert "of the answer just before left out" in compose["reason"], compose
