@@ -1,14 +1,15 @@
 """The compose step of a turn: the composer the tenant's configuration chooses, recorded in
 the trace. Extractive by default; generative when the `generative_composition` feature is on
 and a chat model is configured, falling back to extractive when the model fails. A sentence
-of the agent's own answer just before is not quoted again."""
+of the agent's own answer just before is not quoted again, unless the message names
+something it says."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
-from agent.answer.reading import Reading
+from agent.answer.reading import Reading, content_terms
 from agent.config import AgentConfig
 from agent.llm.chat import ChatModel, ChatModelError
 from agent.trace import Trace
@@ -25,10 +26,16 @@ def compose_step(
     said: str = "",
 ) -> Draft:
     """`said`: the agent's answer just before this message, if it answered. Its sentences are
-    not quoted again: a follow-up ("How long does it take?" after "We ship to the United
-    States and Canada only.") is read with the turn before it, so the sentence that answered
-    that turn can rank first again, and saying it twice answers nothing."""
-    fresh = [e for e in reading.evidence if not (said and e.sentence.strip() in said)]
+    not quoted again unless they hold a content word of the message: a follow-up ("How long
+    does it take?" after "We ship to the United States and Canada only.") is read with the
+    turn before it, so the sentence that answered that turn can rank first again, and saying
+    it twice answers nothing; but "And on Saturday?" after the support hours asks about a
+    part of that answer ("Saturday 9:00 am to 5:00 pm")."""
+    asked = set(content_terms(message))
+    fresh = [
+        e for e in reading.evidence
+        if not (said and e.sentence.strip() in said and not asked & set(content_terms(e.sentence)))
+    ]  # fmt: skip
     repeated = len(reading.evidence) - len(fresh)
     reading = replace(reading, evidence=fresh)
     composer: Composer = ExtractiveComposer()

@@ -174,7 +174,8 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
 def test_a_follow_up_is_not_answered_with_the_answer_before_it(demo: Any) -> None:
     """Found in session 34: "How long does it take?" after "Do you ship to Canada?" was
     searched with that turn and quoted its answer again ("We ship to the United States and
-    Canada only."). The compose step leaves out the sentences of the answer just before."""
+    Canada only."). The compose step leaves out the sentences of the answer just before,
+    unless the message names something they say."""
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     first = say(url, user, conversation, "Do you ship to Canada?")
@@ -184,3 +185,6 @@ def test_a_follow_up_is_not_answered_with_the_answer_before_it(demo: Any) -> Non
     assert first["text"] not in follow_up["text"], follow_up
     compose = next(s for s in trace(url, keys, follow_up)["steps"] if s["name"] == "compose")
     assert "of the answer just before left out" in compose["reason"], compose
+    hours = say(url, user, conversation, "What are your support hours?")
+    saturday = say(url, user, conversation, "And on Saturday?")  # asks about a part of it
+    assert "Saturday 9:00 am to 5:00 pm" in hours["text"] and saturday["text"] == hours["text"]
