@@ -21,7 +21,9 @@ def test_requests_about_the_users_own_case(message: str) -> None:
     ["How long does shipping take?", "Can I pay with PayPal?", "Do you ship abroad?",
      "What is the return window for gold members?", "Who is your CEO?",
      "Do you ask for my password by email?", "Will you ever ask for my password?",
-     "Does your store ship to my country?", "Do you charge me if I return late?"],
+     "Does your store ship to my country?", "Do you charge me if I return late?",
+     # what would happen (session 34: the first started the subscription procedure)
+     "What happens if my subscription payment is late?", "What if my order doesn't arrive?"],
 )  # fmt: skip
 def test_general_questions_are_not_requests(message: str) -> None:
     signal = read_request(message)
