@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.answer.reading import content_terms
+from agent.answer.reading import content_terms, customers_first
 from knowledge.query import Turn
 from knowledge.records import ScoredChunk
 
@@ -55,12 +55,14 @@ _MAX_TOPIC_CHARS = 80
 
 
 def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str = "") -> list[str]:
-    """Up to `limit` distinct topics of the passages, the best-scored passage's first; with
-    `about` (the question), only of passages that share a content word with it, and the
-    topics that share one themselves before the others."""
+    """Up to `limit` distinct topics of the passages, the best-scored passage's first, those
+    of passages written for customers before those of the agent's guidelines (whose section
+    names are the agent's: "Status Mystery Fee", "Initiate Refund"); with `about` (the
+    question), only of passages that share a content word with it, and the topics that share
+    one themselves before the others."""
     wanted = set(content_terms(about))
     found: dict[str, str] = {}
-    for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
+    for scored in customers_first(sorted(chunks, key=lambda c: c.score, reverse=True)):
         if wanted and not wanted & set(content_terms(_words(scored))):
             continue
         topic = _topic(scored)

@@ -28,6 +28,20 @@ def test_topics_are_deepest_headings_best_first_without_repeats() -> None:
     )
 
 
+def test_a_help_pages_topics_come_before_a_guidelines() -> None:
+    """A guideline's section names are the agent's own ("Initiate Refund"): the demo's "How
+    many loyalty points do I earn per dollar?" offered "Initiate Refund" and "Update Refund"
+    before "Shipping costs" (session 34)."""
+    from knowledge.audience import AGENT, AUDIENCE
+
+    guideline = [
+        ScoredChunk(Chunk("g", 1, i, "x", section=name, metadata={AUDIENCE: AGENT}), 0.9, "")
+        for i, name in enumerate(["Initiate Refund", "Update Refund"])
+    ]
+    chunks = [*guideline, _scored(0.5, "Help > Shipping costs")]
+    assert topics(chunks) == ["Shipping costs", "Initiate Refund", "Update Refund"]
+
+
 def test_two_topics_read_as_a_choice_of_two() -> None:
     chunks = [_scored(0.8, "A > Refunds"), _scored(0.5, "B > Exchanges")]
     assert naming(topics(chunks)).endswith('Do you mean "Refunds" or "Exchanges"?')
