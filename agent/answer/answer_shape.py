@@ -181,7 +181,7 @@ def _speaks_to_the_agent(sentence: str) -> bool:
         return True
     if not ends_a_sentence(sentence):
         return True
-    if any(words.startswith(f" {w} ") for w in lists["back_reference"]):
+    if points_back(sentence):
         return True  # points back at a step: "This only works for Gold members."
     opening = words_of(_CONDITION_START.sub("", _BRACKETED_START.sub("", sentence)))
     if _has(opening, lists["agent_pronoun"]):
@@ -197,6 +197,13 @@ _JOINED_LEAD_IN = re.compile(r":\s+[-–—•*]\s")
 # shipped, find out...", "When in doubt, escalate...".
 _BRACKETED_START = re.compile(r"^\s*\([^)]*\)\s*")
 _CONDITION_START = re.compile(r"^\s*(?:if|when|once|after|before|unless)\b[^,]*,\s*", re.I)
+
+
+def points_back(sentence: str) -> bool:
+    """The sentence opens with a word that points back at the one before it ("It is billed
+    once a year...", "This only works for Gold members.")."""
+    words = words_of(sentence)
+    return any(words.startswith(f" {w} ") for w in _lists()["back_reference"])
 
 
 def is_question(sentence: str) -> bool:

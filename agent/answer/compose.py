@@ -18,6 +18,7 @@ from agent.answer.answer_shape import (
     is_agent_internal,
     is_answer_text,
     is_title_line,
+    points_back,
     short_answer,
 )
 from agent.answer.lists import ends_a_sentence, is_lead_in, join_quotes, list_block
@@ -65,7 +66,9 @@ class ExtractiveComposer:
     again what they say (`repeat`, 3/4, of its content words already chosen: the same fact
     from a second document) is left out. A lead-in ending with a colon, or an item of its
     list, is quoted as the lead-in with its whole list (agent.answer.lists); a lead-in whose
-    list is not in its chunk is not quoted, unless nothing else within the margin is.
+    list is not in its chunk is not quoted, unless nothing else within the margin is. A
+    sentence that opens by pointing back ("It", "This", ...) comes with the sentence before
+    it in its passage, when that one is an answer.
     A sentence whose similarity to the question is below `floor` is no answer to it, however
     well the passage as a whole scored: with none above it the draft is empty, and the agent
     does not answer. (In the demo, "I was charged twice for my order" quoted "This only works
@@ -136,6 +139,7 @@ class ExtractiveComposer:
         if short is not None:  # the quote that gives the short answer leads
             lead = next(c for c in chosen if short in c[1])
             chosen = [lead, *(c for c in chosen if c is not lead)]
+        chosen = _with_antecedents(chosen)
         sentences = [DraftSentence(q, (e.chunk.chunk.chunk_id,)) for e, q in chosen]
         return Draft(sentences, offered, self.name)
 
@@ -148,6 +152,31 @@ def _quote(evidence: Evidence) -> str | None:
     if block is not None:
         return block
     return None if is_lead_in(evidence.sentence) else evidence.sentence
+
+
+def _with_antecedents(chosen: list[tuple[Evidence, str]]) -> list[tuple[Evidence, str]]:
+    """Right before a quoted sentence that opens by pointing back ("It is billed once a year
+    to the card saved in your account."), the sentence before it in its passage ("The
+    premium subscription costs $99 a year."), when that one is an answer: moved there if it
+    is quoted already, added if not."""
+    placed: list[tuple[Evidence, str]] = []
+    for evidence, quote in chosen:
+        if (evidence, quote) in placed:
+            continue  # moved up as the sentence another one points back to
+        before = _antecedent(evidence, quote)
+        if before is not None and not any(_holds(e, q, before, before.sentence) for e, q in placed):
+            held = (e_q for e_q in chosen if _holds(*e_q, before, before.sentence))
+            placed.append(next(held, (before, before.sentence)))
+        placed.append((evidence, quote))
+    return placed
+
+
+def _antecedent(evidence: Evidence, quote: str) -> Evidence | None:
+    if quote != evidence.sentence or evidence.position == 0 or not points_back(quote):
+        return None
+    sentence = split_sentences(evidence.chunk.chunk.text)[evidence.position - 1]
+    before = Evidence(sentence, evidence.chunk, evidence.position - 1, evidence.similarity)
+    return before if _answers(before) and not is_lead_in(sentence) else None
 
 
 def _holds(chosen: Evidence, chosen_quote: str, evidence: Evidence, quote: str) -> bool:

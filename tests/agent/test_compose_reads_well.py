@@ -83,6 +83,33 @@ def test_a_sentence_unlike_the_question_is_no_answer_however_the_passage_scored(
     assert [s.text for s in draft.sentences] == [split_sentences(PRICES)[2]]
 
 
+BILLING = """The premium subscription costs $99 a year.
+It is billed once a year to the card saved in your account.
+Late payments can be extended."""
+
+
+def test_a_sentence_that_points_back_comes_with_the_one_before_it() -> None:
+    """ "It is billed once a year..." quoted alone does not say what is billed (the demo's
+    "Why was I charged a fee?", session 34); the sentence before it comes first, also when
+    the short answer moved the pointing sentence to the front."""
+    billing = ScoredChunk(Chunk("billing.md", 1, 0, BILLING, "Billing"), 0.9, "Billing")
+    parts = {"billing": billing}
+    composer = ExtractiveComposer()
+    draft = composer.compose(
+        "When am I billed?", reading_of([("billing", 1, "0.8")], parts), [billing]
+    )
+    assert [s.text for s in draft.sentences] == split_sentences(BILLING)[:2]
+    both = [("billing", 2, "0.8"), ("billing", 1, "0.79"), ("billing", 0, "0.5")]
+    draft = composer.compose("How often am I billed?", reading_of(both, parts), [billing])
+    assert [s.text for s in draft.sentences] == split_sentences(BILLING)
+    priced = composer.compose(
+        "How much is it a year?",
+        reading_of([("billing", 1, "0.8"), ("billing", 0, "0.75")], parts),
+        [billing],
+    )
+    assert [s.text for s in priced.sentences] == split_sentences(BILLING)[:2]
+
+
 def test_quotes_follow_document_order() -> None:
     parts = chunks()
     best_first = [("delivery", 4, "0.80"), ("delivery", 2, "0.78")]  # the later sentence is best
