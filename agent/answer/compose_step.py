@@ -1,8 +1,8 @@
 """The compose step of a turn: the composer the tenant's configuration chooses, recorded in
 the trace. Extractive by default; generative when the `generative_composition` feature is on
-and a chat model is configured, falling back to extractive when the model fails. A sentence
-of the agent's own answer just before is not quoted again, unless the message names
-something it says."""
+and a chat model is configured, falling back to extractive when the model fails. The
+extractive composer does not quote a sentence of the agent's own answer just before again,
+unless the message names something it says."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def compose_step(
             step.status = "failed"
             reason = f"{error}; fell back to extractive"
             draft = ExtractiveComposer().compose(message, reading, result.chunks)
-        if repeated:
+        if repeated and draft.composer == ExtractiveComposer.name:  # the model reads passages
             reason += f"; {repeated} sentence(s) of the answer just before left out"
         step.reason = reason
         step.outputs = {

@@ -127,7 +127,7 @@ def test_an_upset_end_user_the_knowledge_cannot_answer_gets_a_person(demo: Any) 
     ("answer", "expected"),
     [
         ("Shipping costs", "Standard shipping is $8.00 per order."),  # was handed off
-        ("the third one", "The premium subscription costs $99 a year."),
+        ("the second one", "The premium subscription costs $99 a year."),
     ],
 )
 def test_the_answer_to_a_clarifying_question_is_searched_with_the_question_asked(
@@ -136,8 +136,8 @@ def test_the_answer_to_a_clarifying_question_is_searched_with_the_question_asked
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     asked = say(url, user, conversation, "How much does it cost?")
-    assert asked["text"].endswith(
-        'Do you mean "Shipping costs", "Status Quantity" or "Premium subscription"?'
+    assert asked["text"].endswith(  # a help page's topics first (session 34)
+        'Do you mean "Shipping costs", "Premium subscription" or "Missing or damaged items"?'
     ), asked
     reply = say(url, user, conversation, answer)
     assert reply["decision"] == "answered" and expected in reply["text"], reply
