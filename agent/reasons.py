@@ -48,8 +48,13 @@ def answer_rule(confidence: float, thresholds: Thresholds, verified: int) -> str
     )
 
 
-def no_answer_reason(confidence: float, thresholds: Thresholds, verified: int) -> str:
-    """Why a knowledge reply is not sent as it is."""
+def no_answer_reason(
+    confidence: float, thresholds: Thresholds, verified: int, drafted: int = 1
+) -> str:
+    """Why a knowledge reply is not sent as it is: `drafted` sentences were composed, of
+    which `verified` are supported."""
+    if not drafted:
+        return "nothing in the passages is fit to quote as an answer (agent.answer.compose)"
     if not verified:
         return "no sentence of the draft is supported by the passages"
     return f"P(answerable) {confidence:.2f} < answer threshold {thresholds.answer}"

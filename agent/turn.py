@@ -323,7 +323,7 @@ class Agent:
                 ctx, text, "answered", judged.reply_confidence(True), citations,
                 state.procedure_state, rule=answer_rule(confidence, thresholds, len(kept)),
             )  # fmt: skip
-        why = no_answer_reason(confidence, thresholds, len(kept))
+        why = no_answer_reason(confidence, thresholds, len(kept), len(draft.sentences))
         asked_back = _asked_back(state)
         mismatch = language_mismatch(language, result.chunks)
         if mismatch is not None and not asked_back:  # says which language it can answer in

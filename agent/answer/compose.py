@@ -79,6 +79,7 @@ class ExtractiveComposer:
 
     name = "extractive"
     generative = False
+    FLOOR = 0.2
 
     def __init__(
         self,
@@ -86,7 +87,7 @@ class ExtractiveComposer:
         margin: float = 0.08,
         max_chars: int = 700,
         repeat: float = 0.75,
-        floor: float = 0.2,
+        floor: float = FLOOR,
     ) -> None:
         self._floor = floor
         self._max_sentences = max_sentences

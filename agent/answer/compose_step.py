@@ -55,8 +55,15 @@ def compose_step(
             step.status = "failed"
             reason = f"{error}; fell back to extractive"
             draft = ExtractiveComposer().compose(message, reading, result.chunks)
-        if repeated and draft.composer == ExtractiveComposer.name:  # the model reads passages
+        extractive = draft.composer == ExtractiveComposer.name
+        if repeated and extractive:  # the generative composer reads passages, not sentences
             reason += f"; {repeated} sentence(s) of the answer just before left out"
+        if extractive and not draft.sentences:
+            reason += (
+                "; nothing to quote: no sentence as close to the question as "
+                f"{ExtractiveComposer.FLOOR} that is an answer (not a heading, navigation, "
+                "a line for the agent or a question)"
+            )
         step.reason = reason
         step.outputs = {
             "sentences": [{"text": s.text, "chunk_ids": list(s.chunk_ids)} for s in draft.sentences]

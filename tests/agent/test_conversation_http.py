@@ -161,6 +161,9 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
         assert step_line not in sizes["text"], sizes
     twice = say(url, user, start(url, keys), "I was charged twice for my order")
     assert twice["decision"] == "handoff" and "may have gotten" not in twice["text"], twice
+    steps = {s["name"]: s for s in trace(url, keys, twice)["steps"]}  # what a QA lead reads
+    assert "nothing to quote" in steps["compose"]["reason"], steps["compose"]
+    assert steps["decide"]["reason"].startswith("nothing in the passages is fit to quote"), steps
     fee = say(url, user, start(url, keys), "Why was I charged a fee?")
     assert "customer error" not in fee["text"], fee
     returns = say(url, user, start(url, keys), "What is your return policy?")
