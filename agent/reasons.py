@@ -48,9 +48,7 @@ def answer_rule(confidence: float, thresholds: Thresholds, verified: int) -> str
     )
 
 
-def no_answer_reason(
-    confidence: float, thresholds: Thresholds, verified: int, drafted: int = 1
-) -> str:
+def no_answer_reason(confidence: float, thresholds: Thresholds, verified: int, drafted: int) -> str:
     """Why a knowledge reply is not sent as it is: `drafted` sentences were composed, of
     which `verified` are supported."""
     if not drafted:

@@ -288,8 +288,8 @@ class Agent:
                 ],
             }  # fmt: skip
             step.scores = judged.scores()
-        answered = state.last_decision == "answered" and state.history[-1:]
-        said = state.history[-1].text if answered else ""
+        answered = state.last_decision == "answered" and bool(state.history)
+        said = state.history[-1].text if answered else ""  # the agent's answer just before
         draft = compose_step(trace, config, self._chat, message, reading, result, said)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
