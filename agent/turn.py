@@ -9,13 +9,13 @@ Rules of the decide step, in order (the trace names the one that applied):
 2. a procedure's own outcome (ask, reply, hand off, or wait for approval) stands;
 3. a knowledge reply is sent when P(answerable) >= thresholds.answer and at least one
    sentence survived verification; between thresholds.clarify and thresholds.answer the
-   agent asks a clarifying question that names the topics of the passages found
-   (agent.answer.clarify; once; a second time, or when the end user is upset
+   agent asks a clarifying question that names the topics of the passages written for
+   customers (agent.answer.clarify; once; a second time, or when the end user is upset
    (agent.understand.sentiment.upset), it hands off); below, it hands off; a message
    in another language than the passages, not answered, is asked once for that language
    instead (agent.answer.language_reply);
 4. autonomy: in copilot mode (or per-intent mode for an intent not listed) a reply becomes a
-   draft that a human approves before the end user sees it.
+   draft that a human approves before the end user sees it (agent/decide.py).
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Literal
 
 from agent.answer.answerability import AnswerabilityModel
-from agent.answer.clarify import chosen, naming, topics
+from agent.answer.clarify import chosen, guidelines_speak_to, naming, topics
 from agent.answer.compose_step import compose_step
 from agent.answer.judge import AnswerabilityJudge
 from agent.answer.language_reply import language_mismatch, same_language
@@ -36,6 +35,7 @@ from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
+from agent.decide import DRAFT_TEXT, finish, handoff, skip_answer_steps
 from agent.llm.chat import ChatModel
 from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import answer_rule, injection_rule, no_answer_reason
@@ -46,12 +46,11 @@ from agent.replies import (
     Reply,
     TenantAgent,
     TurnContext,
-    handoff_summary,
 )
 from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
-from agent.understand.records import OUT_OF_SCOPE, Understanding
+from agent.understand.records import Understanding
 from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
 from agent.understand.subject import read_subject
@@ -61,10 +60,6 @@ from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult
 
 RETRIEVE_K = 10
-
-HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
-SORRY_TEXT = "I'm sorry for the trouble."
-DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
 
 
 class Agent:
@@ -139,50 +134,21 @@ class Agent:
             step.outputs = route.outputs()
         runner = ctx.agent.procedures
         if route.kind == "handoff":
-            return self._handoff(ctx, rule=step.reason)
+            return handoff(ctx, rule=step.reason)
         if route.kind == "close" and runner is not None and route.interrupted is not None:
-            self._skip_answer_steps(ctx.trace, "the end user stopped the procedure")
+            skip_answer_steps(ctx.trace, "the end user stopped the procedure")
             after = GOODBYE if route.rule == "goodbye" else ANYTHING_ELSE
             text = f"{stopped_line(runner, route.interrupted)} {after}"
-            return self._finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
+            return finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
         if route.kind == "small_talk":
-            self._skip_answer_steps(ctx.trace, "small talk: the reply is a line of its own")
+            skip_answer_steps(ctx.trace, "small talk: the reply is a line of its own")
             text, state = small_talk_line(ctx, route), ctx.state.procedure_state
-            reply = self._finish(ctx, text, "answered", 1.0, [], state, rule=step.reason)
+            reply = finish(ctx, text, "answered", 1.0, [], state, rule=step.reason)
         elif route.kind == "procedure":
             reply = self._procedure(ctx, route.running)
         else:
             reply = self._knowledge(ctx, alone=route.interrupted is not None)
         return reply if runner is None else after_interruption(reply, route, runner)
-
-    def _skip_answer_steps(self, trace: Trace, reason: str) -> None:
-        for name in ("retrieve", "compose", "verify"):
-            trace.skip(name, reason)
-
-    def _handoff(
-        self,
-        ctx: TurnContext,
-        rule: str,
-        found: str = "",
-        confidence: float = 1.0,
-        sorry: bool = False,
-    ) -> Reply:
-        trace = ctx.trace
-        if not trace.steps or trace.steps[-1].name == "route":
-            self._skip_answer_steps(trace, "handed off before answering")
-        summary = handoff_summary(ctx, rule, found)
-        with trace.timed("decide") as step:
-            step.outputs = {"decision": "handoff", "summary": summary}
-            step.reason = rule
-        confidence = round(confidence, 4)
-        trace.decision = Decision(
-            decision="handoff", proposed="handoff", confidence=confidence, rule=rule
-        )
-        text = f"{SORRY_TEXT} {HANDOFF_TEXT}" if sorry else HANDOFF_TEXT  # to an upset end user
-        return Reply(
-            text, text, "handoff", "handoff", confidence, [], trace,
-            ctx.state.procedure_state, summary, ctx.understanding.intent.label,
-        )  # fmt: skip
 
     def _procedure(self, ctx: TurnContext, running: ProcedureState | None) -> Reply:
         runner, trace, understanding = ctx.agent.procedures, ctx.trace, ctx.understanding
@@ -205,7 +171,7 @@ class Agent:
         citations = [Citation(d, d, "") for d in outcome.citations]
         if outcome.decision == "handoff":
             reason = outcome.state.handoff_reason or "the procedure handed off"
-            reply = self._handoff(ctx, rule=f"procedure: {reason}")
+            reply = handoff(ctx, rule=f"procedure: {reason}")
             return replace(reply, procedure_state=procedure_state)
         if outcome.decision == "needs_approval":
             rule = "a high-impact action needs a human's approval before it runs"
@@ -222,7 +188,7 @@ class Agent:
         proposed: Outcome = "answered" if outcome.decision == "reply" else "clarify"
         # Starting a procedure is as sure as the intent; its later steps follow its rules.
         confidence = understanding.intent.confidence if running is None else 1.0
-        return self._finish(
+        return finish(
             ctx, outcome.text, proposed, confidence, citations, procedure_state,
             rule=f"procedure step ({outcome.decision})",
         )  # fmt: skip
@@ -319,7 +285,7 @@ class Agent:
                 for c in kept
             ]
             text = join_quotes([c.text for c in kept])
-            return self._finish(
+            return finish(
                 ctx, text, "answered", judged.reply_confidence(True), citations,
                 state.procedure_state, rule=answer_rule(confidence, thresholds, len(kept)),
             )  # fmt: skip
@@ -327,55 +293,29 @@ class Agent:
         asked_back = _asked_back(state)
         mismatch = language_mismatch(language, result.chunks)
         if mismatch is not None and not asked_back:  # says which language it can answer in
-            return self._finish(
+            return finish(
                 ctx, mismatch.line, "clarify", judged.reply_confidence(False), [],
                 state.procedure_state, rule=f"{why}; {mismatch.reason}",
             )  # fmt: skip
         cues = upset(ctx.understanding.sentiment)  # upset: a person, not a question back
         if confidence >= thresholds.clarify and not asked_back and cues is None:
-            options = topics(draft.chunks.values(), about=result.resolved.current)
-            return self._finish(
-                ctx, naming(options), "clarify",
+            about, offered = result.resolved.current, draft.chunks.values()
+            options = topics(offered, about=about)
+            guidelines = guidelines_speak_to(offered, about)
+            return finish(
+                ctx, naming(options, more_found=guidelines), "clarify",
                 judged.reply_confidence(False), [],
                 state.procedure_state,
                 rule=f"{why}, but >= clarify threshold {thresholds.clarify}: ask once, "
-                f"naming the topics found ({'; '.join(options) or 'none'})",
+                f"naming the topics found ({'; '.join(options) or 'none'}"
+                f"{'; guidelines for the agent, not named' if guidelines else ''})",
             )  # fmt: skip
         if cues is not None:
             why += f"; the end user is upset ({cues}): a person takes over"
         elif asked_back:
             why += "; already asked to clarify"
         sure = judged.reply_confidence(False)
-        return self._handoff(ctx, why, found, sure, sorry=cues is not None)
-
-    def _finish(
-        self,
-        ctx: TurnContext,
-        text: str,
-        proposed: Outcome,
-        confidence: float,
-        citations: list[Citation],
-        procedure_state: str | None,
-        rule: str,
-    ) -> Reply:
-        config, trace = ctx.config, ctx.trace
-        intent = ctx.understanding.intent.label
-        direct = config.autonomous_for(intent if intent != OUT_OF_SCOPE else None)
-        decision: Literal["answered", "clarify", "draft"] = proposed if direct else "draft"  # type: ignore[assignment]
-        if not direct:
-            rule += f"; autonomy '{config.autonomy}' holds it as a draft for human approval"
-        with trace.timed("decide") as step:
-            step.reason = rule
-            step.outputs = {"decision": decision, "proposed": proposed}
-            step.scores = {"confidence": round(confidence, 4)}
-        trace.decision = Decision(
-            decision=decision, proposed=proposed, confidence=round(confidence, 4), rule=rule
-        )
-        shown = text if direct else DRAFT_TEXT
-        return Reply(
-            shown, text, decision, proposed, confidence, citations, trace,
-            procedure_state, None, intent,
-        )  # fmt: skip
+        return handoff(ctx, why, found, sure, sorry=cues is not None)
 
 
 def _asked_back(state: ConversationState) -> bool:

@@ -11,6 +11,13 @@ heading, not the colon-ended lead-in of a list), or its document's title (else i
 it has none. Topics that differ only in case or word form ("Shipping costs", "Shipping
 Cost") are one.
 
+Only passages written for customers are named: a guideline written for the company's agents
+(knowledge.audience) has section names and a title of the agent's own ("Status Mystery Fee",
+"Account Access: Policy and Agent Procedures"), which mean nothing to an end user. Asked
+"account", the demo offered three guideline titles; asked "I want to change something",
+"Manage Change Phone", "Manage Change Name" or "Manage Change Address" (session 35). When only
+guidelines speak to the question, the question asks for more detail (`naming`, `more_found`).
+
 Only passages that share a content word (by stem) with the question are named: a passage
 about something else is no reading of it. A topic whose own words share one with the
 question comes before those that do not, whatever its passage scored: asked "How much is
@@ -31,7 +38,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.answer.reading import content_terms, customers_first
+from agent.answer.reading import content_terms
+from knowledge.audience import AGENT, AUDIENCE
 from knowledge.query import Turn
 from knowledge.records import ScoredChunk
 
@@ -55,15 +63,13 @@ _MAX_TOPIC_CHARS = 80
 
 
 def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str = "") -> list[str]:
-    """Up to `limit` distinct topics of the passages, the best-scored passage's first, those
-    of passages written for customers before those of the agent's guidelines (whose section
-    names are the agent's: "Status Mystery Fee", "Initiate Refund"); with `about` (the
-    question), only of passages that share a content word with it, and the topics that share
-    one themselves before the others."""
+    """Up to `limit` distinct topics of the passages written for customers, the best-scored
+    passage's first; with `about` (the question), only of passages that share a content word
+    with it, and the topics that share one themselves before the others."""
     wanted = set(content_terms(about))
     found: dict[str, str] = {}
-    for scored in customers_first(sorted(chunks, key=lambda c: c.score, reverse=True)):
-        if wanted and not wanted & set(content_terms(_words(scored))):
+    for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
+        if _for_the_agent(scored) or not _speaks_to(scored, wanted):
             continue
         topic = _topic(scored)
         key = _key(topic)
@@ -73,11 +79,20 @@ def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str =
     return named[:limit]
 
 
-def naming(options: list[str]) -> str:
-    """The clarifying question for these topics (`topics`' output): none means no passage
-    found shares a word with the question, and the end user is told so."""
+def guidelines_speak_to(chunks: Iterable[ScoredChunk], about: str = "") -> bool:
+    """Whether a passage of a guideline written for the agent shares a content word with the
+    question (any such passage, without a question): found, though never named."""
+    wanted = set(content_terms(about))
+    return any(_for_the_agent(c) and _speaks_to(c, wanted) for c in chunks)
+
+
+def naming(options: list[str], more_found: bool = False) -> str:
+    """The clarifying question for these topics (`topics`' output). No options: when
+    `more_found` (a guideline speaks to the question, `guidelines_speak_to`), the end user is
+    asked for more detail; else no passage found shares a word with the question, and the
+    end user is told so."""
     if not options:
-        return NOTHING_FOUND
+        return ASK_MORE if more_found else NOTHING_FOUND
     if len(options) < 2:
         return ASK_MORE
     quoted = [f'"{option.replace(chr(34), "")}"' for option in options]
@@ -126,8 +141,14 @@ def _titled(part: str) -> bool:
     return bool(part) and not part.endswith(":")
 
 
-def _words(scored: ScoredChunk) -> str:
-    return f"{scored.title} {scored.chunk.section} {scored.chunk.text}"
+def _for_the_agent(scored: ScoredChunk) -> bool:
+    return scored.chunk.metadata.get(AUDIENCE) == AGENT
+
+
+def _speaks_to(scored: ScoredChunk, wanted: set[str]) -> bool:
+    """Shares a content word with the question (every passage does when nothing is asked)."""
+    text = f"{scored.title} {scored.chunk.section} {scored.chunk.text}"
+    return not wanted or bool(wanted & set(content_terms(text)))
 
 
 def _topic(scored: ScoredChunk) -> str:

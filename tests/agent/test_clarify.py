@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent.answer.clarify import ASK_MORE, NOTHING_FOUND, chosen, naming, topics
+from agent.answer.clarify import (
+    ASK_MORE,
+    NOTHING_FOUND,
+    chosen,
+    guidelines_speak_to,
+    naming,
+    topics,
+)
 from knowledge.query import Turn
 from knowledge.records import Chunk, ScoredChunk
 
@@ -28,18 +35,39 @@ def test_topics_are_deepest_headings_best_first_without_repeats() -> None:
     )
 
 
-def test_a_help_pages_topics_come_before_a_guidelines() -> None:
-    """A guideline's section names are the agent's own ("Initiate Refund"): the demo's "How
-    many loyalty points do I earn per dollar?" offered "Initiate Refund" and "Update Refund"
-    before "Shipping costs" (session 34)."""
+def _guideline(*sections: str, text: str = "x") -> list[ScoredChunk]:
     from knowledge.audience import AGENT, AUDIENCE
 
-    guideline = [
-        ScoredChunk(Chunk("g", 1, i, "x", section=name, metadata={AUDIENCE: AGENT}), 0.9, "")
-        for i, name in enumerate(["Initiate Refund", "Update Refund"])
+    return [
+        ScoredChunk(Chunk("g", 1, i, text, section=name, metadata={AUDIENCE: AGENT}), 0.9, "")
+        for i, name in enumerate(sections)
     ]
-    chunks = [*guideline, _scored(0.5, "Help > Shipping costs")]
-    assert topics(chunks) == ["Shipping costs", "Initiate Refund", "Update Refund"]
+
+
+def test_a_guidelines_topics_are_never_named() -> None:
+    """A guideline's section names are the agent's own ("Initiate Refund"): the demo's "How
+    many loyalty points do I earn per dollar?" offered "Initiate Refund" and "Update Refund"
+    before "Shipping costs" (session 34); asked "account", it offered "Account Access: Policy
+    and Agent Procedures" (session 35)."""
+    chunks = [
+        *_guideline("Initiate Refund", "Update Refund"),
+        _scored(0.5, "Help > Shipping costs"),
+    ]
+    assert topics(chunks) == ["Shipping costs"]
+    assert naming(topics(chunks)) == ASK_MORE
+
+
+def test_only_a_guideline_speaking_to_the_question_asks_for_more_detail() -> None:
+    """Something was found, though not named: not "I couldn't find anything about that"."""
+    chunks = [*_guideline("Manage Change Name", "Manage Change Address", text="change it")]
+    asked = "I want to change something"
+    assert topics(chunks, about=asked) == []
+    assert guidelines_speak_to(chunks, about=asked)
+    assert naming([], more_found=guidelines_speak_to(chunks, about=asked)) == ASK_MORE
+    assert not guidelines_speak_to(chunks, about="Who is your CEO?")
+    assert naming([], more_found=guidelines_speak_to(chunks, "Who is your CEO?")) == NOTHING_FOUND
+    customers = [_scored(0.5, "Help > Changing an order", text="change the address")]
+    assert not guidelines_speak_to(customers, about=asked)  # named instead
 
 
 def test_two_topics_read_as_a_choice_of_two() -> None:

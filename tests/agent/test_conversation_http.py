@@ -209,3 +209,23 @@ def test_a_change_to_the_accounts_own_details_is_not_a_change_of_delivery_addres
         reply = say(url, keys["end-user"], start(url, keys), message)
         assert reply["decision"] == "answered", reply
         assert "a member of our team" in reply["text"] and "order" not in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_clarifying_question_names_no_guideline_for_the_agent(demo: Any) -> None:
+    """Found in session 35: "I want to change something" was asked back 'Do you mean "Manage
+    Change Phone", "Manage Change Name" or "Manage Change Address"?', section names of a
+    guideline written for the agent; "service removed" offered "Status Service Removed". The
+    help centre's topics are named instead, and where only a guideline speaks to the
+    message, the end user is asked for more detail (something was found, so not "I couldn't
+    find anything"). The trace says guidelines were found and not named."""
+    url, keys = demo
+    user = keys["end-user"]
+    change = say(url, user, start(url, keys), "I want to change something")
+    assert change["decision"] == "clarify" and "Do you mean" in change["text"], change
+    assert "Manage" not in change["text"], change
+    assert '"Changing or cancelling an order"' in change["text"], change
+    removed = say(url, user, start(url, keys), "service removed")
+    assert removed["text"].endswith("Could you tell me a little more about what you need?")
+    decide = trace(url, keys, removed)["steps"][-1]
+    assert "guidelines for the agent, not named" in decide["reason"], decide
