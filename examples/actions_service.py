@@ -87,7 +87,7 @@ class AddressIn(OrderIn):
 
 
 class RefundIn(OrderIn):
-    method: str = Field(pattern="^(credit card|gift card|paper check|add value)$")
+    method: str = Field(pattern="^(credit card|gift card|paper check|store credit)$")
 
 
 class PayIn(EmailIn):

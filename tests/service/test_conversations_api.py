@@ -195,8 +195,12 @@ def test_a_procedure_with_actions_and_an_approval(server: Any) -> None:
     say(server, conversation, "It is 3348917502")
     method = say(server, conversation, "cminh730@email.com")
     assert "refund" in method["text"].lower(), method
-    pending = say(server, conversation, "to my credit card please")
+    pending = say(server, conversation, "as store credit please")
     assert pending["decision"] == "draft", pending
+    # found in session 35: held as "... (Michael Kors jeans) as add value", the ABCD
+    # guidelines' internal name for the method, and then issued "as add value"
+    assert pending["text"].endswith("(Michael Kors jeans) as store credit. I'll continue as "
+                                    "soon as they have."), pending  # fmt: skip
     drafts = call(server, "GET", "/v1/drafts", "agent").json()
     draft = next(d for d in drafts if d["conversation_id"] == conversation)
     review = call(
@@ -204,7 +208,8 @@ def test_a_procedure_with_actions_and_an_approval(server: Any) -> None:
         json={"approve": True},
     )  # fmt: skip
     assert review.status_code == 200, review.text
-    assert history(server, conversation)[-1]["role"] == "assistant"
+    done = history(server, conversation)[-1]
+    assert done["role"] == "assistant" and "issued as store credit" in done["text"], done
     everything = str(call(server, "GET", f"/v1/traces/{pending['trace_id']}", "admin").json())
     assert server.settings.actions_token.get_secret_value() not in everything
 
