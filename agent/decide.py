@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from agent.procedures.runner import DEFAULT_HANDOFF_SAY
 from agent.replies import Citation, Outcome, Reply, TurnContext, handoff_summary
 from agent.trace import Decision, Trace
 from agent.understand.records import OUT_OF_SCOPE
 
-HANDOFF_TEXT = "I'm handing this conversation to a member of our team, who will reply here."
+HANDOFF_TEXT = DEFAULT_HANDOFF_SAY  # a procedure's handoff without a `say` of its own, too
 SORRY_TEXT = "I'm sorry for the trouble."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
 
@@ -31,9 +32,11 @@ def handoff(
     found: str = "",
     confidence: float = 1.0,
     sorry: bool = False,
+    text: str = HANDOFF_TEXT,
 ) -> Reply:
-    """Hands off under `rule`; `found`: the best sentence found, for the person's summary;
-    `sorry`: the end user is upset, and the line says sorry first."""
+    """Hands off under `rule` with the line `text` (a procedure's handoff step has its own,
+    its `say`); `found`: the best sentence found, for the person's summary; `sorry`: the end
+    user is upset, and the line says sorry first."""
     trace = ctx.trace
     if not trace.steps or trace.steps[-1].name == "route":
         skip_answer_steps(trace, "handed off before answering")
@@ -45,7 +48,7 @@ def handoff(
     trace.decision = Decision(
         decision="handoff", proposed="handoff", confidence=confidence, rule=rule
     )
-    text = f"{SORRY_TEXT} {HANDOFF_TEXT}" if sorry else HANDOFF_TEXT
+    text = f"{SORRY_TEXT} {text}" if sorry else text
     return Reply(
         text, text, "handoff", "handoff", confidence, [], trace,
         ctx.state.procedure_state, summary, ctx.understanding.intent.label,

@@ -35,7 +35,7 @@ from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
-from agent.decide import DRAFT_TEXT, finish, handoff, skip_answer_steps
+from agent.decide import DRAFT_TEXT, HANDOFF_TEXT, finish, handoff, skip_answer_steps
 from agent.llm.chat import ChatModel
 from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import answer_rule, injection_rule, no_answer_reason
@@ -171,7 +171,8 @@ class Agent:
         citations = [Citation(d, d, "") for d in outcome.citations]
         if outcome.decision == "handoff":
             reason = outcome.state.handoff_reason or "the procedure handed off"
-            reply = handoff(ctx, rule=f"procedure: {reason}")
+            line = outcome.text or HANDOFF_TEXT  # the step's `say`, for the end user
+            reply = handoff(ctx, rule=f"procedure: {reason}", text=line)
             return replace(reply, procedure_state=procedure_state)
         if outcome.decision == "needs_approval":
             rule = "a high-impact action needs a human's approval before it runs"

@@ -48,7 +48,7 @@ __all__ = [
     "StepOutcome",
 ]
 
-DEFAULT_HANDOFF_SAY = "I'm passing this conversation to a colleague who can help you further."
+DEFAULT_HANDOFF_SAY = "I'm handing this conversation to a member of our team, who will reply here."
 APPROVAL_SAY = "A member of our team needs to approve this before I go ahead: {what}. "
 APPROVAL_SAY += "I'll continue as soon as they have."
 

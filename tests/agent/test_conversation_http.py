@@ -229,3 +229,21 @@ def test_a_clarifying_question_names_no_guideline_for_the_agent(demo: Any) -> No
     assert removed["text"].endswith("Could you tell me a little more about what you need?")
     decide = trace(url, keys, removed)["steps"][-1]
     assert "guidelines for the agent, not named" in decide["reason"], decide
+
+
+@pytest.mark.slow
+def test_a_procedures_handoff_tells_the_end_user_its_own_line(demo: Any) -> None:
+    """Found in session 35: an order number with an email it was not placed under was
+    handed off with the general line, not the order-status procedure's `say` ("I couldn't
+    find that order under that email address. ..."), so the end user never learnt why."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    say(url, user, conversation, "3348917502")
+    reply = say(url, user, conversation, "wrong@example.com")
+    assert reply["decision"] == "handoff", reply
+    assert reply["text"] == (
+        "I couldn't find that order under that email address. A colleague will help you find it."
+    ), reply
+    decide = trace(url, keys, reply)["steps"][-1]
+    assert "No order 3348917502 matches the email" in decide["reason"], decide
