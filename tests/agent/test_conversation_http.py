@@ -247,3 +247,11 @@ def test_a_procedures_handoff_tells_the_end_user_its_own_line(demo: Any) -> None
     ), reply
     decide = trace(url, keys, reply)["steps"][-1]
     assert "No order 3348917502 matches the email" in decide["reason"], decide
+    # and an order found reads as a sentence ("... (Guess boots) is order received; ..." before)
+    found = start(url, keys)
+    say(url, user, found, "Where's my package? My email is jwu455@email.com")
+    status = say(url, user, found, "5520194863")  # the email was read from the first message
+    assert status["text"] == (
+        'Order 5520194863 (Guess boots) has the status "order received"; the expected delivery '
+        "date is 2024-06-07."
+    ), status
