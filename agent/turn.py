@@ -58,6 +58,7 @@ from knowledge.planted import PlantedInstructionClassifier
 from knowledge.protocols import Embedder
 from knowledge.query import Query
 from knowledge.retrieve import Retriever, SearchResult
+from knowledge.spelling import corrected
 
 RETRIEVE_K = 10
 
@@ -75,8 +76,12 @@ class Agent:
         chat: ChatModel | None = None,
         models: dict[str, str] | None = None,
         answerability: AnswerabilityJudge | None = None,
+        corrections: Callable[[str, str], dict[str, str]] | None = None,
     ) -> None:
+        """`corrections(tenant, message)`: its misspelt words -> the words of the tenant's
+        knowledge they stand for (knowledge.spelling); None corrects nothing."""
         self._retriever_for = retriever_for
+        self._corrections = corrections
         # the model loads on first use
         self._answerability = answerability or AnswerabilityJudge(AnswerabilityModel(embedder))
         self._embedder = embedder
@@ -201,9 +206,12 @@ class Agent:
         question (agent/route.py), or when it names a subject of its own
         (agent/understand/subject.py). The earlier turns never hold small talk, what a goodbye
         ended (agent.understand.small_talk.conversation_so_far), or turns in another language
-        (agent.answer.language_reply.same_language)."""
+        (agent.answer.language_reply.same_language). Misspelt words are searched and read as
+        the knowledge's words they stand for (`corrections`; the retrieve step lists them)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
-        message, language = ctx.message, ctx.understanding.language
+        language = ctx.understanding.language
+        fixed = self._corrections(agent.tenant, ctx.message) if self._corrections else {}
+        message = corrected(ctx.message, fixed)
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk
         if (choice := chosen(earlier, message)) is not None:  # answers "Do you mean ...?"
             message, earlier = f"{choice.question} {choice.option}", earlier[:-2]
@@ -240,6 +248,7 @@ class Agent:
                 "query": query.text,
                 "context": result.resolved.context,
                 "history": history,
+                "spelling": fixed,
             }
             step.outputs = {
                 "method": result.method,

@@ -64,6 +64,7 @@ def probe_runner(
             lambda t, words: planted_store.absent_words(t, words),
             InMemoryTraceStore(),
             chat=chat,
+            corrections=lambda t, message: planted_store.corrections(t, message),
         )
 
         def run(config: AgentConfig) -> tuple[list[str], int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from knowledge.records import Chunk, ScoredId
 from knowledge.tenancy import partition_name
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LOWER_WORDS = re.compile(r"[a-z]+")
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 
 
@@ -65,6 +67,7 @@ class SqliteKeywordIndex:
         # Per table: chunk count and document frequency by query word; dropped on any write.
         self._sizes: dict[str, int] = {}
         self._frequencies: dict[str, dict[str, int]] = {}
+        self._words: dict[str, Counter[str]] = {}  # per table: its lower-case words
         self._probe_ready = False
         self._vocabularies: set[str] = set()  # tables whose fts5vocab view exists
 
@@ -150,6 +153,19 @@ class SqliteKeywordIndex:
             self._sizes[table] = size
         return self._document_frequencies(table, list(dict.fromkeys(words))), int(size)
 
+    def words(self, tenant: str) -> Counter[str]:
+        """Each lower-case word of the tenant's indexed text (chunks, their titles and
+        headings) with how often it occurs; read once, and again after any write."""
+        table = self._table(tenant)
+        found = self._words.get(table)
+        if found is None:
+            found = Counter()
+            if self._exists(table):
+                for (text,) in self._db.execute(f'SELECT text FROM "{table}"'):
+                    found.update(_LOWER_WORDS.findall(text.lower()))
+            self._words[table] = found
+        return found
+
     def forget(self, tenant: str) -> None:
         """Drop the tenant's cached counts (they hold query words; the next search re-reads)."""
         self._forget(self._table(tenant))
@@ -157,6 +173,7 @@ class SqliteKeywordIndex:
     def _forget(self, table: str) -> None:
         self._sizes.pop(table, None)
         self._frequencies.pop(table, None)
+        self._words.pop(table, None)
 
     def _document_frequencies(self, table: str, words: list[str]) -> dict[str, int]:
         """How many chunks hold each word, after the index's own tokenizer (stemming)."""

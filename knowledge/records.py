@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -51,6 +53,24 @@ class DocumentRecord:
     updated_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
     flagged: tuple[FlaggedSentence, ...] = ()  # kept out of the chunks, listed for admins
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> DocumentRecord:
+        """From a `documents` row of the store (knowledge/store_schema.sql), in column order."""
+        return cls(
+            tenant=row[0],
+            document_id=row[1],
+            title=row[2],
+            source=row[3],
+            doc_type=row[4],
+            content_hash=row[5],
+            version=row[6],
+            chunk_count=row[7],
+            metadata=json.loads(row[8]),
+            created_at=datetime.fromisoformat(row[9]),
+            updated_at=datetime.fromisoformat(row[10]),
+            flagged=tuple(FlaggedSentence.of(f) for f in json.loads(row[11])),
+        )
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from knowledge.errors import DocumentNotFound
 from knowledge.keyword_fts import SqliteKeywordIndex, rekey_keyword_tables
 from knowledge.protocols import VectorStore
-from knowledge.records import Chunk, DocumentRecord, FlaggedSentence, ScoredId
+from knowledge.records import Chunk, DocumentRecord, ScoredId
 from knowledge.records import DocumentWrite as DocumentWrite  # re-exported for callers
 from knowledge.records import WriteResult as WriteResult
+from knowledge.spelling import corrections
 from knowledge.tenancy import validate_tenant
 
 SCHEMA_VERSION = 3  # 2: keyword rows keyed by a hash of the chunk id; 3: flagged sentences
@@ -92,7 +92,7 @@ class KnowledgeStore:
                 "SELECT * FROM documents WHERE tenant=? AND document_id=?",
                 (validate_tenant(tenant), document_id),
             ).fetchone()
-        return _record(row) if row else None
+        return DocumentRecord.from_row(row) if row else None
 
     def list_documents(self, tenant: str) -> list[DocumentRecord]:
         with self._lock:
@@ -100,7 +100,7 @@ class KnowledgeStore:
                 "SELECT * FROM documents WHERE tenant=? ORDER BY document_id",
                 (validate_tenant(tenant),),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [DocumentRecord.from_row(row) for row in rows]
 
     def chunks(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Visible chunks by id; ids of invisible (pending or retired) chunks are absent."""
@@ -149,6 +149,13 @@ class KnowledgeStore:
         return {
             w: max(0.0, math.log((total - n + 0.5) / (n + 0.5) + 1.0)) for w, n in counts.items()
         }
+
+    def corrections(self, tenant: str, message: str) -> dict[str, str]:
+        """Misspelt words of `message` -> the words of the tenant's chunks they stand for
+        (knowledge.spelling)."""
+        with self._lock:
+            words = self.keywords.words(validate_tenant(tenant))
+        return corrections(message, words)
 
     def absent_words(self, tenant: str, words: Sequence[str]) -> list[str]:
         """The words no chunk of the tenant holds (after the keyword index's stemming)."""
@@ -379,20 +386,3 @@ class KnowledgeStore:
         if leftovers:
             problems.append(f"{leftovers} unfinished cleanup intents")
         return problems
-
-
-def _record(row: sqlite3.Row | tuple[Any, ...]) -> DocumentRecord:
-    return DocumentRecord(
-        tenant=row[0],
-        document_id=row[1],
-        title=row[2],
-        source=row[3],
-        doc_type=row[4],
-        content_hash=row[5],
-        version=row[6],
-        chunk_count=row[7],
-        metadata=json.loads(row[8]),
-        created_at=datetime.fromisoformat(row[9]),
-        updated_at=datetime.fromisoformat(row[10]),
-        flagged=tuple(FlaggedSentence.of(f) for f in json.loads(row[11])),
-    )

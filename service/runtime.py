@@ -239,6 +239,7 @@ class Runtime:
             chat=self.chat,
             models=models,
             answerability=self._answerability_judge(),
+            corrections=lambda tenant, message: self.store(tenant).corrections(tenant, message),
             region_of=self.region_of,
         )
 

@@ -255,3 +255,16 @@ def test_a_procedures_handoff_tells_the_end_user_its_own_line(demo: Any) -> None
         'Order 5520194863 (Guess boots) has the status "order received"; the expected delivery '
         "date is 2024-06-07."
     ), status
+
+
+@pytest.mark.slow
+def test_a_misspelt_question_is_read_with_the_knowledges_words(demo: Any) -> None:
+    """Found in session 35: "retrun policy" and "how do i retun jeans" were asked back ("Could
+    you tell me a little more about what you need?"). The retrieve step lists the correction
+    for a QA lead."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), "retrun policy")
+    assert reply["decision"] == "answered", reply
+    assert "returns portal" in reply["text"], reply
+    retrieve = trace(url, keys, reply)["steps"][2]
+    assert retrieve["inputs"]["spelling"] == {"retrun": "return"}, retrieve

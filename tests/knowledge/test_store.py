@@ -105,3 +105,16 @@ def test_schema_1_keyword_rows_are_rekeyed_on_open(tmp_path: Path) -> None:
     reopened.delete("acme", "refunds")  # deletes keyword rows by their new keys
     assert reopened.consistency_problems("acme") == []
     assert reopened.keyword_search("acme", "refunds gift", 5) == []
+
+
+def test_corrections_follow_the_knowledge_as_it_changes(store: KnowledgeStore) -> None:
+    """Misspelt words are corrected to the tenant's own words, read again after a write."""
+    assert store.corrections("acme", "retrun policy") == {}  # nothing to correct to yet
+    _write(store, "returns", "h1", ["You can return an item within 30 days."])
+    assert store.corrections("acme", "retrun policy") == {"retrun": "return"}
+    assert store.corrections("acme", "what about shiping") == {}
+    _write(store, "shipping", "h1", ["Shipping is free over 50 euros."])
+    assert store.corrections("acme", "what about shiping") == {"shiping": "shipping"}
+    assert store.corrections("other", "retrun policy") == {}  # another tenant's words
+    store.delete("acme", "returns")
+    assert store.corrections("acme", "retrun policy") == {}
