@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from agent.decide import HANDOFF_TEXT
 from control.models import Conversation
 from control.regional import in_region
 from service.demo import EXAMPLES, start_actions_service
@@ -270,7 +271,7 @@ def test_a_failed_action_tells_the_reviewer_and_not_the_customer(server: Any, st
     }  # fmt: skip
     shown = seen(server, conversation)
     assert not any(edited in t or "Done: refund" in t for t in shown)
-    assert "colleague" in shown[-1]
+    assert shown[-1] == HANDOFF_TEXT  # a person takes over, as for every handoff
     handoffs = call(server, "GET", "/v1/handoffs", "agent").json()
     (mine,) = [h for h in handoffs if h["conversation_id"] == conversation]
     assert "failed: the system answered HTTP 409" in mine["summary"]
