@@ -50,6 +50,7 @@ from agent.replies import (
 from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
+from agent.understand.language import SURE
 from agent.understand.records import Understanding
 from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
@@ -206,11 +207,14 @@ class Agent:
         question (agent/route.py), or when it names a subject of its own
         (agent/understand/subject.py). The earlier turns never hold small talk, what a goodbye
         ended (agent.understand.small_talk.conversation_so_far), or turns in another language
-        (agent.answer.language_reply.same_language). Misspelt words are searched and read as
-        the knowledge's words they stand for (`corrections`; the retrieve step lists them)."""
+        (agent.answer.language_reply.same_language). Misspelt words of a message not surely in
+        another language than English are searched and read as the knowledge's words they
+        stand for (`corrections`; the retrieve step lists them)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         language = ctx.understanding.language
-        fixed = self._corrections(agent.tenant, ctx.message) if self._corrections else {}
+        english = language.label == "en" or language.confidence < SURE  # an English list
+        spell = self._corrections if english else None
+        fixed = spell(agent.tenant, ctx.message) if spell is not None else {}
         message = corrected(ctx.message, fixed)
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk
         if (choice := chosen(earlier, message)) is not None:  # answers "Do you mean ...?"

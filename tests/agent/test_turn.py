@@ -231,3 +231,29 @@ def test_per_intent_autonomy_answers_listed_intents_and_drafts_the_rest(
     )
     assert shipping.intent == "shipping" and shipping.decision == "draft"
     assert shipping.trace.decision is not None and "per_intent" in shipping.trace.decision.rule
+
+
+def test_misspelt_words_are_read_as_the_knowledges_in_english_only(
+    store: KnowledgeStore, minilm: Any
+) -> None:
+    """A misspelt English question is searched and read with the knowledge's word; a
+    message surely in another language is not corrected (the English word list would take
+    its words for typos)."""
+    agent, _ = make_agent(store, minilm)
+    asked: list[str] = []
+
+    def corrections(tenant: str, message: str) -> dict[str, str]:
+        asked.append(message)
+        return store.corrections(tenant, message)
+
+    agent._corrections = corrections
+    reply = agent.respond(tenant(), ConversationState(), "Can I retrun unworn shoes?")
+    retrieve = reply.trace.ran("retrieve")
+    assert retrieve is not None and retrieve.inputs["spelling"] == {"retrun": "return"}
+    assert retrieve.inputs["query"] == "Can I return unworn shoes?"
+    assert reply.decision == "answered" and "30 days" in reply.text, reply.text
+    german = "Wie lange dauert die Lieferung nach Kanada, bitte?"
+    other = agent.respond(tenant(), ConversationState(), german)
+    assert asked == ["Can I retrun unworn shoes?"], asked
+    spelling = other.trace.ran("retrieve")
+    assert spelling is not None and spelling.inputs["spelling"] == {}
