@@ -34,7 +34,7 @@ from agent.procedures.language import render
 from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
-from agent.understand.language import SURE
+from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
 from agent.understand.small_talk import reply_line
 
@@ -73,7 +73,7 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     confident = bool(target) and intent.confidence >= config.thresholds.intent
     language = ctx.understanding.language
     # the request words are English; in another language the intent's confidence decides
-    other_language = language.label != "en" and language.confidence >= SURE
+    other_language = surely_not_english(language)
     starts = runner is not None and confident and (signal.request or other_language)
     if injection is not None:
         return Route("handoff", "handoff", "injection", injection, signal)

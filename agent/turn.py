@@ -50,7 +50,7 @@ from agent.replies import (
 from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
-from agent.understand.language import SURE
+from agent.understand.language import surely_not_english
 from agent.understand.records import Understanding
 from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
@@ -212,8 +212,7 @@ class Agent:
         stand for (`corrections`; the retrieve step lists them)."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         language = ctx.understanding.language
-        english = language.label == "en" or language.confidence < SURE  # an English list
-        spell = self._corrections if english else None
+        spell = None if surely_not_english(language) else self._corrections
         fixed = spell(agent.tenant, ctx.message) if spell is not None else {}
         message = corrected(ctx.message, fixed)
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk

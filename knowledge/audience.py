@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.records import Chunk
+
 WORDS = Path(__file__).with_name("audience_words.yaml")
 AUDIENCE = "audience"  # the chunk and corpus metadata key
 AGENT, CUSTOMER = "agent", "customer"
@@ -90,3 +92,9 @@ def stated_audience(metadata: dict[str, object]) -> str | None:
     """The audience a source's metadata states, when it is one of AGENT and CUSTOMER."""
     value = metadata.get(AUDIENCE)
     return value if value in (AGENT, CUSTOMER) else None
+
+
+def for_the_agent(chunk: Chunk) -> bool:
+    """Whether the chunk's document is written for the company's agents (its recorded
+    audience; a chunk with none counts as written for customers)."""
+    return chunk.metadata.get(AUDIENCE) == AGENT

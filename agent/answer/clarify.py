@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.answer.reading import content_terms
-from knowledge.audience import AGENT, AUDIENCE
+from knowledge.audience import for_the_agent
 from knowledge.query import Turn
 from knowledge.records import ScoredChunk
 
@@ -69,7 +69,7 @@ def topics(chunks: Iterable[ScoredChunk], limit: int = MAX_OPTIONS, about: str =
     wanted = set(content_terms(about))
     found: dict[str, str] = {}
     for scored in sorted(chunks, key=lambda c: c.score, reverse=True):
-        if _for_the_agent(scored) or not _speaks_to(scored, wanted):
+        if for_the_agent(scored.chunk) or not _speaks_to(scored, wanted):
             continue
         topic = _topic(scored)
         key = _key(topic)
@@ -83,7 +83,7 @@ def guidelines_speak_to(chunks: Iterable[ScoredChunk], about: str = "") -> bool:
     """Whether a passage of a guideline written for the agent shares a content word with the
     question (any such passage, without a question): found, though never named."""
     wanted = set(content_terms(about))
-    return any(_for_the_agent(c) and _speaks_to(c, wanted) for c in chunks)
+    return any(for_the_agent(c.chunk) and _speaks_to(c, wanted) for c in chunks)
 
 
 def naming(options: list[str], more_found: bool = False) -> str:
@@ -139,10 +139,6 @@ def _titled(part: str) -> bool:
     """A section-path part that reads as a heading, not the lead-in of a list that the
     parser took for one ("membership level. - Gold members:")."""
     return bool(part) and not part.endswith(":")
-
-
-def _for_the_agent(scored: ScoredChunk) -> bool:
-    return scored.chunk.metadata.get(AUDIENCE) == AGENT
 
 
 def _speaks_to(scored: ScoredChunk, wanted: set[str]) -> bool:

@@ -24,7 +24,7 @@ from agent.answer.answer_shape import (
 from agent.answer.lists import ends_a_sentence, is_lead_in, join_quotes, list_block
 from agent.answer.reading import Evidence, Reading, content_terms, split_sentences
 from agent.llm.chat import ChatMessage, ChatModel
-from knowledge.audience import AGENT, AUDIENCE, words_of
+from knowledge.audience import for_the_agent, words_of
 from knowledge.records import ScoredChunk
 
 
@@ -196,14 +196,14 @@ def _said(terms: set[str], said: set[str]) -> float:
 
 def _answers(evidence: Evidence) -> bool:
     chunk = evidence.chunk.chunk
-    for_the_agent = chunk.metadata.get(AUDIENCE) == AGENT
-    if not is_answer_text(evidence.sentence, chunk.section, for_the_agent):
+    written_for_the_agent = for_the_agent(chunk)
+    if not is_answer_text(evidence.sentence, chunk.section, written_for_the_agent):
         return False
     if chunk.ordinal == 0 and evidence.position == 0 and is_title_line(evidence.sentence):
         return False  # the document's title
     if _repeats_the_title(evidence):
         return False
-    if not _in_a_list_for_the_reader(evidence, for_the_agent):
+    if not _in_a_list_for_the_reader(evidence, written_for_the_agent):
         return False
     return not _goes_on_about_the_document(evidence)
 

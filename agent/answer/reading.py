@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge.audience import AGENT, AUDIENCE
+from knowledge.audience import for_the_agent
 from knowledge.keyword_fts import STOPWORDS
 from knowledge.protocols import Embedder
 from knowledge.records import ScoredChunk
@@ -102,7 +102,7 @@ def customers_first(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
     """The chunks written for customers, then those written for the company's agents, each
     group in retrieval order (a stable sort; a chunk with no recorded audience counts as
     written for customers)."""
-    return sorted(chunks, key=lambda c: c.chunk.metadata.get(AUDIENCE) == AGENT)
+    return sorted(chunks, key=lambda c: for_the_agent(c.chunk))
 
 
 class PassageReader:

@@ -50,6 +50,12 @@ def short_words() -> dict[str, tuple[str, ...]]:
     return {word: tuple(strings(path, word, codes)) for word, codes in data.items()}
 
 
+def surely_not_english(language: Prediction) -> bool:
+    """The message is surely (`SURE`) in another language than English: English word lists
+    (request words, the spelling check) say nothing about it."""
+    return language.label != "en" and language.confidence >= SURE
+
+
 def detect_language(text: str, default: str = "en") -> Prediction:
     """ISO 639-1 code of `text`; `default` when there is nothing to go on.
 

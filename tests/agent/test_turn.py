@@ -58,7 +58,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, minilm: Any) -> KnowledgeSto
     return store
 
 
-def make_agent(store: KnowledgeStore, minilm: Any, chat: Any = None) -> tuple[Agent, Any]:
+def make_agent(
+    store: KnowledgeStore, minilm: Any, chat: Any = None, corrections: Any = None
+) -> tuple[Agent, Any]:
     traces = InMemoryTraceStore()
     agent = Agent(
         lambda tenant: Retriever(store, minilm),
@@ -68,6 +70,7 @@ def make_agent(store: KnowledgeStore, minilm: Any, chat: Any = None) -> tuple[Ag
         traces,
         chat=chat,
         models={"embedder": minilm.name},
+        corrections=corrections,
     )
     return agent, traces
 
@@ -239,14 +242,13 @@ def test_misspelt_words_are_read_as_the_knowledges_in_english_only(
     """A misspelt English question is searched and read with the knowledge's word; a
     message surely in another language is not corrected (the English word list would take
     its words for typos)."""
-    agent, _ = make_agent(store, minilm)
     asked: list[str] = []
 
     def corrections(tenant: str, message: str) -> dict[str, str]:
         asked.append(message)
         return store.corrections(tenant, message)
 
-    agent._corrections = corrections
+    agent, _ = make_agent(store, minilm, corrections=corrections)
     reply = agent.respond(tenant(), ConversationState(), "Can I retrun unworn shoes?")
     retrieve = reply.trace.ran("retrieve")
     assert retrieve is not None and retrieve.inputs["spelling"] == {"retrun": "return"}
