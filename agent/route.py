@@ -20,7 +20,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ..."); those words are English, so a message detected (>= 0.8) as another
-   language starts the procedure on the intent's confidence alone;
+   language starts the procedure on the intent's confidence alone; a message that asks to end
+   something ("cancel my subscription") starts it only when the procedure's title or
+   examples ask to end something too (a status check cannot cancel);
 6. knowledge: everything else, including a general question on a procedure's topic ("How
    long does shipping take?").
 """
@@ -35,7 +37,7 @@ from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
-from agent.understand.request import RequestSignal, read_request
+from agent.understand.request import RequestSignal, ending_phrases, read_request
 from agent.understand.small_talk import reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
@@ -74,7 +76,9 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     language = ctx.understanding.language
     # the request words are English; in another language the intent's confidence decides
     other_language = surely_not_english(language)
+    cannot = runner is not None and target is not None and not _can_end(runner, target, signal)
     starts = runner is not None and confident and (signal.request or other_language)
+    starts = starts and not cannot
     if injection is not None:
         return Route("handoff", "handoff", "injection", injection, signal)
     if ctx.understanding.wants_human:
@@ -88,12 +92,28 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         reason += f"; the message asks to act on the user's own case ({_words(signal)})"
         return Route("procedure", f"procedure:{target}", "request", reason, signal)
     reason = knowledge_reason(config, intent, target)
-    if runner is not None and confident and target:
+    if runner is not None and confident and target and cannot:
+        reason = (
+            f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
+            f"the message asks to end something ({', '.join(signal.ending)}) and the procedure's "
+            "title and examples do not: knowledge"
+        )
+    elif runner is not None and confident and target:
         reason = (
             f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
             "the message asks a general question (no own-case or request words): knowledge"
         )
     return Route("knowledge", "knowledge", "knowledge", reason, signal)
+
+
+def _can_end(runner: ProcedureRunner, procedure_id: str, signal: RequestSignal) -> bool:
+    """Whether the procedure may take a message that asks to end something: the message asks
+    no such thing, or the procedure's title or examples ask it too."""
+    if not signal.ending:
+        return True
+    procedure = runner.procedures.get(procedure_id)
+    said = [procedure.title, *(e for ex in procedure.examples_by_intent().values() for e in ex)]
+    return any(ending_phrases(text) for text in said)
 
 
 def _while_running(

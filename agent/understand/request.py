@@ -11,7 +11,9 @@ Signals, from the word lists in request_words.yaml (English):
   request ("do you know where my order is?");
 - a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
 - a question: a question mark, or a question word first;
-- stop: the message is, or starts with, a phrase that ends what the agent is doing.
+- stop: the message is, or starts with, a phrase that ends what the agent is doing;
+- ending: phrases that ask to end a service or an order ("cancel", "stop my"); routing starts
+  a procedure on them only when the procedure's own title or examples hold one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class RequestSignal:
     question: bool
     stop: bool
     evidence: tuple[str, ...]
+    ending: tuple[str, ...] = ()
 
     @property
     def request(self) -> bool:
@@ -49,6 +52,7 @@ class RequestSignal:
             "question": self.question,
             "stop": self.stop,
             "evidence": list(self.evidence),
+            "ending": list(self.ending),
         }
 
 
@@ -63,6 +67,7 @@ class _Lists:
     practice_requests: tuple[str, ...]
     stop: tuple[str, ...]
     question: frozenset[str]
+    ending: tuple[str, ...]
 
 
 @cache
@@ -72,6 +77,7 @@ def _lists() -> _Lists:
         frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
+        tuple(get["ending"]),
     )  # fmt: skip
 
 
@@ -117,4 +123,10 @@ def read_request(message: str) -> RequestSignal:
     evidence += [f"stop '{p}'" for p in stop]
     question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence))  # fmt: skip
+                         tuple(evidence), ending_phrases(message))  # fmt: skip
+
+
+def ending_phrases(text: str) -> tuple[str, ...]:
+    """The phrases of the `ending` list that `text` holds: it asks to end something."""
+    tokens = _fold(text)
+    return tuple(p for p in _lists().ending if _contains(tokens, p))

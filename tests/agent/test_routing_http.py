@@ -281,3 +281,31 @@ def test_the_answerability_model_reads_the_help_centre_before_agent_guidelines(
     read = retrieve["outputs"]["answerability_read"]
     assert document[read[0]] == "help-centre.md", retrieve  # the first passage it read
     assert document[chunks[0]["chunk_id"]] != "help-centre.md", retrieve  # not retrieval's
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "message",
+    ["I'd like to cancel my premium subscription", "Can you stop my subscription please?"],
+)
+def test_a_request_to_cancel_does_not_start_a_procedure_that_cannot_cancel(
+    demo: Any, message: str
+) -> None:
+    """Found in the demo (session 35, routed set single-50 and single-51): a request to cancel
+    the premium subscription started "Check and pay the premium subscription", which asked for
+    the email address and could only report the status or take a payment. A procedure starts
+    on a request to end something only when its title or examples ask for that too; the help
+    centre says how to cancel (for "stop", which it does not say, the agent asks back and
+    names the subscription)."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), message)
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge", route
+    assert route["request"]["ending"], route
+    assert "email address" not in reply["text"], reply
+    if "cancel" in message:
+        assert reply["decision"] == "answered", reply
+        assert "cancel it at any time under Subscription" in reply["text"], reply
+    else:
+        assert reply["decision"] == "clarify", reply
+        assert '"Premium subscription"' in reply["text"], reply

@@ -55,3 +55,16 @@ def test_a_general_opening_that_goes_on_as_a_request_is_one(message: str) -> Non
 def test_a_general_question_says_so_in_the_evidence() -> None:
     signal = read_request("Do you ask for my password by email?")
     assert signal.evidence == ("general question 'do you'",) and not signal.own_case
+
+
+@pytest.mark.parametrize(
+    ("message", "ending"),
+    [("I'd like to cancel my premium subscription", ("cancel",)),
+     ("Can you stop my subscription please?", ("stop my",)),
+     ("I want to unsubscribe", ("unsubscribe",)),
+     ("My order was due by the end of the week", ()),
+     ("The tracking page stopped updating", ()),
+     ("Is my premium subscription still active?", ())],
+)  # fmt: skip
+def test_the_words_that_ask_to_end_something(message: str, ending: tuple[str, ...]) -> None:
+    assert read_request(message).ending == ending
