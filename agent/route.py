@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from agent.procedures.language import render
+from agent.procedures.model import Procedure
 from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
@@ -76,7 +77,11 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     language = ctx.understanding.language
     # the request words are English; in another language the intent's confidence decides
     other_language = surely_not_english(language)
-    cannot = runner is not None and target is not None and not _can_end(runner, target, signal)
+    cannot = (
+        runner is not None
+        and target is not None
+        and not takes(runner.procedures.get(target), signal)
+    )
     starts = runner is not None and confident and (signal.request or other_language)
     starts = starts and not cannot
     if injection is not None:
@@ -106,12 +111,11 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     return Route("knowledge", "knowledge", "knowledge", reason, signal)
 
 
-def _can_end(runner: ProcedureRunner, procedure_id: str, signal: RequestSignal) -> bool:
-    """Whether the procedure may take a message that asks to end something: the message asks
-    no such thing, or the procedure's title or examples ask it too."""
+def takes(procedure: Procedure, signal: RequestSignal) -> bool:
+    """Whether `procedure` may take the message: it asks to end nothing, or the procedure's
+    title or examples ask to end something too."""
     if not signal.ending:
         return True
-    procedure = runner.procedures.get(procedure_id)
     said = [procedure.title, *(e for ex in procedure.examples_by_intent().values() for e in ex)]
     return any(ending_phrases(text) for text in said)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.procedures.load import ProcedureSet
+from agent.route import takes
 from agent.understand.request import read_request
 
 
@@ -68,3 +70,20 @@ def test_a_general_question_says_so_in_the_evidence() -> None:
 )  # fmt: skip
 def test_the_words_that_ask_to_end_something(message: str, ending: tuple[str, ...]) -> None:
     assert read_request(message).ending == ending
+
+
+def procedure(id_: str, title: str, examples: list[str]) -> str:
+    return (f"id: {id_}\ntitle: {title}\nintents: [{id_}]\nexamples: {examples}\n"
+            "steps:\n  - id: done\n    reply: ok\n")  # fmt: skip
+
+
+def test_a_procedure_takes_a_request_to_end_something_only_if_it_asks_to_end_too() -> None:
+    procedures = ProcedureSet.from_texts(
+        {"status.yaml": procedure("status", "Check the subscription", ["is my plan active"]),
+         "cancel.yaml": procedure("cancel", "End a plan", ["please cancel my plan"])},
+        {},
+    )  # fmt: skip
+    cancel, check = read_request("Cancel my plan"), read_request("Is my plan active?")
+    assert not takes(procedures.get("status"), cancel)
+    assert takes(procedures.get("cancel"), cancel)  # its example asks to cancel
+    assert takes(procedures.get("status"), check) and takes(procedures.get("cancel"), check)
