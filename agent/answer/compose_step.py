@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from agent.answer.answer_shape import short_answer
 from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
 from agent.answer.reading import Reading, content_terms
 from agent.config import AgentConfig
@@ -30,12 +31,24 @@ def compose_step(
     does it take?" after "We ship to the United States and Canada only.") is read with the
     turn before it, so the sentence that answered that turn can rank first again, and saying
     it twice answers nothing; but "And on Saturday?" after the support hours asks about a
-    part of that answer ("Saturday 9:00 am to 5:00 pm")."""
+    part of that answer ("Saturday 9:00 am to 5:00 pm"). A sentence that holds the short
+    answer the message asks for (answer_shape.short_answer: an amount for "How much?", a
+    duration for "How long?") is quoted again too: "How much?" after the overnight shipping
+    answer quoted the standard and Canadian prices, leaving out "Overnight shipping is $25.00
+    per order."."""
     asked = set(content_terms(message))
+
+    def again(sentence: str) -> bool:  # worth quoting again, though the answer just said it
+        return (
+            bool(asked & set(content_terms(sentence)))
+            or short_answer(message, [sentence]) is not None
+        )
+
     fresh = [
-        e for e in reading.evidence
-        if not (said and e.sentence.strip() in said and not asked & set(content_terms(e.sentence)))
-    ]  # fmt: skip
+        e
+        for e in reading.evidence
+        if not (said and e.sentence.strip() in said and not again(e.sentence))
+    ]
     repeated = len(reading.evidence) - len(fresh)
     reading = replace(reading, evidence=fresh)
     composer: Composer = ExtractiveComposer()

@@ -194,6 +194,23 @@ def test_a_follow_up_is_not_answered_with_the_answer_before_it(demo: Any) -> Non
 
 
 @pytest.mark.slow
+def test_a_follow_up_that_asks_what_the_answer_before_said_gets_it_again(demo: Any) -> None:
+    """Found in session 36: "How much?" after "Is overnight shipping available?" (answered
+    "... Overnight shipping is $25.00 per order.") quoted the standard and Canadian prices;
+    the compose step left out the overnight price because the answer just before had said
+    it. A sentence that holds the short answer the message asks for (an amount for "How
+    much?") is quoted again."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    first = say(url, user, conversation, "Is overnight shipping available?")
+    assert "Overnight shipping is $25.00 per order." in first["text"], first
+    price = say(url, user, conversation, "How much?")
+    assert price["decision"] == "answered", price
+    assert price["text"].startswith("Overnight shipping is $25.00 per order."), price
+    assert "$8.00" not in price["text"], price
+
+
+@pytest.mark.slow
 def test_a_change_to_the_accounts_own_details_is_not_a_change_of_delivery_address(
     demo: Any,
 ) -> None:
