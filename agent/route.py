@@ -21,8 +21,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ..."); those words are English, so a message detected (>= 0.8) as another
    language starts the procedure on the intent's confidence alone; a message that asks to end
-   something ("cancel my subscription") starts it only when the procedure's title or
-   examples ask to end something too (a status check cannot cancel);
+   something ("cancel my subscription") or when something will happen ("When will my refund
+   arrive?") starts it only when the procedure's title or examples ask that too (`takes`: a
+   status check cannot cancel, a return does not say when a refund arrives);
 6. knowledge: everything else, including a general question on a procedure's topic ("How
    long does shipping take?").
 """
@@ -38,7 +39,7 @@ from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
-from agent.understand.request import RequestSignal, ending_phrases, read_request
+from agent.understand.request import RequestSignal, read_request
 from agent.understand.small_talk import reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
@@ -100,8 +101,8 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     if runner is not None and confident and target and cannot:
         reason = (
             f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
-            f"the message asks to end something ({', '.join(signal.ending)}) and the procedure's "
-            "title and examples do not: knowledge"
+            f"the message asks {_kind(signal)} and the procedure's title and examples do not: "
+            "knowledge"
         )
     elif runner is not None and confident and target:
         reason = (
@@ -112,12 +113,19 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
 
 
 def takes(procedure: Procedure, signal: RequestSignal) -> bool:
-    """Whether `procedure` may take the message: it asks to end nothing, or the procedure's
-    title or examples ask to end something too."""
-    if not signal.ending:
+    """Whether `procedure` may take the message: a message that asks to end something, or
+    when something will happen, only when the procedure's title or examples ask that too (a
+    procedure that checks a subscription cannot cancel it; one that starts a return does not
+    say when a refund arrives)."""
+    if not signal.ending and not signal.timing:
         return True
-    said = [procedure.title, *(e for ex in procedure.examples_by_intent().values() for e in ex)]
-    return any(ending_phrases(text) for text in said)
+    said = [read_request(text) for text in _said(procedure)]
+    ending = not signal.ending or any(s.ending for s in said)
+    return ending and (not signal.timing or any(s.timing for s in said))
+
+
+def _said(procedure: Procedure) -> list[str]:
+    return [procedure.title, *(e for ex in procedure.examples_by_intent().values() for e in ex)]
 
 
 def _while_running(
@@ -179,6 +187,12 @@ def _small_talk(ctx: TurnContext) -> str:
     phrases = found.detail.get("phrases", [])
     said = ", ".join(f"'{p}'" for p in phrases) if isinstance(phrases, list) else ""
     return f"the message is small talk ({found.label}: {said or 'no words'}): a line of its own"
+
+
+def _kind(signal: RequestSignal) -> str:
+    if signal.ending:
+        return f"to end something ({', '.join(signal.ending)})"
+    return f"when something will happen ('{signal.timing}')"
 
 
 def _words(signal: RequestSignal) -> str:

@@ -12,8 +12,10 @@ Signals, from the word lists in request_words.yaml (English):
 - a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
 - a question: a question mark, or a question word first;
 - stop: the message is, or starts with, a phrase that ends what the agent is doing;
-- ending: phrases that ask to end a service or an order ("cancel", "stop my"); routing starts
-  a procedure on them only when the procedure's own title or examples hold one.
+- ending: phrases that ask to end a service or an order ("cancel", "stop my");
+- timing: the opening of a question about when something will happen ("when", "how long
+  until"). Routing starts a procedure on a message with either only when the procedure's own
+  title or examples have it too (agent/route.py `takes`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class RequestSignal:
     stop: bool
     evidence: tuple[str, ...]
     ending: tuple[str, ...] = ()
+    timing: str = ""
 
     @property
     def request(self) -> bool:
@@ -53,6 +56,7 @@ class RequestSignal:
             "stop": self.stop,
             "evidence": list(self.evidence),
             "ending": list(self.ending),
+            "timing": self.timing,
         }
 
 
@@ -68,6 +72,7 @@ class _Lists:
     stop: tuple[str, ...]
     question: frozenset[str]
     ending: tuple[str, ...]
+    timing: tuple[str, ...]
 
 
 @cache
@@ -77,7 +82,7 @@ def _lists() -> _Lists:
         frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
-        tuple(get["ending"]),
+        tuple(get["ending"]), tuple(get["timing"]),
     )  # fmt: skip
 
 
@@ -122,11 +127,7 @@ def read_request(message: str) -> RequestSignal:
     stop = [p for p in lists.stop if _starts(tokens, p)]
     evidence += [f"stop '{p}'" for p in stop]
     question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
+    ending = tuple(p for p in lists.ending if _contains(tokens, p))
+    timing = next((p for p in lists.timing if _starts(tokens, p)), "")
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence), ending_phrases(message))  # fmt: skip
-
-
-def ending_phrases(text: str) -> tuple[str, ...]:
-    """The phrases of the `ending` list that `text` holds: it asks to end something."""
-    tokens = _fold(text)
-    return tuple(p for p in _lists().ending if _contains(tokens, p))
+                         tuple(evidence), ending, timing)  # fmt: skip

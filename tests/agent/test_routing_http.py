@@ -309,3 +309,22 @@ def test_a_request_to_cancel_does_not_start_a_procedure_that_cannot_cancel(
     else:
         assert reply["decision"] == "clarify", reply
         assert '"Premium subscription"' in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_question_about_when_a_refund_arrives_does_not_start_a_return(demo: Any) -> None:
+    """Found in the demo (session 36): "When will my refund arrive?" started "Return an item
+    for a refund", which asked for an order number to start a new return. A question about
+    when something will happen starts a procedure only when the procedure's title or examples
+    ask one too (the order lookup's "when will my order arrive?"); the help centre says when
+    a refund is paid."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), "When will my refund arrive?")
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge" and route["request"]["timing"] == "when", route
+    assert reply["decision"] == "answered", reply
+    assert "within 5 working days of receiving the item" in reply["text"], reply
+    tracked = say(url, keys["end-user"], start(url, keys), "When will my jeans arrive?")
+    assert "order number" in tracked["text"], tracked  # the order lookup asks one
+    route = trace(url, keys, tracked)["steps"][1]["outputs"]
+    assert route["routed"] == "procedure:order-status", route

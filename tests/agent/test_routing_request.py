@@ -87,3 +87,24 @@ def test_a_procedure_takes_a_request_to_end_something_only_if_it_asks_to_end_too
     assert not takes(procedures.get("status"), cancel)
     assert takes(procedures.get("cancel"), cancel)  # its example asks to cancel
     assert takes(procedures.get("status"), check) and takes(procedures.get("cancel"), check)
+
+
+@pytest.mark.parametrize(
+    ("message", "timing"),
+    [("When will my refund arrive?", "when"), ("when's my next payment due", "when's"),
+     ("How long until I get my money back?", "how long until"),
+     ("I want to return it when I get home", ""), ("Where is my order?", "")],
+)  # fmt: skip
+def test_a_question_about_when_opens_with_its_words(message: str, timing: str) -> None:
+    assert read_request(message).timing == timing
+
+
+def test_a_procedure_takes_a_question_about_when_only_if_its_examples_ask_one() -> None:
+    procedures = ProcedureSet.from_texts(
+        {"track.yaml": procedure("track", "Track an order", ["when will my order arrive"]),
+         "refund.yaml": procedure("refund", "Refund an item", ["I want a refund"])},
+        {},
+    )  # fmt: skip
+    when = read_request("When will my refund arrive?")
+    assert takes(procedures.get("track"), when) and not takes(procedures.get("refund"), when)
+    assert takes(procedures.get("refund"), read_request("I want my money back"))
