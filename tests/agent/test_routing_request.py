@@ -91,9 +91,10 @@ def test_a_procedure_takes_a_request_to_end_something_only_if_it_asks_to_end_too
 
 @pytest.mark.parametrize(
     ("message", "timing"),
-    [("When will my refund arrive?", "when"), ("when's my next payment due", "when's"),
+    [("When will my refund arrive?", "when will"), ("when's my next payment due", "when's"),
      ("How long until I get my money back?", "how long until"),
-     ("I want to return it when I get home", ""), ("Where is my order?", "")],
+     ("I want to return it when I get home", ""), ("Where is my order?", ""),
+     ("When I sign in, it says my password is wrong", "")],
 )  # fmt: skip
 def test_a_question_about_when_opens_with_its_words(message: str, timing: str) -> None:
     assert read_request(message).timing == timing
