@@ -10,8 +10,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
    again;
    switch: a request that starts another procedure (rule 5) closes this one, with a line;
-   question: a question is answered from the knowledge, then the procedure's question is
-   asked again (or, when the question is handed off, the procedure is closed with a line);
+   question: a question, or a request that no procedure takes (rule 5: "I want to cancel my
+   subscription"), is answered from the knowledge, then the procedure's question is asked
+   again (or, when the question is handed off, the procedure is closed with a line);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
 4. small_talk: a message that is only a greeting, thanks, an acknowledgement, a goodbye, a
    question about the agent ("What can you do?") or no words at all gets a line of its own,
@@ -83,14 +84,15 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         and target is not None
         and not takes(runner.procedures.get(target), signal)
     )
-    starts = runner is not None and confident and (signal.request or other_language)
-    starts = starts and not cannot
+    asks = runner is not None and confident and (signal.request or other_language)
+    starts, blocked = asks and not cannot, asks and cannot
     if injection is not None:
         return Route("handoff", "handoff", "injection", injection, signal)
     if ctx.understanding.wants_human:
         return Route("handoff", "handoff", "human", "the end user asked for a human", signal)
     if runner is not None and running is not None:
-        return _while_running(ctx, runner, running, signal, target if starts else None)
+        other = target if starts else None
+        return _while_running(ctx, runner, running, signal, other, blocked)
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     if starts and target:
@@ -134,6 +136,7 @@ def _while_running(
     running: ProcedureState,
     signal: RequestSignal,
     other: str | None,
+    blocked: bool = False,
 ) -> Route:
     name = running.procedure_id
     step = runner.procedures.get(name).step(running.step_id or "")
@@ -163,10 +166,11 @@ def _while_running(
         )
         return Route("procedure", f"procedure:{other}", "switch", reason, signal,
                      interrupted=running)  # fmt: skip
-    if signal.question and other is None:
+    if (signal.question or blocked) and other is None:
+        what = "question" if signal.question else f"request no procedure takes ({_kind(signal)})"
         reason = (
             f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
-            "question: answered from knowledge, then the procedure asks again"
+            f"{what}: answered from knowledge, then the procedure asks again"
         )
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"

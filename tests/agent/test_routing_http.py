@@ -328,3 +328,23 @@ def test_a_question_about_when_a_refund_arrives_does_not_start_a_return(demo: An
     assert "order number" in tracked["text"], tracked  # the order lookup asks one
     route = trace(url, keys, tracked)["steps"][1]["outputs"]
     assert route["routed"] == "procedure:order-status", route
+
+
+@pytest.mark.slow
+def test_a_request_no_procedure_takes_while_one_waits_is_answered_then_asked_again(
+    demo: Any,
+) -> None:
+    """Found in the demo (session 36): "Actually I want to cancel my premium subscription"
+    while the order lookup waited for an order number got "I couldn't find an order number
+    in that". A request no procedure takes (it asks to cancel; none of the demo's procedures
+    does) is answered from the knowledge as a question would be, and the order number is
+    asked for again."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Actually I want to cancel my premium subscription")
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["rule"] == "question" and route["interrupted"] == "order-status", route
+    assert "couldn't find an order number" not in reply["text"], reply
+    assert "cancel it at any time under Subscription" in reply["text"], reply
+    assert 'Back to "Check the status of an order"' in reply["text"], reply
