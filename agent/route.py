@@ -100,16 +100,15 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         reason += f"; the message asks to act on the user's own case ({_words(signal)})"
         return Route("procedure", f"procedure:{target}", "request", reason, signal)
     reason = knowledge_reason(config, intent, target)
-    if runner is not None and confident and target and cannot:
-        reason = (
-            f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
-            f"the message asks {_kind(signal)} and the procedure's title and examples do not: "
-            "knowledge"
+    if runner is not None and confident and target:
+        asked = (
+            f"{_kind(signal)} and the procedure's title and examples do not"
+            if cannot
+            else "a general question (no own-case or request words)"
         )
-    elif runner is not None and confident and target:
         reason = (
             f"intent '{intent.label}' ({intent.confidence:.2f}) has procedure '{target}', but "
-            "the message asks a general question (no own-case or request words): knowledge"
+            f"the message asks {asked}: knowledge"
         )
     return Route("knowledge", "knowledge", "knowledge", reason, signal)
 
