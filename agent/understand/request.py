@@ -8,7 +8,8 @@ Signals, from the word lists in request_words.yaml (English):
   statement ("I forgot", "we ordered"); an inverted question ("can I", "do we") is not one,
   and neither is a question about what the company does in general, which opens with
   "do you", "will you ever"... ("Do you ship to my country?"), unless it goes on as a
-  request ("do you know where my order is?");
+  request ("do you know where my order is?"); nor is a statement of who the user is ("I'm a
+  Gold member", "I am a guest customer");
 - a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
 - a question: a question mark, or a question word first;
 - stop: the message is, or starts with, a phrase that ends what the agent is doing;
@@ -64,6 +65,7 @@ class RequestSignal:
 class _Lists:
     own: frozenset[str]
     subject: frozenset[str]
+    describing: tuple[str, ...]
     inverting: frozenset[str]
     asking: tuple[str, ...]
     imperative: tuple[str, ...]
@@ -79,7 +81,8 @@ class _Lists:
 def _lists() -> _Lists:
     get = lower_case_lists(WORDS)
     return _Lists(
-        frozenset(get["own"]), frozenset(get["subject"]), frozenset(get["inverting"]),
+        frozenset(get["own"]), frozenset(get["subject"]), tuple(get["describing"]),
+        frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
         tuple(get["ending"]), tuple(get["timing"]),
@@ -117,6 +120,7 @@ def read_request(message: str) -> RequestSignal:
     statement = [] if practice else [
         t for i, t in enumerate(tokens)
         if t in lists.subject and not (i > 0 and tokens[i - 1] in lists.inverting)
+        and not any(_starts(tokens[i + 1 :], d) for d in lists.describing)
     ]  # fmt: skip
     evidence += [f"statement '{t}'" for t in statement]
     evidence += [f"general question '{practice}'"] if practice else []

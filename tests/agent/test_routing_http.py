@@ -348,3 +348,18 @@ def test_a_request_no_procedure_takes_while_one_waits_is_answered_then_asked_aga
     assert "couldn't find an order number" not in reply["text"], reply
     assert "cancel it at any time under Subscription" in reply["text"], reply
     assert 'Back to "Check the status of an order"' in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_saying_who_you_are_does_not_make_a_question_a_request(demo: Any) -> None:
+    """Found in the demo (session 37): "I'm a Gold member, how long do I have to return
+    something?" started "Return an item for a refund", which asked for an order number: "I'm"
+    read as a statement about the user's own case. A statement of who the user is ("I'm a",
+    "I am an") is not one; the help centre's return periods answer the question."""
+    url, keys = demo
+    question = "I'm a Gold member, how long do I have to return something?"
+    reply = say(url, keys["end-user"], start(url, keys), question)
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge" and not route["request"]["own_case"], route
+    assert reply["decision"] == "answered", reply
+    assert "Gold members: any time." in reply["text"], reply

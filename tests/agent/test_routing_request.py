@@ -12,7 +12,8 @@ from agent.understand.request import read_request
 @pytest.mark.parametrize(
     "message",
     ["Where is my order?", "I forgot the password", "Please track the parcel",
-     "Could you look at the delivery?", "Reset my password", "we ordered boots last week"],
+     "Could you look at the delivery?", "Reset my password", "we ordered boots last week",
+     "I'm having trouble signing in", "I am an existing customer and I forgot the password"],
 )  # fmt: skip
 def test_requests_about_the_users_own_case(message: str) -> None:
     assert read_request(message).request
@@ -25,7 +26,10 @@ def test_requests_about_the_users_own_case(message: str) -> None:
      "Do you ask for my password by email?", "Will you ever ask for my password?",
      "Does your store ship to my country?", "Do you charge me if I return late?",
      # what would happen (session 34: the first started the subscription procedure)
-     "What happens if my subscription payment is late?", "What if my order doesn't arrive?"],
+     "What happens if my subscription payment is late?", "What if my order doesn't arrive?",
+     # who the user is, not their case (session 37: the first started the return procedure)
+     "I'm a Gold member, how long do I have to return something?",
+     "I am a guest customer, can I return boots?", "We're a small shop, do you ship to Canada?"],
 )  # fmt: skip
 def test_general_questions_are_not_requests(message: str) -> None:
     signal = read_request(message)
