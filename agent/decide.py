@@ -18,6 +18,9 @@ from agent.understand.records import OUT_OF_SCOPE
 HANDOFF_TEXT = DEFAULT_HANDOFF_SAY  # a procedure's handoff without a `say` of its own, too
 SORRY_TEXT = "I'm sorry for the trouble."
 DRAFT_TEXT = "A member of our team is reviewing the answer and will reply here shortly."
+# A question the waiting procedure answers ("When will it arrive?" during the order lookup);
+# the procedure's question follows (agent/route.py `after_interruption`).
+OWN_QUESTION_TEXT = "That's what I'm checking for you."
 
 
 def skip_answer_steps(trace: Trace, reason: str) -> None:

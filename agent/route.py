@@ -12,7 +12,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    switch: a request that starts another procedure (rule 5) closes this one, with a line;
    question: a question, or a request that no procedure takes (rule 5: "I want to cancel my
    subscription"), is answered from the knowledge, then the procedure's question is asked
-   again (or, when the question is handed off, the procedure is closed with a line);
+   again (or, when the question is handed off, the procedure is closed with a line); a
+   question about the case the procedure handles (it points back, "When will it arrive?",
+   and its intent is the procedure's own) that the knowledge does not answer gets a line
+   saying the procedure is finding it out, not a question back (`Route.procedures_own`);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
 4. small_talk: a message that is only a greeting, thanks, an acknowledgement, a goodbye, a
    question about the agent ("What can you do?") or no words at all gets a line of its own,
@@ -59,6 +62,7 @@ class Route:
     signal: RequestSignal
     running: ProcedureState | None = None  # continue this one with the message
     interrupted: ProcedureState | None = None
+    procedures_own: str = ""  # a question with the interrupted procedure's intent: that intent
 
     def outputs(self) -> dict[str, object]:
         route = "procedure" if self.kind == "close" else self.kind
@@ -66,6 +70,8 @@ class Route:
                                   "request": self.signal.as_dict()}  # fmt: skip
         if self.interrupted is not None:
             out["interrupted"] = self.interrupted.procedure_id
+        if self.procedures_own:
+            out["procedures_own"] = self.procedures_own
         return out
 
 
@@ -92,7 +98,15 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return Route("handoff", "handoff", "human", "the end user asked for a human", signal)
     if runner is not None and running is not None:
         other = target if starts else None
-        return _while_running(ctx, runner, running, signal, other, blocked)
+        route = _while_running(ctx, runner, running, signal, other, blocked)
+        own = confident and target == running.procedure_id and bool(signal.pointing)
+        if route.rule == "question" and own:  # about the case the procedure handles
+            reason = (
+                f"{route.reason}; it points back ('{signal.pointing}') and its intent "
+                f"'{intent.label}' ({intent.confidence:.2f}) is the procedure's own"
+            )
+            route = replace(route, procedures_own=intent.label, reason=reason)
+        return route
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     if starts and target:

@@ -35,7 +35,14 @@ from agent.answer.planted import PlantedSentenceFilter
 from agent.answer.reading import PassageReader, Reading
 from agent.answer.rewrite import rewrite_query
 from agent.answer.verify import Verification, Verifier
-from agent.decide import DRAFT_TEXT, HANDOFF_TEXT, finish, handoff, skip_answer_steps
+from agent.decide import (
+    DRAFT_TEXT,
+    HANDOFF_TEXT,
+    OWN_QUESTION_TEXT,
+    finish,
+    handoff,
+    skip_answer_steps,
+)
 from agent.llm.chat import ChatModel
 from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import answer_rule, injection_rule, no_answer_reason
@@ -153,7 +160,7 @@ class Agent:
         elif route.kind == "procedure":
             reply = self._procedure(ctx, route.running)
         else:
-            reply = self._knowledge(ctx, alone=route.interrupted is not None)
+            reply = self._knowledge(ctx, route.interrupted is not None, route.procedures_own)
         return reply if runner is None else after_interruption(reply, route, runner)
 
     def _procedure(self, ctx: TurnContext, running: ProcedureState | None) -> Reply:
@@ -200,7 +207,7 @@ class Agent:
             rule=f"procedure step ({outcome.decision})",
         )  # fmt: skip
 
-    def _knowledge(self, ctx: TurnContext, alone: bool = False) -> Reply:
+    def _knowledge(self, ctx: TurnContext, alone: bool = False, procedures_own: str = "") -> Reply:
         """Answer from the tenant's knowledge. A change of subject is searched and read with
         the scenario but without the earlier turns, which would pull the search toward the
         old topic: `alone`, when the message interrupts a waiting procedure as a new
@@ -209,7 +216,10 @@ class Agent:
         ended (agent.understand.small_talk.conversation_so_far), or turns in another language
         (agent.answer.language_reply.same_language). Misspelt words of a message not surely in
         another language than English are searched and read as the knowledge's words they
-        stand for (`corrections`; the retrieve step lists them)."""
+        stand for (`corrections`; the retrieve step lists them). `procedures_own`: the
+        message interrupts a waiting procedure with a question of that procedure's own intent;
+        when the knowledge does not answer it, the reply says the procedure is finding it out
+        (OWN_QUESTION_TEXT) instead of asking back or handing off."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         language = ctx.understanding.language
         spell = None if surely_not_english(language) else self._corrections
@@ -311,6 +321,12 @@ class Agent:
                 state.procedure_state, rule=f"{why}; {mismatch.reason}",
             )  # fmt: skip
         cues = upset(ctx.understanding.sentiment)  # upset: a person, not a question back
+        if procedures_own and cues is None:
+            return finish(
+                ctx, OWN_QUESTION_TEXT, "clarify", ctx.understanding.intent.confidence, [],
+                state.procedure_state, rule=f"{why}; the question has intent '{procedures_own}',"
+                " the waiting procedure's own: the procedure finds it out",
+            )  # fmt: skip
         if confidence >= thresholds.clarify and not asked_back and cues is None:
             about, offered = result.resolved.current, draft.chunks.values()
             options = topics(offered, about=about)

@@ -16,7 +16,9 @@ Signals, from the word lists in request_words.yaml (English):
 - ending: phrases that ask to end a service or an order ("cancel", "stop my");
 - timing: the opening of a question about when something will happen ("when", "how long
   until"). Routing starts a procedure on a message with either only when the procedure's own
-  title or examples have it too (agent/route.py `takes`).
+  title or examples have it too (agent/route.py `takes`);
+- pointing: the first pronoun that points back at what the conversation is about ("it",
+  "they", "this").
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class RequestSignal:
     evidence: tuple[str, ...]
     ending: tuple[str, ...] = ()
     timing: str = ""
+    pointing: str = ""
 
     @property
     def request(self) -> bool:
@@ -58,6 +61,7 @@ class RequestSignal:
             "evidence": list(self.evidence),
             "ending": list(self.ending),
             "timing": self.timing,
+            "pointing": self.pointing,
         }
 
 
@@ -75,6 +79,7 @@ class _Lists:
     question: frozenset[str]
     ending: tuple[str, ...]
     timing: tuple[str, ...]
+    pointing: frozenset[str]
 
 
 @cache
@@ -85,7 +90,7 @@ def _lists() -> _Lists:
         frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
-        tuple(get["ending"]), tuple(get["timing"]),
+        tuple(get["ending"]), tuple(get["timing"]), frozenset(get["pointing"]),
     )  # fmt: skip
 
 
@@ -133,5 +138,6 @@ def read_request(message: str) -> RequestSignal:
     question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
     ending = tuple(p for p in lists.ending if _contains(tokens, p))
     timing = next((p for p in lists.timing if _starts(tokens, p)), "")
+    pointing = next((t for t in tokens if t in lists.pointing), "")
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence), ending, timing)  # fmt: skip
+                         tuple(evidence), ending, timing, pointing)  # fmt: skip

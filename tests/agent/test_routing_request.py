@@ -113,3 +113,13 @@ def test_a_procedure_takes_a_question_about_when_only_if_its_examples_ask_one() 
     when = read_request("When will my refund arrive?")
     assert takes(procedures.get("track"), when) and not takes(procedures.get("refund"), when)
     assert takes(procedures.get("refund"), read_request("I want my money back"))
+
+
+@pytest.mark.parametrize(
+    ("message", "pointing"),
+    [("When will it arrive?", "it"), ("Have they shipped yet?", "they"),
+     ("Is this one on its way?", "this"), ("How long do refunds take?", ""),
+     ("Is there a fee for returns?", "")],
+)  # fmt: skip
+def test_the_pronoun_that_points_back_at_the_case(message: str, pointing: str) -> None:
+    assert read_request(message).pointing == pointing
