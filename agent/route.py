@@ -9,6 +9,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    goodbye: a goodbye (agent.understand.small_talk) closes it too, and says goodbye;
    small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
    again;
+   slot: a message that says the end user cannot give the value and names what the question
+   asks for ("I forgot which email I used") is the procedure's to judge, not a request for
+   another procedure (agent.procedures.runner says how to reach a person);
    switch: a request that starts another procedure (rule 5) closes this one, with a line;
    question: a question, or a request that no procedure takes (rule 5: "I want to cancel my
    subscription"), is answered from the knowledge, then the procedure's question is asked
@@ -37,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from agent.answer.reading import content_terms
 from agent.procedures.language import render
 from agent.procedures.model import Procedure
 from agent.procedures.runner import ProcedureRunner, ProcedureState
@@ -172,6 +176,12 @@ def _while_running(
         reason = f"procedure '{name}' waits for '{slot}'; {_small_talk(ctx)}, then it asks again"
         return Route("small_talk", "small_talk", "small_talk", reason, signal,
                      interrupted=running)  # fmt: skip
+    if signal.unable and _about(ctx.message, step.ask.prompt):
+        reason = (
+            f"procedure '{name}' waits for '{slot}'; the end user says they cannot give it "
+            f"('{signal.unable}', naming what the question asks for): the procedure's to judge"
+        )
+        return Route("procedure", "slot", "slot", reason, signal, running=running)
     if other is not None and other != name:
         reason = (
             f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
@@ -188,6 +198,12 @@ def _while_running(
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"
     return Route("procedure", "slot", "slot", reason, signal, running=running)
+
+
+def _about(message: str, prompt: str) -> bool:
+    """The message names something the procedure's question names ("I forgot which email I
+    used" after "And the email address you used for that order?")."""
+    return bool(set(content_terms(message)) & set(content_terms(prompt)))
 
 
 def small_talk_line(ctx: TurnContext, route: Route) -> str:

@@ -290,6 +290,18 @@ class Procedure(_Strict):
     def slots(self) -> dict[str, Ask]:
         return {step.ask.slot: step.ask for step in self.steps if step.ask is not None}
 
+    def prefill(self, state: ProcedureState, message: str) -> list[str]:
+        """Fill still-unknown slots whose ask reads them from any message (email, ids); the
+        slots filled."""
+        filled: list[str] = []
+        for slot, ask in self.slots().items():
+            if slot in state.slots or not ask.prefills():
+                continue
+            if (value := ask.check.extract(message)) is not None:
+                state.slots[slot] = value
+                filled.append(slot)
+        return filled
+
     def examples_by_intent(self) -> dict[str, list[str]]:
         if isinstance(self.examples, dict):
             return {intent: list(self.examples.get(intent, [])) for intent in self.intents}

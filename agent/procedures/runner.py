@@ -36,8 +36,10 @@ from agent.procedures.model import (
     StepOutcome,
 )
 from agent.procedures.trace_masking import EventMasker
+from agent.understand.request import read_request
 
 __all__ = [
+    "UNABLE_SAY",
     "ActionClient",
     "ActionResult",
     "PendingAction",
@@ -51,6 +53,10 @@ __all__ = [
 DEFAULT_HANDOFF_SAY = "I'm handing this conversation to a member of our team, who will reply here."
 APPROVAL_SAY = "A member of our team needs to approve this before I go ahead: {what}. "
 APPROVAL_SAY += "I'll continue as soon as they have."
+# Before the question again, to an end user who says they cannot give the value.
+UNABLE_SAY = (
+    "No problem. If you can't find it, ask for a person and a member of our team will help."
+)
 
 
 @dataclass
@@ -127,7 +133,7 @@ class ProcedureRunner:
         state = ProcedureState(procedure_id=procedure.id, step_id=procedure.steps[0].id)
         turn = _Turn(procedure, state)
         started = time.perf_counter()
-        filled = self._prefill(procedure, state, message)
+        filled = procedure.prefill(state, message)
         turn.event(
             "start",
             "start",
@@ -267,7 +273,7 @@ class ProcedureRunner:
             state.slots[ask.slot] = value
             state.attempts.pop(step.id, None)
             state.status = "running"
-            also = self._prefill(turn.procedure, state, message)
+            also = turn.procedure.prefill(state, message)
             rule = f"ask {step.id}: valid {ask.check.kind} -> '{ask.slot}' filled"
             rule += f" (and {', '.join(also)} from the same message)" if also else ""
             turn.event(step, "ask", "ok", rule, started, outputs={ask.slot: value})
@@ -281,9 +287,13 @@ class ProcedureRunner:
             self._handoff(turn, step, reason, None)
             return False
         rule = f"ask {step.id}: invalid {ask.check.kind} ({tries} of {limit}) -> ask again"
+        scope, unable = self._scope(state), read_request(message).unable
+        rule += (
+            f"; the end user cannot give it ('{unable}'): how to reach a person" if unable else ""
+        )
         turn.event(step, "ask", "invalid", rule, started, inputs={"attempt": tries})
-        scope = self._scope(state)
         text = render(ask.invalid, scope) if ask.invalid else ask.check.hint()
+        text = UNABLE_SAY if unable else text
         turn.texts.append(f"{text} {render(ask.prompt, scope)}")
         turn.decision = "ask"
         return False
@@ -366,18 +376,6 @@ class ProcedureRunner:
         turn.event(step, "handoff", "handoff", rule, started, outputs={"reason": reason})
 
     # -- helpers ----------------------------------------------------------------------
-
-    @staticmethod
-    def _prefill(procedure: Procedure, state: ProcedureState, message: str) -> list[str]:
-        """Fill still-unknown slots whose ask reads them from any message (email, ids)."""
-        filled: list[str] = []
-        for slot, ask in procedure.slots().items():
-            if slot in state.slots or not ask.prefills():
-                continue
-            if (value := ask.check.extract(message)) is not None:
-                state.slots[slot] = value
-                filled.append(slot)
-        return filled
 
     def _scope(self, state: ProcedureState) -> dict[str, Any]:
         return {**self.variables, **state.slots, **state.results}

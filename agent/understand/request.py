@@ -18,7 +18,9 @@ Signals, from the word lists in request_words.yaml (English):
   until"). Routing starts a procedure on a message with either only when the procedure's own
   title or examples have it too (agent/route.py `takes`);
 - pointing: the first pronoun that points back at what the conversation is about ("it",
-  "they", "this").
+  "they", "this");
+- unable: a phrase that says the end user cannot give what was asked ("I don't remember",
+  "I lost it"); read by the procedure runner when a message is no value for its question.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class RequestSignal:
     ending: tuple[str, ...] = ()
     timing: str = ""
     pointing: str = ""
+    unable: str = ""
 
     @property
     def request(self) -> bool:
@@ -62,6 +65,7 @@ class RequestSignal:
             "ending": list(self.ending),
             "timing": self.timing,
             "pointing": self.pointing,
+            "unable": self.unable,
         }
 
 
@@ -80,6 +84,7 @@ class _Lists:
     ending: tuple[str, ...]
     timing: tuple[str, ...]
     pointing: frozenset[str]
+    unable: tuple[str, ...]
 
 
 @cache
@@ -91,6 +96,7 @@ def _lists() -> _Lists:
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
         tuple(get["ending"]), tuple(get["timing"]), frozenset(get["pointing"]),
+        tuple(get["unable"]),
     )  # fmt: skip
 
 
@@ -139,5 +145,6 @@ def read_request(message: str) -> RequestSignal:
     ending = tuple(p for p in lists.ending if _contains(tokens, p))
     timing = next((p for p in lists.timing if _starts(tokens, p)), "")
     pointing = next((t for t in tokens if t in lists.pointing), "")
+    unable = next((p for p in lists.unable if _contains(tokens, p)), "")
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence), ending, timing, pointing)  # fmt: skip
+                         tuple(evidence), ending, timing, pointing, unable)  # fmt: skip

@@ -285,3 +285,26 @@ def test_a_misspelt_question_is_read_with_the_knowledges_words(demo: Any) -> Non
     assert "returns portal" in reply["text"], reply
     retrieve = trace(url, keys, reply)["steps"][2]
     assert retrieve["inputs"]["spelling"] == {"retrun": "return"}, retrieve
+
+
+@pytest.mark.slow
+def test_an_end_user_who_cannot_give_the_email_is_told_how_to_reach_a_person(demo: Any) -> None:
+    """Found in session 37: "I don't remember the email" while the order lookup asked for it got
+    "That doesn't look like an email address (for example name@example.com)."; now a line that
+    says how to reach a person, then the question again, and asking for one hands off. "I
+    forgot which email I used" started the password reset ("I forgot" is its intent's); it
+    names what the question asks for, so it gets the same line."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    assert "email" in say(url, user, conversation, "3348917502")["text"]
+    reply = say(url, user, conversation, "I don't remember the email")
+    assert "doesn't look like an email address" not in reply["text"], reply
+    assert reply["text"].startswith("No problem. If you can't find it, ask for a person"), reply
+    assert reply["text"].endswith("And the email address you used for that order?"), reply
+    forgot = say(url, user, conversation, "I forgot which email I used")
+    assert forgot["text"] == reply["text"], forgot
+    route = trace(url, keys, forgot)["steps"][1]["outputs"]
+    assert route["routed"] == "slot" and route["request"]["unable"] == "forgot", route
+    person = say(url, user, conversation, "Can I talk to a person?")
+    assert person["decision"] == "handoff", person

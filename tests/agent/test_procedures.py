@@ -18,6 +18,7 @@ from agent.procedures.actions import ActionClient, ActionRequest
 from agent.procedures.connections import Connection
 from agent.procedures.language import parse_condition
 from agent.procedures.runner import (
+    UNABLE_SAY,
     ProcedureError,
     ProcedureRunner,
     ProcedureSet,
@@ -199,6 +200,23 @@ def test_ask_gives_up_after_max_attempts(runner: ProcedureRunner) -> None:
     outcome = runner.resume(outcome.state, "still no idea")
     assert outcome.decision == "handoff"
     assert outcome.state.handoff_reason == "could not get a valid order_id after 3 attempts"
+
+
+def test_an_end_user_who_cannot_give_the_value_is_told_how_to_get_help(
+    runner: ProcedureRunner,
+) -> None:
+    """Found in the demo (session 37): "I don't remember the email" got "That doesn't look like
+    an email address (for example name@example.com)." A message that says the end user cannot
+    give the value gets a line saying how to reach a person instead of the format hint; it
+    still counts as an attempt."""
+    outcome = runner.start("order-status", "where is my order")
+    outcome = runner.resume(outcome.state, "3348917502")
+    wrong = runner.resume(outcome.state, "it's cminh730 at email")
+    assert wrong.text.startswith("That doesn't look like an email address"), wrong.text
+    unable = runner.resume(wrong.state, "I don't remember the email")
+    assert unable.decision == "ask" and unable.state.attempts["ask_email"] == 2
+    assert unable.text == f"{UNABLE_SAY} And the email address you used for that order?"
+    assert any("cannot give it ('don't remember')" in e["rule"] for e in unable.events)
 
 
 def test_refund_waits_for_approval_and_runs_only_after_it(

@@ -123,3 +123,12 @@ def test_a_procedure_takes_a_question_about_when_only_if_its_examples_ask_one() 
 )  # fmt: skip
 def test_the_pronoun_that_points_back_at_the_case(message: str, pointing: str) -> None:
     assert read_request(message).pointing == pointing
+
+
+@pytest.mark.parametrize(
+    ("message", "unable"),
+    [("I don't remember the email", "don't remember"), ("I lost the confirmation email", "lost"),
+     ("no idea, sorry", "no idea"), ("3348917502", ""), ("I have it here: 3348917502", "")],
+)  # fmt: skip
+def test_the_words_that_say_the_user_cannot_give_a_value(message: str, unable: str) -> None:
+    assert read_request(message).unable == unable
