@@ -8,7 +8,8 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    stop: "never mind" and the like closes the procedure, with a line saying so;
    goodbye: a goodbye (agent.understand.small_talk) closes it too, and says goodbye;
    small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
-   again;
+   again; so does a question why the agent wants the value ("Why do you need my email?"),
+   with WHY_LINE (rule why);
    slot: a message that says the end user cannot give the value and names what the question
    asks for ("I forgot which email I used") is the procedure's to judge, not a request for
    another procedure (agent.procedures.runner says how to reach a person);
@@ -51,6 +52,8 @@ from agent.understand.request import RequestSignal, read_request
 from agent.understand.small_talk import reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
+# To "Why do you need my email?" while a procedure waits; the procedure's question follows.
+WHY_LINE = "I need it to carry out your request."
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,12 @@ def _while_running(
         reason = f"procedure '{name}' waits for '{slot}'; the end user asked to stop"
         reason += f" ({_words(signal)})"
         return Route("close", "close", "stop", reason, signal, interrupted=running)
+    if signal.why:
+        reason = (
+            f"procedure '{name}' waits for '{slot}'; the end user asks why ('{signal.why}'): "
+            "a line saying why, then it asks again"
+        )
+        return Route("small_talk", "small_talk", "why", reason, signal, interrupted=running)
     kind = ctx.understanding.small_talk_kind
     if kind == "goodbye":
         reason = f"procedure '{name}' waits for '{slot}'; {_small_talk(ctx)}"
@@ -209,6 +218,8 @@ def _about(message: str, prompt: str) -> bool:
 def small_talk_line(ctx: TurnContext, route: Route) -> str:
     """The reply to small talk (agent.understand.small_talk.reply_line), naming the tenant's
     procedures when it asks what the agent can do."""
+    if route.rule == "why":
+        return WHY_LINE
     runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
     requests = [p.title for p in runner.procedures] if runner is not None else []
     kind, waiting = ctx.understanding.small_talk.label, route.interrupted is not None
@@ -255,7 +266,7 @@ def after_interruption(reply: Reply, route: Route, runner: ProcedureRunner) -> R
     state = route.interrupted
     if state is None:
         return reply
-    if route.rule in ("question", "small_talk") and reply.decision != "handoff":
+    if route.rule in ("question", "small_talk", "why") and reply.decision != "handoff":
         return _amend(reply, after=resume_line(runner, state))
     amended = _amend(reply, before=stopped_line(runner, state))
     return amended if route.rule == "switch" else replace(amended, procedure_state=None)

@@ -20,7 +20,9 @@ Signals, from the word lists in request_words.yaml (English):
 - pointing: the first pronoun that points back at what the conversation is about ("it",
   "they", "this");
 - unable: a phrase that says the end user cannot give what was asked ("I don't remember",
-  "I lost it"); read by the procedure runner when a message is no value for its question.
+  "I lost it"); read by the procedure runner when a message is no value for its question;
+- why: a phrase that asks why the agent wants what it asked for ("Why do you need my
+  email?"), or "why" as the whole message.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RequestSignal:
     timing: str = ""
     pointing: str = ""
     unable: str = ""
+    why: str = ""
 
     @property
     def request(self) -> bool:
@@ -66,6 +69,7 @@ class RequestSignal:
             "timing": self.timing,
             "pointing": self.pointing,
             "unable": self.unable,
+            "why": self.why,
         }
 
 
@@ -85,6 +89,7 @@ class _Lists:
     timing: tuple[str, ...]
     pointing: frozenset[str]
     unable: tuple[str, ...]
+    why: tuple[str, ...]
 
 
 @cache
@@ -96,7 +101,7 @@ def _lists() -> _Lists:
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
         tuple(get["ending"]), tuple(get["timing"]), frozenset(get["pointing"]),
-        tuple(get["unable"]),
+        tuple(get["unable"]), tuple(get["why"]),
     )  # fmt: skip
 
 
@@ -146,5 +151,6 @@ def read_request(message: str) -> RequestSignal:
     timing = next((p for p in lists.timing if _starts(tokens, p)), "")
     pointing = next((t for t in tokens if t in lists.pointing), "")
     unable = next((p for p in lists.unable if _contains(tokens, p)), "")
+    why = "why" if tokens == ["why"] else next((p for p in lists.why if _contains(tokens, p)), "")
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence), ending, timing, pointing, unable)  # fmt: skip
+                         tuple(evidence), ending, timing, pointing, unable, why)  # fmt: skip

@@ -308,3 +308,26 @@ def test_an_end_user_who_cannot_give_the_email_is_told_how_to_reach_a_person(dem
     assert route["routed"] == "slot" and route["request"]["unable"] == "forgot", route
     person = say(url, user, conversation, "Can I talk to a person?")
     assert person["decision"] == "handoff", person
+
+
+@pytest.mark.slow
+def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again(
+    demo: Any,
+) -> None:
+    """Found in session 37: "Why do you need my email?" during the password reset was searched
+    in the knowledge and asked back ('Do you mean "store contact and hours" or ...'), and "What
+    do you need that for?" during the order lookup was handed off, closing the lookup. Now
+    the agent says why, asks again, and the procedure goes on."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    say(url, user, conversation, "3348917502")
+    reply = say(url, user, conversation, "What do you need that for?")
+    assert reply["text"] == (
+        'I need it to carry out your request. Back to "Check the status of an order": '
+        "And the email address you used for that order?"
+    ), reply
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["rule"] == "why" and route["interrupted"] == "order-status", route
+    done = say(url, user, conversation, "cminh730@email.com")
+    assert "delivered on 2024-04-30" in done["text"], done

@@ -132,3 +132,13 @@ def test_the_pronoun_that_points_back_at_the_case(message: str, pointing: str) -
 )  # fmt: skip
 def test_the_words_that_say_the_user_cannot_give_a_value(message: str, unable: str) -> None:
     assert read_request(message).unable == unable
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [("Why do you need my email?", "why do you need"), ("why?", "why"),
+     ("What do you need that for?", "what do you need that for"),
+     ("Why is my order late?", ""), ("Why", "why")],
+)  # fmt: skip
+def test_the_words_that_ask_why_a_value_is_needed(message: str, why: str) -> None:
+    assert read_request(message).why == why
