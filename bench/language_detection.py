@@ -4,8 +4,10 @@ detectors together (agent/understand/language.py).
 
 English: every question of 3 to 12 words in ConditionalQA dev, mtrag_dev, the demo's
 golden set, examples/customer_questions.jsonl and the routed set. Other languages: the short
-customer-service messages below (fr, de, es, it, pt, nl). "Confident" is the route step's
-bar for acting on a language (0.8, agent/route.py).
+customer-service messages below (fr, de, es, it, pt, nl). No language: values an end user
+types when a procedure asks (addresses, names, products; `VALUES`), which must not be read
+confidently as any language but English. "Confident" is the route step's bar for acting on
+a language (0.8, agent/route.py).
 
     .venv/bin/python -m bench.language_detection
 """
@@ -43,6 +45,17 @@ OTHERS = {
     "nl": ["Waar is mijn bestelling?", "Ik wil mijn geld terug",
            "Hoe lang duurt de verzending?", "Ik ben mijn wachtwoord vergeten"],
 }  # fmt: skip
+# The first four were seen when LANGID_FLOOR was chosen (session 37); the rest were written
+# before measuring them.
+VALUES = [
+    "12 Oak Street, Springfield, IL 62701", "45 Elm Road, Portland, OR 97201",
+    "Michael Kors jeans, size 32", "Jane Doe, 221B Baker Street, London",
+    "1600 Amphitheatre Parkway, Mountain View, CA 94043", "Apt 4B, 310 Maple Avenue, Denver",
+    "Levi's 501 jeans, 32x34", "Dr. Martens boots, size 9", "Maria Gonzalez, Calle Mayor 5",
+    "Unit 7, 88 Harbour Drive, Halifax NS", "North Face jacket, navy, XL",
+    "Tom Nguyen, 19 Birch Lane, Austin TX 78701", "PO Box 1234, Anchorage AK 99501",
+    "Ralph Lauren polo shirt, white, M", "Sven Johansson, Storgatan 12, Uppsala",
+]  # fmt: skip
 
 
 def _questions(path: Path) -> Iterator[str]:
@@ -94,6 +107,11 @@ def measure(name: str, detect: Callable[[str], tuple[str, float]], texts: list[s
         print(f"    en  {text!r} -> {code} {confidence:.2f}")
     for text, code, label, confidence in missed:
         print(f"    {code}  {text!r} -> {label} {confidence:.2f}")
+    values = [(t, *detect(t)) for t in VALUES]
+    values = [v for v in values if v[1] != "en" and v[2] >= CONFIDENT]
+    print(f"    values read confidently as another language: {len(values)}/{len(VALUES)}")
+    for text, code, confidence in values:
+        print(f"    --  {text!r} -> {code} {confidence:.2f}")
 
 
 def main() -> None:

@@ -15,6 +15,13 @@ py3langid read all 443 as English, but is rarely confident on short text in any 
 So the confident answer is the one both give; when they differ the message gets the
 default language if either names it, else py3langid's, at `DISAGREE_CONFIDENCE` (measured
 by bench/language_detection.py; docs/benchmarks.md, "Language detection").
+
+Both can agree on a text that is in no language: "12 Oak Street, Springfield, IL 62701"
+came back as Afrikaans from both, and the agent answered an address with "Sorry, I can only
+answer in English". py3langid then gives its language a probability near the rest (0.06
+there; 0.25 or more on each of the bench's 29 short messages in other languages), so an
+agreement counts only when py3langid gives at least `LANGID_FLOOR`; below it, it is read as a
+disagreement.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from agent.understand.word_lists import plain, read_yaml, strings
 SHORT_WORDS = 3
 SURE = 0.8  # the confidence at which the agent acts on a message's language
 DISAGREE_CONFIDENCE = 0.5  # below `SURE`, so a disagreement never acts
+LANGID_FLOOR = 0.15  # py3langid's probability for an agreement to count
 COMMON = frozenset({"en", "fr", "de", "es", "it", "pt", "nl"})
 _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 _WORD = re.compile(r"[^\W\d_]+")
@@ -71,7 +79,7 @@ def detect_language(text: str, default: str = "en") -> Prediction:
         code, probability = candidates[0]
         second, second_probability = _langid(text)
         detail["langid"] = [second, round(second_probability, 4)]
-        if second == code:
+        if second == code and second_probability >= LANGID_FLOOR:
             return Prediction(code, min(probability, 0.99), {"method": "both agree", **detail})
         label = default if default in (code, second) else second
         return Prediction(label, DISAGREE_CONFIDENCE, {"method": "they disagree", **detail})

@@ -331,3 +331,21 @@ def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again
     assert route["rule"] == "why" and route["interrupted"] == "order-status", route
     done = say(url, user, conversation, "cminh730@email.com")
     assert "delivered on 2024-04-30" in done["text"], done
+
+
+@pytest.mark.slow
+def test_an_address_after_a_procedure_ended_is_not_called_another_language(demo: Any) -> None:
+    """Found in session 37: the address change said order 3348917502 was delivered, so its
+    address can no longer be changed; the end user then sent the new address, "12 Oak Street,
+    Springfield, IL 62701", and got "Sorry, I can only answer in English.": both language
+    detectors read it as Afrikaans."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "I need to change my delivery address")
+    say(url, user, conversation, "3348917502")
+    ended = say(url, user, conversation, "cminh730@email.com")
+    assert "can no longer be changed" in ended["text"], ended
+    reply = say(url, user, conversation, "12 Oak Street, Springfield, IL 62701")
+    assert "only answer in" not in reply["text"], reply
+    language = trace(url, keys, reply)["steps"][0]["outputs"]["language"]
+    assert language["confidence"] < 0.8, language

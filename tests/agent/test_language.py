@@ -63,3 +63,13 @@ def test_when_the_detectors_disagree_the_language_is_uncertain() -> None:
     assert prediction.confidence < 0.8
     assert prediction.detail["method"] == "they disagree", prediction
     assert prediction.label in {"es", "pt"}, prediction
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12 Oak Street, Springfield, IL 62701", "Apt 4B, 310 Maple Avenue, Denver"],
+)  # both detectors agreed: Afrikaans at 0.86, French at 0.86 (session 37)
+def test_an_address_is_not_confidently_another_language(text: str) -> None:
+    prediction = detect_language(text)
+    assert prediction.confidence < 0.8, prediction
+    assert prediction.detail["method"] == "they disagree", prediction
