@@ -27,8 +27,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    it);
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
-   "please ..."); those words are English, so a message detected (>= 0.8) as another
-   language starts the procedure on the intent's confidence alone; a message that asks to end
+   "please ...", or a value the procedure asks for: "Where is order 7916676427?"); those
+   words are English, so a message detected (>= 0.8) as another language starts the
+   procedure on the intent's confidence alone; a message that asks to end
    something ("cancel my subscription") or when something will happen ("When will my refund
    arrive?") starts it only when the procedure's title or examples ask that too (`takes`: a
    status check cannot cancel, a return does not say when a refund arrives);
@@ -92,12 +93,12 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     language = ctx.understanding.language
     # the request words are English; in another language the intent's confidence decides
     other_language = surely_not_english(language)
-    cannot = (
-        runner is not None
-        and target is not None
-        and not takes(runner.procedures.get(target), signal)
-    )
-    asks = runner is not None and confident and (signal.request or other_language)
+    procedure = runner.procedures.get(target) if runner is not None and target else None
+    cannot = procedure is not None and not takes(procedure, signal)
+    # a message naming a value the procedure asks for ("Where is order 7916676427?") is about
+    # the user's own case, though it has no own-case words
+    named = list(procedure.values_in(ctx.message)) if procedure is not None else []
+    asks = procedure is not None and confident and (signal.request or other_language or bool(named))
     starts, blocked = asks and not cannot, asks and cannot
     if injection is not None:
         return Route("handoff", "handoff", "injection", injection, signal)
@@ -118,7 +119,8 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     if starts and target:
         reason = procedure_reason(intent, config.thresholds.intent, target)
-        reason += f"; the message asks to act on the user's own case ({_words(signal)})"
+        words = _words(signal) if signal.evidence or not named else f"it names {', '.join(named)}"
+        reason += f"; the message asks to act on the user's own case ({words})"
         return Route("procedure", f"procedure:{target}", "request", reason, signal)
     reason = knowledge_reason(config, intent, target)
     if runner is not None and confident and target:

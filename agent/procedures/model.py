@@ -290,17 +290,18 @@ class Procedure(_Strict):
     def slots(self) -> dict[str, Ask]:
         return {step.ask.slot: step.ask for step in self.steps if step.ask is not None}
 
+    def values_in(self, message: str) -> dict[str, str]:
+        """The values `message` holds for slots whose ask reads them from any message (email,
+        ids)."""
+        readable = {slot: ask for slot, ask in self.slots().items() if ask.prefills()}
+        found = {slot: ask.check.extract(message) for slot, ask in readable.items()}
+        return {slot: value for slot, value in found.items() if value is not None}
+
     def prefill(self, state: ProcedureState, message: str) -> list[str]:
-        """Fill still-unknown slots whose ask reads them from any message (email, ids); the
-        slots filled."""
-        filled: list[str] = []
-        for slot, ask in self.slots().items():
-            if slot in state.slots or not ask.prefills():
-                continue
-            if (value := ask.check.extract(message)) is not None:
-                state.slots[slot] = value
-                filled.append(slot)
-        return filled
+        """Fill still-unknown slots from `values_in(message)`; the slots filled."""
+        found = {s: v for s, v in self.values_in(message).items() if s not in state.slots}
+        state.slots.update(found)
+        return list(found)
 
     def examples_by_intent(self) -> dict[str, list[str]]:
         if isinstance(self.examples, dict):

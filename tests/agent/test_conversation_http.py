@@ -288,52 +288,6 @@ def test_a_misspelt_question_is_read_with_the_knowledges_words(demo: Any) -> Non
 
 
 @pytest.mark.slow
-def test_an_end_user_who_cannot_give_the_email_is_told_how_to_reach_a_person(demo: Any) -> None:
-    """Found in session 37: "I don't remember the email" while the order lookup asked for it got
-    "That doesn't look like an email address (for example name@example.com)."; now a line that
-    says how to reach a person, then the question again, and asking for one hands off. "I
-    forgot which email I used" started the password reset ("I forgot" is its intent's); it
-    names what the question asks for, so it gets the same line."""
-    url, keys = demo
-    user, conversation = keys["end-user"], start(url, keys)
-    say(url, user, conversation, "Where is my order?")
-    assert "email" in say(url, user, conversation, "3348917502")["text"]
-    reply = say(url, user, conversation, "I don't remember the email")
-    assert "doesn't look like an email address" not in reply["text"], reply
-    assert reply["text"].startswith("No problem. If you can't find it, ask for a person"), reply
-    assert reply["text"].endswith("And the email address you used for that order?"), reply
-    forgot = say(url, user, conversation, "I forgot which email I used")
-    assert forgot["text"] == reply["text"], forgot
-    route = trace(url, keys, forgot)["steps"][1]["outputs"]
-    assert route["routed"] == "slot" and route["request"]["unable"] == "forgot", route
-    person = say(url, user, conversation, "Can I talk to a person?")
-    assert person["decision"] == "handoff", person
-
-
-@pytest.mark.slow
-def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again(
-    demo: Any,
-) -> None:
-    """Found in session 37: "Why do you need my email?" during the password reset was searched
-    in the knowledge and asked back ('Do you mean "store contact and hours" or ...'), and "What
-    do you need that for?" during the order lookup was handed off, closing the lookup. Now
-    the agent says why, asks again, and the procedure goes on."""
-    url, keys = demo
-    user, conversation = keys["end-user"], start(url, keys)
-    say(url, user, conversation, "Where is my order?")
-    say(url, user, conversation, "3348917502")
-    reply = say(url, user, conversation, "What do you need that for?")
-    assert reply["text"] == (
-        'I need it to carry out your request. Back to "Check the status of an order": '
-        "And the email address you used for that order?"
-    ), reply
-    route = trace(url, keys, reply)["steps"][1]["outputs"]
-    assert route["rule"] == "why" and route["interrupted"] == "order-status", route
-    done = say(url, user, conversation, "cminh730@email.com")
-    assert "delivered on 2024-04-30" in done["text"], done
-
-
-@pytest.mark.slow
 def test_an_address_after_a_procedure_ended_is_not_called_another_language(demo: Any) -> None:
     """Found in session 37: the address change said order 3348917502 was delivered, so its
     address can no longer be changed; the end user then sent the new address, "12 Oak Street,

@@ -363,32 +363,3 @@ def test_saying_who_you_are_does_not_make_a_question_a_request(demo: Any) -> Non
     assert route["routed"] == "knowledge" and not route["request"]["own_case"], route
     assert reply["decision"] == "answered", reply
     assert "Gold members: any time." in reply["text"], reply
-
-
-@pytest.mark.slow
-def test_asking_what_the_waiting_procedure_finds_out_is_not_asked_back(demo: Any) -> None:
-    """Found in the demo (session 37): "When will it arrive?" while the order lookup waited
-    for the email address got "Could you tell me a little more about what you need?", then the
-    question for the email again. The help centre cannot say when the user's own order
-    arrives; the lookup can. A question about the case the procedure handles (it points back,
-    and its intent is the procedure's own) that the knowledge does not answer gets a line
-    saying the procedure is finding it out. A question the knowledge answers is still
-    answered; one that does not point back ("How long do refunds take?" during a return) is
-    not told that the return finds it out."""
-    url, keys = demo
-    user, conversation = keys["end-user"], start(url, keys)
-    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
-    assert "email" in say(url, user, conversation, "3348917502")["text"]
-    reply = say(url, user, conversation, "When will it arrive?")
-    assert "a little more" not in reply["text"], reply
-    assert reply["text"].startswith("That's what I'm checking for you."), reply
-    assert 'Back to "Check the status of an order": And the email' in reply["text"], reply
-    steps = trace(url, keys, reply)["steps"]
-    assert steps[1]["outputs"]["procedures_own"] == "order_status", steps[1]
-    assert "intent 'order_status'" in steps[-1]["reason"], steps[-1]
-    answered = say(url, user, conversation, "How long does standard shipping take?")
-    assert "3 to 5 working days" in answered["text"], answered
-    returning = start(url, keys)
-    assert "order number" in say(url, user, returning, "I want to return my boots")["text"]
-    general = say(url, user, returning, "How long do refunds take?")
-    assert "checking for you" not in general["text"], general

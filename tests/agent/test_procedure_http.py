@@ -1,0 +1,109 @@
+"""Conversations with the demo's procedures through its HTTP API (`clearline demo`, what
+`make run` runs), found by using the demo as a new user in session 37, each failing before
+its change: a message that names the order starts the order lookup; while a procedure waits,
+a question about its case is not asked back, an end user who cannot give the value is told
+how to reach a person, and "Why do you need that?" gets a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.agent.test_routing_http import start, trace
+from tests.service.test_demo import demo, say
+
+__all__ = ["demo"]  # the module-scoped fixture that starts the demo server
+
+
+@pytest.mark.slow
+def test_a_message_that_names_the_order_starts_the_order_lookup(demo: Any) -> None:
+    """ "Where is order 7916676427?" was answered from the help centre ("When your order
+    ships, we email you a tracking link..."), and the email sent next was searched too: the
+    message has no own-case words ("my", "I ..."). A message that holds a value the
+    procedure asks for (an order number, an email) is about the user's own case."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    reply = say(url, user, conversation, "Where is order 7916676427?")
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "procedure:order-status", route
+    assert reply["text"] == "And the email address you used for that order?", reply
+    found = say(url, user, conversation, "aphoenix939@email.com")
+    assert 'has the status "in transit"' in found["text"], found
+    general = say(url, user, start(url, keys), "How long does shipping take?")
+    assert "3 to 5 working days" in general["text"], general
+
+
+@pytest.mark.slow
+def test_asking_what_the_waiting_procedure_finds_out_is_not_asked_back(demo: Any) -> None:
+    """Found in the demo (session 37): "When will it arrive?" while the order lookup waited
+    for the email address got "Could you tell me a little more about what you need?", then the
+    question for the email again. The help centre cannot say when the user's own order
+    arrives; the lookup can. A question about the case the procedure handles (it points back,
+    and its intent is the procedure's own) that the knowledge does not answer gets a line
+    saying the procedure is finding it out. A question the knowledge answers is still
+    answered; one that does not point back ("How long do refunds take?" during a return) is
+    not told that the return finds it out."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    assert "email" in say(url, user, conversation, "3348917502")["text"]
+    reply = say(url, user, conversation, "When will it arrive?")
+    assert "a little more" not in reply["text"], reply
+    assert reply["text"].startswith("That's what I'm checking for you."), reply
+    assert 'Back to "Check the status of an order": And the email' in reply["text"], reply
+    steps = trace(url, keys, reply)["steps"]
+    assert steps[1]["outputs"]["procedures_own"] == "order_status", steps[1]
+    assert "intent 'order_status'" in steps[-1]["reason"], steps[-1]
+    answered = say(url, user, conversation, "How long does standard shipping take?")
+    assert "3 to 5 working days" in answered["text"], answered
+    returning = start(url, keys)
+    assert "order number" in say(url, user, returning, "I want to return my boots")["text"]
+    general = say(url, user, returning, "How long do refunds take?")
+    assert "checking for you" not in general["text"], general
+
+
+@pytest.mark.slow
+def test_an_end_user_who_cannot_give_the_email_is_told_how_to_reach_a_person(demo: Any) -> None:
+    """Found in session 37: "I don't remember the email" while the order lookup asked for it got
+    "That doesn't look like an email address (for example name@example.com)."; now a line that
+    says how to reach a person, then the question again, and asking for one hands off. "I
+    forgot which email I used" started the password reset ("I forgot" is its intent's); it
+    names what the question asks for, so it gets the same line."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    assert "email" in say(url, user, conversation, "3348917502")["text"]
+    reply = say(url, user, conversation, "I don't remember the email")
+    assert "doesn't look like an email address" not in reply["text"], reply
+    assert reply["text"].startswith("No problem. If you can't find it, ask for a person"), reply
+    assert reply["text"].endswith("And the email address you used for that order?"), reply
+    forgot = say(url, user, conversation, "I forgot which email I used")
+    assert forgot["text"] == reply["text"], forgot
+    route = trace(url, keys, forgot)["steps"][1]["outputs"]
+    assert route["routed"] == "slot" and route["request"]["unable"] == "forgot", route
+    person = say(url, user, conversation, "Can I talk to a person?")
+    assert person["decision"] == "handoff", person
+
+
+@pytest.mark.slow
+def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again(
+    demo: Any,
+) -> None:
+    """Found in session 37: "Why do you need my email?" during the password reset was searched
+    in the knowledge and asked back ('Do you mean "store contact and hours" or ...'), and "What
+    do you need that for?" during the order lookup was handed off, closing the lookup. Now
+    the agent says why, asks again, and the procedure goes on."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    say(url, user, conversation, "3348917502")
+    reply = say(url, user, conversation, "What do you need that for?")
+    assert reply["text"] == (
+        'I need it to carry out your request. Back to "Check the status of an order": '
+        "And the email address you used for that order?"
+    ), reply
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["rule"] == "why" and route["interrupted"] == "order-status", route
+    done = say(url, user, conversation, "cminh730@email.com")
+    assert "delivered on 2024-04-30" in done["text"], done
