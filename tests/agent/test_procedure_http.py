@@ -18,10 +18,10 @@ __all__ = ["demo"]  # the module-scoped fixture that starts the demo server
 
 @pytest.mark.slow
 def test_a_message_that_names_the_order_starts_the_order_lookup(demo: Any) -> None:
-    """ "Where is order 7916676427?" was answered from the help centre ("When your order
-    ships, we email you a tracking link..."), and the email sent next was searched too: the
-    message has no own-case words ("my", "I ..."). A message that holds a value the
-    procedure asks for (an order number, an email) is about the user's own case."""
+    """Found in the demo (session 37): "Where is order 7916676427?" was answered from the help
+    centre ("When your order ships, we email you a tracking link..."), and the email sent next
+    was searched too: the message has no own-case words ("my", "I ..."). A message that holds
+    a value the procedure asks for (an order number, an email) is about the user's own case."""
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     reply = say(url, user, conversation, "Where is order 7916676427?")
