@@ -130,7 +130,10 @@ class Ask(_Strict):
     invalid: str | None = None  # re-ask message; default is the validation hint
     max_attempts: int | None = Field(default=None, ge=1)
     personal: bool | None = None  # masked in traces; default: every kind but number/choice
-    from_first_message: bool | None = None  # default: email, order_id, regex
+    # Read from any message (the first, or one that answers another question); default:
+    # email, order_id, regex. Such a value in a message also makes it a request for the
+    # procedure (agent/route.py), so a broad pattern (a 4-digit PIN) should set it false.
+    from_first_message: bool | None = None
 
     def is_personal(self) -> bool:
         return (
