@@ -57,7 +57,6 @@ from agent.replies import (
 from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
-from agent.understand.language import surely_not_english
 from agent.understand.records import Understanding
 from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
@@ -126,7 +125,11 @@ class Agent:
 
     def _understand(self, agent: TenantAgent, message: str, trace: Trace) -> Understanding:
         with trace.timed("understand", message=message) as step:
-            found = detect_all(message, agent.config, agent.intents)
+            spell = self._corrections
+            found = detect_all(
+                message, agent.config, agent.intents,
+                None if spell is None else lambda text: spell(agent.tenant, text),
+            )  # fmt: skip
             skipped = ", ".join(found.skipped)
             step.reason = f"features off, skipped: {skipped}" if skipped else "all detectors ran"
             predictions = found.predictions()
@@ -216,14 +219,14 @@ class Agent:
         ended (agent.understand.small_talk.conversation_so_far), or turns in another language
         (agent.answer.language_reply.same_language). Misspelt words of a message not surely in
         another language than English are searched and read as the knowledge's words they
-        stand for (`corrections`; the retrieve step lists them). `procedures_own`: the
+        stand for (the understand step's `corrections`, which the intent was predicted with
+        too; the retrieve step lists them). `procedures_own`: the
         message interrupts a waiting procedure with a question of that procedure's own intent;
         when the knowledge does not answer it, the reply says the procedure is finding it out
         (OWN_QUESTION_TEXT) instead of asking back or handing off."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         language = ctx.understanding.language
-        spell = None if surely_not_english(language) else self._corrections
-        fixed = spell(agent.tenant, ctx.message) if spell is not None else {}
+        fixed = ctx.understanding.corrections  # none for a message surely in another language
         message = corrected(ctx.message, fixed)
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk
         if (choice := chosen(earlier, message)) is not None:  # answers "Do you mean ...?"

@@ -72,6 +72,9 @@ class Understanding:
     small_talk: Prediction = field(
         default_factory=lambda: Prediction("none", 0.0, {"skipped": "not detected"})
     )
+    # misspelt word -> the tenant's word it stands for (knowledge.spelling); the intent is
+    # predicted, and the knowledge searched, with them corrected
+    corrections: dict[str, str] = field(default_factory=dict)
 
     @property
     def wants_human(self) -> bool:

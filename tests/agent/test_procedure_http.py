@@ -107,3 +107,22 @@ def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again
     assert route["rule"] == "why" and route["interrupted"] == "order-status", route
     done = say(url, user, conversation, "cminh730@email.com")
     assert "delivered on 2024-04-30" in done["text"], done
+
+
+@pytest.mark.slow
+def test_a_misspelt_request_starts_its_procedure(demo: Any) -> None:
+    """Found in the demo (session 37): "is my subscripton active" was answered from the help
+    centre ("You can cancel it at any time...") and "chnage my adress please" with the rule
+    for changing an order: the intent was predicted on the misspelt words, which the knowledge
+    search already corrected. The intent is now predicted on the corrected message too."""
+    url, keys = demo
+    user = keys["end-user"]
+    for message, route, asks in [
+        ("is my subscripton active", "procedure:subscription-status", "email address"),
+        ("chnage my adress please", "procedure:change-shipping-address", "order number"),
+    ]:
+        reply = say(url, user, start(url, keys), message)
+        steps = trace(url, keys, reply)["steps"]
+        assert steps[1]["outputs"]["routed"] == route, steps[1]
+        assert asks in reply["text"], reply
+        assert steps[0]["outputs"]["intent"]["detail"]["spelling"], steps[0]
