@@ -48,9 +48,10 @@ def detect_all(
 ) -> Detection:
     """Run the detectors on `message`; a switched-off one answers with confidence 0 and says
     why in its detail. `spell(message)`: its misspelt words -> the tenant's words they stand
-    for; the intent is predicted on the message with them corrected ("is my subscripton
-    active" read as no request for the subscription check), unless the message is surely in
-    another language than English, which the correction's word lists are."""
+    for; the intent is predicted on the message with them corrected, so "is my subscripton
+    active" starts the subscription check (read as typed, it got no confident intent). Not
+    for a message surely in another language than English: the corrections are to English
+    words."""
     human = detect_human_request(message)
     injection = detect_injection(message)
     language = detect_language(message)
