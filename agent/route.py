@@ -2,7 +2,9 @@
 
 Rules, in order (the trace's route step names the one that applied in `outputs["rule"]`):
 1. injection: a message that looks like a prompt injection hands off;
-2. human: an explicit request for a human hands off;
+2. human: an explicit request for a human hands off; a message that only asks whether the
+   agent is a person ("Is this a real person?", "Are you human?") is not one, though it names
+   one: it is a question about the agent (small talk, rule 4 or while a procedure waits);
 3. while a procedure waits for a slot value (agent.procedures.runner):
    slot: a message holding a valid value for the slot continues the procedure;
    stop: "never mind" and the like closes the procedure, with a line saying so;
@@ -102,7 +104,8 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
     starts, blocked = asks and not cannot, asks and cannot
     if injection is not None:
         return Route("handoff", "handoff", "injection", injection, signal)
-    if ctx.understanding.wants_human:
+    asks_what = ctx.understanding.small_talk_kind == "identity"  # "Are you a real person?"
+    if ctx.understanding.wants_human and not asks_what:
         return Route("handoff", "handoff", "human", "the end user asked for a human", signal)
     if runner is not None and running is not None:
         other = target if starts else None

@@ -1,5 +1,6 @@
 """Is a message small talk: a greeting, thanks, an acknowledgement, a goodbye or a question
-about the agent itself ("Am I talking to a bot?", "What can you do?"), and nothing else? Such
+about the agent itself ("Am I talking to a bot?", "Is this a real person?", "What can you
+do?"), and nothing else? Such
 a message asks nothing of the knowledge: searching it for "thanks!" after an answer found the
 same passages again and repeated the answer, with high confidence, and "Am I talking to a
 bot?" got "I couldn't find anything about that". The router (agent/route.py) answers it with
@@ -49,6 +50,9 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
     """Each phrase as its words -> its kind; the filler words."""
     lists = lower_case_lists(WORDS)
     phrases = {tuple(p.split()): kind for kind in KINDS for p in lists[kind]}
+    for nature in lists["identity_natures"]:  # "is this" + "a real person", "or" + "a bot"
+        for opening in [*lists["identity_openings"], "or"]:
+            phrases[(*opening.split(), *nature.split())] = "identity"
     return phrases, frozenset(lists["filler"])
 
 

@@ -90,6 +90,33 @@ def test_a_question_about_the_agent_says_it_is_an_ai_and_what_it_can_do(
 
 
 @pytest.mark.slow
+def test_asking_whether_the_agent_is_a_person_gets_the_truth_not_a_handoff(demo: Any) -> None:
+    """Found in session 38: "Is this a real person?" and "Are you human?" were handed off (the
+    words "real person" and "human" read as a request for one), "Am I talking to a human?"
+    got "I couldn't find anything about that". The end user asked what the agent is; the
+    reply says it is an AI and that a person is there for the asking. A request for a person
+    that also asks is still handed off."""
+    url, keys = demo
+    user = keys["end-user"]
+    for question in ["Is this a real person?", "Are you human?", "Am I talking to a human?",
+                     "Am I chatting with a real person or a machine?"]:  # fmt: skip
+        conversation = start(url, keys)
+        reply = say(url, user, conversation, question)
+        assert reply["decision"] == "answered", (question, reply)
+        assert reply["text"].startswith(conversation["disclosure"]), (question, reply)
+        assert trace(url, keys, reply)["steps"][1]["outputs"]["rule"] == "small_talk", question
+    conversation = start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    waiting = say(url, user, conversation, "Are you a real person?")
+    assert waiting["text"] == (
+        f'{conversation["disclosure"]} Back to "Check the status of an order": '
+        "What is your order number? It's the 10-digit number in your confirmation email."
+    ), waiting
+    asks = say(url, user, start(url, keys), "Are you a real person? I want to talk to one.")
+    assert asks["decision"] == "handoff", asks
+
+
+@pytest.mark.slow
 def test_a_question_in_another_language_is_asked_for_in_english_once(demo: Any) -> None:
     """Found in session 33: "¿Cuánto cuesta el envío?" got "I couldn't find anything about
     that. Could you put it another way?", in English."""

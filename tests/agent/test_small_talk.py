@@ -35,6 +35,13 @@ from knowledge.query import Turn
         ("Am I talking to a bot?", "identity"),
         ("hi, who are you?", "identity"),  # asks something: not only a greeting
         ("What can you do?", "identity"),
+        # whether the agent is a person: the words the human-request detector reads
+        ("Is this a real person?", "identity"),
+        ("Are you human?", "identity"),
+        ("Am I talking to a human?", "identity"),
+        ("am i chatting with a real person or a machine", "identity"),
+        ("Are you an AI or a human?", "identity"),
+        ("Is it a live person?", "identity"),
         ("Buenos días", "greeting"),  # accents folded; the line is English
         ("Muchas gracias!", "thanks"),
         ("Tschüss!", "goodbye"),
@@ -58,6 +65,9 @@ def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
         "yes",  # answers a question the agent asked
         "no",
         "What can you do about my refund?",
+        "Can I talk to a real person?",  # asks for one: handed off
+        "Are you open on Sundays?",
+        "Is this a scam?",
         "is it",  # filler words only
         "2",  # may pick an option the agent named
         "Hallo, ich habe eine Frage",  # a question in German: the language line answers it
