@@ -42,6 +42,10 @@ from knowledge.query import Turn
         ("am i chatting with a real person or a machine", "identity"),
         ("Are you an AI or a human?", "identity"),
         ("Is it a live person?", "identity"),
+        ("Is this a real human I'm talking to?", "identity"),
+        ("r u human", "identity"),
+        ("Is this an automated chat?", "identity"),
+        ("What AI model are you?", "identity"),
         ("Buenos días", "greeting"),  # accents folded; the line is English
         ("Muchas gracias!", "thanks"),
         ("Tschüss!", "goodbye"),
