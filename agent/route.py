@@ -235,7 +235,10 @@ def _small_talk(ctx: TurnContext) -> str:
     found = ctx.understanding.small_talk
     phrases = found.detail.get("phrases", [])
     said = ", ".join(f"'{p}'" for p in phrases) if isinstance(phrases, list) else ""
-    return f"the message is small talk ({found.label}: {said or 'no words'}): a line of its own"
+    reason = f"the message is small talk ({found.label}: {said or 'no words'}): a line of its own"
+    if ctx.understanding.wants_human:  # rule 2 let it through: it asks what the agent is
+        reason += "; it names a person but asks whether the agent is one, so no handoff"
+    return reason
 
 
 def _kind(signal: RequestSignal) -> str:
