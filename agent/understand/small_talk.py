@@ -1,10 +1,10 @@
 """Is a message small talk: a greeting, thanks, an acknowledgement, a goodbye or a question
 about the agent itself ("Am I talking to a bot?", "Is this a real person?", "What can you
-do?"), and nothing else? Such
-a message asks nothing of the knowledge: searching it for "thanks!" after an answer found the
-same passages again and repeated the answer, with high confidence, and "Am I talking to a
-bot?" got "I couldn't find anything about that". The router (agent/route.py) answers it with
-a line of its own instead (`reply_line`).
+do?"), and nothing else? Such a message asks nothing of the knowledge: searching it for
+"thanks!" after an answer found the same passages again and repeated the answer, with high
+confidence, and "Am I talking to a bot?" got "I couldn't find anything about that". The
+router (agent/route.py) answers it with a line of its own instead (`reply_line`); a question
+whether the agent is a person is answered so too, not handed off as a request for one.
 
 A message is small talk when the phrases of `small_talk_words.yaml` (English; greetings,
 thanks and goodbyes in six more languages, answered in English) and its filler words
