@@ -11,7 +11,11 @@ Signals, from the word lists in request_words.yaml (English):
   request ("do you know where my order is?"); nor is a statement of who the user is ("I'm a
   Gold member", "I am a guest customer");
 - a request to the agent: "please", "can you ...", or an instruction verb first ("track ...");
-- a question: a question mark, or a question word first;
+- a question: a question mark, or a question word first, or a phrase that asks to be told
+  something ("Tell me about the premium subscription", "I'd like to know more about
+  shipping"); such a message asks nothing of the agent but an answer, and the phrase's own
+  words ("me", "I'd") are not the user's case: only the rest of the message can make it a
+  request ("Tell me where my order is");
 - stop: the message is, or starts with, a phrase that ends what the agent is doing;
 - ending: phrases that ask to end a service or an order ("cancel", "stop my");
 - timing: the opening of a question about when something will happen ("when", "how long
@@ -90,6 +94,7 @@ class _Lists:
     pointing: frozenset[str]
     unable: tuple[str, ...]
     why: tuple[str, ...]
+    informing: tuple[str, ...]
 
 
 @cache
@@ -101,7 +106,7 @@ def _lists() -> _Lists:
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
         tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
         tuple(get["ending"]), tuple(get["timing"]), frozenset(get["pointing"]),
-        tuple(get["unable"]), tuple(get["why"]),
+        tuple(get["unable"]), tuple(get["why"]), tuple(get["informing"]),
     )  # fmt: skip
 
 
@@ -126,27 +131,46 @@ def _practice(tokens: list[str], lists: _Lists) -> str:
     return next((p for p in lists.practice if _starts(tokens, p)), "")
 
 
+def _told(tokens: list[str], lists: _Lists) -> tuple[str, list[str]]:
+    """The longest phrase of `tokens` that asks to be told something, and the tokens without
+    it; ("", tokens) when there is none."""
+    found = [
+        (len(words), i, phrase)
+        for phrase in lists.informing
+        for words in [phrase.split()]
+        for i in range(len(tokens))
+        if tokens[i : i + len(words)] == words
+    ]
+    if not found:
+        return "", tokens
+    size, at, phrase = max(found, key=lambda f: (f[0], -f[1]))
+    return phrase, tokens[:at] + tokens[at + size :]
+
+
 def read_request(message: str) -> RequestSignal:
     """The request signals of `message`; see the module docstring."""
     lists, tokens = _lists(), _fold(message)
     evidence: list[str] = []
     practice = _practice(tokens, lists)  # a general question: no own case
-    own = [] if practice else [t for t in tokens if t in lists.own]
+    told, rest = _told(tokens, lists)  # "tell me about ...": its own words are no case
+    own = [] if practice else [t for t in rest if t in lists.own]
     evidence += own
     statement = [] if practice else [
-        t for i, t in enumerate(tokens)
-        if t in lists.subject and not (i > 0 and tokens[i - 1] in lists.inverting)
-        and not any(_starts(tokens[i + 1 :], d) for d in lists.describing)
+        t for i, t in enumerate(rest)
+        if t in lists.subject and not (i > 0 and rest[i - 1] in lists.inverting)
+        and not any(_starts(rest[i + 1 :], d) for d in lists.describing)
     ]  # fmt: skip
     evidence += [f"statement '{t}'" for t in statement]
     evidence += [f"general question '{practice}'"] if practice else []
+    evidence += [f"asks to be told '{told}'"] if told else []
     after = tokens[len(practice.split()) :]  # "will you" in "will you ever" asks nothing
-    asking = [p for p in lists.asking if _contains(after, p)]
-    asking += [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
+    asking = [] if told else [p for p in lists.asking if _contains(after, p)]
+    asking += [] if told else [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
     evidence += asking
     stop = [p for p in lists.stop if _starts(tokens, p)]
     evidence += [f"stop '{p}'" for p in stop]
     question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
+    question = question or bool(told)
     ending = tuple(p for p in lists.ending if _contains(tokens, p))
     timing = next((p for p in lists.timing if _starts(tokens, p)), "")
     pointing = next((t for t in tokens if t in lists.pointing), "")

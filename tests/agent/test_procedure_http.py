@@ -1,8 +1,9 @@
 """Conversations with the demo's procedures through its HTTP API (`clearline demo`, what
-`make run` runs), found by using the demo as a new user in session 37, each failing before
-its change: a message that names the order starts the order lookup; while a procedure waits,
-a question about its case is not asked back, an end user who cannot give the value is told
-how to reach a person, and "Why do you need that?" gets a reason."""
+`make run` runs), found by using the demo as a new user in sessions 37 and 38, each failing
+before its change: a message that names the order starts the order lookup; while a procedure
+waits, a question about its case is not asked back, an end user who cannot give the value is
+told how to reach a person, and "Why do you need that?" gets a reason; asking to be told
+about a topic ("Tell me about the premium subscription") starts no procedure."""
 
 from __future__ import annotations
 
@@ -126,3 +127,25 @@ def test_a_misspelt_request_starts_its_procedure(demo: Any) -> None:
         assert steps[1]["outputs"]["routed"] == route, steps[1]
         assert asks in reply["text"], reply
         assert steps[0]["outputs"]["intent"]["detail"]["spelling"], steps[0]
+
+
+@pytest.mark.slow
+def test_asking_to_be_told_about_a_topic_gets_the_answer_not_a_procedure(demo: Any) -> None:
+    """Found in the demo (session 38): "Tell me about the premium subscription" started the
+    subscription check ("What is the email address on your account?"), and "Can you tell me
+    about your return policy?" the return ("me" read as the user's own case, "tell" as an
+    instruction). Asking to be told is a question; "Tell me where my order is" still starts
+    the lookup ("my")."""
+    url, keys = demo
+    user = keys["end-user"]
+    for message, expected in [
+        ("Tell me about the premium subscription", "The premium subscription costs $99 a year."),
+        ("Can you tell me about your return policy?", "northwind-outfitters.example/returns"),
+    ]:
+        reply = say(url, user, start(url, keys), message)
+        assert expected in reply["text"] and reply["decision"] == "answered", (message, reply)
+        route = trace(url, keys, reply)["steps"][1]["outputs"]
+        assert route["routed"] == "knowledge", route
+        assert "asks to be told" in str(route["request"]["evidence"]), route
+    own = say(url, user, start(url, keys), "Tell me where my order is")
+    assert "order number" in own["text"], own

@@ -29,7 +29,11 @@ def test_requests_about_the_users_own_case(message: str) -> None:
      "What happens if my subscription payment is late?", "What if my order doesn't arrive?",
      # who the user is, not their case (session 37: the first started the return procedure)
      "I'm a Gold member, how long do I have to return something?",
-     "I am a guest customer, can I return boots?", "We're a small shop, do you ship to Canada?"],
+     "I am a guest customer, can I return boots?", "We're a small shop, do you ship to Canada?",
+     # asking to be told (session 38: the first started the subscription procedure)
+     "Tell me about the premium subscription", "Can you tell me about your return policy?",
+     "I'd like to know more about shipping please", "Please explain the refund rules",
+     "What can you tell me about gift cards?"],
 )  # fmt: skip
 def test_general_questions_are_not_requests(message: str) -> None:
     signal = read_request(message)
@@ -56,6 +60,21 @@ def test_the_evidence_names_the_words() -> None:
 )  # fmt: skip
 def test_a_general_opening_that_goes_on_as_a_request_is_one(message: str) -> None:
     assert read_request(message).request
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Tell me where my order is", "Can you tell me the status of my subscription?",
+     "I want to know when my refund arrives", "Explain why my order is late"],
+)  # fmt: skip
+def test_asking_to_be_told_about_the_users_own_case_is_a_request(message: str) -> None:
+    signal = read_request(message)
+    assert signal.request and signal.evidence[0] == "my", signal
+
+
+def test_asking_to_be_told_says_so_in_the_evidence() -> None:
+    signal = read_request("Can you tell me about the premium subscription?")
+    assert signal.evidence == ("asks to be told 'can you tell me'",), signal
 
 
 def test_a_general_question_says_so_in_the_evidence() -> None:
