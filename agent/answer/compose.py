@@ -56,6 +56,10 @@ class Composer(Protocol):
     def compose(self, question: str, reading: Reading, chunks: Sequence[ScoredChunk]) -> Draft: ...
 
 
+# The share of a sentence's content words already said that makes it say the same again.
+REPEAT = 0.75
+
+
 class ExtractiveComposer:
     """The best supported sentences of the passages, at most `max_sentences`, from sentences
     within `margin` of the best similarity, in document order (documents in the order of
@@ -86,7 +90,7 @@ class ExtractiveComposer:
         max_sentences: int = 3,
         margin: float = 0.08,
         max_chars: int = 700,
-        repeat: float = 0.75,
+        repeat: float = REPEAT,
         floor: float = FLOOR,
     ) -> None:
         self._floor = floor
@@ -118,7 +122,7 @@ class ExtractiveComposer:
                 continue
             terms = set(content_terms(quote))
             document = evidence.chunk.chunk.document_id
-            if quoted and document not in quoted and _said(terms, said) >= self._repeat:
+            if quoted and document not in quoted and said_share(terms, said) >= self._repeat:
                 continue
             if chosen and size + len(quote) > self._max_chars:
                 continue
@@ -189,8 +193,8 @@ def _holds(chosen: Evidence, chosen_quote: str, evidence: Evidence, quote: str) 
     return same_chunk and evidence.sentence in chosen_quote
 
 
-def _said(terms: set[str], said: set[str]) -> float:
-    """The share of a sentence's content words (stems) that chosen sentences already hold."""
+def said_share(terms: set[str], said: set[str]) -> float:
+    """The share of a sentence's content words (stems, `terms`) that `said` already holds."""
     return len(terms & said) / len(terms) if terms else 1.0
 
 

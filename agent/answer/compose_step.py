@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.answer.answer_shape import short_answer
-from agent.answer.compose import Composer, Draft, ExtractiveComposer, GenerativeComposer
+from agent.answer.compose import (
+    REPEAT,
+    Composer,
+    Draft,
+    ExtractiveComposer,
+    GenerativeComposer,
+    said_share,
+)
 from agent.answer.reading import Reading, content_terms
 from agent.config import AgentConfig
 from agent.llm.chat import ChatModel, ChatModelError
@@ -35,8 +42,13 @@ def compose_step(
     answer the message asks for (answer_shape.short_answer: an amount for "How much?", a
     duration for "How long?") is quoted again too: "How much?" after the overnight shipping
     answer quoted the standard and Canadian prices, leaving out "Overnight shipping is $25.00
-    per order."."""
-    asked = set(content_terms(message))
+    per order.".
+    A sentence of another passage that says the same as the answer just before (`REPEAT` of
+    its content words in it, as the composer judges a second document's sentence) counts as
+    said: "What about cash?" after "Valid payment methods are credit card, debit card and
+    PayPal." quoted "We accept credit cards, debit cards and PayPal.", not "We do not accept
+    cash, bank transfers or cryptocurrency."."""
+    asked, before = set(content_terms(message)), set(content_terms(said))
 
     def again(sentence: str) -> bool:  # worth quoting again, though the answer just said it
         return (
@@ -44,10 +56,12 @@ def compose_step(
             or short_answer(message, [sentence]) is not None
         )
 
+    def restates(sentence: str) -> bool:
+        terms = set(content_terms(sentence))
+        return sentence.strip() in said or (bool(terms) and said_share(terms, before) >= REPEAT)
+
     fresh = [
-        e
-        for e in reading.evidence
-        if not (said and e.sentence.strip() in said and not again(e.sentence))
+        e for e in reading.evidence if not (said and restates(e.sentence) and not again(e.sentence))
     ]
     repeated = len(reading.evidence) - len(fresh)
     reading = replace(reading, evidence=fresh)

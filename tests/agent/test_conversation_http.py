@@ -224,6 +224,22 @@ def test_a_follow_up_is_not_answered_with_the_answer_before_it(demo: Any) -> Non
 
 
 @pytest.mark.slow
+def test_a_follow_up_is_not_answered_with_the_answer_before_said_again_elsewhere(
+    demo: Any,
+) -> None:
+    """Found in session 38: "What about cash?" after "What payment methods do you accept?"
+    (answered "Valid payment methods are credit card, debit card and PayPal.", from an agent
+    guideline) quoted the help centre's "We accept credit cards, debit cards and PayPal.":
+    the same fact in other words, which the rule above did not see as said."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    first = say(url, user, conversation, "What payment methods do you accept?")
+    assert "PayPal" in first["text"] and first["decision"] == "answered", first
+    cash = say(url, user, conversation, "What about cash?")
+    assert cash["text"] == "We do not accept cash, bank transfers or cryptocurrency.", cash
+
+
+@pytest.mark.slow
 def test_a_follow_up_that_asks_what_the_answer_before_said_gets_it_again(demo: Any) -> None:
     """Found in session 36: "How much?" after "Is overnight shipping available?" (answered
     "... Overnight shipping is $25.00 per order.") quoted the standard and Canadian prices;
