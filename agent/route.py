@@ -27,6 +27,11 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question about the agent ("What can you do?") or no words at all gets a line of its own,
    not a search of the knowledge (which found the last answer's passages again and repeated
    it);
+   again: after a procedure finished with a reply, a question about the case it answered
+   (it points back, "When will it arrive?", its intent is the procedure's own, confident,
+   and the end user is not upset) gets that reply again, "As I said: ..."; the procedure is
+   remembered while such questions go on (agent/turn.py), and forgotten after any other
+   message;
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ...", or a value the procedure asks for: "Where is order 7916676427?"); those
@@ -52,18 +57,22 @@ from agent.reasons import knowledge_reason, procedure_reason
 from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
+from agent.understand.sentiment import upset
 from agent.understand.small_talk import reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 # To "Why do you need my email?" while a procedure waits; the procedure's question follows.
 WHY_LINE = "I need it to carry out your request."
+# Before a finished procedure's reply, to a question about the case it answered.
+SAID_AGAIN = "As I said:"
 
 
 @dataclass(frozen=True)
 class Route:
     """Where a message goes: `kind` runs it; `routed` is the finer label the routing set uses
-    (procedure:<id> | slot | knowledge | handoff | close | small_talk); `interrupted` is a waiting
-    procedure the message leaves (closed on switch/stop, resumed after a question)."""
+    (procedure:<id> | slot | knowledge | handoff | close | small_talk | again); `interrupted`
+    is a waiting procedure the message leaves (closed on switch/stop, resumed after a
+    question)."""
 
     kind: Kind
     routed: str
@@ -120,6 +129,15 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return route
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
+    done = finished(ctx.state.procedure_state)
+    calm = upset(ctx.understanding.sentiment) is None
+    if done and confident and target == done.procedure_id and signal.pointing and calm:
+        reason = (
+            f"procedure '{target}' answered before, and the message asks about its case: it "
+            f"points back ('{signal.pointing}') and its intent '{intent.label}' "
+            f"({intent.confidence:.2f}) is the procedure's own: its answer again"
+        )
+        return Route("small_talk", "again", "again", reason, signal)
     if starts and target:
         reason = procedure_reason(intent, config.thresholds.intent, target)
         words = _words(signal) if signal.evidence or not named else f"it names {', '.join(named)}"
@@ -225,6 +243,9 @@ def small_talk_line(ctx: TurnContext, route: Route) -> str:
     procedures when it asks what the agent can do."""
     if route.rule == "why":
         return WHY_LINE
+    done = finished(ctx.state.procedure_state)
+    if route.rule == "again" and done is not None:
+        return f"{SAID_AGAIN} {done.said}"
     runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
     requests = [p.title for p in runner.procedures] if runner is not None else []
     kind, waiting = ctx.understanding.small_talk.label, route.interrupted is not None
@@ -249,6 +270,14 @@ def _kind(signal: RequestSignal) -> str:
 
 def _words(signal: RequestSignal) -> str:
     return ", ".join(signal.evidence) or "no marker words"
+
+
+def finished(procedure_state: str | None) -> ProcedureState | None:
+    """The procedure that finished with a reply and is still remembered (rule again)."""
+    if not procedure_state:
+        return None
+    state = ProcedureState.from_json(procedure_state)
+    return state if state.status == "done" and state.said else None
 
 
 def title(runner: ProcedureRunner, state: ProcedureState) -> str:

@@ -54,7 +54,14 @@ from agent.replies import (
     TenantAgent,
     TurnContext,
 )
-from agent.route import after_interruption, choose_route, small_talk_line, stopped_line
+from agent.route import (
+    Route,
+    after_interruption,
+    choose_route,
+    finished,
+    small_talk_line,
+    stopped_line,
+)
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import Understanding
@@ -143,23 +150,33 @@ class Agent:
     # -- route and the rest ----------------------------------------------------------
 
     def _route_and_answer(self, ctx: TurnContext) -> Reply:
+        """The route of the message and the reply it leads to. A procedure that finished on
+        the turn before is remembered (its reply, for rule again of agent/route.py) only
+        while the end user keeps asking about its case."""
         running = _running(ctx.state.procedure_state)
         with ctx.trace.timed("route", intent=ctx.understanding.intent.label) as step:
             route = choose_route(ctx, running, injection_rule(ctx.trace))  # agent/route.py
             step.reason = route.reason
             step.outputs = route.outputs()
+        reply = self._answer(ctx, route)
+        carried = reply.procedure_state == ctx.state.procedure_state
+        if carried and route.rule != "again" and finished(ctx.state.procedure_state):
+            return replace(reply, procedure_state=None)
+        return reply
+
+    def _answer(self, ctx: TurnContext, route: Route) -> Reply:
         runner = ctx.agent.procedures
         if route.kind == "handoff":
-            return handoff(ctx, rule=step.reason)
+            return handoff(ctx, rule=route.reason)
         if route.kind == "close" and runner is not None and route.interrupted is not None:
             skip_answer_steps(ctx.trace, "the end user stopped the procedure")
             after = GOODBYE if route.rule == "goodbye" else ANYTHING_ELSE
             text = f"{stopped_line(runner, route.interrupted)} {after}"
-            return finish(ctx, text, "answered", 1.0, [], None, rule=step.reason)
+            return finish(ctx, text, "answered", 1.0, [], None, rule=route.reason)
         if route.kind == "small_talk":
             skip_answer_steps(ctx.trace, "small talk: the reply is a line of its own")
             text, state = small_talk_line(ctx, route), ctx.state.procedure_state
-            reply = finish(ctx, text, "answered", 1.0, [], state, rule=step.reason)
+            reply = finish(ctx, text, "answered", 1.0, [], state, rule=route.reason)
         elif route.kind == "procedure":
             reply = self._procedure(ctx, route.running)
         else:
@@ -184,6 +201,8 @@ class Agent:
             if outcome.state.status in ("running", "waiting_input", "waiting_approval")
             else None
         )
+        if outcome.state.status == "done" and outcome.decision == "reply":  # remembered
+            procedure_state = outcome.state.model_copy(update={"said": outcome.text}).to_json()
         citations = [Citation(d, d, "") for d in outcome.citations]
         if outcome.decision == "handoff":
             reason = outcome.state.handoff_reason or "the procedure handed off"

@@ -341,6 +341,9 @@ class ProcedureState(BaseModel):
     attempts: dict[str, int] = Field(default_factory=dict)
     pending: PendingAction | None = None
     handoff_reason: str | None = None
+    # a procedure that is done: the reply it ended with, kept while the end user asks about
+    # the case it answered (agent/route.py, rule again)
+    said: str = ""
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -149,3 +149,32 @@ def test_asking_to_be_told_about_a_topic_gets_the_answer_not_a_procedure(demo: A
         assert "asks to be told" in str(route["request"]["evidence"]), route
     own = say(url, user, start(url, keys), "Tell me where my order is")
     assert "order number" in own["text"], own
+
+
+@pytest.mark.slow
+def test_a_question_about_the_case_a_procedure_just_answered_gets_its_answer_again(
+    demo: Any,
+) -> None:
+    """Found in the demo (session 38): right after the order lookup said 'Order 7916676427
+    (Michael Kors shirt) has the status "in transit"; the expected delivery date is
+    2024-06-04.', "When will it arrive?" got "Could you tell me a little more about what you
+    need?": the finished procedure was forgotten. A question that points back at the case
+    ("it") with the procedure's own intent now gets that answer again; a question on another
+    subject is answered from the knowledge, and after it the lookup is forgotten."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is order 7916676427?")
+    found = say(url, user, conversation, "aphoenix939@email.com")
+    assert "the expected delivery date is 2024-06-04" in found["text"], found
+    again = say(url, user, conversation, "When will it arrive?")
+    assert again["text"] == f"As I said: {found['text']}", again
+    assert again["decision"] == "answered" and not again["citations"], again
+    steps = trace(url, keys, again)["steps"]
+    assert steps[1]["outputs"]["rule"] == "again", steps[1]
+    assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
+    still = say(url, user, conversation, "Has it shipped yet?")  # still about the order
+    assert still["text"] == again["text"], still
+    other = say(url, user, conversation, "Do you ship to Canada?")
+    assert other["text"] == "We ship to the United States and Canada only.", other
+    later = say(url, user, conversation, "When will it arrive?")  # the lookup is forgotten
+    assert "As I said" not in later["text"], later
