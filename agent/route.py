@@ -29,7 +29,8 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    it);
    again: after a procedure finished with a reply, a question about the case it answered
    (it points back, "When will it arrive?", its intent is the procedure's own, confident,
-   and the end user is not upset) gets that reply again, "As I said: ..."; the procedure is
+   it names no value the procedure reads, such as another order number, and the end user is
+   not upset) gets that reply again, "As I said: ..."; the procedure is
    remembered while such questions go on (agent/turn.py), and forgotten after any other
    message;
 5. request: an intent with a procedure starts it when the intent is confident and the message
@@ -131,7 +132,8 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     done = finished(ctx.state.procedure_state)
     calm = upset(ctx.understanding.sentiment) is None
-    if done and confident and target == done.procedure_id and signal.pointing and calm:
+    about = done is not None and target == done.procedure_id and not named  # no other order
+    if about and confident and signal.pointing and calm:
         reason = (
             f"procedure '{target}' answered before, and the message asks about its case: it "
             f"points back ('{signal.pointing}') and its intent '{intent.label}' "
@@ -243,8 +245,9 @@ def small_talk_line(ctx: TurnContext, route: Route) -> str:
     procedures when it asks what the agent can do."""
     if route.rule == "why":
         return WHY_LINE
-    done = finished(ctx.state.procedure_state)
-    if route.rule == "again" and done is not None:
+    if route.rule == "again":
+        done = finished(ctx.state.procedure_state)
+        assert done is not None  # the rule applies only while one is remembered
         return f"{SAID_AGAIN} {done.said}"
     runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
     requests = [p.title for p in runner.procedures] if runner is not None else []

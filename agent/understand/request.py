@@ -164,8 +164,10 @@ def read_request(message: str) -> RequestSignal:
     evidence += [f"general question '{practice}'"] if practice else []
     evidence += [f"asks to be told '{told}'"] if told else []
     after = tokens[len(practice.split()) :]  # "will you" in "will you ever" asks nothing
-    asking = [] if told else [p for p in lists.asking if _contains(after, p)]
-    asking += [] if told else [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
+    asking: list[str] = []
+    if not told:  # "can you tell me about ..." asks for an answer only
+        asking += [p for p in lists.asking if _contains(after, p)]
+        asking += [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
     evidence += asking
     stop = [p for p in lists.stop if _starts(tokens, p)]
     evidence += [f"stop '{p}'" for p in stop]

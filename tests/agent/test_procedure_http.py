@@ -160,7 +160,8 @@ def test_a_question_about_the_case_a_procedure_just_answered_gets_its_answer_aga
     2024-06-04.', "When will it arrive?" got "Could you tell me a little more about what you
     need?": the finished procedure was forgotten. A question that points back at the case
     ("it") with the procedure's own intent now gets that answer again; a question on another
-    subject is answered from the knowledge, and after it the lookup is forgotten."""
+    subject is answered from the knowledge, and after it the lookup is forgotten; a question
+    that names another order starts a new lookup."""
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     say(url, user, conversation, "Where is order 7916676427?")
@@ -178,3 +179,8 @@ def test_a_question_about_the_case_a_procedure_just_answered_gets_its_answer_aga
     assert other["text"] == "We ship to the United States and Canada only.", other
     later = say(url, user, conversation, "When will it arrive?")  # the lookup is forgotten
     assert "As I said" not in later["text"], later
+    another = start(url, keys)  # a question naming another order starts a new lookup
+    say(url, user, another, "Where is order 7916676427?")
+    say(url, user, another, "aphoenix939@email.com")
+    new = say(url, user, another, "When will order 3348917502 arrive, is it delivered?")
+    assert new["text"] == "And the email address you used for that order?", new
