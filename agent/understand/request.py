@@ -147,6 +147,20 @@ def _told(tokens: list[str], lists: _Lists) -> tuple[str, list[str]]:
     return phrase, tokens[:at] + tokens[at + size :]
 
 
+def without_asking_to_be_told(message: str) -> str:
+    """`message` without its phrase that asks to be told ("I'd like to know more about
+    shipping" -> "more about shipping"), for the knowledge search: the phrase's words ("like",
+    "know") match passages that are not about the topic. `message` itself when it has none,
+    or nothing else."""
+    told, _ = _told(_fold(message), _lists())
+    if not told:
+        return message
+    words = (re.escape(word).replace("'", "['\u2019]") for word in told.split())
+    phrase = r"\W+".join(words)
+    rest = re.sub(rf"(?<!\w){phrase}(?!\w)", " ", message, count=1, flags=re.IGNORECASE)
+    return " ".join(rest.strip(" ,.").split()) or message
+
+
 def read_request(message: str) -> RequestSignal:
     """The request signals of `message`; see the module docstring."""
     lists, tokens = _lists(), _fold(message)

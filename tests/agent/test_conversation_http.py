@@ -240,6 +240,18 @@ def test_a_follow_up_is_not_answered_with_the_answer_before_said_again_elsewhere
 
 
 @pytest.mark.slow
+def test_a_question_that_asks_to_be_told_is_searched_for_its_topic(demo: Any) -> None:
+    """Found in session 38: "I'd like to know more about shipping" got "Could you tell me a
+    little more about what you need?": "like", "know" and "more" ranked an account guideline
+    first. The phrase that asks to be told is left out of what is searched."""
+    url, keys = demo
+    reply = say(url, keys["end-user"], start(url, keys), "I'd like to know more about shipping")
+    assert "Standard shipping is $8.00 per order." in reply["text"], reply
+    retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
+    assert retrieve["inputs"]["query"] == "more about shipping", retrieve["inputs"]
+
+
+@pytest.mark.slow
 def test_a_follow_up_that_asks_what_the_answer_before_said_gets_it_again(demo: Any) -> None:
     """Found in session 36: "How much?" after "Is overnight shipping available?" (answered
     "... Overnight shipping is $25.00 per order.") quoted the standard and Canadian prices;

@@ -6,7 +6,7 @@ import pytest
 
 from agent.procedures.load import ProcedureSet
 from agent.route import takes
-from agent.understand.request import read_request
+from agent.understand.request import read_request, without_asking_to_be_told
 
 
 @pytest.mark.parametrize(
@@ -75,6 +75,20 @@ def test_asking_to_be_told_about_the_users_own_case_is_a_request(message: str) -
 def test_asking_to_be_told_says_so_in_the_evidence() -> None:
     signal = read_request("Can you tell me about the premium subscription?")
     assert signal.evidence == ("asks to be told 'can you tell me'",), signal
+
+
+@pytest.mark.parametrize(
+    ("message", "searched"),
+    [("I'd like to know more about shipping", "more about shipping"),
+     ("I\u2019d like to know the price of boots", "the price of boots"),
+     ("Can you tell me about your return policy?", "about your return policy?"),
+     ("Tell me", "Tell me"),  # nothing else to search for
+     ("How long does shipping take?", "How long does shipping take?")],
+)  # fmt: skip
+def test_the_knowledge_is_searched_without_the_phrase_that_asks_to_be_told(
+    message: str, searched: str
+) -> None:
+    assert without_asking_to_be_told(message) == searched
 
 
 def test_a_general_question_says_so_in_the_evidence() -> None:
