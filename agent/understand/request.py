@@ -158,7 +158,8 @@ def without_asking_to_be_told(message: str) -> str:
     words = (re.escape(word).replace("'", "['\u2019]") for word in told.split())
     phrase = r"\W+".join(words)
     rest = re.sub(rf"(?<!\w){phrase}(?!\w)", " ", message, count=1, flags=re.IGNORECASE)
-    return " ".join(rest.strip(" ,.").split()) or message
+    rest = " ".join(rest.strip(" ,.").split())
+    return rest if re.search(r"[^\W_]", rest) else message
 
 
 def read_request(message: str) -> RequestSignal:

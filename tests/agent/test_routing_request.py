@@ -83,6 +83,7 @@ def test_asking_to_be_told_says_so_in_the_evidence() -> None:
      ("I\u2019d like to know the price of boots", "the price of boots"),
      ("Can you tell me about your return policy?", "about your return policy?"),
      ("Tell me", "Tell me"),  # nothing else to search for
+     ("Can you tell me?", "Can you tell me?"),
      ("How long does shipping take?", "How long does shipping take?")],
 )  # fmt: skip
 def test_the_knowledge_is_searched_without_the_phrase_that_asks_to_be_told(
