@@ -3,7 +3,8 @@
 before its change: a message that names the order starts the order lookup; while a procedure
 waits, a question about its case is not asked back, an end user who cannot give the value is
 told how to reach a person, and "Why do you need that?" gets a reason; asking to be told
-about a topic ("Tell me about the premium subscription") starts no procedure."""
+about a topic ("Tell me about the premium subscription") starts no procedure, and a question
+about the case a procedure just answered gets that answer again."""
 
 from __future__ import annotations
 
