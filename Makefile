@@ -29,7 +29,7 @@ run: install ## ingest the sample knowledge base for tenant 'demo' and serve on 
 	$(BIN)/clearline demo --host $(HOST) --port $(PORT)
 
 test: install ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 test-fast: install ## the suite without the slow tier
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -82,6 +82,27 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ["CLEARLINE_MODEL_CACHE_DIR"] = previous
 
 
+HTTP_TIMEOUT_S = 60.0
+_HTTPX_CALLS = ("request", "get", "post", "put", "patch", "delete", "head", "options")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def patient_http_calls() -> Iterator[None]:
+    """The tests' own `httpx.get(...)`-style calls wait up to HTTP_TIMEOUT_S instead of
+    httpx's 5 s: a test checks what a request does, not how fast (speed is measured in
+    bench/), and on a busy shared CI machine one console sign-in once took longer than 5 s
+    and failed the run. Calls that pass a timeout keep theirs."""
+    import httpx
+
+    functions = [getattr(httpx, name) for name in _HTTPX_CALLS]
+    previous = [function.__kwdefaults__["timeout"] for function in functions]
+    for function in functions:
+        function.__kwdefaults__["timeout"] = httpx.Timeout(HTTP_TIMEOUT_S)
+    yield
+    for function, timeout in zip(functions, previous, strict=True):
+        function.__kwdefaults__["timeout"] = timeout
+
+
 @pytest.fixture(scope="session")
 def minilm() -> Any:
     from knowledge.embed import MiniLMEmbedder
