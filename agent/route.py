@@ -48,7 +48,7 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from agent.answer.reading import content_terms
 from agent.procedures.language import render
@@ -83,6 +83,7 @@ class Route:
     running: ProcedureState | None = None  # continue this one with the message
     interrupted: ProcedureState | None = None
     procedures_own: str = ""  # a question with the interrupted procedure's intent: that intent
+    said: str = ""  # rule again: the finished procedure's reply, said again
 
     def outputs(self) -> dict[str, object]:
         route = "procedure" if self.kind == "close" else self.kind
@@ -95,8 +96,9 @@ class Route:
         return out
 
 
-def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: str | None) -> Route:
+def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route:
     """The route of this turn's message; see the module docstring for the rules."""
+    running, done = saved
     agent, config, intent = ctx.agent, ctx.config, ctx.understanding.intent
     signal = read_request(ctx.message)
     runner = agent.procedures if config.enabled("procedures") else None
@@ -130,16 +132,17 @@ def choose_route(ctx: TurnContext, running: ProcedureState | None, injection: st
         return route
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
-    done = finished(ctx.state.procedure_state)
     calm = upset(ctx.understanding.sentiment) is None
-    about = done is not None and target == done.procedure_id and not named  # no other order
-    if about and confident and signal.pointing and calm:
+    if (  # about the case the finished procedure answered, naming no other order
+        done is not None and target == done.procedure_id and not named
+        and confident and signal.pointing and calm
+    ):  # fmt: skip
         reason = (
             f"procedure '{target}' answered before, and the message asks about its case: it "
             f"points back ('{signal.pointing}') and its intent '{intent.label}' "
             f"({intent.confidence:.2f}) is the procedure's own: its answer again"
         )
-        return Route("small_talk", "again", "again", reason, signal)
+        return Route("small_talk", "again", "again", reason, signal, said=done.said)
     if starts and target:
         reason = procedure_reason(intent, config.thresholds.intent, target)
         words = _words(signal) if signal.evidence or not named else f"it names {', '.join(named)}"
@@ -246,9 +249,7 @@ def small_talk_line(ctx: TurnContext, route: Route) -> str:
     if route.rule == "why":
         return WHY_LINE
     if route.rule == "again":
-        done = finished(ctx.state.procedure_state)
-        assert done is not None  # the rule applies only while one is remembered
-        return f"{SAID_AGAIN} {done.said}"
+        return f"{SAID_AGAIN} {route.said}"
     runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
     requests = [p.title for p in runner.procedures] if runner is not None else []
     kind, waiting = ctx.understanding.small_talk.label, route.interrupted is not None
@@ -275,12 +276,23 @@ def _words(signal: RequestSignal) -> str:
     return ", ".join(signal.evidence) or "no marker words"
 
 
-def finished(procedure_state: str | None) -> ProcedureState | None:
-    """The procedure that finished with a reply and is still remembered (rule again)."""
-    if not procedure_state:
-        return None
-    state = ProcedureState.from_json(procedure_state)
-    return state if state.status == "done" and state.said else None
+class Saved(NamedTuple):
+    """The procedure saved with the conversation, read once a turn: `running` is one that
+    runs or waits for a value, `done` one that finished with a reply still remembered (rule
+    again); at most one of them is set."""
+
+    running: ProcedureState | None
+    done: ProcedureState | None
+
+
+def saved_procedure(procedure_state: str | None) -> Saved:
+    """`Saved` from the conversation's stored procedure state (JSON or None)."""
+    state = ProcedureState.from_json(procedure_state) if procedure_state else None
+    if state is not None and state.status in ("running", "waiting_input"):
+        return Saved(state, None)
+    if state is not None and state.status == "done" and state.said:
+        return Saved(None, state)
+    return Saved(None, None)
 
 
 def title(runner: ProcedureRunner, state: ProcedureState) -> str:

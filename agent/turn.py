@@ -58,7 +58,7 @@ from agent.route import (
     Route,
     after_interruption,
     choose_route,
-    finished,
+    saved_procedure,
     small_talk_line,
     stopped_line,
 )
@@ -154,14 +154,14 @@ class Agent:
         """The route of the message and the reply it leads to. A procedure that finished on
         the turn before is remembered (its reply, for rule again of agent/route.py) only
         while the end user keeps asking about its case."""
-        running = _running(ctx.state.procedure_state)
+        saved = saved_procedure(ctx.state.procedure_state)
         with ctx.trace.timed("route", intent=ctx.understanding.intent.label) as step:
-            route = choose_route(ctx, running, injection_rule(ctx.trace))  # agent/route.py
+            route = choose_route(ctx, saved, injection_rule(ctx.trace))  # agent/route.py
             step.reason = route.reason
             step.outputs = route.outputs()
         reply = self._answer(ctx, route)
         carried = reply.procedure_state == ctx.state.procedure_state
-        if carried and route.rule != "again" and finished(ctx.state.procedure_state):
+        if carried and route.rule != "again" and saved.done is not None:
             return replace(reply, procedure_state=None)
         return reply
 
@@ -379,12 +379,5 @@ def _asked_back(state: ConversationState) -> bool:
     next question, if it is one, is a new one."""
     if state.last_decision != "clarify":
         return False
-    running = _running(state.procedure_state)
+    running = saved_procedure(state.procedure_state).running
     return running is None or running.status != "waiting_input"
-
-
-def _running(procedure_state: str | None) -> ProcedureState | None:
-    if not procedure_state:
-        return None
-    state = ProcedureState.from_json(procedure_state)
-    return state if state.status in ("running", "waiting_input") else None
