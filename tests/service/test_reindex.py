@@ -79,16 +79,22 @@ def _damage(index: Path) -> bytes:
     return (index / "chroma.sqlite3").read_bytes()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """Two tenants of one region, each with knowledge."""
-    data_dir = tmp_path / "data"
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tenants of one region, each with knowledge, made once by the CLI for the module."""
+    data_dir = tmp_path_factory.mktemp("reindex") / "data"
     for tenant, path in (("acme", FILES[0]), ("globex", FILES[1])):
         made = clearline("tenant", "create", tenant, "--region", "eu", data_dir=data_dir)
         assert made.returncode == 0, made.stderr
         done = clearline("ingest", str(path), "--tenant", tenant, data_dir=data_dir)
         assert done.returncode == 0, done.stderr
     return data_dir
+
+
+@pytest.fixture
+def data_dir(ingested: Path, tmp_path: Path) -> Path:
+    """A copy of `ingested` of this test's own, which it may damage."""
+    return Path(shutil.copytree(ingested, tmp_path / "data"))
 
 
 def test_reindex_rebuilds_a_damaged_index_with_the_vectors_ingestion_wrote(data_dir: Path) -> None:
