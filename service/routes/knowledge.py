@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from control.errors import NotFound
+from control.models import Job
 from knowledge.audience import AGENT, CUSTOMER
 from knowledge.audience_change import restate_audience
 from service.deps import AdminDep, JobsDep, RuntimeDep, UploadLimit
@@ -73,14 +74,18 @@ async def upload_sources(
     except Exception:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    if audience is not None:
-        write_upload_options(work_dir, audience)
-    job = jobs.submit(job_id, principal.tenant, work_dir)
-    runtime.audit(
-        principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names,
-        audience=audience or "detected",
-    )  # fmt: skip
-    return JobPublic.of(job)
+
+    def queue() -> Job:  # in the thread pool: a busy database holds up this request only
+        if audience is not None:
+            write_upload_options(work_dir, audience)
+        job = jobs.submit(job_id, principal.tenant, work_dir)
+        runtime.audit(
+            principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names,
+            audience=audience or "detected",
+        )  # fmt: skip
+        return job
+
+    return JobPublic.of(await run_in_threadpool(queue))
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobPublic, responses=_ERRORS)

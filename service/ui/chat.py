@@ -5,7 +5,8 @@ session keeps them server-side. Each chat route forwards the request, in process
 /v1 API with the session's cookie and CSRF token (plus the conversation token the API gave
 when the conversation started, if it gives one), so every check of the API applies as
 it would to any client; the forwarder only remembers which conversations and replies
-belong to this session.
+belong to this session. The session store's reads and writes run in the thread pool, as
+a sync route's would, so a busy database holds up only the request that waits for it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from service.ui.auth import CSRF_HEADER, session_for, ui_store
 from service.ui.pages import page_access, render
@@ -71,14 +73,20 @@ def _reply(response: httpx.Response, body: Any = None) -> JSONResponse:
     return JSONResponse(content, status_code=response.status_code)
 
 
-def _remember_messages(request: Request, session: UiSession, ids: list[str]) -> None:
+async def _signed_in(request: Request) -> UiSession:
+    """The end user's session (CSRF checked), read in the thread pool."""
+    session, _ = await run_in_threadpool(session_for, request, END_USER)
+    return session
+
+
+async def _remember_messages(request: Request, session: UiSession, ids: list[str]) -> None:
     def change(data: dict[str, Any]) -> None:
         known: list[str] = data.setdefault("messages", [])
         known.extend(i for i in ids if i not in known)
         del known[:-KEEP_MESSAGES]
 
     if ids:
-        ui_store(request).change_data(session, change)
+        await run_in_threadpool(ui_store(request).change_data, session, change)
 
 
 async def _start(request: Request, session: UiSession) -> tuple[httpx.Response, UiSession]:
@@ -97,7 +105,7 @@ async def _start(request: Request, session: UiSession) -> tuple[httpx.Response, 
         if token:
             data.setdefault("tokens", {})[cid] = token
 
-    data = ui_store(request).change_data(session, change)
+    data = await run_in_threadpool(ui_store(request).change_data, session, change)
     return response, _with_data(session, data)
 
 
@@ -110,7 +118,7 @@ def _with_data(session: UiSession, data: dict[str, Any]) -> UiSession:
 @router.post("/ui/chat/api/start")
 async def start(request: Request) -> JSONResponse:
     """Start a new conversation for this session (the earlier ones stay readable by it)."""
-    session, _ = session_for(request, END_USER)
+    session = await _signed_in(request)
     response, _session = await _start(request, session)
     body = response.json()
     for name in TOKEN_FIELDS:
@@ -122,7 +130,7 @@ async def start(request: Request) -> JSONResponse:
 @router.get("/ui/chat/api/conversation")
 async def conversation(request: Request) -> JSONResponse:
     """This session's current conversation (history as the end user sees it), or null."""
-    session, _ = session_for(request, END_USER)
+    session = await _signed_in(request)
     current = session.data.get("current")
     if not current:
         return JSONResponse({"conversation": None})
@@ -132,7 +140,7 @@ async def conversation(request: Request) -> JSONResponse:
     body: dict[str, Any] = response.json()
     body.pop("conversation_id", None)
     ids = [m["id"] for m in body.get("messages", []) if m.get("role") == "assistant"]
-    _remember_messages(request, session, ids)
+    await _remember_messages(request, session, ids)
     notice = session.data.get("privacy_notice", "")
     return JSONResponse({"conversation": body, "privacy_notice": notice})
 
@@ -140,7 +148,7 @@ async def conversation(request: Request) -> JSONResponse:
 @router.post("/ui/chat/api/messages")
 async def send(message: ChatMessage, request: Request) -> JSONResponse:
     """Send the end user's message in the current conversation (started if there is none)."""
-    session, _ = session_for(request, END_USER)
+    session = await _signed_in(request)
     if not session.data.get("current"):
         started, session = await _start(request, session)
         if started.status_code != 201:
@@ -148,7 +156,7 @@ async def send(message: ChatMessage, request: Request) -> JSONResponse:
     path = f"/v1/conversations/{session.data['current']}/messages"
     response = await _forward(request, session, "POST", path, {"text": message.text})
     if response.status_code == 200:
-        _remember_messages(request, session, [str(response.json()["message_id"])])
+        await _remember_messages(request, session, [str(response.json()["message_id"])])
     return _reply(response)
 
 
@@ -156,7 +164,7 @@ async def send(message: ChatMessage, request: Request) -> JSONResponse:
 async def rate(message_id: str, rating: ChatRating, request: Request) -> JSONResponse:
     """Rate a reply this session received (up or down, optional comment); a `comment` left
     out keeps the stored one, null or empty removes it (as /v1/messages/{id}/rating)."""
-    session, _ = session_for(request, END_USER)
+    session = await _signed_in(request)
     body = rating.model_dump(exclude_unset=True)
     response = await _forward(request, session, "POST", f"/v1/messages/{message_id}/rating", body)
     return _reply(response)

@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from control.errors import NotFound, Unauthorized
 from control.tenants import Principal
@@ -97,8 +98,13 @@ def login_page(request: Request, token: str = "", next: str = "", embed: bool = 
 async def login_with_key(request: Request) -> Response:
     check_origin(request)
     form = await request.form()
-    key = str(form.get("key", "")).strip()
-    nxt = str(form.get("next", ""))
+    key, nxt = str(form.get("key", "")).strip(), str(form.get("next", ""))
+    # The database work runs in the thread pool, as a sync route's would: a sign-in that
+    # waits for a busy database must not hold up every other request on the event loop.
+    return await run_in_threadpool(_sign_in, request, key, nxt)
+
+
+def _sign_in(request: Request, key: str, nxt: str) -> Response:
     if not key:
         return _login_form(request, "Enter your API key.", 400, nxt)
     runtime: Runtime = request.app.state.runtime
@@ -123,9 +129,13 @@ async def login_with_key(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     check_origin(request)
     form = await request.form()
+    return await run_in_threadpool(_sign_out, request, str(form.get("csrf", "")))
+
+
+def _sign_out(request: Request, csrf: str) -> Response:
     session = current_session(request)
     if session is not None:
-        if str(form.get("csrf", "")) != session.csrf:
+        if csrf != session.csrf:
             raise Forbidden("the sign-out form lacks this page's CSRF token; reload the page")
         ui_store(request).close(session_secret(request))
     response = RedirectResponse("/ui/login", status_code=303)

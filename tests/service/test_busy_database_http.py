@@ -1,0 +1,122 @@
+"""A request that waits for a busy database does not hold up the other requests.
+
+SQLite lets one writer at a time; the others wait (up to the stores' 10 s busy timeout). A
+route that did its database work on the server's event loop froze every request while it
+waited: a sign-in during a long write, and nobody's chat was answered. Each test here holds
+one database's write lock from outside the server, sends a request that must write to it,
+and asks for `/v1/health` while that request waits; it then lets the lock go and the
+waiting request finishes as usual.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.service.helpers import acme_server, auth
+
+Send = Callable[[], httpx.Response]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with acme_server(tmp_path_factory, "busy-db", ("admin", "end_user")) as server:
+        yield server
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Hold `path`'s write lock (as another process in the middle of a write would)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        db.rollback()
+        db.close()
+
+
+def served_while_waiting(live: Any, database: Path, send: Send) -> httpx.Response:
+    """Send a request while `database` is write-locked and ask for `/v1/health` every
+    quarter second for 2.5 s; then release the lock and return the request's response.
+
+    Had the request blocked the event loop, a health check would have waited with it until
+    its busy timeout ran out, and the request would have failed ("database is locked")."""
+    done: list[httpx.Response] = []
+    worker = threading.Thread(target=lambda: done.append(send()))
+    with write_locked(database):
+        worker.start()
+        for _ in range(10):
+            assert httpx.get(f"{live.url}/v1/health").status_code == 200
+            time.sleep(0.25)
+        early = f"{done[0].status_code} {done[0].text[:300]}" if done else ""
+        assert not done, f"the request finished while the database was locked: {early}"
+    worker.join(timeout=60)
+    assert done, "the request never finished"
+    return done[0]
+
+
+def _ui_sessions(live: Any) -> Path:
+    return Path(live.settings.data_dir) / "ui_sessions.db"
+
+
+def _signed_in(live: Any, client: httpx.Client, role: str) -> str:
+    """Sign `client` in to the console as `role`; the console page's CSRF token."""
+    signed_in = client.post("/ui/login", data={"key": live.keys[role]})
+    assert signed_in.status_code == 303, signed_in.text
+    page = client.get(signed_in.headers["location"])
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+    assert match, page.text[:300]
+    return match.group(1)
+
+
+def test_a_sign_in_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
+    with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
+        send = lambda: client.post("/ui/login", data={"key": live.keys["admin"]})  # noqa: E731
+        signed_in = served_while_waiting(live, _ui_sessions(live), send)
+        assert signed_in.status_code == 303, signed_in.text
+        assert client.get("/ui/admin").status_code == 200  # the session works
+
+
+def test_a_sign_out_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
+    with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
+        csrf = _signed_in(live, client, "admin")
+        send = lambda: client.post("/ui/logout", data={"csrf": csrf})  # noqa: E731
+        signed_out = served_while_waiting(live, _ui_sessions(live), send)
+        assert signed_out.status_code == 303 and signed_out.headers["location"] == "/ui/login"
+        after = client.get("/ui/admin")
+        assert after.status_code == 303 and after.headers["location"].startswith("/ui/login")
+
+
+def test_the_chat_page_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
+    with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
+        csrf = _signed_in(live, client, "end_user")
+        send = lambda: client.post("/ui/chat/api/start", headers={"X-CSRF-Token": csrf})  # noqa: E731
+        started = served_while_waiting(live, _ui_sessions(live), send)
+        assert started.status_code == 201, started.text
+        shown = client.get("/ui/chat/api/conversation", headers={"X-CSRF-Token": csrf})
+        assert shown.status_code == 200 and shown.json()["conversation"] is not None
+
+
+def test_an_upload_waiting_for_the_jobs_database_holds_up_no_one(live: Any) -> None:
+    files = [("files", ("returns.md", b"# Returns\n\nReturns are free within 30 days.\n"))]
+
+    def send() -> httpx.Response:
+        return httpx.post(
+            f"{live.url}/v1/knowledge/sources", headers=auth(live.keys["admin"]), files=files
+        )
+
+    regional = live.settings.region_db("eu")
+    accepted = served_while_waiting(live, regional, send)
+    assert accepted.status_code == 202, accepted.text
+    job = httpx.get(f"{live.url}/v1/jobs/{accepted.json()['id']}", headers=auth(live.keys["admin"]))
+    assert job.status_code == 200 and job.json()["status"] in ("queued", "running", "succeeded")
