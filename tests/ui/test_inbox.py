@@ -42,6 +42,7 @@ def test_a_refund_waits_for_approval_in_the_inbox_and_runs_once(
     expect(draft.locator(".badge")).to_have_text("new")
     draft.click()
     effect = agent.locator("#effect")
+    expect(effect).to_contain_text("What approving does:")
     expect(effect).to_contain_text("issue_refund")
     expect(effect).to_contain_text("refund $94 for order 3348917502")
     expect(effect.locator("pre")).to_contain_text("/refunds")
