@@ -22,6 +22,7 @@ from knowledge.errors import DamagedFile
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26  # primary result codes of a damaged file
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # another connection held the lock past the busy timeout
 
 
 class DamagedDatabase(DamagedFile):
@@ -56,6 +57,18 @@ def is_damaged(error: BaseException) -> bool:
         isinstance(error, sqlite3.DatabaseError)
         and code is not None
         and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    )
+
+
+def is_busy(error: BaseException | None) -> bool:
+    """Whether `error` is SQLite giving up on a lock another connection held (longer than
+    the busy timeout), as it is or as the `orig` of SQLAlchemy's wrapper."""
+    error = getattr(error, "orig", error)
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     )
 
 

@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from control.db import DamagedDatabase, is_damaged
+from control.db import DamagedDatabase, is_busy, is_damaged
 from control.regional import request_scope
 from evaluation.worker import QaWorker
 from knowledge.errors import ClearlineError, DamagedFile
@@ -22,6 +23,8 @@ from privacy.memory import zero_new_allocations
 from privacy.retention import RetentionRunner
 from service.body_limit import BodyLimit
 from service.errors import (
+    BUSY,
+    BUSY_RETRY_AFTER_S,
     DAMAGED,
     http_extras,
     http_message,
@@ -167,9 +170,23 @@ def create_app(
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def database_error(request: Request, error: sqlite3.DatabaseError) -> JSONResponse:
+        if is_busy(error):
+            return await busy(request, error)
         if not is_damaged(error):  # a store that opens SQLite itself; its file is not known
             return await unexpected(request, error)
         return await damaged(request, DamagedDatabase(f"in {settings.data_dir}", str(error)))
+
+    @app.exception_handler(DBAPIError)  # SQLAlchemy's wrapper (damaged files: control/db.py)
+    async def wrapped_database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        if is_busy(error):
+            return await busy(request, error)
+        return await unexpected(request, error)
+
+    async def busy(request: Request, error: Exception) -> JSONResponse:
+        logger.warning("%s %s: %s (gave up waiting for the lock)",
+                       request.method, request.url.path, error)  # fmt: skip
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+        return _error(503, "busy", BUSY, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -85,6 +85,14 @@ DAMAGED = (
     "operator's log names the file and how to repair it"
 )
 
+# What an API client is told when a database stayed locked past the stores' busy timeout
+# (another request or a privacy run was writing): the request did not finish; send it again.
+BUSY = (
+    "the service's database is busy with other work and this request could not finish; "
+    "try again in a few seconds"
+)
+BUSY_RETRY_AFTER_S = 5
+
 JSON_BODY = "send the body as JSON with Content-Type: application/json"
 
 

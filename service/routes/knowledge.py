@@ -76,9 +76,13 @@ async def upload_sources(
         raise
 
     def queue() -> Job:  # in the thread pool: a busy database holds up this request only
-        if audience is not None:
-            write_upload_options(work_dir, audience)
-        job = jobs.submit(job_id, principal.tenant, work_dir)
+        try:
+            if audience is not None:
+                write_upload_options(work_dir, audience)
+            job = jobs.submit(job_id, principal.tenant, work_dir)
+        except BaseException:  # no job will read them: the files are not kept
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
         runtime.audit(
             principal.tenant, principal.key_id, "knowledge.upload", job=job_id, files=names,
             audience=audience or "detected",

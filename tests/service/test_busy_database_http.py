@@ -120,3 +120,54 @@ def test_an_upload_waiting_for_the_jobs_database_holds_up_no_one(live: Any) -> N
     assert accepted.status_code == 202, accepted.text
     job = httpx.get(f"{live.url}/v1/jobs/{accepted.json()['id']}", headers=auth(live.keys["admin"]))
     assert job.status_code == 200 and job.json()["status"] in ("queued", "running", "succeeded")
+
+
+def _busy(response: httpx.Response) -> None:
+    """A 503 that says the database was busy and when to try again."""
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "busy"
+    assert "busy" in error["message"] and "try again" in error["message"]
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_an_upload_that_waits_too_long_gets_503_keeps_no_files_and_can_be_sent_again(
+    live: Any,
+) -> None:
+    """Past the stores' busy timeout the upload is refused as busy (503, Retry-After), not
+    as an internal error, and its received files are not left in the uploads folder."""
+    files = [("files", ("busy.md", b"# Busy\n\nGift wrapping costs $4 per item.\n"))]
+    uploads = live.runtime.uploads_dir("acme")
+    waiting = set(uploads.iterdir()) if uploads.exists() else set()
+
+    def send() -> httpx.Response:
+        return httpx.post(
+            f"{live.url}/v1/knowledge/sources", headers=auth(live.keys["admin"]), files=files
+        )
+
+    with write_locked(live.settings.region_db("eu")):
+        _busy(send())
+    assert set(uploads.iterdir()) == waiting
+    accepted = send()
+    assert accepted.status_code == 202, accepted.text
+
+
+def test_a_message_that_waits_too_long_gets_503_and_the_conversation_goes_on(live: Any) -> None:
+    """A chat message refused as busy leaves the conversation as it was, and the same
+    message sent again is answered (the one-turn-at-a-time guard is released)."""
+    headers = auth(live.keys["end_user"])
+    started = httpx.post(f"{live.url}/v1/conversations", headers=headers, json={})
+    assert started.status_code == 201, started.text
+    body = started.json()
+    if body.get("conversation_token"):
+        headers["X-Conversation-Token"] = body["conversation_token"]
+    path = f"{live.url}/v1/conversations/{body['conversation_id']}"
+    first = httpx.post(f"{path}/messages", headers=headers, json={"text": "Hello"})
+    assert first.status_code == 200, first.text
+    before = httpx.get(path, headers=headers).json()["messages"]
+
+    with write_locked(live.settings.region_db("eu")):
+        _busy(httpx.post(f"{path}/messages", headers=headers, json={"text": "Is shipping free?"}))
+    assert httpx.get(path, headers=headers).json()["messages"][: len(before)] == before
+    again = httpx.post(f"{path}/messages", headers=headers, json={"text": "Is shipping free?"})
+    assert again.status_code == 200, again.text
