@@ -184,14 +184,24 @@ class QaWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                scored = sum(
-                    self._scoring.score_pending(limit=20) for _region in self._each_region()
-                )
-            except Exception:  # never let one bad trace stop scoring for everyone
+                scored = self._score_each_region()
+            except Exception:  # listing the regions failed (a busy database, say)
                 logger.exception("scoring failed; will retry")
                 scored = 0
             if not scored:
                 self._stop.wait(self._interval)
+
+    def _score_each_region(self) -> int:
+        """Replies scored in this round. A region whose scoring fails (a bad trace, a
+        database locked past its timeout) is tried again next round; the others go on. The
+        failure is caught inside the region, which is left as usual."""
+        scored = 0
+        for _region in self._each_region():
+            try:
+                scored += self._scoring.score_pending(limit=20)
+            except Exception:
+                logger.exception("scoring failed; will retry")
+        return scored
 
     def stop(self) -> None:
         self._stop.set()

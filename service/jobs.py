@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from control.db import is_busy
 from control.errors import NotFound, quoted
 from control.models import Job, utcnow
 from control.regional import in_region
@@ -66,6 +67,7 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._again: list[tuple[str, str]] = []  # (region, job id) to run again
 
     def start(self) -> None:
         for _region in self._runtime.sessions.each_region():
@@ -107,23 +109,40 @@ class JobRunner:
         while not self._stop.is_set():
             self._wake.wait(timeout=2.0)
             self._wake.clear()
-            while not self._stop.is_set():
-                queued = self._next()
-                if queued is None:
-                    break
-                region, job_id = queued
-                with in_region(region):
-                    try:
-                        self._run(job_id)
-                    except DamagedFile as error:  # the operator repairs it (its log line)
-                        logger.error("job %s failed: %s", job_id, error)
-                        self._update(job_id, status="failed", error=DAMAGED)
-                    except Exception as error:  # the job fails, the runner goes on
-                        logger.exception("job %s failed", job_id)
-                        self._update(job_id, status="failed", error=f"internal error: {error}")
+            try:
+                self._run_queued()
+            except Exception:  # e.g. a database still locked: the runner goes on
+                logger.exception("the job runner failed; it looks for queued jobs again")
+
+    def _run_queued(self) -> None:
+        """Run queued jobs until none is left. A job that gives up waiting for a locked
+        database is not failed for it: it runs again on the next round (ingestion is
+        idempotent), after the runner's wait."""
+        while not self._stop.is_set():
+            queued = self._next()
+            if queued is None:
+                return
+            region, job_id = queued
+            with in_region(region):
+                try:
+                    self._run(job_id)
+                except DamagedFile as error:  # the operator repairs it (its log line)
+                    logger.error("job %s failed: %s", job_id, error)
+                    self._update(job_id, status="failed", error=DAMAGED)
+                except Exception as error:
+                    if is_busy(error):
+                        logger.warning("job %s gave up waiting for the database (%s); it "
+                                       "runs again", job_id, error)  # fmt: skip
+                        self._again.append(queued)
+                        return
+                    logger.exception("job %s failed", job_id)  # the job fails, the rest run
+                    self._update(job_id, status="failed", error=f"internal error: {error}")
 
     def _next(self) -> tuple[str, str] | None:
-        """The region and id of the oldest queued job of the first region that has one."""
+        """The region and id of a job to run again, else of the oldest queued job of the
+        first region that has one."""
+        if self._again:
+            return self._again.pop(0)
         for region in self._runtime.sessions.each_region():
             with self._runtime.sessions() as session:
                 job_id = session.scalars(

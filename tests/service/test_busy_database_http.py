@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.helpers import acme_server, auth
+from tests.service.helpers import acme_server, auth, wait_job
 
 Send = Callable[[], httpx.Response]
 
@@ -171,3 +171,22 @@ def test_a_message_that_waits_too_long_gets_503_and_the_conversation_goes_on(liv
     assert httpx.get(path, headers=headers).json()["messages"][: len(before)] == before
     again = httpx.post(f"{path}/messages", headers=headers, json={"text": "Is shipping free?"})
     assert again.status_code == 200, again.text
+
+
+def test_a_job_that_waits_too_long_for_the_database_runs_again_and_succeeds(live: Any) -> None:
+    """The job runner gives up on a locked database as a request does; the job is not failed
+    for that (ingestion is idempotent) but runs again once the database is free."""
+    from control.models import Job
+    from control.regional import in_region
+
+    job_id, work_dir = live.jobs.new_work_dir("acme")
+    (work_dir / "0").mkdir()
+    (work_dir / "0" / "wrapping.md").write_text("# Wrapping\n\nGift wrapping costs $4.\n")
+    with in_region("eu"), live.runtime.sessions.begin() as session:
+        session.add(Job(id=job_id, tenant="acme", status="queued", work_dir=str(work_dir)))
+    # The runner looks for queued jobs every 2 s: it meets the lock whenever it starts.
+    with write_locked(live.settings.region_db("eu")):
+        time.sleep(12)  # past the 10 s busy timeout
+    job = wait_job(live.url, live.keys["admin"], job_id, timeout=120)
+    assert job["status"] == "succeeded", job
+    assert [r["status"] for r in job["results"]] == ["ingested"]
