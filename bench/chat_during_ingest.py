@@ -14,8 +14,9 @@ turns over HTTP (a new conversation each, questions from `QUESTIONS` in turn):
 
 It prints each phase's median, 95th percentile and slowest turn, the job's duration and
 chunks, and last `during_vs_idle_p50_ratio=<median during the job / median of both idle
-phases>`. The uploaded corpus is another tenant's kind of document: the questions keep
-their answers, so the replies stay comparable (the bench checks every turn got 200).
+phases>`. The corpus goes into the same tenant, so the turns after the job search more
+passages than those before; the bench times the turns and checks each got 200, nothing
+about what they say.
 """
 
 from __future__ import annotations
