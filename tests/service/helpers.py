@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,18 @@ from tests.conftest import LiveServer, free_port
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def console_sign_in(client: httpx.Client, key: str) -> str:
+    """Sign `client` in to the console with `key` (a session cookie); the CSRF token of the
+    console page the sign-in leads to."""
+    signed_in = client.post("/ui/login", data={"key": key})
+    assert signed_in.status_code == 303, signed_in.text
+    page = client.get(signed_in.headers["location"])
+    assert page.status_code == 200, page.text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+    assert match, "the console page has no CSRF token"
+    return match.group(1)
 
 
 def upload(url: str, key: str, *paths: Path) -> httpx.Response:

@@ -10,7 +10,6 @@ waiting request finishes as usual.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.helpers import acme_server, auth, wait_job
+from tests.service.helpers import acme_server, auth, console_sign_in, wait_job
 
 Send = Callable[[], httpx.Response]
 
@@ -69,16 +68,6 @@ def _ui_sessions(live: Any) -> Path:
     return Path(live.settings.data_dir) / "ui_sessions.db"
 
 
-def _signed_in(live: Any, client: httpx.Client, role: str) -> str:
-    """Sign `client` in to the console as `role`; the console page's CSRF token."""
-    signed_in = client.post("/ui/login", data={"key": live.keys[role]})
-    assert signed_in.status_code == 303, signed_in.text
-    page = client.get(signed_in.headers["location"])
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
-    assert match, page.text[:300]
-    return match.group(1)
-
-
 def test_a_sign_in_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
     with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
         send = lambda: client.post("/ui/login", data={"key": live.keys["admin"]})  # noqa: E731
@@ -89,7 +78,7 @@ def test_a_sign_in_waiting_for_the_session_store_holds_up_no_one(live: Any) -> N
 
 def test_a_sign_out_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
     with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
-        csrf = _signed_in(live, client, "admin")
+        csrf = console_sign_in(client, live.keys["admin"])
         send = lambda: client.post("/ui/logout", data={"csrf": csrf})  # noqa: E731
         signed_out = served_while_waiting(live, _ui_sessions(live), send)
         assert signed_out.status_code == 303 and signed_out.headers["location"] == "/ui/login"
@@ -99,7 +88,7 @@ def test_a_sign_out_waiting_for_the_session_store_holds_up_no_one(live: Any) -> 
 
 def test_the_chat_page_waiting_for_the_session_store_holds_up_no_one(live: Any) -> None:
     with httpx.Client(base_url=live.url, headers={"Origin": live.url}, timeout=60) as client:
-        csrf = _signed_in(live, client, "end_user")
+        csrf = console_sign_in(client, live.keys["end_user"])
         send = lambda: client.post("/ui/chat/api/start", headers={"X-CSRF-Token": csrf})  # noqa: E731
         started = served_while_waiting(live, _ui_sessions(live), send)
         assert started.status_code == 201, started.text

@@ -8,7 +8,6 @@ chat page's own route (/ui/chat/api/ratings/{id}) behaves the same.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 
 from control.tenants import ROLES
 from tests.conftest import LiveServer, free_port
-from tests.service.helpers import auth, seed_returns_policy
+from tests.service.helpers import auth, console_sign_in, seed_returns_policy
 
 QUESTION = "How long do I have to return a defective item?"
 
@@ -136,20 +135,9 @@ def test_only_the_end_user_reads_the_comment_back(server: Any) -> None:
     assert user.stored() == {"rating": "down", "comment": "My address is in the comment"}
 
 
-def _sign_in(client: httpx.Client, server: Any) -> str:
-    """Sign `client` in to the chat console (a session cookie); the page's CSRF token."""
-    signed_in = client.post("/ui/login", data={"key": server.keys["end_user"]})
-    assert signed_in.status_code == 303, signed_in.text
-    page = client.get("/ui/chat")
-    assert page.status_code == 200, page.text
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
-    assert match, "the chat page has no CSRF token"
-    return match.group(1)
-
-
 def test_the_chat_page_route_keeps_the_comment_after_a_reload(server: Any) -> None:
     with httpx.Client(base_url=server.url, timeout=120, headers={"Origin": server.url}) as client:
-        csrf = _sign_in(client, server)
+        csrf = console_sign_in(client, server.keys["end_user"])
         headers = {"X-CSRF-Token": csrf}
         said = client.post("/ui/chat/api/messages", headers=headers, json={"text": QUESTION})
         assert said.status_code == 200, said.text
