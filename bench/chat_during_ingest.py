@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the project, not bench/ (bench/ingest.py shadows ingest/)
+
+from bench.ports import reserved_port  # noqa: E402
+
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "conditionalqa" / "corpus.jsonl"
 QUESTIONS = (
     "How long does shipping take?",
@@ -55,13 +58,6 @@ def _cli(data_dir: Path, *args: str) -> str:
     if done.returncode != 0:
         raise SystemExit(f"clearline {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -148,8 +144,8 @@ def main() -> None:
         _cli(data_dir, "tenant", "create", "acme", "--region", "eu")
         _cli(data_dir, "ingest", str(ROOT / "examples" / "knowledge"), "--tenant", "acme")
         keys = {role: _key(data_dir, role) for role in ("end_user", "admin")}
-        port = _free_port()
-        server = _serve(data_dir, port)
+        with reserved_port() as port:
+            server = _serve(data_dir, port)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
                 run = _phases(client, keys, args.corpus, args.turns)

@@ -11,12 +11,9 @@ conversation of the set through the real agent turn by turn, and compares the ro
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from service.offline import go_offline
 go_offline()  # before any library reads its settings at import
 
 from agent.replies import ConversationState, Reply  # noqa: E402
+from bench.ports import reserved_port  # noqa: E402
 from knowledge.query import Turn  # noqa: E402
 from service.demo import TENANT, set_up, start_actions_service  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
@@ -46,17 +44,6 @@ class Routed:
 
 def load_set(path: Path = SET) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-@contextmanager
-def _reserved_port() -> Iterator[int]:
-    """A loopback port kept bound (SO_REUSEADDR, never listening) until the block ends, so
-    no other bind to port 0 or outgoing connection takes it before the server binds it (as
-    `free_port` in tests/conftest.py)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        yield s.getsockname()[1]
 
 
 def run_set(runtime: Runtime, conversations: list[dict[str, object]]) -> list[Routed]:
@@ -90,7 +77,7 @@ def run_set(runtime: Runtime, conversations: list[dict[str, object]]) -> list[Ro
 
 def demo_runtime(data_dir: Path) -> tuple[Runtime, ThreadedServer]:
     """A runtime with the demo tenant set up, and the running sample actions service."""
-    with _reserved_port() as port:
+    with reserved_port() as port:
         settings = Settings(data_dir=data_dir, actions_url=f"http://127.0.0.1:{port}")
         server = start_actions_service(settings)
     runtime = Runtime(settings)
