@@ -282,6 +282,7 @@ class Agent:
             reading: Reading = reader.read(message, resolved.context, result.chunks, current)
             judged = self._answerability.judge(config, query, result.chunks, reading)
             reading = judged.reading  # P(answerable) from the configured reader
+            trace.models["answerability"] = self._answerability.reader_name(config)
             step.inputs = {
                 "query": query.text,
                 "context": result.resolved.context,

@@ -82,7 +82,8 @@ def _last_switches(sessions: sessionmaker[Session], tenant: str) -> dict[str, di
 def hub(
     sessions: sessionmaker[Session], tenant: str, config: AgentConfig, models: dict[str, str]
 ) -> list[HubFeature]:
-    """The tenant's features; `models` names the model kinds (embedder, chat) in use."""
+    """The tenant's features; `models` names the model kinds in use (embedder, chat,
+    answerability)."""
     last = _last_switches(sessions, tenant)
     chat_configured = "chat" in models
     listed = []

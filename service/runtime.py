@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from agent.answer.answerability import AnswerabilityModel
+from agent.answer.answerability import MODEL_DIR, AnswerabilityModel
 from agent.answer.judge import AnswerabilityJudge
 from agent.answer.planted import injection_rules
 from agent.llm.chat import ChatModel
@@ -238,7 +238,7 @@ class Runtime:
             traces,
             chat=self.chat,
             models=models,
-            answerability=self._answerability_judge(),
+            answerability=self.answerability,
             corrections=lambda tenant, message: self.store(tenant).corrections(tenant, message),
             region_of=self.region_of,
         )
@@ -251,10 +251,12 @@ class Runtime:
         traces = SqlTraceStore(self.sessions)
         return self._agent(CountingTraceStore(traces, usage, self.region_of))
 
-    def _answerability_judge(self) -> AnswerabilityJudge | None:
-        if self._answerability_dir is None:
-            return None  # the agent's default: the shipped model
-        return AnswerabilityJudge(AnswerabilityModel(self.embedder, self._answerability_dir))
+    @cached_property
+    def answerability(self) -> AnswerabilityJudge:
+        """What estimates P(answerable), for the production and the evaluation agent alike
+        (the shipped model unless `answerability_dir` names another; loaded on first use)."""
+        directory = self._answerability_dir or MODEL_DIR
+        return AnswerabilityJudge(AnswerabilityModel(self.embedder, directory))
 
     def region_of(self, tenant: str) -> str:
         return self.tenants.get(tenant).region

@@ -115,6 +115,7 @@ class ModelCard(BaseModel):
     """What inference needs from manifest.json (the file holds more: data, metrics...)."""
 
     model_config = ConfigDict(extra="allow")
+    name: str = "answerability model"
     head: str
     encoder: str | None = None  # the model's own (fine-tuned) ONNX encoder; None: the agent's
     embedder: str  # the embedder the head was trained with
@@ -295,6 +296,15 @@ class AnswerabilityModel:
         self.warm_up()
         assert self._card is not None
         return self._card
+
+    @property
+    def identity(self) -> str:
+        """The model's name and the start of each file's sha256, as its manifest records
+        them: what a trace and the AI hub say decided, e.g. "clearline-answerability
+        (encoder-int8.onnx 4567c1d5d2f0, head.npz 51a0b4fe1d08)". Reads the manifest only."""
+        card = self._card or read_card(self._directory)
+        files = ", ".join(f"{name} {digest[:12]}" for name, digest in sorted(card.files.items()))
+        return f"{card.name} ({files})"
 
     @property
     def threshold(self) -> float:

@@ -35,6 +35,7 @@ from knowledge.query import Query
 from knowledge.records import ScoredChunk
 
 FEATURES_THRESHOLD = 0.39  # the feature reader's own, chosen on ConditionalQA dev
+FEATURES_READER = "feature reader (similarity, coverage and agreement; agent/answer/reading.py)"
 FEATURES_REPLY = ReplyCalibration(
     answered=Calibration(a=FEATURES_REPLY_ANSWERED[0], b=FEATURES_REPLY_ANSWERED[1]),
     declined=Calibration(a=FEATURES_REPLY_DECLINED[0], b=FEATURES_REPLY_DECLINED[1]),
@@ -84,6 +85,12 @@ class AnswerabilityJudge:
 
     def warm_up(self) -> None:
         self._model.warm_up()
+
+    def reader_name(self, config: AgentConfig) -> str:
+        """What estimates P(answerable) for a tenant with `config`: the model's identity
+        (its name and file checksums) or the feature reader; the trace's `models` and the
+        AI hub say it."""
+        return self._model.identity if config.reader == "model" else FEATURES_READER
 
     def judge(
         self, config: AgentConfig, query: Query, chunks: Sequence[ScoredChunk], reading: Reading

@@ -43,6 +43,7 @@ def ai_features(principal: AdminDep, runtime: RuntimeDep) -> list[AiFeaturePubli
     if runtime.chat is not None:
         models["chat"] = runtime.chat.name
     config = runtime.agents.config(principal.tenant)
+    models["answerability"] = runtime.answerability.reader_name(config)
     features = hub(runtime.sessions, principal.tenant, config, models)
     return [AiFeaturePublic(**feature.__dict__) for feature in features]
 

@@ -3,6 +3,8 @@ feature switches, ratings, and bad input that changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from agent.answer import answerability
 from control.tenants import ROLES
 from conversations.connections import ConnectionSpec
 from service.demo import EXAMPLES, start_actions_service
@@ -229,6 +232,40 @@ def test_feature_switches(server: Any) -> None:
         call(server, "PUT", "/v1/features/sentiment", "admin", json={"enabled": True})
     unknown = call(server, "PUT", "/v1/features/telepathy", "admin", json={"enabled": True})
     assert unknown.status_code == 404 and "known:" in unknown.json()["error"]["message"]
+
+
+def _shipped_model_files() -> list[str]:
+    """The shipped answerability model's files as "name sha256-start", hashed here from the
+    files themselves."""
+    directory = Path(answerability.__file__).with_name("models") / "answerability"
+    names = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["files"]
+    return [
+        f"{name} {hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]}"
+        for name in names
+    ]
+
+
+def test_the_trace_and_the_ai_hub_name_what_estimated_answerability(server: Any) -> None:
+    """A QA lead reading a trace, and an admin reading the AI hub, see which answerability
+    model decided (its files' checksums), or the feature reader when the tenant chose it.
+    The trace named the embedder only, and the hub a "local logistic model" whatever the
+    tenant's reader."""
+
+    def named() -> tuple[str, list[str]]:
+        reply = say(server, start(server), "How long do I have to return a defective item?")
+        trace = call(server, "GET", f"/v1/traces/{reply['trace_id']}", "qa_lead").json()
+        hub = {f["name"]: f for f in call(server, "GET", "/v1/ai/features", "admin").json()}
+        return trace["models"].get("answerability", ""), hub["answering"]["models"]
+
+    in_trace, in_hub = named()
+    for file in _shipped_model_files():
+        assert file in in_trace and file in in_hub[1], (file, in_trace, in_hub)
+    set_config(server, reader="features")
+    try:
+        in_trace, in_hub = named()
+        assert in_trace.startswith("feature reader") and in_hub[1] == in_trace
+    finally:
+        set_config(server, reader="model")
 
 
 def test_rating_a_reply(server: Any) -> None:
