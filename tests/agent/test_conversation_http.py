@@ -230,13 +230,20 @@ def test_a_follow_up_is_not_answered_with_the_answer_before_said_again_elsewhere
     """Found in session 38: "What about cash?" after "What payment methods do you accept?"
     (answered "Valid payment methods are credit card, debit card and PayPal.", from an agent
     guideline) quoted the help centre's "We accept credit cards, debit cards and PayPal.":
-    the same fact in other words, which the rule above did not see as said."""
+    the same fact in other words, which the rule above did not see as said.
+
+    Whether the next sentence of that paragraph ("You can change the payment method saved in
+    your account ...") is quoted too depends on the CPU: the int8 embedder's vectors differ
+    on a machine without VNNI, where that sentence falls within the composer's margin
+    (docs/benchmarks.md, "The same int8 model on another CPU"). This rule is about the
+    earlier answer's fact, so that is what is checked."""
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     first = say(url, user, conversation, "What payment methods do you accept?")
     assert "PayPal" in first["text"] and first["decision"] == "answered", first
     cash = say(url, user, conversation, "What about cash?")
-    assert cash["text"] == "We do not accept cash, bank transfers or cryptocurrency.", cash
+    assert cash["text"].startswith("We do not accept cash, bank transfers or cryptocurrency."), cash
+    assert "We accept credit cards, debit cards and PayPal." not in cash["text"], cash
 
 
 @pytest.mark.slow
