@@ -77,11 +77,12 @@ def cmd_eval_answers(args: argparse.Namespace, settings: Settings) -> int:
             verifier = Verifier(rt.embedder, tenant_agent.config.thresholds.support)
             summary = summarise(outcomes, rt.store(args.tenant), args.tenant, rt.embedder,
                                 verifier)  # fmt: skip
+            summary["reader"] = rt.answerability.reader_name(tenant_agent.config)
         finally:
             rt.close()
     report = {"n": len(outcomes), "summary": summary, "results": results(outcomes)}
     lines = [
-        f"{len(outcomes)} questions",
+        f"{len(outcomes)} questions; P(answerable) from {summary['reader']}",
         f"answered (answerable):        {summary['answered_rate']}",
         f"declined (unanswerable):      {summary['declined_rate']}",
         f"clarify (underspecified):     {summary['clarify_rate_underspecified']}",

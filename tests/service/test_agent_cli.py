@@ -78,6 +78,7 @@ def test_eval_answers_reports_the_contract(data_dir: Path, tmp_path: Path) -> No
                 "citation_validity", "calibration", "latency_ms", "tradeoff"):  # fmt: skip
         assert key in summary
     assert len(summary["tradeoff"]) >= 3
+    assert summary["reader"].startswith("clearline-answerability (encoder-int8.onnx ")
     assert [r["id"] for r in report["results"]] == ["q1", "q2", "q3"]
     for result in report["results"]:
         assert set(result) == {"id", "decision", "confidence", "answer", "citations", "trace_id"}
