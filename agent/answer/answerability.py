@@ -298,15 +298,6 @@ class AnswerabilityModel:
         return self._card
 
     @property
-    def identity(self) -> str:
-        """The model's name and the start of each file's sha256, as its manifest records
-        them: what a trace and the AI hub say decided, e.g. "clearline-answerability
-        (encoder-int8.onnx 4567c1d5d2f0, head.npz 51a0b4fe1d08)". Reads the manifest only."""
-        card = self._card or read_card(self._directory)
-        files = ", ".join(f"{name} {digest[:12]}" for name, digest in sorted(card.files.items()))
-        return f"{card.name} ({files})"
-
-    @property
     def threshold(self) -> float:
         """The answer threshold on the P the agent decides with (the blend's when the
         manifest has one), chosen on both dev sets."""

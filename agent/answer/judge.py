@@ -87,10 +87,16 @@ class AnswerabilityJudge:
         self._model.warm_up()
 
     def reader_name(self, config: AgentConfig) -> str:
-        """What estimates P(answerable) for a tenant with `config`: the model's identity
-        (its name and file checksums) or the feature reader; the trace's `models` and the
-        AI hub say it."""
-        return self._model.identity if config.reader == "model" else FEATURES_READER
+        """What estimates P(answerable) for a tenant with `config`, as the trace's `models`
+        and the AI hub name it: the feature reader, or the model's name and the start of
+        each file's sha256 from its manifest (the files are checked against it on loading),
+        e.g. "clearline-answerability (encoder-int8.onnx 4567c1d5d2f0, head.npz
+        51a0b4fe1d08)"."""
+        if config.reader != "model":
+            return FEATURES_READER
+        card = self._model.card
+        files = ", ".join(f"{name} {digest[:12]}" for name, digest in sorted(card.files.items()))
+        return f"{card.name} ({files})"
 
     def judge(
         self, config: AgentConfig, query: Query, chunks: Sequence[ScoredChunk], reading: Reading
