@@ -226,10 +226,15 @@ class Runtime:
         connections = ActionConnections(self.sessions, box, own_api_origins(s.host, s.port))
         return TenantAgents(self.sessions, connections, self.embedder, s.actions_timeout_s)
 
-    def _agent(self, traces: TraceStore) -> Agent:
+    def models(self) -> dict[str, str]:
+        """The models every tenant's turns may use, by kind: the embedder, and the chat
+        model when one is configured (a trace adds what estimated P(answerable))."""
         models = {"embedder": self.embedder.name}
         if self.chat is not None:
             models["chat"] = self.chat.name
+        return models
+
+    def _agent(self, traces: TraceStore) -> Agent:
         return RegionalAgent(
             lambda tenant: Retriever(self.store(tenant), self.embedder),
             self.embedder,
@@ -237,7 +242,7 @@ class Runtime:
             lambda tenant, words: self.store(tenant).absent_words(tenant, words),
             traces,
             chat=self.chat,
-            models=models,
+            models=self.models(),
             answerability=self.answerability,
             corrections=lambda tenant, message: self.store(tenant).corrections(tenant, message),
             region_of=self.region_of,

@@ -39,11 +39,8 @@ class AiFeaturePublic(BaseModel):
 def ai_features(principal: AdminDep, runtime: RuntimeDep) -> list[AiFeaturePublic]:
     """Every AI feature: what it does in plain words, whether it is generative, whether it
     is on, which models and data it uses, and its last change."""
-    models = {"embedder": runtime.embedder.name}
-    if runtime.chat is not None:
-        models["chat"] = runtime.chat.name
     config = runtime.agents.config(principal.tenant)
-    models["answerability"] = runtime.answerability.reader_name(config)
+    models = {**runtime.models(), "answerability": runtime.answerability.reader_name(config)}
     features = hub(runtime.sessions, principal.tenant, config, models)
     return [AiFeaturePublic(**feature.__dict__) for feature in features]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from agent.answer import answerability
+from agent.answer.answerability import MODEL_DIR
 from control.tenants import ROLES
 from conversations.connections import ConnectionSpec
 from service.demo import EXAMPLES, start_actions_service
@@ -237,10 +237,9 @@ def test_feature_switches(server: Any) -> None:
 def _shipped_model_files() -> list[str]:
     """The shipped answerability model's files as "name sha256-start", hashed here from the
     files themselves."""
-    directory = Path(answerability.__file__).with_name("models") / "answerability"
-    names = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["files"]
+    names = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))["files"]
     return [
-        f"{name} {hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]}"
+        f"{name} {hashlib.sha256((MODEL_DIR / name).read_bytes()).hexdigest()[:12]}"
         for name in names
     ]
 
