@@ -62,17 +62,20 @@ REPEAT = 0.75
 
 class ExtractiveComposer:
     """The best supported sentences of the passages, at most `max_sentences`, from sentences
-    within `margin` of the best similarity, in document order (documents in the order of
-    their best passage, then passage and sentence order); headings, navigation, lines meant
-    for the agent and questions are never quoted (agent.answer.answer_shape). Where a quoted
-    sentence gives a short answer (a duration, an amount, a date, a number, a yes/no), that
-    sentence comes first. A sentence of another document than the chosen ones that says
-    again what they say (`repeat`, 3/4, of its content words already chosen: the same fact
-    from a second document) is left out. A lead-in ending with a colon, or an item of its
-    list, is quoted as the lead-in with its whole list (agent.answer.lists); a lead-in whose
-    list is not in its chunk is not quoted, unless nothing else within the margin is. A
-    sentence that opens by pointing back ("It", "This", ...) comes with the sentence before
-    it in its passage, when that one is an answer.
+    within `margin` of the best similarity, in document order (documents in the order of their
+    best sentence, a document's sections in the order of their best sentence, then passage and
+    sentence order: in the demo, "Do you sell gift cards?" quoted the Refunds section's "A gift
+    card or paper check is mailed to your address." before the Gift cards section's answer,
+    since Refunds comes first in the help centre); headings, navigation, lines meant for the
+    agent and questions are never quoted (agent.answer.answer_shape). Where a quoted sentence
+    gives a short answer (a duration, an amount, a date, a number, a yes/no), that sentence
+    comes first. A sentence of another document than the chosen ones that says again what they
+    say (`repeat`, 3/4, of its content words already chosen: the same fact from a second
+    document) is left out. A lead-in ending with a colon, or an item of its list, is quoted as
+    the lead-in with its whole list (agent.answer.lists); a lead-in whose list is not in its
+    chunk is not quoted, unless nothing else within the margin is. A sentence that opens by
+    pointing back ("It", "This", ...) comes with the sentence before it in its passage, when
+    that one is an answer.
     A sentence whose similarity to the question is below `floor` is no answer to it, however
     well the passage as a whole scored: with none above it the draft is empty, and the agent
     does not answer. (In the demo, "I was charged twice for my order" quoted "This only works
@@ -132,11 +135,14 @@ class ExtractiveComposer:
             size += len(quote)
         short = short_answer(question, [q for _, q in chosen])
         documents: dict[str, int] = {}
-        for e, _ in chosen:  # best first: a document ranks by its best sentence
+        sections: dict[tuple[str, str], int] = {}
+        for e, _ in chosen:  # best first: a document, and a section, rank by its best sentence
             documents.setdefault(e.chunk.chunk.document_id, len(documents))
+            sections.setdefault(_section_of(e), len(sections))
         chosen.sort(
             key=lambda c: (
                 documents[c[0].chunk.chunk.document_id],
+                sections[_section_of(c[0])],
                 c[0].chunk.chunk.ordinal,
                 c[0].position,
             )
@@ -147,6 +153,11 @@ class ExtractiveComposer:
         chosen = _with_antecedents(chosen)
         sentences = [DraftSentence(q, (e.chunk.chunk.chunk_id,)) for e, q in chosen]
         return Draft(sentences, offered, self.name)
+
+
+def _section_of(evidence: Evidence) -> tuple[str, str]:
+    chunk = evidence.chunk.chunk
+    return chunk.document_id, chunk.section
 
 
 def _quote(evidence: Evidence) -> str | None:

@@ -122,6 +122,44 @@ def test_quotes_follow_document_order() -> None:
     ]
 
 
+HELP = {
+    "Refunds": "We refund a return within 5 days. A gift card or paper check is mailed to you.",
+    "Gift cards": "Gift cards are not sold in our shop. You get one only as a refund.",
+}
+
+
+def test_the_section_with_the_best_sentence_comes_first() -> None:
+    """Sections of one document come in the order of their best sentence, each in reading
+    order: the demo's "Do you sell gift cards?" quoted the Refunds section's "A gift card
+    or paper check is mailed to your address." before the Gift cards section's answer,
+    since Refunds comes first in the help centre (session 42)."""
+    parts = {
+        name: ScoredChunk(Chunk("help.md", 1, ordinal, text, name), 0.9, "Help")
+        for ordinal, (name, text) in enumerate(HELP.items())
+    }
+    best_first = [("Gift cards", 0, "0.63"), ("Refunds", 1, "0.58"), ("Gift cards", 1, "0.57")]
+    draft = ExtractiveComposer().compose(
+        "Do you sell gift cards?", reading_of(best_first, parts), list(parts.values())
+    )
+    assert [s.text for s in draft.sentences] == [
+        "Gift cards are not sold in our shop.",
+        "You get one only as a refund.",
+        "A gift card or paper check is mailed to you.",
+    ]
+    one_section = {  # the same passages without headings: reading order, as before
+        name: ScoredChunk(Chunk("help.md", 1, part.chunk.ordinal, part.chunk.text), 0.9, "Help")
+        for name, part in parts.items()
+    }
+    draft = ExtractiveComposer().compose(
+        "Do you sell gift cards?", reading_of(best_first, one_section), list(parts.values())
+    )
+    assert [s.text for s in draft.sentences] == [
+        "A gift card or paper check is mailed to you.",
+        "Gift cards are not sold in our shop.",
+        "You get one only as a refund.",
+    ]
+
+
 def test_the_sentence_with_the_short_answer_leads() -> None:
     parts = chunks()
     best_first = [("prices", 0, "0.80"), ("prices", 1, "0.78")]  # document order: 0, 1
