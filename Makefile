@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist workers for `make test`: one per core of the 2-core CI machine
+TEST_WORKERS ?= 2
 
 .PHONY: help install run test test-fast lint typecheck bench eval lock clean
 
@@ -28,11 +30,11 @@ install: $(STAMP) ## create .venv and install the locked dependencies and clearl
 run: install ## ingest the sample knowledge base for tenant 'demo' and serve on $(HOST):$(PORT)
 	$(BIN)/clearline demo --host $(HOST) --port $(PORT)
 
-test: install ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q --durations=30
+test: install ## run the whole test suite (what CI runs) in TEST_WORKERS (2) processes
+	$(BIN)/python -m pytest -q --durations=30 -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install ## the suite without the slow tier
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 lint: install ## ruff
 	$(BIN)/ruff check knowledge ingest agent conversations privacy evaluation control service tests bench examples training

@@ -3,7 +3,11 @@ app served by uvicorn on a loopback port, with the demo tenant (`clearline demo`
 
 The demo is set up once per session into a template data directory (ingestion is the slow
 part); each test module gets its own copy, its own app and its own sample actions service.
-One browser serves the whole session; each test opens its own contexts (cookie jars).
+One browser serves the package's tests; each test opens its own contexts (cookie jars). It is
+closed when the run leaves tests/ui: Playwright's sync API keeps its asyncio loop marked as
+running in the main thread while it is open, so a later test elsewhere that calls
+`asyncio.run` failed ("cannot be called from a running event loop") when `make test`'s
+workers ran this package before tests/evaluation/test_judge_region.py.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def console(
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
 
