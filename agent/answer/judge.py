@@ -90,8 +90,8 @@ class AnswerabilityJudge:
         """What estimates P(answerable) for a tenant with `config`, as the trace's `models`
         and the AI hub name it: the feature reader, or the model's name and the start of
         each file's sha256 from its manifest (the files are checked against it on loading),
-        e.g. "clearline-answerability (encoder-int8.onnx 4567c1d5d2f0, head.npz
-        51a0b4fe1d08)"."""
+        e.g. "clearline-answerability (encoder-int8.onnx 8d07f79b84d5, head.npz
+        a9ebcc871bda)"."""
         if config.reader != "model":
             return FEATURES_READER
         card = self._model.card

@@ -180,9 +180,11 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
     options are Jeans, Shirt, Boots and Jacket Click the boots toggle switch ..."); "I was
     charged twice for my order" quoted "Full name - may have gotten this earlier ..."; "Why
     was I charged a fee?" told the end user "this is a customer error". An upset end user
-    whose question nothing in the knowledge is like gets a person; an unknown subject is
-    asked back once. The help centre's returns section is read before the guidelines that
-    outrank it."""
+    whose question nothing in the knowledge is like gets a person; an unknown subject is not
+    answered and nothing is quoted for it (asked back once while P(answerable) is at least
+    the clarify threshold; with the model of session 43 "Is your cotton organic?" is below it
+    and handed to a person). The help centre's returns section is read before the guidelines
+    that outrank it."""
     url, keys = demo
     user = keys["end-user"]
     sizes = say(url, user, start(url, keys), "What sizes do your boots come in?")
@@ -199,8 +201,9 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
     returns = say(url, user, start(url, keys), "What is your return policy?")
     assert "returns portal" in returns["text"], returns  # the help centre, read first
     cotton = say(url, user, start(url, keys), "Is your cotton organic?")
-    assert cotton["decision"] == "clarify", cotton
-    assert cotton["text"].startswith("I couldn't find anything about that"), cotton
+    assert cotton["decision"] in ("clarify", "handoff") and not cotton["citations"], cotton
+    for step_line in ("toggle switch", "Possible options", "may have gotten"):
+        assert step_line not in cotton["text"], cotton
 
 
 @pytest.mark.slow

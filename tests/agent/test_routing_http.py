@@ -295,8 +295,10 @@ def test_a_request_to_cancel_does_not_start_a_procedure_that_cannot_cancel(
     the premium subscription started "Check and pay the premium subscription", which asked for
     the email address and could only report the status or take a payment. A procedure starts
     on a request to end something only when its title or examples ask for that too; the help
-    centre says how to cancel (for "stop", which it does not say, the agent asks back and
-    names the subscription)."""
+    centre says how to cancel. "Stop", which the help centre does not say, is answered with
+    how to cancel or asked back naming the subscription: which of the two is the
+    answerability model's call (P 0.79 against the threshold 0.78 with the model of session
+    43; asked back with the one before), not routing's."""
     url, keys = demo
     reply = say(url, keys["end-user"], start(url, keys), message)
     route = trace(url, keys, reply)["steps"][1]["outputs"]
@@ -305,6 +307,8 @@ def test_a_request_to_cancel_does_not_start_a_procedure_that_cannot_cancel(
     assert "email address" not in reply["text"], reply
     if "cancel" in message:
         assert reply["decision"] == "answered", reply
+        assert "cancel it at any time under Subscription" in reply["text"], reply
+    elif reply["decision"] == "answered":
         assert "cancel it at any time under Subscription" in reply["text"], reply
     else:
         assert reply["decision"] == "clarify", reply
