@@ -7,7 +7,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    one: it is a question about the agent (small talk, rule 4 or while a procedure waits);
 3. while a procedure waits for a slot value (agent.procedures.runner):
    slot: a message holding a valid value for the slot continues the procedure;
-   stop: "never mind" and the like closes the procedure, with a line saying so;
+   stop: "never mind" and the like closes the procedure, with a line saying so; when a
+   question follows it ("Forget it. How long does shipping take?"), that is answered after
+   the line (rule stop_question; the stop phrase is not searched), and when a request for
+   another procedure follows it, that one starts (rule switch);
    goodbye: a goodbye (agent.understand.small_talk) closes it too, and says goodbye;
    small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
    again; so does a question why the agent wants the value ("Why do you need my email?"),
@@ -198,6 +201,14 @@ def _while_running(
     if signal.stop:
         reason = f"procedure '{name}' waits for '{slot}'; the end user asked to stop"
         reason += f" ({_words(signal)})"
+        if signal.after_stop and other is not None and other != name:
+            reason += f", then asks for procedure '{other}': '{name}' closes, '{other}' starts"
+            return Route("procedure", f"procedure:{other}", "switch", reason, signal,
+                         interrupted=running)  # fmt: skip
+        if signal.after_stop and read_request(signal.after_stop).question:
+            reason += f", then asks '{signal.after_stop}': '{name}' closes, and that is answered"
+            return Route("knowledge", "knowledge", "stop_question", reason, signal,
+                         interrupted=running)  # fmt: skip
         return Route("close", "close", "stop", reason, signal, interrupted=running)
     if signal.why:
         reason = (
@@ -314,7 +325,8 @@ def resume_line(runner: ProcedureRunner, state: ProcedureState) -> str:
 
 def after_interruption(reply: Reply, route: Route, runner: ProcedureRunner) -> Reply:
     """The reply to an interrupting message, with the line about the interrupted procedure:
-    closed on a switch or when the question was handed off, asked again otherwise."""
+    closed on a switch, after a stop, or when the question was handed off, asked again
+    otherwise."""
     state = route.interrupted
     if state is None:
         return reply

@@ -65,7 +65,7 @@ from agent.route import (
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import Understanding
-from agent.understand.request import without_asking_to_be_told
+from agent.understand.request import without_asking_to_be_told, without_stopping
 from agent.understand.sentiment import upset
 from agent.understand.small_talk import ANYTHING_ELSE, GOODBYE, conversation_so_far
 from agent.understand.subject import read_subject
@@ -242,14 +242,16 @@ class Agent:
         stand for (the understand step's `corrections`, which the intent was predicted with
         too; the retrieve step lists them). A phrase that asks to be told ("I'd like to know
         more about shipping") is left out of what is searched and read
-        (agent.understand.request.without_asking_to_be_told). `procedures_own`: the
-        message interrupts a waiting procedure with a question of that procedure's own intent;
-        when the knowledge does not answer it, the reply says the procedure is finding it out
-        (OWN_QUESTION_TEXT) instead of asking back or handing off."""
+        (agent.understand.request.without_asking_to_be_told), and so is a stop phrase before a
+        question ("Forget it. How long does shipping take?", `without_stopping`).
+        `procedures_own`: the message interrupts a waiting procedure with a question of that
+        procedure's own intent; when the knowledge does not answer it, the reply says the
+        procedure is finding it out (OWN_QUESTION_TEXT) instead of asking back or handing
+        off."""
         agent, config, state, trace = ctx.agent, ctx.config, ctx.state, ctx.trace
         language = ctx.understanding.language
         fixed = ctx.understanding.corrections  # none for a message surely in another language
-        message = without_asking_to_be_told(corrected(ctx.message, fixed))
+        message = without_asking_to_be_told(without_stopping(corrected(ctx.message, fixed)))
         earlier = same_language(conversation_so_far(state.history), language)  # no small talk
         if (choice := chosen(earlier, message)) is not None:  # answers "Do you mean ...?"
             message, earlier = f"{choice.question} {choice.option}", earlier[:-2]

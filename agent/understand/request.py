@@ -16,7 +16,10 @@ Signals, from the word lists in request_words.yaml (English):
   shipping"); such a message asks nothing of the agent but an answer, and the phrase's own
   words ("me", "I'd") are not the user's case: only the rest of the message can make it a
   request ("Tell me where my order is");
-- stop: the message is, or starts with, a phrase that ends what the agent is doing;
+- stop: the message is, or starts with, a phrase that ends what the agent is doing, after
+  words that only open it, if any ("Oh never mind"); `after_stop` is what follows the phrase
+  when a break (a comma, a full stop, a dash...) or a question word parts them ("Forget it.
+  How long does shipping take?"), for routing to answer; "Stop my subscription" has none;
 - ending: phrases that ask to end a service or an order ("cancel", "stop my");
 - timing: the opening of a question about when something will happen ("when", "how long
   until"). Routing starts a procedure on a message with either only when the procedure's own
@@ -56,6 +59,7 @@ class RequestSignal:
     pointing: str = ""
     unable: str = ""
     why: str = ""
+    after_stop: str = ""
 
     @property
     def request(self) -> bool:
@@ -74,6 +78,7 @@ class RequestSignal:
             "pointing": self.pointing,
             "unable": self.unable,
             "why": self.why,
+            "after_stop": self.after_stop,
         }
 
 
@@ -88,6 +93,7 @@ class _Lists:
     practice: tuple[str, ...]
     practice_requests: tuple[str, ...]
     stop: tuple[str, ...]
+    before_stop: tuple[str, ...]
     question: frozenset[str]
     ending: tuple[str, ...]
     timing: tuple[str, ...]
@@ -104,7 +110,8 @@ def _lists() -> _Lists:
         frozenset(get["own"]), frozenset(get["subject"]), tuple(get["describing"]),
         frozenset(get["inverting"]),
         tuple(get["asking"]), tuple(get["imperative"]), tuple(get["practice"]),
-        tuple(get["practice_requests"]), tuple(get["stop"]), frozenset(get["question"]),
+        tuple(get["practice_requests"]), tuple(get["stop"]), tuple(get["before_stop"]),
+        frozenset(get["question"]),
         tuple(get["ending"]), tuple(get["timing"]), frozenset(get["pointing"]),
         tuple(get["unable"]), tuple(get["why"]), tuple(get["informing"]),
     )  # fmt: skip
@@ -122,6 +129,40 @@ def _starts(tokens: list[str], phrase: str) -> bool:
 def _contains(tokens: list[str], phrase: str) -> bool:
     words = phrase.split()
     return any(tokens[i : i + len(words)] == words for i in range(len(tokens)))
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """`phrase` as a regular expression over a message's own text: words apart by any
+    spacing or punctuation, either apostrophe."""
+    return r"\W+".join(re.escape(word).replace("'", "['\u2019]") for word in phrase.split())
+
+
+@cache
+def _stop_opening() -> re.Pattern[str]:
+    """A stop phrase first in a message, after words that only open it; the longest phrase
+    wins, and group `rest` is what follows it."""
+    lists = _lists()
+    openers = "|".join(_phrase_pattern(p) for p in lists.before_stop)
+    phrases = "|".join(_phrase_pattern(p) for p in sorted(lists.stop, key=len, reverse=True))
+    return re.compile(
+        rf"^\W*(?:(?:{openers})\W+)*?(?P<phrase>{phrases})(?![\w'\u2019])(?P<rest>.*)$",
+        re.IGNORECASE | re.DOTALL,
+    )
+
+
+_BREAKS = ",.;:!?-\u2013\u2014"
+
+
+def _after_stop(rest: str, lists: _Lists) -> str:
+    """What follows a stop phrase, when a break or a question word parts it from the phrase;
+    "" when nothing does (then the phrase is the verb of what follows: "stop my
+    subscription")."""
+    said = rest.lstrip(" \t\r\n" + _BREAKS).rstrip()
+    if not re.search(r"[^\W_]", said):
+        return ""
+    first = _fold(said)[:1]
+    asks = bool(first) and first[0].split("'")[0] in lists.question
+    return said if rest.lstrip()[:1] in _BREAKS or asks else ""
 
 
 def _practice(tokens: list[str], lists: _Lists) -> str:
@@ -162,6 +203,15 @@ def without_asking_to_be_told(message: str) -> str:
     return rest if re.search(r"[^\W_]", rest) else message
 
 
+def without_stopping(message: str) -> str:
+    """What follows the stop phrase that opens `message`, for the knowledge search ("Forget
+    it. How long does shipping take?" -> "How long does shipping take?"): the phrase's words
+    ("forget") match passages that are not about the question. `message` itself when it
+    does not open with one, or nothing follows it (`RequestSignal.after_stop`)."""
+    opening = _stop_opening().match(message)
+    return (_after_stop(opening["rest"], _lists()) if opening else "") or message
+
+
 def read_request(message: str) -> RequestSignal:
     """The request signals of `message`; see the module docstring."""
     lists, tokens = _lists(), _fold(message)
@@ -184,8 +234,10 @@ def read_request(message: str) -> RequestSignal:
         asking += [p for p in lists.asking if _contains(after, p)]
         asking += [f"imperative '{v}'" for v in lists.imperative if _starts(tokens, v)]
     evidence += asking
-    stop = [p for p in lists.stop if _starts(tokens, p)]
-    evidence += [f"stop '{p}'" for p in stop]
+    opening = _stop_opening().match(message)
+    stop = " ".join(_fold(opening["phrase"])) if opening else ""
+    evidence += [f"stop '{stop}'"] if stop else []
+    after_stop = _after_stop(opening["rest"], lists) if opening else ""
     question = message.rstrip().endswith("?") or bool(tokens and tokens[0] in lists.question)
     question = question or bool(told)
     ending = tuple(p for p in lists.ending if _contains(tokens, p))
@@ -194,4 +246,5 @@ def read_request(message: str) -> RequestSignal:
     unable = next((p for p in lists.unable if _contains(tokens, p)), "")
     why = "why" if tokens == ["why"] else next((p for p in lists.why if _contains(tokens, p)), "")
     return RequestSignal(bool(own or statement), bool(asking), question, bool(stop),
-                         tuple(evidence), ending, timing, pointing, unable, why)  # fmt: skip
+                         tuple(evidence), ending, timing, pointing, unable, why,
+                         after_stop)  # fmt: skip

@@ -22,6 +22,11 @@ A message is read as a new subject when all of these hold (word lists in
   conversation holds (`absent`): "Who is your CEO?" after a question about shipping cannot
   lean on the shipping turn, and searching with it answered with the shipping sentence.
 
+A message of values alone (numbers, email addresses) after an earlier user turn is a new
+subject too: it asks nothing to follow up. "3348917502" after "What's your returns policy?"
+was searched with that question and answered it again from other passages, at confidence
+0.93. No turn of either dev set is one.
+
 Measured on mtrag_dev (`python -m bench.subject_change`; docs/benchmarks.md, "Change of
 subject"): it flags 87 of the 193 turns that have history; declined moves 0.853 -> 0.941,
 answered stays 0.823, and clarifying questions on underspecified turns fall 0.50 -> 0.43:
@@ -85,6 +90,8 @@ def read_subject(
     absent_words); without it a message needs `MIN_SUBJECT_WORDS` subject words."""
     if not any(t.role == "user" and t.text.strip() for t in history):
         return SubjectReading(False, "no earlier turn")
+    if _only_values(message):
+        return SubjectReading(True, "holds only a value (a number, an email address): no follow-up")
     lists = _lists()
     tokens = _TOKEN.findall(message.lower().replace("\u2019", "'"))
     if not _english(tokens, language, lists):
@@ -105,6 +112,18 @@ def read_subject(
             return SubjectReading(True, f"names what nothing here holds ({', '.join(unknown)})")
         return SubjectReading(False, "names no subject of its own")
     return SubjectReading(True, f"names its own subject ({', '.join(subject[:4])})")
+
+
+_EMAIL = re.compile(r"\S+@\S+")
+
+
+def _only_values(message: str) -> bool:
+    """Numbers or email addresses and nothing else, not a letter outside them ("3348917502",
+    "+1 555 0100", "cminh730@email.com"): a value, not a question that leans on the last
+    turn."""
+    rest = _EMAIL.sub(" ", message)
+    has_value = rest != message or any(c.isdigit() for c in rest)
+    return has_value and not any(c.isalpha() for c in rest)
 
 
 def _english(tokens: list[str], language: str, lists: _Lists) -> bool:

@@ -367,3 +367,54 @@ def test_saying_who_you_are_does_not_make_a_question_a_request(demo: Any) -> Non
     assert route["routed"] == "knowledge" and not route["request"]["own_case"], route
     assert reply["decision"] == "answered", reply
     assert "Gold members: any time." in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_a_question_after_a_stop_closes_the_procedure_and_is_answered(demo: Any) -> None:
+    """Found in the demo (session 44): "Forget it. How long does shipping take?" while the
+    order lookup waited got only 'I've stopped "Check the status of an order". Is there
+    anything else I can help you with?': the question was dropped. The procedure closes with
+    its line, the question is answered, and the order number is not asked for again."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Forget it. How long does shipping take?")
+    assert reply["text"].startswith('I\'ve stopped "Check the status of an order".'), reply
+    assert "3 to 5 working days" in reply["text"], reply
+    assert "Back to" not in reply["text"] and "anything else" not in reply["text"], reply
+    assert {c["document_id"] for c in reply["citations"]} == {"help-centre.md"}, reply
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["routed"] == "knowledge" and route["rule"] == "stop_question", route
+    assert route["interrupted"] == "order-status", route
+    after = say(url, user, conversation, "3348917502")  # no longer taken as the order number
+    assert "email" not in after["text"], after
+
+
+@pytest.mark.slow
+def test_never_mind_after_an_opening_word_closes_the_procedure(demo: Any) -> None:
+    """Found in the demo (session 44): "Oh never mind" while the order lookup waited got "I
+    couldn't find an order number in that": a stop phrase counted only first in the
+    message."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Oh never mind")
+    assert reply["text"].startswith('I\'ve stopped "Check the status of an order".'), reply
+    assert "order number" not in reply["text"], reply
+
+
+@pytest.mark.slow
+def test_an_order_number_after_an_answer_is_not_answered_from_that_answers_question(
+    demo: Any,
+) -> None:
+    """Found in the demo (session 44): "3348917502" after "What's your returns policy?", with
+    no procedure waiting, was searched with the returns question and answered with the
+    contact channels and a return sentence, at confidence 0.93. A message of values alone
+    asks nothing to follow up: it is searched on its own, and nothing answers a number."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "What's your returns policy?")
+    reply = say(url, user, conversation, "3348917502")
+    assert reply["decision"] != "answered" and not reply["citations"], reply
+    retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
+    assert retrieve["inputs"]["history"].startswith("set aside: holds only a value"), retrieve

@@ -6,7 +6,11 @@ import pytest
 
 from agent.procedures.load import ProcedureSet
 from agent.route import takes
-from agent.understand.request import read_request, without_asking_to_be_told
+from agent.understand.request import (
+    read_request,
+    without_asking_to_be_told,
+    without_stopping,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,9 +44,43 @@ def test_general_questions_are_not_requests(message: str) -> None:
     assert not signal.request and signal.question
 
 
-@pytest.mark.parametrize("message", ["never mind", "Forget it, thanks", "cancel that please"])
+@pytest.mark.parametrize(
+    "message",
+    ["never mind", "Forget it, thanks", "cancel that please",
+     # after a word that only opens what is said (session 44: not a stop, so "Oh never mind"
+     # was judged as the order number the procedure asked for)
+     "Oh never mind", "Actually, forget it", "No, never mind", "ok cancel that"],
+)  # fmt: skip
 def test_stop_phrases_open_the_message(message: str) -> None:
     assert read_request(message).stop
+
+
+@pytest.mark.parametrize(
+    ("message", "rest"),
+    [("never mind, what's your returns policy?", "what's your returns policy?"),
+     ("Forget it. How long does shipping take?", "How long does shipping take?"),
+     ("Actually never mind \u2014 do you sell gift cards?", "do you sell gift cards?"),
+     ("never mind what is your returns policy?", "what is your returns policy?"),
+     ("Forget it, thanks", "thanks"),
+     ("never mind", ""),
+     # no break after the phrase: "stop" is the verb of the request, nothing follows a stop
+     ("Stop my subscription please", ""), ("don't bother with it", "")],
+)  # fmt: skip
+def test_what_follows_a_stop_is_kept(message: str, rest: str) -> None:
+    """Session 44: "Forget it. How long does shipping take?" while a procedure waited closed
+    it and the question was never answered; what follows the stop is what routing answers."""
+    signal = read_request(message)
+    assert signal.stop and signal.after_stop == rest
+
+
+@pytest.mark.parametrize(
+    ("message", "searched"),
+    [("Forget it. How long does shipping take?", "How long does shipping take?"),
+     ("never mind", "never mind"), ("Stop my subscription please", "Stop my subscription please"),
+     ("How long does shipping take?", "How long does shipping take?")],
+)  # fmt: skip
+def test_the_stop_phrase_before_a_question_is_not_searched(message: str, searched: str) -> None:
+    assert without_stopping(message) == searched
 
 
 def test_a_stop_word_inside_a_sentence_is_not_a_stop() -> None:

@@ -117,3 +117,19 @@ def test_one_word_the_knowledge_or_conversation_holds_keeps_the_earlier_turns(
 
 def test_without_a_lookup_one_subject_word_keeps_the_earlier_turns() -> None:
     assert not read_subject("Who is your CEO?", ASKED, "en").new
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["3348917502", "cminh730@email.com", "+1 555 0100", "2024-06-04", " 3348917502. "],
+)
+def test_a_message_of_values_alone_is_no_follow_up(message: str) -> None:
+    """Session 44: "3348917502" after "What's your returns policy?" was searched with that
+    question and answered it again, from other passages, at confidence 0.93."""
+    reading = read_subject(message, ASKED, "xx")
+    assert reading.new and reading.reason.startswith("holds only a value"), reading
+
+
+@pytest.mark.parametrize("message", ["and 2024?", "10 days?", "why?"])
+def test_a_short_follow_up_with_a_word_keeps_the_earlier_turns(message: str) -> None:
+    assert not read_subject(message, ASKED, "en").new
