@@ -66,6 +66,7 @@ class Tenants:
         with self._sessions() as session:
             tenant = session.get(Tenant, name)
         if tenant is None:
+            validate_tenant(name)  # a name no tenant can have: the rule, not how to create it
             raise NotFound(
                 f"tenant '{name}' does not exist; create it with "
                 f"`clearline tenant create {name} --region eu`"

@@ -52,6 +52,7 @@ from knowledge.protocols import Embedder
 from knowledge.reindex import drop_orphans, fill_missing
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
+from knowledge.tenancy import validate_tenant
 from knowledge.vector_chroma import ChromaVectorStore
 from privacy.detect import PiiDetector
 from privacy.ingestion import PrivacySettingsStore
@@ -174,6 +175,7 @@ class Runtime:
         if tenant is not None:
             return tenant
         if not self.settings.auto_create_tenants:
+            validate_tenant(name)  # a name no tenant can have: the rule, not how to create it
             raise NotFound(
                 f"tenant '{name}' does not exist; create it with "
                 f"`clearline tenant create {name} --region eu`"

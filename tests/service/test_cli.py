@@ -127,6 +127,13 @@ def test_bad_settings_and_arguments_have_clear_messages(tmp_path: Path) -> None:
         "key", "create", "--tenant", "nobody", "--role", "admin", data_dir=data_dir
     )
     assert no_tenant.returncode == 1 and "tenant 'nobody' does not exist" in no_tenant.stderr
+    # session 44: "tenant 't2' does not exist; create it with `clearline tenant create t2`",
+    # a command that is refused: a name no tenant can have gets the naming rule instead
+    for command in (("sources",), ("ask", "hello?"), ("key", "create", "--role", "admin")):
+        invalid = clearline(*command, "--tenant", "t2", data_dir=data_dir)
+        assert invalid.returncode == 1, invalid.stderr
+        assert "invalid tenant name 't2': use 3-40 lowercase letters" in invalid.stderr
+        assert "tenant create" not in invalid.stderr
     env_bad = subprocess.run(
         [sys.executable, "-m", "service.cli", "sources", "--tenant", "acme"],
         capture_output=True,
