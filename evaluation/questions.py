@@ -33,6 +33,8 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     """Parse every line; a bad line stops with its number and what is wrong."""
+    if path.is_dir():
+        raise InvalidQuestions(f"questions file '{path}' is a folder; name a JSONL file in it")
     if not path.is_file():
         raise InvalidQuestions(f"questions file '{path}' does not exist")
     questions = []

@@ -233,6 +233,11 @@ def test_files_that_cannot_be_read_or_written_get_one_line_and_data_is_kept(
         ("qa", "golden-import", str(deep), "--tenant", "acme"):
             "a line is nested too deeply to read",
         ("ask", "   ", "--tenant", "acme"): "the question is empty; ask it in words",
+        # session 44: a folder was "questions file '...' does not exist"
+        ("eval", "answers", "--tenant", "acme", "--questions", str(tmp_path)):
+            f"questions file '{tmp_path}' is a folder; name a JSONL file in it",
+        ("eval", "retrieval", "--tenant", "acme", "--questions", str(tmp_path / "none.jsonl")):
+            f"questions file '{tmp_path / 'none.jsonl'}' does not exist",
         ("trace", "abc", "--tenant", "ghost"): "tenant 'ghost' does not exist",
         ("ask", "why? " * 1000, "--tenant", "acme"):
             "the question is 5,000 characters; keep it to 4,000, as the API does",
