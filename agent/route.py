@@ -10,7 +10,8 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    stop: "never mind" and the like closes the procedure, with a line saying so; when a
    question follows it ("Forget it. How long does shipping take?"), that is answered after
    the line (rule stop_question; the stop phrase is not searched), and when a request for
-   another procedure follows it, that one starts (rule switch);
+   another procedure follows it, that one starts (rule switch), and a goodbye after it
+   ("Forget it, bye") says goodbye (rule goodbye);
    goodbye: a goodbye (agent.understand.small_talk) closes it too, and says goodbye;
    small_talk: other small talk ("thanks", "ok") gets its line, then the procedure's question
    again; so does a question why the agent wants the value ("Why do you need my email?"),
@@ -62,7 +63,7 @@ from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
 from agent.understand.sentiment import upset
-from agent.understand.small_talk import reply_line
+from agent.understand.small_talk import detect_small_talk, reply_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 # To "Why do you need my email?" while a procedure waits; the procedure's question follows.
@@ -205,6 +206,9 @@ def _while_running(
             reason += f", then asks for procedure '{other}': '{name}' closes, '{other}' starts"
             return Route("procedure", f"procedure:{other}", "switch", reason, signal,
                          interrupted=running)  # fmt: skip
+        if signal.after_stop and detect_small_talk(signal.after_stop).label == "goodbye":
+            reason += f", then says goodbye ('{signal.after_stop}')"
+            return Route("close", "close", "goodbye", reason, signal, interrupted=running)
         if signal.after_stop and read_request(signal.after_stop).question:
             reason += f", then asks '{signal.after_stop}': '{name}' closes, and that is answered"
             return Route("knowledge", "knowledge", "stop_question", reason, signal,

@@ -418,3 +418,17 @@ def test_an_order_number_after_an_answer_is_not_answered_from_that_answers_quest
     assert reply["decision"] != "answered" and not reply["citations"], reply
     retrieve = next(s for s in trace(url, keys, reply)["steps"] if s["name"] == "retrieve")
     assert retrieve["inputs"]["history"].startswith("set aside: holds only a value"), retrieve
+
+
+@pytest.mark.slow
+def test_a_goodbye_after_a_stop_says_goodbye(demo: Any) -> None:
+    """Found in the demo (session 44): "Forget it, bye" while the order lookup waited got "Is
+    there anything else I can help you with?", as "Forget it" alone does; a goodbye gets the
+    goodbye, as "bye" alone does while a procedure waits."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Forget it, bye")
+    assert reply["text"] == (
+        'I\'ve stopped "Check the status of an order". Thank you for contacting us. Goodbye!'
+    ), reply
