@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.answer.lists import join_quotes
 from agent.config import AgentConfig, QaSettings
 from agent.trace import Trace
 from control.errors import NotFound
@@ -118,7 +119,12 @@ class ReplyScoring:
             return trace
 
     def _score(self, trace: Trace) -> dict[str, Any]:
-        """Scores from what the trace recorded: the retrieved passages as they were then."""
+        """Scores from what the trace recorded: the retrieved passages as they were then. The
+        answer judged is the sentences the verify step kept, as the reply joined them, without
+        the agent's own lines around them: a question answered while a procedure waits ends
+        with that procedure's question again ('Back to "Return an item for a refund": ... How
+        would you like the $94 refunded ...?'), which is no claim about the passages; judged
+        as one, every such reply was queued as low groundedness (0.30)."""
         chunks = {str(c["chunk_id"]): str(c.get("text", "")) for c in trace.retrieved()}
         verify = trace.ran("verify")
         sentences = (
@@ -145,7 +151,8 @@ class ReplyScoring:
                     scores[name] = Score(name, None, scores[name].evaluator,
                                          {"reason": "not an answer"})  # fmt: skip
             return scores
-        return self._scorer.score(trace.question, trace.reply, contexts, citations, reference)
+        answer = join_quotes([str(s["text"]) for s in sentences]) if sentences else trace.reply
+        return self._scorer.score(trace.question, answer, contexts, citations, reference)
 
     def _maybe_enqueue(self, trace: Trace, qa: QaSettings) -> None:
         reasons: list[str] = []

@@ -4,6 +4,7 @@ order-status procedure waits for an order number is not taken as the order numbe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -432,3 +433,27 @@ def test_a_goodbye_after_a_stop_says_goodbye(demo: Any) -> None:
     assert reply["text"] == (
         'I\'ve stopped "Check the status of an order". Thank you for contacting us. Goodbye!'
     ), reply
+
+
+@pytest.mark.slow
+def test_a_question_answered_while_a_procedure_waits_is_scored_without_the_procedures_line(
+    demo: Any,
+) -> None:
+    """Found in the QA console (session 44): every question answered while a procedure
+    waited was queued as "groundedness 0.30 < 0.5": the QA loop judged the whole reply, and
+    the line that asks the procedure's question again ('Back to "Return an item for a
+    refund": ... How would you like the $94 refunded ...?') is no quote, and its amount is in
+    no passage. The answer's own sentences are what is judged."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "I want a refund for order 3348917502")
+    assert "refunded" in say(url, user, conversation, "cminh730@email.com")["text"]
+    reply = say(url, user, conversation, "When will I get my refund?")
+    assert reply["decision"] == "answered" and 'Back to "Return' in reply["text"], reply
+    deadline, scores = time.monotonic() + 120, {}
+    while not scores and time.monotonic() < deadline:
+        time.sleep(0.5)
+        scores = trace(url, keys, reply)["scores"]
+    grounded = scores["groundedness"]
+    assert grounded["value"] >= 0.5 and not grounded["detail"]["conflicts"], grounded
+    assert len(grounded["detail"]["sentence_support"]) == len(reply["citations"]), grounded
