@@ -8,7 +8,8 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
 3. while a procedure waits for a slot value (agent.procedures.runner):
    slot: a message holding a valid value for the slot continues the procedure;
    stop: "never mind" and the like closes the procedure, with a line saying so; when a
-   question follows it ("Forget it. How long does shipping take?"), that is answered after
+   question, or a request no procedure takes, follows it ("Forget it. How long does
+   shipping take?"), that is answered after
    the line (rule stop_question; the stop phrase is not searched), and when a request for
    another procedure follows it, that one starts (rule switch), and a goodbye after it
    ("Forget it, bye") says goodbye (rule goodbye);
@@ -209,7 +210,7 @@ def _while_running(
         if signal.after_stop and detect_small_talk(signal.after_stop).label == "goodbye":
             reason += f", then says goodbye ('{signal.after_stop}')"
             return Route("close", "close", "goodbye", reason, signal, interrupted=running)
-        if signal.after_stop and read_request(signal.after_stop).question:
+        if signal.after_stop and (read_request(signal.after_stop).question or blocked):
             reason += f", then asks '{signal.after_stop}': '{name}' closes, and that is answered"
             return Route("knowledge", "knowledge", "stop_question", reason, signal,
                          interrupted=running)  # fmt: skip

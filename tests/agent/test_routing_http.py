@@ -389,6 +389,12 @@ def test_a_question_after_a_stop_closes_the_procedure_and_is_answered(demo: Any)
     assert route["interrupted"] == "order-status", route
     after = say(url, user, conversation, "3348917502")  # no longer taken as the order number
     assert "email" not in after["text"], after
+    # a request no procedure takes, after a stop, is answered as it is without one
+    conversation = start(url, keys)
+    assert "order number" in say(url, user, conversation, "Where is my order?")["text"]
+    reply = say(url, user, conversation, "Never mind, I want to cancel my premium subscription")
+    assert reply["text"].startswith('I\'ve stopped "Check the status of an order".'), reply
+    assert "cancel it at any time under Subscription" in reply["text"], reply
 
 
 @pytest.mark.slow
