@@ -456,7 +456,7 @@ def test_a_question_answered_while_a_procedure_waits_is_scored_without_the_proce
     assert "refunded" in say(url, user, conversation, "cminh730@email.com")["text"]
     reply = say(url, user, conversation, "When will I get my refund?")
     assert reply["decision"] == "answered" and 'Back to "Return' in reply["text"], reply
-    deadline, scores = time.monotonic() + 120, {}
+    deadline, scores = time.monotonic() + 120, dict[str, Any]()
     while not scores and time.monotonic() < deadline:
         time.sleep(0.5)
         scores = trace(url, keys, reply)["scores"]
