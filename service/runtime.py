@@ -24,7 +24,6 @@ from agent.turn import Agent
 from control import audit
 from control.ai_usage import AiUsageBook
 from control.db import DamagedDatabase, is_damaged, make_engine, migrate, refuse_emptied
-from control.errors import NotFound
 from control.models import Tenant
 from control.regional import RegionalSessions
 from control.regional_legacy import move_to_regions
@@ -52,7 +51,6 @@ from knowledge.protocols import Embedder
 from knowledge.reindex import drop_orphans, fill_missing
 from knowledge.retrieve import Retriever
 from knowledge.store import KnowledgeStore
-from knowledge.tenancy import validate_tenant
 from knowledge.vector_chroma import ChromaVectorStore
 from privacy.detect import PiiDetector
 from privacy.ingestion import PrivacySettingsStore
@@ -175,11 +173,7 @@ class Runtime:
         if tenant is not None:
             return tenant
         if not self.settings.auto_create_tenants:
-            validate_tenant(name)  # a name no tenant can have: the rule, not how to create it
-            raise NotFound(
-                f"tenant '{name}' does not exist; create it with "
-                f"`clearline tenant create {name} --region eu`"
-            )
+            return self.tenants.get(name)  # raises: the naming rule, or how to create it
         logger.info("creating tenant %s in region %s", name, self.settings.default_region)
         return self.tenants.create(name, self.settings.default_region)
 
