@@ -76,6 +76,13 @@ class Thresholds(BaseModel):
         le=1,
         description="Start a procedure at this intent confidence or more.",
     )
+    switch: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="Leave a procedure that waits for a value for another procedure at this "
+        "intent confidence or more (never below `intent`); the answers given so far are lost.",
+    )
     support: float = Field(
         0.60,
         ge=0,

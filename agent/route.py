@@ -20,7 +20,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    slot: a message that says the end user cannot give the value and names what the question
    asks for ("I forgot which email I used") is the procedure's to judge, not a request for
    another procedure (agent.procedures.runner says how to reach a person);
-   switch: a request that starts another procedure (rule 5) closes this one, with a line;
+   switch: a request that starts another procedure (rule 5) closes this one, with a line,
+   when its intent is sure at `thresholds.switch` (0.80, never below `thresholds.intent`:
+   the answers given so far are lost); below that it is answered as a question (next);
    question: a question, or a request that no procedure takes (rule 5: "I want to cancel my
    subscription"), is answered from the knowledge, then the procedure's question is asked
    again (or, when the question is handed off, the procedure is closed with a line); a
@@ -56,6 +58,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 from agent.answer.reading import content_terms
+from agent.config import AgentConfig
 from agent.procedures.language import render
 from agent.procedures.model import Procedure
 from agent.procedures.runner import ProcedureRunner, ProcedureState
@@ -236,12 +239,21 @@ def _while_running(
         )
         return Route("procedure", "slot", "slot", reason, signal, running=running)
     if other is not None and other != name:
+        intent, switch = ctx.understanding.intent, switch_threshold(ctx.config)
         reason = (
             f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
-            f"request for procedure '{other}' ({_words(signal)}): '{name}' closes, '{other}' starts"
+            f"request for procedure '{other}' ({_words(signal)})"
         )
-        return Route("procedure", f"procedure:{other}", "switch", reason, signal,
-                     interrupted=running)  # fmt: skip
+        if intent.confidence >= switch:
+            reason += f": '{name}' closes, '{other}' starts"
+            return Route("procedure", f"procedure:{other}", "switch", reason, signal,
+                         interrupted=running)  # fmt: skip
+        reason += (
+            f", with intent '{intent.label}' at {intent.confidence:.2f}, below the {switch:.2f} "
+            f"a switch asks (thresholds.switch): answered from knowledge, then the procedure "
+            "asks again"
+        )
+        return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     if (signal.question or blocked) and other is None:
         what = "question" if signal.question else f"request no procedure takes ({_kind(signal)})"
         reason = (
@@ -251,6 +263,12 @@ def _while_running(
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
     reason = f"continuing procedure '{name}': the message is its to judge as '{slot}'"
     return Route("procedure", "slot", "slot", reason, signal, running=running)
+
+
+def switch_threshold(config: AgentConfig) -> float:
+    """The intent confidence that leaves a waiting procedure for another: `thresholds.switch`,
+    never below `thresholds.intent` (the answers given so far are lost)."""
+    return max(config.thresholds.intent, config.thresholds.switch)
 
 
 def _about(message: str, prompt: str) -> bool:

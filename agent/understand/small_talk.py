@@ -18,8 +18,9 @@ agent asked. A message without words ("?", an emoji) is `NOTHING`: the agent ask
 end user needs.
 
 The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
-and starts after the last goodbye: after "ok bye", "How much is shipping?" was searched with
-the closed order lookup's turns and quoted an order-status line.
+and starts after the last goodbye, also one after a stop phrase ("Forget it, bye"): after
+"ok bye", "How much is shipping?" was searched with the closed order lookup's turns and
+quoted an order-status line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from functools import cache
 from pathlib import Path
 
 from agent.understand.records import Prediction
+from agent.understand.request import read_request
 from agent.understand.word_lists import lower_case_lists, plain
 from knowledge.query import Turn, without_exchanges
 
@@ -119,12 +121,18 @@ def reply_line(
     return ANYTHING_ELSE
 
 
+def says_goodbye(text: str) -> bool:
+    """A goodbye, alone ("ok bye") or after a stop phrase ("Forget it, bye")."""
+    after = read_request(text).after_stop
+    return any(detect_small_talk(said).label == "goodbye" for said in (text, after) if said)
+
+
 def conversation_so_far(history: tuple[Turn, ...]) -> tuple[Turn, ...]:
     """The earlier turns worth searching with: without small talk and the agent's replies to
-    it, and only those after the end user's last goodbye."""
+    it, and only those after the end user's last goodbye (`says_goodbye`)."""
     goodbyes = [
-        at for at, turn in enumerate(history)
-        if turn.role == "user" and detect_small_talk(turn.text).label == "goodbye"
+        at for at, turn in enumerate(history) if turn.role == "user" and says_goodbye(turn.text)
     ]  # fmt: skip
-    since = history[goodbyes[-1] :] if goodbyes else history  # the goodbye is small talk too
-    return without_exchanges(since, lambda text: detect_small_talk(text).label != NONE)
+    since = history[goodbyes[-1] + 1 :] if goodbyes else history
+    after_goodbye = since[1:] if since and since[0].role == "assistant" else since
+    return without_exchanges(after_goodbye, lambda text: detect_small_talk(text).label != NONE)

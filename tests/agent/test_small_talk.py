@@ -110,3 +110,6 @@ def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a
     goodbye = [Turn("user", "ok bye"), Turn("assistant", "Thank you for contacting us.")]
     later = Turn("user", "Do you ship to Canada?")
     assert conversation_so_far((asked, answer, *goodbye, later)) == (later,)
+    stopped = [Turn("user", "Forget it, bye"), Turn("assistant", "I've stopped it. Goodbye!")]
+    assert conversation_so_far((asked, answer, *stopped, later)) == (later,)
+    assert conversation_so_far((asked, answer, Turn("user", "Forget it"), later))[0] == asked

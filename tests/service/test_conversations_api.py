@@ -287,6 +287,7 @@ def test_bad_configuration_is_refused_and_changes_nothing(server: Any) -> None:
     for change, words in (
         ({"autonomy": "yolo"}, "autonomy"),
         ({"thresholds": {"answer": 0.2, "clarify": 0.5}}, "clarify"),
+        ({"thresholds": {"switch": 1.5}}, "thresholds.switch"),
         ({"features": {"telepathy": True}}, "telepathy"),
     ):
         response = call(server, "PATCH", "/v1/agent/config", "admin",

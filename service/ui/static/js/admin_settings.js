@@ -44,7 +44,7 @@ document.addEventListener('alpine:init', function () {
 
   Alpine.data('behaviour', function () {
     return {
-      autonomy: 'autonomous', intents: '', thresholds: { answer: 0, clarify: 0, intent: 0, support: 0 },
+      autonomy: 'autonomous', intents: '', thresholds: { answer: 0, clarify: 0, intent: 0, switch: 0, support: 0 },
       version: 0, error: '', note: '',
       async init() {
         var response = await api.get('/v1/agent/config');
