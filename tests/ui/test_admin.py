@@ -141,3 +141,21 @@ def test_a_feature_switch_and_a_new_key(console: Console, new_context: Any) -> N
     principal = console.runtime.tenants.authenticate(secret.inner_text().strip())
     assert (principal.tenant, principal.role) == ("demo", "qa_lead")
     expect(page.locator("#keys tbody tr").filter(has_text="new QA lead")).to_contain_text("active")
+
+
+def test_thresholds_are_saved_from_the_form_and_a_bad_one_is_refused(
+    console: Console, new_context: Any
+) -> None:
+    page = sign_in(new_context(), console.url, console.keys["admin"])
+    switch = page.get_by_label("Switch procedures at intent ≥")
+    expect(switch).to_have_value("0.8")
+    switch.fill("0.9")
+    form = page.locator("form").filter(has=switch)
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("status")).not_to_be_empty()
+    assert console.runtime.agents.config("demo").thresholds.switch == 0.9
+    switch.fill("1.5")  # beyond what the browser's own check allows: the server says why
+    switch.evaluate("input => input.removeAttribute('max')")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("thresholds.switch")
+    assert console.runtime.agents.config("demo").thresholds.switch == 0.9
