@@ -62,7 +62,10 @@ REPEAT = 0.75
 
 class ExtractiveComposer:
     """The best supported sentences of the passages, at most `max_sentences`, from sentences
-    within `margin` of the best similarity, in document order (documents in the order of their
+    within `margin` of the best similarity (a sentence's `Evidence.closest`: the whole
+    sentence's, or its closest part between semicolons: "How long is the link valid?" is
+    answered by "...we email you a link to set a new one; the link is valid for 24 hours."),
+    in document order (documents in the order of their
     best sentence, a document's sections in the order of their best sentence, then passage and
     sentence order: in the demo, "Do you sell gift cards?" quoted the Refunds section's "A gift
     card or paper check is mailed to your address." before the Gift cards section's answer,
@@ -106,11 +109,14 @@ class ExtractiveComposer:
         offered = {c.chunk.chunk_id: c for c in chunks}
         if not reading.evidence:
             return Draft([], offered, self.name)
-        answers = [e for e in reading.evidence if e.similarity >= self._floor and _answers(e)]
+        answers = sorted(
+            (e for e in reading.evidence if e.closest >= self._floor and _answers(e)),
+            key=lambda e: -e.closest,
+        )
         if not answers:
             return Draft([], offered, self.name)
-        best = answers[0].similarity
-        within = [e for e in answers if e.similarity >= best - self._margin]
+        best = answers[0].closest
+        within = [e for e in answers if e.closest >= best - self._margin]
         quotes = [(e, quote) for e in within if (quote := _quote(e)) is not None]
         if not quotes:  # only lead-ins without their lists: better one than no answer
             quotes = [(within[0], within[0].sentence)]
@@ -191,7 +197,9 @@ def _antecedent(evidence: Evidence, quote: str) -> Evidence | None:
     if quote != evidence.sentence or evidence.position == 0 or not points_back(quote):
         return None
     sentence = split_sentences(evidence.chunk.chunk.text)[evidence.position - 1]
-    before = Evidence(sentence, evidence.chunk, evidence.position - 1, evidence.similarity)
+    before = Evidence(
+        sentence, evidence.chunk, evidence.position - 1, evidence.similarity, evidence.clause
+    )
     return before if _answers(before) and not is_lead_in(sentence) else None
 
 

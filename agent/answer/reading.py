@@ -42,11 +42,19 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"‘(])|\n+")
 _WORD = re.compile(r"[a-z0-9]+")
 _SUFFIXES = ("ing", "ed", "es", "s")
 MIN_SENTENCE_CHARS = 12
+_CLAUSE = re.compile(r";\s+")
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of a passage (chunks keep one element or sentence a line)."""
     return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+
+
+def clauses(sentence: str) -> list[str]:
+    """The parts of a sentence that semicolons join, when it has several ("..., we email you a
+    link to set a new one; the link is valid for 24 hours"); none otherwise."""
+    parts = [p.strip() for p in _CLAUSE.split(sentence) if len(p.strip()) >= MIN_SENTENCE_CHARS]
+    return parts if len(parts) > 1 else []
 
 
 def stem(word: str) -> str:
@@ -67,12 +75,22 @@ def content_terms(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Evidence:
-    """One sentence of a retrieved chunk and how close it is to the question."""
+    """One sentence of a retrieved chunk and how close it is to the question: `similarity`,
+    the whole sentence's (the reading's features use it), and `clause`, its closest part
+    between semicolons (0.0 for a sentence of one part)."""
 
     sentence: str
     chunk: ScoredChunk
     position: int  # index of the sentence within its chunk
     similarity: float
+    clause: float = 0.0
+
+    @property
+    def closest(self) -> float:
+        """How close the sentence comes to answering: the higher of the whole sentence's
+        similarity and its closest clause's (a long sentence whose last clause answers reads
+        far from the question as a whole; the composer ranks with this)."""
+        return max(self.similarity, self.clause)
 
 
 @dataclass(frozen=True)
@@ -146,12 +164,19 @@ class PassageReader:
         if not sentences:
             return Reading([], 0.0, 0.0, 0.0, answerability(0.0, 0.0, 0.0))
         probes = [f"{question} {context}".strip()] + ([current] if current else [])
-        vectors = np.asarray(self._embedder.embed(probes + [s for s, _, _ in sentences]))
-        similarities = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
+        parts = [(at, part) for at, (s, _, _) in enumerate(sentences) for part in clauses(s)]
+        texts = probes + [s for s, _, _ in sentences] + [part for _, part in parts]
+        vectors = np.asarray(self._embedder.embed(texts))
+        near = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
+        similarities, clause = near[: len(sentences)], np.zeros(len(sentences))
+        for (at, _), sim in zip(parts, near[len(sentences) :], strict=True):
+            clause[at] = max(clause[at], sim)
         evidence = sorted(
             (
-                Evidence(sentence, scored, position, float(sim))
-                for (sentence, scored, position), sim in zip(sentences, similarities, strict=True)
+                Evidence(sentence, scored, position, float(sim), float(part))
+                for (sentence, scored, position), sim, part in zip(
+                    sentences, similarities, clause, strict=True
+                )
             ),
             key=lambda e: -e.similarity,
         )

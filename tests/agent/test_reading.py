@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from agent.answer.compose import ExtractiveComposer
 from agent.answer.reading import PassageReader, answerability
 from knowledge.records import Chunk, ScoredChunk
 
@@ -71,3 +72,30 @@ def test_a_page_for_customers_is_read_before_the_agents_guidelines(minilm: Any) 
     read = {e.chunk.chunk.document_id for e in reading.evidence}
     assert read == {"shipping", "guideline"}, read
     assert reading.evidence[0].sentence.startswith("Standard delivery to Canada")
+
+
+def test_a_sentence_whose_last_clause_answers_comes_first_for_the_composer(
+    reader: PassageReader,
+) -> None:
+    """Found in the demo (session 45): "How long is the link valid?" quoted the return periods
+    ("How long you have depends on your membership level:"), since the sentence that answers
+    it reads far from the question as a whole (0.27); its clause after the semicolon is close
+    (0.64). The reader scores each clause too; the reading's features keep the whole
+    sentence's similarity."""
+    passage = (
+        "If you forgot your password, choose Forgot password on the sign-in page and we email "
+        "you a link to set a new one; the link is valid for 24 hours. "
+        "How long you have depends on your membership level.\n"
+        "If a code says it is invalid and it is less than 7 days old, contact us."
+    )
+    read = reader.read("How long is the link valid?", "", [
+        ScoredChunk(Chunk("help", 0, 0, passage), 0.9, "Help")
+    ])  # fmt: skip
+    closest = max(read.evidence, key=lambda e: e.closest)
+    assert closest.sentence.endswith("the link is valid for 24 hours."), read.evidence
+    assert closest.clause > closest.similarity
+    assert read.similarity == max(e.similarity for e in read.evidence)  # features unchanged
+    one_part = next(e for e in read.evidence if e.sentence.startswith("If a code"))
+    assert one_part.clause == 0.0 and one_part.closest == one_part.similarity
+    draft = ExtractiveComposer().compose("How long is the link valid?", read, [])
+    assert "valid for 24 hours" in draft.sentences[0].text, draft

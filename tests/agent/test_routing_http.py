@@ -499,3 +499,21 @@ def test_an_unsure_request_for_another_procedure_does_not_end_a_return(demo: Any
     reply = say(url, user, conversation, "Actually, I forgot my password")
     route = trace(url, keys, reply)["steps"][1]["outputs"]
     assert route["rule"] == "switch" and route["routed"] == "procedure:reset-password", route
+
+
+@pytest.mark.slow
+def test_how_long_the_reset_link_is_valid_is_answered_while_the_reset_waits(demo: Any) -> None:
+    """Found in the demo (session 45): "How long is the link valid?" while the password reset
+    asked for the PIN was answered with the return periods by membership level and a
+    gift-code line at 0.74: the sentence that answers it ends with its answer after a
+    semicolon ("...; the link is valid for 24 hours."), and read as a whole it was far from
+    the question. The composer ranks a sentence by its closest clause too."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "I can't log in")
+    asked = say(url, user, conversation, "jwu455@email.com")
+    assert "PIN" in asked["text"], asked
+    reply = say(url, user, conversation, "How long is the link valid?")
+    assert "the link is valid for 24 hours" in reply["text"], reply
+    assert "membership level" not in reply["text"], reply
+    assert 'Back to "Reset a password"' in reply["text"], reply
