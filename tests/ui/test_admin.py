@@ -159,3 +159,10 @@ def test_thresholds_are_saved_from_the_form_and_a_bad_one_is_refused(
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_role("alert")).to_contain_text("thresholds.switch")
     assert console.runtime.agents.config("demo").thresholds.switch == 0.9
+    switch.fill("")  # an emptied field puts the default back, and shows it
+    form.get_by_role("button", name="Save").click()
+    expect(switch).to_have_value("0.8")
+    assert console.runtime.agents.config("demo").thresholds.switch == 0.8
+    expect(page.get_by_label("Answer at confidence ≥")).to_have_attribute(
+        "placeholder", "the reader's own"
+    )

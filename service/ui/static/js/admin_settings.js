@@ -58,12 +58,17 @@ document.addEventListener('alpine:init', function () {
       async save() {
         this.note = ''; this.error = '';
         var intents = this.intents.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
+        var thresholds = {};  // a field left empty puts its threshold back to the default
+        for (var name in this.thresholds) {
+          thresholds[name] = this.thresholds[name] === '' ? null : this.thresholds[name];
+        }
         var response = await api.patch('/v1/agent/config', {
-          autonomy: this.autonomy, autonomous_intents: intents, thresholds: this.thresholds,
+          autonomy: this.autonomy, autonomous_intents: intents, thresholds: thresholds,
           version: this.version  // the version this form was read at: a change made since is not overwritten
         });
         if (response.ok) {
           this.version = response.data.version;
+          this.thresholds = response.data.thresholds;  // an emptied field shows its default
           api.configSaved(response.data);
           this.note = 'Saved (configuration version ' + response.data.version + ').';
         } else {
