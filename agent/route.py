@@ -239,7 +239,7 @@ def _while_running(
         )
         return Route("procedure", "slot", "slot", reason, signal, running=running)
     if other is not None and other != name:
-        intent, switch = ctx.understanding.intent, switch_threshold(ctx.config)
+        intent, switch = ctx.understanding.intent, _switch_threshold(ctx.config)
         reason = (
             f"procedure '{name}' waits for '{slot}'; the message is no value for it but a "
             f"request for procedure '{other}' ({_words(signal)})"
@@ -250,7 +250,7 @@ def _while_running(
                          interrupted=running)  # fmt: skip
         reason += (
             f", with intent '{intent.label}' at {intent.confidence:.2f}, below the {switch:.2f} "
-            f"a switch asks (thresholds.switch): answered from knowledge, then the procedure "
+            "a switch asks (thresholds.switch): answered from knowledge, then the procedure "
             "asks again"
         )
         return Route("knowledge", "knowledge", "question", reason, signal, interrupted=running)
@@ -265,7 +265,7 @@ def _while_running(
     return Route("procedure", "slot", "slot", reason, signal, running=running)
 
 
-def switch_threshold(config: AgentConfig) -> float:
+def _switch_threshold(config: AgentConfig) -> float:
     """The intent confidence that leaves a waiting procedure for another: `thresholds.switch`,
     never below `thresholds.intent` (the answers given so far are lost)."""
     return max(config.thresholds.intent, config.thresholds.switch)

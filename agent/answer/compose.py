@@ -64,7 +64,7 @@ class ExtractiveComposer:
     """The best supported sentences of the passages, at most `max_sentences`, from sentences
     within `margin` of the best similarity (a sentence's `Evidence.closest`: the whole
     sentence's, or its closest part between semicolons: "How long is the link valid?" is
-    answered by "...we email you a link to set a new one; the link is valid for 24 hours."),
+    answered by "...we email you a link to set a new one; the link is valid for 30 minutes."),
     in document order (documents in the order of their
     best sentence, a document's sections in the order of their best sentence, then passage and
     sentence order: in the demo, "Do you sell gift cards?" quoted the Refunds section's "A gift

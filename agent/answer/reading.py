@@ -52,7 +52,7 @@ def split_sentences(text: str) -> list[str]:
 
 def clauses(sentence: str) -> list[str]:
     """The parts of a sentence that semicolons join, when it has several ("..., we email you a
-    link to set a new one; the link is valid for 24 hours"); none otherwise."""
+    link to set a new one; the link is valid for 30 minutes"); none otherwise."""
     parts = [p.strip() for p in _CLAUSE.split(sentence) if len(p.strip()) >= MIN_SENTENCE_CHARS]
     return parts if len(parts) > 1 else []
 
