@@ -478,7 +478,8 @@ def test_an_unsure_request_for_another_procedure_does_not_end_a_return(demo: Any
     the refund method closed the return and started the order lookup (intent order_status at
     0.65), so the order number, email and item given so far were lost. Leaving a waiting
     procedure for another asks the intent to be sure at `thresholds.switch` (0.80); below
-    it the message is answered from the knowledge and the return asks again."""
+    it the message is taken as a question (answered from the knowledge, or asked back), and
+    the return asks again."""
     url, keys = demo
     user, conversation = keys["end-user"], start(url, keys)
     say(url, user, conversation, "I want to return an item")
