@@ -34,6 +34,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question about the agent ("What can you do?") or no words at all gets a line of its own,
    not a search of the knowledge (which found the last answer's passages again and repeated
    it);
+   yes_no: so does a bare yes or no (agent.understand.small_talk.yes_no_line) to "Is there
+   anything else I can help you with?" (no says goodbye, yes asks what) or after a reply
+   that asked nothing (an acknowledgement); after any other question it is that question's
+   answer, and goes on by the rules below;
    again: after a procedure finished with a reply, a question about the case it answered
    (it points back, "When will it arrive?", its intent is the procedure's own, confident,
    it names no value the procedure reads, such as another order number, and the end user is
@@ -67,7 +71,7 @@ from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
 from agent.understand.sentiment import upset
-from agent.understand.small_talk import detect_small_talk, reply_line
+from agent.understand.small_talk import detect_small_talk, reply_line, yes_no_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 # To "Why do you need my email?" while a procedure waits; the procedure's question follows.
@@ -91,7 +95,7 @@ class Route:
     running: ProcedureState | None = None  # continue this one with the message
     interrupted: ProcedureState | None = None
     procedures_own: str = ""  # a question with the interrupted procedure's intent: that intent
-    said: str = ""  # rule again: the finished procedure's reply, said again
+    said: str = ""  # rule again: the finished procedure's reply, said again; yes_no: the line
 
     def outputs(self) -> dict[str, object]:
         route = "procedure" if self.kind == "close" else self.kind
@@ -140,6 +144,8 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
         return route
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
+    if (line := yes_no_line(ctx.message, ctx.state.history)) is not None:
+        return Route("small_talk", "small_talk", "yes_no", line.reason, signal, said=line.text)
     calm = upset(ctx.understanding.sentiment) is None
     if (  # about the case the finished procedure answered, naming no other order
         done is not None and target == done.procedure_id and not named
@@ -284,6 +290,8 @@ def small_talk_line(ctx: TurnContext, route: Route) -> str:
         return WHY_LINE
     if route.rule == "again":
         return f"{SAID_AGAIN} {route.said}"
+    if route.rule == "yes_no":
+        return route.said
     runner = ctx.agent.procedures if ctx.config.enabled("procedures") else None
     requests = [p.title for p in runner.procedures] if runner is not None else []
     kind, waiting = ctx.understanding.small_talk.label, route.interrupted is not None

@@ -305,8 +305,9 @@ class Agent:
                 ],
             }  # fmt: skip
             step.scores = judged.scores()
-        answered = state.last_decision == "answered" and bool(state.history)
-        said = state.history[-1].text if answered else ""  # the agent's answer just before
+        # the agent's answer just before, past small talk ("thanks") and its line
+        answered = state.last_decision == "answered" and bool(earlier)
+        said = earlier[-1].text if answered and earlier[-1].role == "assistant" else ""
         draft = compose_step(trace, config, self._chat, message, reading, result, said)
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:

@@ -21,15 +21,15 @@ class Turn:
 
 
 def without_exchanges(
-    history: tuple[Turn, ...], leave_out: Callable[[str], bool]
+    history: tuple[Turn, ...], leave_out: Callable[[str, tuple[Turn, ...]], bool]
 ) -> tuple[Turn, ...]:
-    """`history` without the end user's turns that `leave_out` names (by their text) and the
-    agent's replies to them."""
+    """`history` without the end user's turns that `leave_out` names (by their text and the
+    turns before them) and the agent's replies to them."""
     kept: list[Turn] = []
     leaving = False
-    for turn in history:
+    for at, turn in enumerate(history):
         if turn.role == "user":
-            leaving = leave_out(turn.text)
+            leaving = leave_out(turn.text, history[:at])
         if not leaving:
             kept.append(turn)
     return tuple(kept)

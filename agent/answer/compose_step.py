@@ -33,13 +33,14 @@ def compose_step(
     result: SearchResult,
     said: str = "",
 ) -> Draft:
-    """`said`: the agent's answer just before this message, if it answered. Its sentences are
-    not quoted again unless they hold a content word of the message: a follow-up ("How long
-    does it take?" after "We ship to the United States and Canada only.") is read with the
-    turn before it, so the sentence that answered that turn can rank first again, and saying
-    it twice answers nothing; but "And on Saturday?" after the support hours asks about a
-    part of that answer ("Saturday 9:00 am to 5:00 pm"). A sentence that holds the short
-    answer the message asks for (answer_shape.short_answer: an amount for "How much?", a
+    """`said`: the agent's answer just before this message (past any small talk and its line:
+    after "thanks", "How long does it take?" quoted the shipping price again), if it answered.
+    Its sentences are not quoted again unless they hold a content word of the message: a
+    follow-up ("How long does it take?" after "We ship to the United States and Canada only.")
+    is read with the turn before it, so the sentence that answered that turn can rank first
+    again, and saying it twice answers nothing; but "And on Saturday?" after the support hours
+    asks about a part of that answer ("Saturday 9:00 am to 5:00 pm"). A sentence that holds the
+    short answer the message asks for (answer_shape.short_answer: an amount for "How much?", a
     duration for "How long?") is quoted again too: "How much?" after the overnight shipping
     answer quoted the standard and Canadian prices, leaving out "Overnight shipping is $25.00
     per order.".

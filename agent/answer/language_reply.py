@@ -84,7 +84,7 @@ def same_language(history: tuple[Turn, ...], message: Prediction) -> tuple[Turn,
     if message.confidence < SURE:
         return history
 
-    def elsewhere(text: str) -> bool:
+    def elsewhere(text: str, _earlier: tuple[Turn, ...]) -> bool:
         found = _language_of(text)
         return found.confidence >= SURE and found.label != message.label
 

@@ -14,13 +14,16 @@ bye". Any other word makes it a message like any other ("hi, where is my order?"
 several kinds appear, a question about the agent wins, then the kind that ends the
 conversation most: goodbye, then thanks, then greeting, then acknowledgement ("ok thanks,
 bye" is a goodbye). Bare "yes" and "no" are not small talk: they answer a question the
-agent asked. A message without words ("?", an emoji) is `NOTHING`: the agent asks what the
-end user needs.
+agent asked. Searched with the conversation, "no" after an answer about shipping quoted
+three more shipping prices at confidence 0.96; to "Is there anything else I can help you
+with?" (ANYTHING_ELSE) and to a reply that asked nothing they get a line of their own
+(`yes_no_line`). A message without words ("?", an emoji) is `NOTHING`: the agent asks what
+the end user needs.
 
 The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
-and starts after the last goodbye, also one after a stop phrase ("Forget it, bye"): after
-"ok bye", "How much is shipping?" was searched with the closed order lookup's turns and
-quoted an order-status line.
+and starts after the last goodbye (the agent's too), also one after a stop phrase ("Forget
+it, bye"): after "ok bye", "How much is shipping?" was searched with the closed order
+lookup's turns and quoted an order-status line.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.understand.records import Prediction
 from agent.understand.request import read_request
@@ -45,6 +49,7 @@ _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 GOODBYE = "Thank you for contacting us. Goodbye!"
+WHAT_ELSE = "What can I help you with?"
 
 
 @cache
@@ -58,6 +63,17 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
     return phrases, frozenset(lists["filler"])
 
 
+@cache
+def _yes_no_lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
+    lists = lower_case_lists(WORDS)
+    phrases = {
+        tuple(p.split()): kind.removeprefix("answer_")
+        for kind in ("answer_yes", "answer_no")
+        for p in lists[kind]
+    }
+    return phrases, frozenset(lists["filler"])
+
+
 def detect_small_talk(message: str) -> Prediction:
     """The kind of small talk `message` is, or `NONE`; see the module docstring."""
     tokens = _TOKEN.findall(plain(message.replace("\u2019", "'")))
@@ -68,8 +84,22 @@ def detect_small_talk(message: str) -> Prediction:
     if len(tokens) > MAX_WORDS:
         return Prediction(NONE, 0.95, {"rule": f"more than {MAX_WORDS} words"})
     phrases, filler = _lists()
+    found, more = _phrases(tokens, phrases, filler)
+    if more:
+        return Prediction(NONE, 0.95, {"rule": f"'{more}' is more than small talk"})
+    if not found:
+        return Prediction(NONE, 0.95, {"rule": "filler words only"})
+    kind = next(k for k in KINDS if any(f == k for f, _ in found))
+    return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
+
+
+def _phrases(
+    tokens: Sequence[str], phrases: dict[tuple[str, ...], str], filler: frozenset[str]
+) -> tuple[list[tuple[str, str]], str]:
+    """The (kind, phrase) pairs `tokens` are made of, longest phrase first, with filler words
+    between; and the first word that is neither ("" when there is none)."""
     longest = max(len(p) for p in phrases)
-    found: list[tuple[str, str]] = []  # (kind, phrase)
+    found: list[tuple[str, str]] = []
     at = 0
     while at < len(tokens):
         match = next(
@@ -86,11 +116,41 @@ def detect_small_talk(message: str) -> Prediction:
         elif tokens[at] in filler:
             at += 1
         else:
-            return Prediction(NONE, 0.95, {"rule": f"'{tokens[at]}' is more than small talk"})
-    if not found:
-        return Prediction(NONE, 0.95, {"rule": "filler words only"})
-    kind = next(k for k in KINDS if any(f == k for f, _ in found))
-    return Prediction(kind, 0.95, {"phrases": [p for _, p in found]})
+            return found, tokens[at]
+    return found, ""
+
+
+def yes_or_no(message: str) -> str | None:
+    """'yes' or 'no' when the message is only that ("Yes please", "no, not really": the
+    `answer_yes` or `answer_no` list with filler words), else None; both is neither."""
+    tokens = _TOKEN.findall(plain(message.replace("\u2019", "'")))
+    found, more = _phrases(tokens, *_yes_no_lists())
+    kinds = {kind for kind, _ in found}
+    return kinds.pop() if len(kinds) == 1 and not more else None
+
+
+class Line(NamedTuple):
+    text: str
+    reason: str  # for the trace
+
+
+def yes_no_line(message: str, history: Sequence[Turn]) -> Line | None:
+    """The agent's line for a bare yes or no (`yes_or_no`; agent/route.py rule yes_no): to
+    "Is there anything else I can help you with?", a goodbye for no and a question what for
+    yes; to a reply that asked nothing, an offer of more help. None for any other message,
+    and after any other question, which the yes or no answers."""
+    answer = yes_or_no(message)
+    last = next((t.text for t in reversed(history) if t.role == "assistant"), "")
+    if answer is None or not last:
+        return None
+    if last.endswith(ANYTHING_ELSE):
+        text = GOODBYE if answer == "no" else WHAT_ELSE
+        return Line(text, f"'{answer}' to '{ANYTHING_ELSE}': a line of its own")
+    if "?" not in last:
+        return Line(
+            ANYTHING_ELSE, f"'{answer}' after a reply that asked nothing: an acknowledgement"
+        )
+    return None
 
 
 def reply_line(
@@ -109,11 +169,11 @@ def reply_line(
         if len(requests) > MAX_NAMED:
             named.append(f"and {len(requests) - MAX_NAMED} more")
         can = f" I can also carry out these requests: {'; '.join(named)}." if named else ""
-        return f"{disclosure}{can} What can I help you with?"
+        return f"{disclosure}{can} {WHAT_ELSE}"
     if kind == "greeting":
-        return f"Hello! {disclosure} What can I help you with?"
+        return f"Hello! {disclosure} {WHAT_ELSE}"
     if kind == NOTHING:
-        return "What can I help you with?"
+        return WHAT_ELSE
     if kind == "thanks":
         return f"You're welcome. {ANYTHING_ELSE}"
     if kind == "goodbye":
@@ -127,12 +187,22 @@ def says_goodbye(text: str) -> bool:
     return any(detect_small_talk(said).label == "goodbye" for said in (text, after) if said)
 
 
+def _ends(turn: Turn) -> bool:
+    """The turn ends a conversation: the end user's goodbye or the agent's."""
+    return says_goodbye(turn.text) if turn.role == "user" else turn.text.endswith(GOODBYE)
+
+
 def conversation_so_far(history: tuple[Turn, ...]) -> tuple[Turn, ...]:
-    """The earlier turns worth searching with: without small talk and the agent's replies to
-    it, and only those after the end user's last goodbye (`says_goodbye`)."""
-    goodbyes = [
-        at for at, turn in enumerate(history) if turn.role == "user" and says_goodbye(turn.text)
-    ]  # fmt: skip
-    since = history[goodbyes[-1] + 1 :] if goodbyes else history
-    after_goodbye = since[1:] if since and since[0].role == "assistant" else since
-    return without_exchanges(after_goodbye, lambda text: detect_small_talk(text).label != NONE)
+    """The earlier turns worth searching with: without small talk (and a yes or no that got a
+    line of its own) and the agent's replies to it, and only those after the end user's last
+    goodbye (`says_goodbye`) or the agent's (GOODBYE, also to a "no" after ANYTHING_ELSE)."""
+    goodbyes = [at for at, turn in enumerate(history) if _ends(turn)]
+    start = goodbyes[-1] + 1 if goodbyes else 0
+    if start < len(history) and history[start].role == "assistant":
+        start += 1  # the agent's reply to the goodbye
+
+    def small_talk(text: str, earlier: tuple[Turn, ...]) -> bool:
+        before = history[: start + len(earlier)]  # a yes or no reads the whole conversation
+        return detect_small_talk(text).label != NONE or yes_no_line(text, before) is not None
+
+    return without_exchanges(history[start:], small_talk)

@@ -1,6 +1,7 @@
 """Conversations with the demo through its HTTP API (`clearline demo`, what `make run` runs):
 small talk and questions about the agent get lines of their own, a goodbye ends what the
-next question is searched with, a question in another language than the knowledge is asked
+next question is searched with, a bare yes or no that answers no question gets a line of
+its own (session 46), a question in another language than the knowledge is asked
 for in the knowledge's language, an upset end user the knowledge cannot answer gets a
 person, and an answer to a clarifying question picks one of its options (found in session
 33); the agent's guidelines are not quoted for their steps' fragments (session 34). Each was
@@ -71,6 +72,45 @@ def test_small_talk_while_a_procedure_waits_keeps_it_and_a_goodbye_closes_it(dem
     after = say(url, user, conversation, "How much is shipping?")
     assert "Standard shipping is $8.00 per order." in after["text"], after
     assert "Back to" not in after["text"], after
+    assert trace(url, keys, after)["steps"][2]["inputs"]["context"] == "", after
+
+
+@pytest.mark.slow
+def test_a_yes_or_no_that_answers_no_question_gets_a_line_not_a_search(demo: Any) -> None:
+    """Found in session 46: "no" (or "yes") after "How much is shipping?" was answered was
+    searched with that turn and quoted three more shipping prices at 0.96; "no" to "Is there
+    anything else I can help you with?" did the same instead of saying goodbye."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    asked = say(url, user, conversation, "How much is shipping?")
+    assert "Standard shipping is $8.00 per order." in asked["text"], asked
+    for message, line in [
+        ("no", "Is there anything else I can help you with?"),  # after an answer
+        ("thanks", "You're welcome. Is there anything else I can help you with?"),
+        ("yes please", "What can I help you with?"),
+    ]:
+        reply = say(url, user, conversation, message)
+        assert reply["text"] == line and not reply["citations"], (message, reply)
+        steps = trace(url, keys, reply)["steps"]
+        rule = "small_talk" if message == "thanks" else "yes_no"
+        assert steps[1]["outputs"]["rule"] == rule, steps[1]
+        assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
+    # searched with the question, without the yes and no exchanges; after "thanks" the answer
+    # before it was not known as said and was quoted again (session 46)
+    follow = say(url, user, conversation, "How long does it take?")
+    assert "3 to 5 working days" in follow["text"], follow
+    assert "$8.00" not in follow["text"], follow
+    context = trace(url, keys, follow)["steps"][2]["inputs"]["context"]
+    assert context.startswith("How much is shipping?") and "yes" not in context, context
+    say(url, user, conversation, "thanks")
+    bye = say(url, user, conversation, "No, that's all")  # a goodbye (small talk) as before
+    assert bye["text"] == "Thank you for contacting us. Goodbye!", bye
+    conversation = start(url, keys)
+    say(url, user, conversation, "How much is shipping?")
+    say(url, user, conversation, "thanks")
+    bye = say(url, user, conversation, "nope")
+    assert bye["text"] == "Thank you for contacting us. Goodbye!", bye
+    after = say(url, user, conversation, "How long does it take?")  # a new conversation
     assert trace(url, keys, after)["steps"][2]["inputs"]["context"] == "", after
 
 

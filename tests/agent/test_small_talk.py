@@ -1,17 +1,23 @@
 """Small talk (agent.understand.small_talk): a message made only of greetings, thanks,
 acknowledgements or goodbyes (and filler words) is small talk of the kind that ends the
 conversation most; any other word makes it a message like any other. The conversation a
-question is searched with leaves small talk out and starts after the last goodbye."""
+question is searched with leaves small talk out and starts after the last goodbye. A bare
+yes or no is not small talk, but gets a line of its own where it answers no question."""
 
 from __future__ import annotations
 
 import pytest
 
 from agent.understand.small_talk import (
+    ANYTHING_ELSE,
+    GOODBYE,
     MAX_WORDS,
+    WHAT_ELSE,
     conversation_so_far,
     detect_small_talk,
     reply_line,
+    yes_no_line,
+    yes_or_no,
 )
 from knowledge.query import Turn
 
@@ -113,3 +119,62 @@ def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a
     stopped = [Turn("user", "Forget it, bye"), Turn("assistant", "I've stopped it. Goodbye!")]
     assert conversation_so_far((asked, answer, *stopped, later)) == (later,)
     assert conversation_so_far((asked, answer, Turn("user", "Forget it"), later))[0] == asked
+
+
+@pytest.mark.parametrize(
+    ("message", "answer"),
+    [
+        ("yes", "yes"),
+        ("Yes please!", "yes"),
+        ("yeah", "yes"),
+        ("no", "no"),
+        ("No.", "no"),
+        ("nope", "no"),
+        ("no, not really", "no"),
+        ("No, there isn't", "no"),
+        ("yes no", None),  # both is neither
+        ("yes, where is my order?", None),
+        ("no thanks", None),  # a goodbye (small talk), not a bare no
+        ("ok", None),
+        ("", None),
+    ],
+)
+def test_a_bare_yes_or_no(message: str, answer: str | None) -> None:
+    assert yes_or_no(message) == answer
+    if answer is not None:
+        assert detect_small_talk(message).label == "none"  # not small talk by itself
+
+
+def test_a_yes_or_no_gets_a_line_only_where_it_answers_no_question() -> None:
+    asked = Turn("user", "How much is shipping?")
+    answer = Turn("assistant", "Standard shipping is $8.00 per order.")
+    offer = Turn("assistant", f"You're welcome. {ANYTHING_ELSE}")
+    thanks = Turn("user", "thanks")
+    after_offer = (asked, answer, thanks, offer)
+    assert yes_no_line("no", after_offer) == (
+        GOODBYE,
+        f"'no' to '{ANYTHING_ELSE}': a line of its own",
+    )
+    assert getattr(yes_no_line("yes please", after_offer), "text", None) == WHAT_ELSE
+    assert getattr(yes_no_line("no", (asked, answer)), "text", None) == ANYTHING_ELSE
+    clarify = Turn("assistant", 'Do you mean "Delivery times"?')
+    assert yes_no_line("yes", (asked, clarify)) is None  # it answers that question
+    confirm = Turn("assistant", "Shall I send the reset link to c@example.com?")
+    assert yes_no_line("no", (asked, confirm)) is None
+    assert yes_no_line("no", ()) is None  # nothing was said before
+    assert yes_no_line("ok", (asked, answer)) is None  # small talk has its own rule
+
+
+def test_the_conversation_searched_with_leaves_a_yes_or_no_line_out_and_ends_at_a_goodbye() -> None:
+    asked = Turn("user", "How much is shipping?")
+    answer = Turn("assistant", "Standard shipping is $8.00 per order.")
+    no = [Turn("user", "no"), Turn("assistant", ANYTHING_ELSE)]
+    assert conversation_so_far((asked, answer, *no)) == (asked, answer)
+    clarify = Turn("assistant", 'Do you mean "Delivery times"?')
+    yes = Turn("user", "yes")
+    times = Turn("assistant", "Standard shipping takes 3 to 5 working days.")
+    assert conversation_so_far((asked, clarify, yes, times)) == (asked, clarify, yes, times)
+    offer = [Turn("user", "thanks"), Turn("assistant", f"You're welcome. {ANYTHING_ELSE}")]
+    goodbye = [Turn("user", "no"), Turn("assistant", GOODBYE)]
+    later = Turn("user", "Do you ship to Canada?")
+    assert conversation_so_far((asked, answer, *offer, *goodbye, later)) == (later,)
