@@ -34,6 +34,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question about the agent ("What can you do?") or no words at all gets a line of its own,
    not a search of the knowledge (which found the last answer's passages again and repeated
    it);
+   not_helped: "That's not what I asked" and the like (small talk of its own kind) get a
+   line saying sorry and asking for the question another way; said again right after that
+   line, or by an upset end user, they hand off;
    yes_no: so does a bare yes or no (agent.understand.small_talk.yes_no_line) to "Is there
    anything else I can help you with?" (no says goodbye, yes asks what) or after a reply
    that asked nothing (an acknowledgement); after any other question it is that question's
@@ -71,7 +74,7 @@ from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
 from agent.understand.sentiment import upset
-from agent.understand.small_talk import detect_small_talk, reply_line, yes_no_line
+from agent.understand.small_talk import SORRY, detect_small_talk, reply_line, yes_no_line
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 # To "Why do you need my email?" while a procedure waits; the procedure's question follows.
@@ -142,6 +145,8 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
             )
             route = replace(route, procedures_own=intent.label, reason=reason)
         return route
+    if (unhelped := _not_helped_again(ctx)) is not None:
+        return Route("handoff", "handoff", "not_helped", unhelped, signal)
     if ctx.understanding.small_talk_kind is not None:
         return Route("small_talk", "small_talk", "small_talk", _small_talk(ctx), signal)
     if (line := yes_no_line(ctx.message, ctx.state.history)) is not None:
@@ -281,6 +286,19 @@ def _about(message: str, prompt: str) -> bool:
     """The message names something the procedure's question names ("I forgot which email I
     used" after "And the email address you used for that order?")."""
     return bool(set(content_terms(message)) & set(content_terms(prompt)))
+
+
+def _not_helped_again(ctx: TurnContext) -> str | None:
+    """Why a person takes over when the end user says the last reply did not help (rule
+    not_helped): they say it again right after the agent's sorry, or they are upset."""
+    if ctx.understanding.small_talk_kind != "not_helped":
+        return None
+    last = next((t.text for t in reversed(ctx.state.history) if t.role == "assistant"), "")
+    cues = upset(ctx.understanding.sentiment)
+    if cues is None and SORRY not in last:
+        return None
+    why = f"the end user is upset ({cues})" if cues else "said again after the agent's sorry"
+    return f"{_small_talk(ctx)}; {why}: a person takes over"
 
 
 def small_talk_line(ctx: TurnContext, route: Route) -> str:

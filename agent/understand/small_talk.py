@@ -1,10 +1,11 @@
-"""Is a message small talk: a greeting, thanks, an acknowledgement, a goodbye or a question
-about the agent itself ("Am I talking to a bot?", "Is this a real person?", "What can you
-do?"), and nothing else? Such a message asks nothing of the knowledge: searching it for
-"thanks!" after an answer found the same passages again and repeated the answer, with high
-confidence, and "Am I talking to a bot?" got "I couldn't find anything about that". The
-router (agent/route.py) answers it with a line of its own instead (`reply_line`); a question
-whether the agent is a person is answered so too, not handed off as a request for one.
+"""Is a message small talk: a greeting, thanks, an acknowledgement, a goodbye, a word that the
+last reply did not help ("That's not what I asked") or a question about the agent itself
+("Am I talking to a bot?", "Is this a real person?", "What can you do?"), and nothing else?
+Such a message asks nothing of the knowledge: searching it for "thanks!" after an answer
+found the same passages again and repeated the answer, with high confidence, and "Am I
+talking to a bot?" got "I couldn't find anything about that". The router (agent/route.py)
+answers it with a line of its own instead (`reply_line`); a question whether the agent is a
+person is answered so too, not handed off as a request for one.
 
 A message is small talk when the phrases of `small_talk_words.yaml` (English; greetings,
 thanks and goodbyes in six more languages, answered in English) and its filler words
@@ -12,8 +13,11 @@ thanks and goodbyes in six more languages, answered in English) and its filler w
 at least one phrase is there: "Hi there!", "thanks so much for your help", "ok great,
 bye". Any other word makes it a message like any other ("hi, where is my order?"). Where
 several kinds appear, a question about the agent wins, then the kind that ends the
-conversation most: goodbye, then thanks, then greeting, then acknowledgement ("ok thanks,
-bye" is a goodbye). Bare "yes" and "no" are not small talk: they answer a question the
+conversation most: goodbye, then not helped, thanks, greeting, acknowledgement ("ok thanks,
+bye" is a goodbye). "That doesn't help" after an answer about shipping was searched with it
+and quoted three more shipping sentences at 0.99; it gets a line saying sorry and asking
+for the question another way (NOT_HELPED), and said again right after, a person
+(agent/route.py). Bare "yes" and "no" are not small talk: they answer a question the
 agent asked. Searched with the conversation, "no" after an answer about shipping quoted
 three more shipping prices at confidence 0.96; to "Is there anything else I can help you
 with?" (ANYTHING_ELSE) and to a reply that asked nothing they get a line of their own
@@ -40,7 +44,8 @@ from agent.understand.word_lists import lower_case_lists, plain
 from knowledge.query import Turn, without_exchanges
 
 WORDS = Path(__file__).with_name("small_talk_words.yaml")
-KINDS = ("identity", "goodbye", "thanks", "greeting", "acknowledgement")  # first found decides
+# first found decides
+KINDS = ("identity", "goodbye", "not_helped", "thanks", "greeting", "acknowledgement")
 NONE = "none"
 NOTHING = "nothing"  # a message without words
 MAX_WORDS = 12
@@ -50,6 +55,10 @@ _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 GOODBYE = "Thank you for contacting us. Goodbye!"
 WHAT_ELSE = "What can I help you with?"
+SORRY = "I'm sorry that didn't help."
+NOT_HELPED = (
+    f"{SORRY} Could you put your question another way? You can also ask for a member of our team."
+)
 
 
 @cache
@@ -162,7 +171,8 @@ def reply_line(
     a procedure waits for a value and asks for it again right after, so the line offers
     nothing more."""
     if waiting:
-        short = {"identity": disclosure, "greeting": "Hello!", "thanks": "You're welcome."}
+        short = {"identity": disclosure, "greeting": "Hello!", "thanks": "You're welcome.",
+                 "not_helped": SORRY}  # fmt: skip
         return short.get(kind, "")
     if kind == "identity":
         named = list(requests[:MAX_NAMED])
@@ -178,6 +188,8 @@ def reply_line(
         return f"You're welcome. {ANYTHING_ELSE}"
     if kind == "goodbye":
         return GOODBYE
+    if kind == "not_helped":
+        return NOT_HELPED
     return ANYTHING_ELSE
 
 

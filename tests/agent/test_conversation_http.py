@@ -1,7 +1,8 @@
 """Conversations with the demo through its HTTP API (`clearline demo`, what `make run` runs):
 small talk and questions about the agent get lines of their own, a goodbye ends what the
 next question is searched with, a bare yes or no that answers no question gets a line of
-its own (session 46), a question in another language than the knowledge is asked
+its own, and so does a word that the last reply did not help, a person after it is said
+again (session 46), a question in another language than the knowledge is asked
 for in the knowledge's language, an upset end user the knowledge cannot answer gets a
 person, and an answer to a clarifying question picks one of its options (found in session
 33); the agent's guidelines are not quoted for their steps' fragments (session 34). Each was
@@ -112,6 +113,40 @@ def test_a_yes_or_no_that_answers_no_question_gets_a_line_not_a_search(demo: Any
     assert bye["text"] == "Thank you for contacting us. Goodbye!", bye
     after = say(url, user, conversation, "How long does it take?")  # a new conversation
     assert trace(url, keys, after)["steps"][2]["inputs"]["context"] == "", after
+
+
+@pytest.mark.slow
+def test_a_reply_that_did_not_help_gets_a_sorry_then_a_person(demo: Any) -> None:
+    """Found in session 46: "that's not what I asked" and "that doesn't help" after the
+    shipping price were searched with it and quoted more shipping sentences at 0.97 and 0.99;
+    saying so again got more of the same, never a person."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "How much is shipping?")
+    sorry = say(url, user, conversation, "That's not what I asked")
+    assert sorry["text"] == (
+        "I'm sorry that didn't help. Could you put your question another way? You can also "
+        "ask for a member of our team."
+    ), sorry
+    assert not sorry["citations"], sorry
+    steps = trace(url, keys, sorry)["steps"]
+    assert steps[1]["outputs"]["rule"] == "small_talk", steps[1]
+    assert [s["status"] for s in steps[2:5]] == ["skipped"] * 3, steps
+    again = say(url, user, conversation, "that doesn't help")
+    assert again["decision"] == "handoff", again
+    assert trace(url, keys, again)["steps"][1]["outputs"]["rule"] == "not_helped", again
+    # an upset end user gets a person at once
+    conversation = start(url, keys)
+    say(url, user, conversation, "How much is shipping?")
+    angry = say(url, user, conversation, "This is useless, that's wrong!!!")
+    assert angry["decision"] == "handoff", angry
+    # while a procedure waits: the sorry, then its question again
+    conversation = start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    waiting = say(url, user, conversation, "that's not what I asked")
+    assert waiting["text"].startswith(
+        "I'm sorry that didn't help. Back to \"Check the status of an order\":"
+    ), waiting
 
 
 @pytest.mark.slow

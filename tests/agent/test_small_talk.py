@@ -12,6 +12,8 @@ from agent.understand.small_talk import (
     ANYTHING_ELSE,
     GOODBYE,
     MAX_WORDS,
+    NOT_HELPED,
+    SORRY,
     WHAT_ELSE,
     conversation_so_far,
     detect_small_talk,
@@ -57,6 +59,10 @@ from knowledge.query import Turn
         ("Tschüss!", "goodbye"),
         ("?", "nothing"),
         ("\U0001f44d", "nothing"),
+        ("That's not what I asked", "not_helped"),
+        ("No, that doesn't help", "not_helped"),
+        ("ok, not helpful", "not_helped"),  # not an acknowledgement
+        ("that doesn't help, bye", "goodbye"),
     ],
 )
 def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
@@ -106,6 +112,9 @@ def test_the_lines_say_what_the_agent_is_and_stay_short_while_a_procedure_waits(
     many = reply_line("identity", disclosure, requests=[f"Request {n}" for n in range(1, 12)])
     assert "Request 8; and 3 more." in many and "Request 9" not in many
     assert reply_line("nothing", disclosure) == "What can I help you with?"
+    assert reply_line("not_helped", disclosure) == NOT_HELPED
+    assert NOT_HELPED.startswith(SORRY) and "member of our team" in NOT_HELPED
+    assert reply_line("not_helped", disclosure, waiting=True) == SORRY
 
 
 def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a_goodbye() -> None:
