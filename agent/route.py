@@ -74,7 +74,13 @@ from agent.replies import Reply, TurnContext
 from agent.understand.language import surely_not_english
 from agent.understand.request import RequestSignal, read_request
 from agent.understand.sentiment import upset
-from agent.understand.small_talk import SORRY, detect_small_talk, reply_line, yes_no_line
+from agent.understand.small_talk import (
+    SORRY,
+    detect_small_talk,
+    last_reply,
+    reply_line,
+    yes_no_line,
+)
 
 Kind = Literal["handoff", "procedure", "knowledge", "close", "small_talk"]
 # To "Why do you need my email?" while a procedure waits; the procedure's question follows.
@@ -293,9 +299,8 @@ def _not_helped_again(ctx: TurnContext) -> str | None:
     not_helped): they say it again right after the agent's sorry, or they are upset."""
     if ctx.understanding.small_talk_kind != "not_helped":
         return None
-    last = next((t.text for t in reversed(ctx.state.history) if t.role == "assistant"), "")
     cues = upset(ctx.understanding.sentiment)
-    if cues is None and SORRY not in last:
+    if cues is None and SORRY not in last_reply(ctx.state.history):
         return None
     why = f"the end user is upset ({cues})" if cues else "said again after the agent's sorry"
     return f"{_small_talk(ctx)}; {why}: a person takes over"

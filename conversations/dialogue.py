@@ -12,8 +12,10 @@ other procedure starts until the draft is approved or rejected.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
@@ -39,6 +41,8 @@ from conversations.approvals import (
 from conversations.consent import ConsentGate
 from knowledge.query import Turn
 
+logger = logging.getLogger(__name__)
+
 
 class Keep(Enum):
     """`Conversations.rate(comment=KEEP)`: the stored comment stays as it is."""
@@ -61,10 +65,19 @@ class Posted:
 
 @tenant_regions
 class Conversations:
-    def __init__(self, sessions: sessionmaker[Session], agents: TenantAgents, agent: Agent) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        agents: TenantAgents,
+        agent: Agent,
+        on_reply: Callable[[Trace], None] | None = None,
+    ) -> None:
+        """`on_reply(trace)` is called with each reply's trace once it is stored (the review
+        queue takes the replies an end user says did not help)."""
         self._sessions = sessions
         self._agents = agents
         self._agent = agent
+        self._on_reply = on_reply
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._approvals = Approvals(sessions, agents, self._lock, self._add)
@@ -214,6 +227,11 @@ class Conversations:
                 )  # fmt: skip
         reply.trace.message_id = message.id
         self._agent.traces.save(reply.trace)
+        if self._on_reply is not None:
+            try:  # the reply is stored and goes out even if what follows it fails
+                self._on_reply(reply.trace)
+            except Exception:
+                logger.exception("after the reply %s was stored", reply.trace.trace_id)
         return Posted(message, reply)
 
     # -- human agents ----------------------------------------------------------------

@@ -5,7 +5,9 @@ A reply the end user rated down is queued with the reason `rated down by the end
 never with a copy of their comment: the comment stays only on the rated message and is
 added to the reason when the queue is read (`QueueEntry.reasons`), while the reply is still
 rated down. So a comment the end user changes or removes, or that is redacted or erased, is
-changed or gone in the queue too.
+changed or gone in the queue too. A reply the end user says did not help ("That's not what
+I asked") is queued with the reason `the end user said it did not help`, their words again
+not copied (`ReviewQueue.on_reply`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from evaluation.golden import GoldenSets
 
 VERDICTS = ("correct", "partially_correct", "incorrect", "should_have_handed_off", "unsafe")
 RATED_DOWN = "rated down by the end user"
+NOT_HELPED = "the end user said it did not help"
 
 
 def _id(prefix: str) -> str:
@@ -85,6 +88,44 @@ class ReviewQueue:
         its comment is read from the message when the queue is listed)."""
         if message.rating == "down" and message.trace_id:
             self.enqueue(message.tenant, message.trace_id, [RATED_DOWN])
+
+    def on_reply(self, trace: Trace) -> None:
+        """An end user who says the agent's last reply did not help ("That's not what I
+        asked": small talk of kind `not_helped`) puts that reply in the queue: the last one
+        before theirs that is not a line of the agent's own (small talk routes, such as the
+        sorry line or "You're welcome"). Their words are not copied into the reason."""
+        understood = trace.ran("understand")
+        said = understood.outputs.get("small_talk", {}) if understood else {}
+        if said.get("label") != "not_helped" or trace.conversation_id is None:
+            return
+        complained = self._reply_before(trace.tenant, trace.conversation_id, trace.trace_id)
+        if complained is not None:
+            self.enqueue(trace.tenant, complained, [NOT_HELPED])
+
+    def _reply_before(self, tenant: str, conversation_id: str, trace_id: str) -> str | None:
+        """The trace id of the agent's last reply in the conversation before `trace_id`'s
+        that went beyond small talk; None if there is none, or if a person from the team
+        wrote after it (the complaint is about their words, not the agent's)."""
+        with self._sessions() as session:
+            earlier = session.execute(
+                select(Message.role, Message.trace_id)
+                .where(
+                    Message.tenant == tenant,
+                    Message.conversation_id == conversation_id,
+                    Message.role.in_(("assistant", "human_agent")),
+                    Message.visible.is_(True),
+                )
+                .order_by(Message.created_at.desc(), Message.id.desc())
+            ).all()
+            for role, earlier_id in earlier:
+                if role == "human_agent":
+                    return None
+                mine = earlier_id not in (None, trace_id)
+                row = session.get(TraceRecord, earlier_id) if mine else None
+                route = Trace.model_validate_json(row.body).ran("route") if row else None
+                if route is not None and route.outputs.get("route") != "small_talk":
+                    return str(earlier_id)
+        return None
 
     def entries(self, tenant: str, status: str = "open") -> list[QueueEntry]:
         with self._sessions() as session:

@@ -5,7 +5,8 @@ The server runs `QaWorker` in a background thread: it picks up traces not scored
 first, every `CLEARLINE_QA_INTERVAL_S`. `clearline qa run` does the same on demand. A reply
 enters the review queue when one of its scores is under the tenant's `qa.review_threshold`
 (`qa.relevance_threshold` for relevance scores), when it handed off, or by random sample
-(`qa.sample_rate`); a reply the end user rates down enters it too (ReviewQueue.on_rating).
+(`qa.sample_rate`); a reply the end user rates down enters it too (ReviewQueue.on_rating),
+and one they say did not help (ReviewQueue.on_reply).
 """
 
 from __future__ import annotations

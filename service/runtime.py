@@ -272,7 +272,8 @@ class Runtime:
 
     @cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.sessions, self.agents, self.agent)
+        return Conversations(self.sessions, self.agents, self.agent,
+                             on_reply=self.review_queue.on_reply)  # fmt: skip
 
     @cached_property
     def judge(self) -> ChatModel | None:

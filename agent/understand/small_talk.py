@@ -62,9 +62,15 @@ NOT_HELPED = (
 
 
 @cache
+def _words() -> dict[str, list[str]]:
+    """`small_talk_words.yaml`, read once, lower case."""
+    return lower_case_lists(WORDS)
+
+
+@cache
 def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
     """Each phrase as its words -> its kind; the filler words."""
-    lists = lower_case_lists(WORDS)
+    lists = _words()
     phrases = {tuple(p.split()): kind for kind in KINDS for p in lists[kind]}
     for nature in lists["identity_natures"]:  # "is this" + "a real person", "or" + "a bot"
         for opening in [*lists["identity_openings"], "or"]:
@@ -74,7 +80,8 @@ def _lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
 
 @cache
 def _yes_no_lists() -> tuple[dict[tuple[str, ...], str], frozenset[str]]:
-    lists = lower_case_lists(WORDS)
+    """Each yes or no phrase as its words -> 'yes' or 'no'; the filler words."""
+    lists = _words()
     phrases = {
         tuple(p.split()): kind.removeprefix("answer_")
         for kind in ("answer_yes", "answer_no")
@@ -138,6 +145,11 @@ def yes_or_no(message: str) -> str | None:
     return kinds.pop() if len(kinds) == 1 and not more else None
 
 
+def last_reply(history: Sequence[Turn]) -> str:
+    """The agent's last reply in `history` ("" before the first)."""
+    return next((t.text for t in reversed(history) if t.role == "assistant"), "")
+
+
 class Line(NamedTuple):
     text: str
     reason: str  # for the trace
@@ -149,7 +161,7 @@ def yes_no_line(message: str, history: Sequence[Turn]) -> Line | None:
     yes; to a reply that asked nothing, an offer of more help. None for any other message,
     and after any other question, which the yes or no answers."""
     answer = yes_or_no(message)
-    last = next((t.text for t in reversed(history) if t.role == "assistant"), "")
+    last = last_reply(history)
     if answer is None or not last:
         return None
     if last.endswith(ANYTHING_ELSE):

@@ -66,7 +66,8 @@ class GoldenSet(BaseModel):
 
 @router.get("/v1/qa/queue", response_model=list[QueueEntryPublic], responses=_ERRORS)
 def review_queue(principal: QaLeadDep, runtime: RuntimeDep) -> list[QueueEntryPublic]:
-    """Replies waiting for review (low scores, handoffs, down-ratings, random sample)."""
+    """Replies waiting for review (low scores, handoffs, down-ratings, replies the end user
+    said did not help, random sample)."""
     out = []
     for entry in runtime.review_queue.entries(principal.tenant):
         trace = entry.trace

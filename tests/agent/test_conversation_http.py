@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
+from evaluation.queue import NOT_HELPED
 from tests.agent.test_routing_http import start, trace
 from tests.privacy.identified import wait_scored
 from tests.service.test_demo import demo, say
@@ -147,6 +149,27 @@ def test_a_reply_that_did_not_help_gets_a_sorry_then_a_person(demo: Any) -> None
     assert waiting["text"].startswith(
         "I'm sorry that didn't help. Back to \"Check the status of an order\":"
     ), waiting
+
+
+@pytest.mark.slow
+def test_a_reply_that_did_not_help_enters_the_qa_queue(demo: Any) -> None:
+    """Found in session 47: "That's not what I asked" got the sorry line, but the answer it
+    was said about never reached the QA leads (only a down-rating, a low score, a handoff or
+    the random sample queued a reply). The answer enters the queue with the reason; the
+    agent's own lines in between (the sorry line, "You're welcome") do not."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    answer = say(url, user, conversation, "How much is shipping?")
+    thanks = say(url, user, conversation, "thanks")
+    sorry = say(url, user, conversation, "That's not what I asked")
+    say(url, user, conversation, "that doesn't help")  # a person takes over
+    queue = httpx.get(f"{url}/v1/qa/queue", timeout=30,
+                      headers={"Authorization": f"Bearer {keys['qa-lead']}"})  # fmt: skip
+    assert queue.status_code == 200, queue.text
+    reasons = {item["trace_id"]: item["reasons"] for item in queue.json()}
+    assert NOT_HELPED in reasons.get(answer["trace_id"], []), reasons
+    for line in (thanks, sorry):
+        assert NOT_HELPED not in reasons.get(line["trace_id"], []), (line, reasons)
 
 
 @pytest.mark.slow
