@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from evaluation.queue import VERDICTS
+from evaluation.queue import NOT_HELPED, VERDICTS
 from service.runtime import Runtime
 from service.ui.auth import session_for
 from service.ui.pages import page_access, render
@@ -53,9 +53,12 @@ def trace_page(trace_id: str, request: Request) -> Response:
 
 
 def reason_kind(reason: str) -> str:
-    """The filterable kind of a queue reason ('low groundedness', 'rated down', ...)."""
+    """The filterable kind of a queue reason ('low groundedness', 'rated down', 'did not
+    help', ...)."""
     if match := _SCORE_REASON.match(reason):
         return f"low {match.group(1).replace('_', ' ')}"
+    if reason == NOT_HELPED:
+        return "did not help"
     return reason.split(":", 1)[0].replace(" by the end user", "")
 
 

@@ -286,7 +286,10 @@ def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
     url, keys = demo
     user = keys["end-user"]
     sizes = say(url, user, start(url, keys), "What sizes do your boots come in?")
-    assert sizes["decision"] == "answered" and "size guide" in sizes["text"], sizes
+    assert sizes["decision"] == "answered" and "sizes" in sizes["text"], sizes
+    # which sentences of the help centre's sizes paragraph fall within the composer's margin
+    # differs between CPUs ("Each product page has a size guide." is out of it on AVX-512 VNNI)
+    assert {c["title"] for c in sizes["citations"]} == {"help centre"}, sizes
     for step_line in ("toggle switch", "Possible options", "record an action"):
         assert step_line not in sizes["text"], sizes
     twice = say(url, user, start(url, keys), "I was charged twice for my order")

@@ -2,7 +2,8 @@
 queue (found with the filters), its trace reads as a timeline of steps with the deciding
 rule and the passages beside the answer (those the answerability model read marked with its
 P), and a correction submitted from the review form
-appears in the golden set. Markup in a question stays text on the trace page."""
+appears in the golden set. Markup in a question stays text on the trace page. A reply the
+customer said did not help is found by that reason."""
 
 from __future__ import annotations
 
@@ -20,6 +21,25 @@ from tests.ui.serve import XSS, Console, assert_nothing_ran, send, sign_in
 
 pytestmark = pytest.mark.browser
 CORRECTED = "We accept credit cards, debit cards, PayPal and Northwind gift cards."
+
+
+def test_a_reply_the_customer_says_did_not_help_is_found_by_its_reason(
+    console: Console, new_context: Any
+) -> None:
+    """Session 47: "That's not what I asked" queues the reply it was said about."""
+    customer = sign_in(new_context(), console.url, console.keys["end_user"])
+    send(customer, "How long does shipping take?")
+    expect(customer.locator("li.msg-assistant").last.locator(".bubble")).to_contain_text("days")
+    send(customer, "That's not what I asked")
+    expect(customer.locator("li.msg-assistant").last.locator(".bubble")).to_contain_text(
+        "I'm sorry that didn't help."
+    )
+    qa = sign_in(new_context(), console.url, console.keys["qa_lead"])
+    qa.get_by_label("Reason").select_option("did not help")
+    rows = qa.locator("#queue tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("How long does shipping take?")
+    expect(rows.first).to_contain_text("the end user said it did not help")
 
 
 def test_qa_lead_reviews_a_queued_trace_and_the_correction_joins_the_golden_set(
