@@ -138,7 +138,10 @@ def _phrases(
 
 def yes_or_no(message: str) -> str | None:
     """'yes' or 'no' when the message is only that ("Yes please", "no, not really": the
-    `answer_yes` or `answer_no` list with filler words), else None; both is neither."""
+    `answer_yes` or `answer_no` list with filler words), else None; both is neither, and so
+    is a message with a digit ("no 33489" gives a value)."""
+    if any(c.isdigit() for c in message):
+        return None
     tokens = _TOKEN.findall(plain(message.replace("\u2019", "'")))
     found, more = _phrases(tokens, *_yes_no_lists())
     kinds = {kind for kind, _ in found}

@@ -89,6 +89,19 @@ def test_an_end_user_who_cannot_give_the_email_is_told_how_to_reach_a_person(dem
 
 
 @pytest.mark.slow
+def test_a_bare_no_to_the_order_number_says_how_to_reach_a_person(demo: Any) -> None:
+    """Found in session 47: "no" to "What is your order number?" got "I couldn't find an order
+    number in that (it is the number on your receipt).", as if a number had been mistyped."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    reply = say(url, user, conversation, "no")
+    assert reply["text"].startswith("No problem. If you can't find it, ask for a person"), reply
+    assert reply["text"].endswith("What is your order number? It's the 10-digit number in your "
+                                  "confirmation email."), reply  # fmt: skip
+
+
+@pytest.mark.slow
 def test_asking_why_the_agent_needs_a_value_gets_a_reason_and_the_question_again(
     demo: Any,
 ) -> None:

@@ -219,6 +219,30 @@ def test_an_end_user_who_cannot_give_the_value_is_told_how_to_get_help(
     assert any("cannot give it ('don't remember')" in e["rule"] for e in unable.events)
 
 
+def test_a_bare_no_to_a_value_question_is_taken_as_cannot_give_it(
+    runner: ProcedureRunner, store: Store
+) -> None:
+    """Found in session 47: "no" to "What is your order number?" got "I couldn't find an order
+    number in that", as if it were a mistyped number. A bare no (also "nope", "no, not really")
+    gets the line on how to reach a person; it still counts as an attempt."""
+    outcome = runner.start("order-status", "where is my order")
+    for attempt, no in enumerate(["no", "Nope.", "no, not really"], start=1):
+        outcome = runner.resume(outcome.state, no)
+        if attempt < 3:  # the third attempt hands off
+            assert outcome.decision == "ask" and outcome.state.attempts["ask_order"] == attempt
+            assert outcome.text.startswith(UNABLE_SAY), outcome.text
+            assert any("cannot give it ('no')" in e["rule"] for e in outcome.events)
+    assert outcome.decision == "handoff"
+    typo = runner.start("order-status", "where is my order")
+    assert not runner.resume(typo.state, "no 33489").text.startswith(UNABLE_SAY)
+    asked = runner.start("return-refund", "I want to return the jeans from order 3348917502")
+    method = runner.resume(asked.state, "cminh730@email.com")
+    assert "credit card" in method.text
+    refused = runner.resume(method.state, "no")  # to a choice: its options again
+    assert refused.decision == "ask" and not refused.text.startswith(UNABLE_SAY), refused.text
+    assert "credit card" in refused.text
+
+
 def test_refund_waits_for_approval_and_runs_only_after_it(
     runner: ProcedureRunner, store: Store
 ) -> None:

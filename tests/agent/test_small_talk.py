@@ -144,6 +144,7 @@ def test_the_conversation_searched_with_leaves_small_talk_out_and_starts_after_a
         ("yes no", None),  # both is neither
         ("yes, where is my order?", None),
         ("no thanks", None),  # a goodbye (small talk), not a bare no
+        ("no 33489", None),  # a value
         ("ok", None),
         ("", None),
     ],
