@@ -38,7 +38,8 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    line saying sorry and asking for the question another way; said again right after that
    line, or by an upset end user, they hand off;
    yes_no: so does a bare yes or no (agent.understand.small_talk.yes_no_line) to "Is there
-   anything else I can help you with?" (no says goodbye, yes asks what) or after a reply
+   anything else I can help you with?" (no says goodbye, yes asks what), to a clarifying
+   question that named options (no: that is all there is; yes: which one) or after a reply
    that asked nothing (an acknowledgement); after any other question it is that question's
    answer, and goes on by the rules below;
    again: after a procedure finished with a reply, a question about the case it answered

@@ -29,7 +29,9 @@ nothing was found and asks the end user to put it another way (or ask for a pers
 The end user's answer to it (`chosen`) picks an option by its words ("Shipping costs",
 "shipping") or its place ("the second one", "2", "the last"); the question asked about, with
 the option's words, is then what is searched for. Before, "Shipping costs" was searched with
-the clarifying question, which names every option, and was handed off.
+the clarifying question, which names every option, and was handed off. A bare "no" to it
+turns every option down and "yes" picks none (`yes_or_no_to`): each gets a line of its own
+(agent.understand.small_talk.yes_no_line), not a search that answered with an option.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ ASK_MORE = f"{OPENING} Could you tell me a little more about what you need?"
 NOTHING_FOUND = (
     "I couldn't find anything about that in what I have been given. Could you put it "
     "another way? You can also ask for a member of our team."
+)
+NONE_OF_THEM = (
+    "I'm sorry, that is all I found about it. Could you put your question another way? You "
+    "can also ask for a member of our team."
 )
 _DO_YOU_MEAN = f"{OPENING} Do you mean "
 _QUOTED = re.compile(r'"([^"]*)"')
@@ -113,10 +119,9 @@ def chosen(history: tuple[Turn, ...], message: str) -> Choice | None:
     no options, or the message picks none of them or more than one."""
     if len(history) < 2 or history[-1].role != "assistant" or history[-2].role != "user":
         return None
-    asked = history[-1].text
-    if not (asked.startswith(_DO_YOU_MEAN) and asked.endswith("?")):
+    options = options_named(history[-1].text)
+    if not options:
         return None
-    options = _QUOTED.findall(asked[len(_DO_YOU_MEAN) :])
     words = [w for w in _WORD.findall(message.lower()) if w not in _AROUND_A_PLACE]
     if len(words) == 1 and words[0] in _PLACES:
         at = _PLACES[words[0]]
@@ -127,6 +132,26 @@ def chosen(history: tuple[Turn, ...], message: str) -> Choice | None:
     exact = [option for option in picked if terms[option] == said]
     picked = exact if len(exact) == 1 else picked  # "returns": "Returns", not "... Returned"
     return Choice(picked[0], history[-2].text) if len(picked) == 1 else None
+
+
+def options_named(asked: str) -> list[str]:
+    """The options a clarifying question named (`naming`), as quoted; [] for any other
+    reply."""
+    if not (asked.startswith(_DO_YOU_MEAN) and asked.endswith("?")):
+        return []
+    return _QUOTED.findall(asked[len(_DO_YOU_MEAN) :])
+
+
+def yes_or_no_to(asked: str, answer: str) -> str | None:
+    """The agent's line when a bare yes or no answers a clarifying question that named
+    several options: "no" turns them all down, so that is all there is (and how to reach a
+    person); "yes" names none, so which one. None for any other reply asked."""
+    options = options_named(asked)
+    if len(options) < 2:
+        return None
+    if answer == "no":
+        return NONE_OF_THEM
+    return f"Which one do you mean: {asked[len(_DO_YOU_MEAN) :]}"
 
 
 def _key(topic: str) -> str:

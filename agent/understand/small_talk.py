@@ -38,6 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
+from agent.answer.clarify import yes_or_no_to
 from agent.understand.records import Prediction
 from agent.understand.request import read_request
 from agent.understand.word_lists import lower_case_lists, plain
@@ -161,8 +162,9 @@ class Line(NamedTuple):
 def yes_no_line(message: str, history: Sequence[Turn]) -> Line | None:
     """The agent's line for a bare yes or no (`yes_or_no`; agent/route.py rule yes_no): to
     "Is there anything else I can help you with?", a goodbye for no and a question what for
-    yes; to a reply that asked nothing, an offer of more help. None for any other message,
-    and after any other question, which the yes or no answers."""
+    yes; to a clarifying question that named options ("Do you mean ...?"), the line of
+    `agent.answer.clarify.yes_or_no_to`; to a reply that asked nothing, an offer of more help.
+    None for any other message, and after any other question, which the yes or no answers."""
     answer = yes_or_no(message)
     last = last_reply(history)
     if answer is None or not last:
@@ -170,6 +172,9 @@ def yes_no_line(message: str, history: Sequence[Turn]) -> Line | None:
     if last.endswith(ANYTHING_ELSE):
         text = GOODBYE if answer == "no" else WHAT_ELSE
         return Line(text, f"'{answer}' to '{ANYTHING_ELSE}': a line of its own")
+    if (line := yes_or_no_to(last, answer)) is not None:
+        why = "turns every option down" if answer == "no" else "picks none of them"
+        return Line(line, f"'{answer}' to a clarifying question that named options {why}")
     if "?" not in last:
         return Line(
             ANYTHING_ELSE, f"'{answer}' after a reply that asked nothing: an acknowledgement"

@@ -272,6 +272,31 @@ def test_the_answer_to_a_clarifying_question_is_searched_with_the_question_asked
 
 
 @pytest.mark.slow
+def test_a_yes_or_no_to_a_clarifying_question_is_not_taken_for_an_option(demo: Any) -> None:
+    """Found in session 47: "no" to 'Do you mean "Shipping costs", "Premium subscription" or
+    ...?' was searched with the question and answered with one of the options it had just
+    turned down; "yes" was answered the same way, though it names none. Now "no" is told
+    that is all there is (and how to reach a person), "yes" is asked which one, and an
+    option picked after that is answered."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    options = '"Shipping costs", "Premium subscription" or "Missing or damaged items"'
+    assert say(url, user, conversation, "How much does it cost?")["text"].endswith(options + "?")
+    which = say(url, user, conversation, "yes")
+    assert which["text"] == f"Which one do you mean: {options}?" and not which["citations"]
+    picked = say(url, user, conversation, "the second one")
+    assert "The premium subscription costs $99 a year." in picked["text"], picked
+    conversation = start(url, keys)
+    say(url, user, conversation, "How much does it cost?")
+    none = say(url, user, conversation, "no")
+    assert none["text"] == (
+        "I'm sorry, that is all I found about it. Could you put your question another way? "
+        "You can also ask for a member of our team."
+    ), none
+    assert none["decision"] == "answered" and not none["citations"], none
+
+
+@pytest.mark.slow
 def test_a_guidelines_step_is_never_the_answer(demo: Any) -> None:
     """Found in session 34. "What sizes do your boots come in?" quoted a step of the product
     guideline ("Decide which article of clothing the customer is asking about: Possible

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.answer.clarify import NONE_OF_THEM, OPENING
 from agent.understand.small_talk import (
     ANYTHING_ELSE,
     GOODBYE,
@@ -169,6 +170,13 @@ def test_a_yes_or_no_gets_a_line_only_where_it_answers_no_question() -> None:
     assert getattr(yes_no_line("no", (asked, answer)), "text", None) == ANYTHING_ELSE
     clarify = Turn("assistant", 'Do you mean "Delivery times"?')
     assert yes_no_line("yes", (asked, clarify)) is None  # it answers that question
+    which = Turn("assistant", f'{OPENING} Do you mean "Shipping costs" or "Delivery times"?')
+    assert getattr(yes_no_line("yes", (asked, which)), "text", None) == (
+        'Which one do you mean: "Shipping costs" or "Delivery times"?'
+    )
+    assert getattr(yes_no_line("no", (asked, which)), "text", None) == NONE_OF_THEM
+    one = Turn("assistant", f'{OPENING} Do you mean "Shipping costs"?')  # no choice to make
+    assert yes_no_line("yes", (asked, one)) is None
     confirm = Turn("assistant", "Shall I send the reset link to c@example.com?")
     assert yes_no_line("no", (asked, confirm)) is None
     assert yes_no_line("no", ()) is None  # nothing was said before
@@ -184,6 +192,9 @@ def test_the_conversation_searched_with_leaves_a_yes_or_no_line_out_and_ends_at_
     yes = Turn("user", "yes")
     times = Turn("assistant", "Standard shipping takes 3 to 5 working days.")
     assert conversation_so_far((asked, clarify, yes, times)) == (asked, clarify, yes, times)
+    which = Turn("assistant", f'{OPENING} Do you mean "Shipping costs" or "Delivery times"?')
+    asked_which = [yes, Turn("assistant", 'Which one do you mean: "Shipping costs" or ...?')]
+    assert conversation_so_far((asked, which, *asked_which)) == (asked, which)
     offer = [Turn("user", "thanks"), Turn("assistant", f"You're welcome. {ANYTHING_ELSE}")]
     goodbye = [Turn("user", "no"), Turn("assistant", GOODBYE)]
     later = Turn("user", "Do you ship to Canada?")
