@@ -29,6 +29,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question about the case the procedure handles (it points back, "When will it arrive?",
    and its intent is the procedure's own) that the knowledge does not answer gets a line
    saying the procedure is finding it out, not a question back (`Route.procedures_own`);
+   any other question with no word to search for on its own ("How?", "What is it?"; an
+   interrupting question is searched alone) is the procedure's (it found nothing, and
+   ended the procedure);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
 4. small_talk: a message that is only a greeting, thanks, an acknowledgement, a goodbye, a
    question about the agent ("What can you do?") or no words at all gets a line of its own,
@@ -63,11 +66,11 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from agent.answer.reading import content_terms
 from agent.config import AgentConfig
-from agent.procedures.language import render
+from agent.procedures.interrupted import Saved, resume_line, stopped_line
 from agent.procedures.model import Procedure
 from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
@@ -151,6 +154,13 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
                 f"'{intent.label}' ({intent.confidence:.2f}) is the procedure's own"
             )
             route = replace(route, procedures_own=intent.label, reason=reason)
+        elif route.rule == "question" and signal.question and not content_terms(ctx.message):
+            reason = (
+                f"procedure '{running.procedure_id}' waits; the message is a question with no "
+                "word to search for on its own ('How?', 'What is it?'): the procedure's to "
+                "judge, its hint says what it asks for"
+            )
+            route = Route("procedure", "slot", "slot", reason, signal, running=running)
         return route
     if (unhelped := _not_helped_again(ctx)) is not None:
         return Route("handoff", "handoff", "not_helped", unhelped, signal)
@@ -340,42 +350,6 @@ def _kind(signal: RequestSignal) -> str:
 
 def _words(signal: RequestSignal) -> str:
     return ", ".join(signal.evidence) or "no marker words"
-
-
-class Saved(NamedTuple):
-    """The procedure saved with the conversation, read once a turn: `running` is one that
-    runs or waits for a value, `done` one that finished with a reply still remembered (rule
-    again); at most one of them is set."""
-
-    running: ProcedureState | None
-    done: ProcedureState | None
-
-
-def saved_procedure(procedure_state: str | None) -> Saved:
-    """`Saved` from the conversation's stored procedure state (JSON or None)."""
-    state = ProcedureState.from_json(procedure_state) if procedure_state else None
-    if state is not None and state.status in ("running", "waiting_input"):
-        return Saved(state, None)
-    if state is not None and state.status == "done" and state.said:
-        return Saved(None, state)
-    return Saved(None, None)
-
-
-def title(runner: ProcedureRunner, state: ProcedureState) -> str:
-    return runner.procedures.get(state.procedure_id).title
-
-
-def stopped_line(runner: ProcedureRunner, state: ProcedureState) -> str:
-    """The line that tells the end user a procedure was closed."""
-    return f'I\'ve stopped "{title(runner, state)}".'
-
-
-def resume_line(runner: ProcedureRunner, state: ProcedureState) -> str:
-    """The waiting procedure's question again, after an answered interruption."""
-    step = runner.procedures.get(state.procedure_id).step(state.step_id or "")
-    assert step.ask is not None  # only waiting ask steps are interrupted
-    scope = {**runner.variables, **state.slots, **state.results}
-    return f'Back to "{title(runner, state)}": {render(step.ask.prompt, scope)}'
 
 
 def after_interruption(reply: Reply, route: Route, runner: ProcedureRunner) -> Reply:

@@ -44,6 +44,7 @@ from agent.decide import (
     skip_answer_steps,
 )
 from agent.llm.chat import ChatModel
+from agent.procedures.interrupted import saved_procedure, stopped_line
 from agent.procedures.runner import ProcedureState, StepOutcome
 from agent.reasons import answer_rule, injection_rule, no_answer_reason
 from agent.replies import (
@@ -54,14 +55,7 @@ from agent.replies import (
     TenantAgent,
     TurnContext,
 )
-from agent.route import (
-    Route,
-    after_interruption,
-    choose_route,
-    saved_procedure,
-    small_talk_line,
-    stopped_line,
-)
+from agent.route import Route, after_interruption, choose_route, small_talk_line
 from agent.trace import Decision, Trace, TraceStore
 from agent.understand.detect import detect_all
 from agent.understand.records import Understanding

@@ -36,8 +36,7 @@ from agent.procedures.model import (
     StepOutcome,
 )
 from agent.procedures.trace_masking import EventMasker
-from agent.understand.request import read_request
-from agent.understand.small_talk import yes_or_no
+from agent.understand.small_talk import cannot_give
 
 __all__ = [
     "UNABLE_SAY",
@@ -58,17 +57,6 @@ APPROVAL_SAY += "I'll continue as soon as they have."
 UNABLE_SAY = (
     "No problem. If you can't find it, ask for a person and a member of our team will help."
 )
-
-
-def _cannot_give(message: str, kind: str) -> str:
-    """The phrase that says the end user cannot give the value asked for ("I don't remember",
-    the `unable` list), or 'no' for a bare no ("nope", "no, not really") to a value that is
-    looked up (an order number, an email address, a PIN; not a `choice`, whose options the
-    hint lists again): it is no mistyped value. "" otherwise."""
-    unable = read_request(message).unable
-    if unable or kind == "choice":
-        return unable
-    return "no" if yes_or_no(message) == "no" else ""
 
 
 @dataclass
@@ -299,7 +287,7 @@ class ProcedureRunner:
             self._handoff(turn, step, reason, None)
             return False
         rule = f"ask {step.id}: invalid {ask.check.kind} ({tries} of {limit}) -> ask again"
-        scope, unable = self._scope(state), _cannot_give(message, ask.check.kind)
+        scope, unable = self._scope(state), cannot_give(message, ask.check.kind == "choice")
         rule += (
             f"; the end user cannot give it ('{unable}'): how to reach a person" if unable else ""
         )

@@ -154,6 +154,17 @@ def last_reply(history: Sequence[Turn]) -> str:
     return next((t.text for t in reversed(history) if t.role == "assistant"), "")
 
 
+def cannot_give(message: str, choice: bool) -> str:
+    """The phrase that says the end user cannot give the value a procedure asks for ("I
+    don't remember", the request words' `unable` list), or 'no' for a bare no ("nope", "no,
+    not really") to a value that is looked up (an order number, an email address, a PIN;
+    not a `choice`, whose options the hint lists again): it is no mistyped value. "" else."""
+    unable = read_request(message).unable
+    if unable or choice:
+        return unable
+    return "no" if yes_or_no(message) == "no" else ""
+
+
 class Line(NamedTuple):
     text: str
     reason: str  # for the trace

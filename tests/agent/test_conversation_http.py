@@ -2,11 +2,13 @@
 small talk and questions about the agent get lines of their own, a goodbye ends what the
 next question is searched with, a bare yes or no that answers no question gets a line of
 its own, and so does a word that the last reply did not help, a person after it is said
-again (session 46), a question in another language than the knowledge is asked
-for in the knowledge's language, an upset end user the knowledge cannot answer gets a
-person, and an answer to a clarifying question picks one of its options (found in session
-33); the agent's guidelines are not quoted for their steps' fragments (session 34). Each was
-found by using the demo as a new user, and failed before its change."""
+again (session 46; the reply it was said about enters the QA queue, and a yes or no to a
+clarifying question that named options gets a line, session 47), a question in another
+language than the knowledge is asked for in the knowledge's language, an upset end user the
+knowledge cannot answer gets a person, and an answer to a clarifying question picks one of
+its options (found in session 33); the agent's guidelines are not quoted for their steps'
+fragments (session 34). Each was found by using the demo as a new user, and failed before
+its change."""
 
 from __future__ import annotations
 

@@ -143,6 +143,27 @@ def test_a_question_while_a_procedure_waits_is_searched_on_its_own(demo: Any) ->
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("question", ["How?", "What is it?", "Where?"])
+def test_a_question_with_nothing_to_search_for_stays_with_the_waiting_procedure(
+    demo: Any, question: str
+) -> None:
+    """Found in session 47: "How?" after "I can help with that. What is the 10-digit order
+    number of the item?" was searched on its own, as an interrupting question is, found
+    nothing fit to quote, and stopped the return and handed off. A question with no word to
+    search for is the procedure's to judge: its hint says where the number is, the question
+    comes again, and the return goes on."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    asked = say(url, user, conversation, "Can I exchange my jeans for a different size?")
+    assert "order number" in asked["text"], asked
+    reply = say(url, user, conversation, question)
+    assert reply["decision"] == "clarify", reply
+    assert reply["text"].endswith("What is the 10-digit order number of the item?"), reply
+    assert trace(url, keys, reply)["steps"][1]["outputs"]["routed"] == "slot"
+    assert "email" in say(url, user, conversation, "3348917502")["text"]
+
+
+@pytest.mark.slow
 def test_a_new_subject_in_a_conversation_is_searched_on_its_own(demo: Any) -> None:
     """A question that names its own subject is searched without the earlier turns, and a
     follow-up that points back keeps them (agent/understand/subject.py). Before, after three
