@@ -63,6 +63,8 @@ from knowledge.query import Turn
         ("That's not what I asked", "not_helped"),
         ("No, that doesn't help", "not_helped"),
         ("ok, not helpful", "not_helped"),  # not an acknowledgement
+        ("hmm, that's not what I asked", "not_helped"),  # a hesitation is filler
+        ("um thanks", "thanks"),
         ("that doesn't help, bye", "goodbye"),
     ],
 )
@@ -86,6 +88,7 @@ def test_small_talk_is_recognised_by_kind(message: str, kind: str) -> None:
         "Are you open on Sundays?",
         "Is this a scam?",
         "is it",  # filler words only
+        "hmm",
         "2",  # may pick an option the agent named
         "Hallo, ich habe eine Frage",  # a question in German: the language line answers it
         "\u8fd0\u8d39\u591a\u5c11",  # not English: the knowledge route says so
