@@ -51,6 +51,9 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    not upset) gets that reply again, "As I said: ..."; the procedure is
    remembered while such questions go on (agent/turn.py), and forgotten after any other
    message;
+   case: after a procedure finished with a reply, a message that points back at its case
+   ("Can I return it?") or asks to act, with another procedure's confident intent, starts
+   that procedure with the values the finished one was given (the order number, the email);
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ...", or a value the procedure asks for: "Where is order 7916676427?"); those
@@ -109,6 +112,7 @@ class Route:
     interrupted: ProcedureState | None = None
     procedures_own: str = ""  # a question with the interrupted procedure's intent: that intent
     said: str = ""  # rule again: the finished procedure's reply, said again; yes_no: the line
+    after: ProcedureState | None = None  # rule case: the finished procedure whose values it takes
 
     def outputs(self) -> dict[str, object]:
         route = "procedure" if self.kind == "close" else self.kind
@@ -179,6 +183,17 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
             f"({intent.confidence:.2f}) is the procedure's own: its answer again"
         )
         return Route("small_talk", "again", "again", reason, signal, said=done.said)
+    if (  # acts on the case a finished procedure answered: it points back, or asks to act
+        done is not None and target and target != done.procedure_id and confident
+        and not cannot and (starts or signal.pointing)
+    ):  # fmt: skip
+        reason = procedure_reason(intent, config.thresholds.intent, target)
+        reason += (
+            f"; procedure '{done.procedure_id}' answered before and the message acts on its "
+            f"case ({_words(signal) if starts else repr(signal.pointing)}): '{target}' starts "
+            "with the values given to it"
+        )
+        return Route("procedure", f"procedure:{target}", "case", reason, signal, after=done)
     if starts and target:
         reason = procedure_reason(intent, config.thresholds.intent, target)
         words = _words(signal) if signal.evidence or not named else f"it names {', '.join(named)}"

@@ -173,12 +173,14 @@ class Agent:
             text, state = small_talk_line(ctx, route), ctx.state.procedure_state
             reply = finish(ctx, text, "answered", 1.0, [], state, rule=route.reason)
         elif route.kind == "procedure":
-            reply = self._procedure(ctx, route.running)
+            reply = self._procedure(ctx, route.running, route.after)
         else:
             reply = self._knowledge(ctx, route.interrupted is not None, route.procedures_own)
         return reply if runner is None else after_interruption(reply, route, runner)
 
-    def _procedure(self, ctx: TurnContext, running: ProcedureState | None) -> Reply:
+    def _procedure(
+        self, ctx: TurnContext, running: ProcedureState | None, after: ProcedureState | None
+    ) -> Reply:
         runner, trace, understanding = ctx.agent.procedures, ctx.trace, ctx.understanding
         assert runner is not None  # routed here only when the tenant has procedures
         with trace.timed("retrieve") as step:
@@ -186,7 +188,7 @@ class Agent:
                 outcome: StepOutcome = runner.resume(running, ctx.message)
             else:
                 procedure_id = ctx.agent.procedure_intents[understanding.intent.label]
-                outcome = runner.start(procedure_id, ctx.message)
+                outcome = runner.start(procedure_id, ctx.message, after)
             step.reason = f"procedure '{outcome.state.procedure_id}' steps ran"
             step.outputs = {"events": outcome.events, "status": outcome.state.status}
         trace.skip("compose", "the procedure's own templated text is the reply")

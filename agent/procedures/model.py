@@ -306,6 +306,15 @@ class Procedure(_Strict):
         state.slots.update(found)
         return list(found)
 
+    def carry(self, state: ProcedureState, values: dict[str, Any]) -> list[str]:
+        """Fill still-unknown slots that read their value from any message (`values_in`) with
+        the `values` of the same slots another procedure of the conversation was given; the
+        slots filled."""
+        readable = {slot for slot, ask in self.slots().items() if ask.prefills()}
+        found = {s: v for s, v in values.items() if s in readable and s not in state.slots}
+        state.slots.update(found)
+        return list(found)
+
     def examples_by_intent(self) -> dict[str, list[str]]:
         if isinstance(self.examples, dict):
             return {intent: list(self.examples.get(intent, [])) for intent in self.intents}

@@ -128,22 +128,20 @@ class ProcedureRunner:
 
     # -- the three entry points -------------------------------------------------------
 
-    def start(self, procedure_id: str, message: str) -> StepOutcome:
+    def start(
+        self, procedure_id: str, message: str, after: ProcedureState | None = None
+    ) -> StepOutcome:
+        """Run a procedure from its first step; `after`: one that finished in the conversation
+        just before, whose values for the same slots it takes (`Procedure.carry`)."""
         procedure = self.procedures.get(procedure_id)
         state = ProcedureState(procedure_id=procedure.id, step_id=procedure.steps[0].id)
-        turn = _Turn(procedure, state)
-        started = time.perf_counter()
+        turn, started = _Turn(procedure, state), time.perf_counter()
         filled = procedure.prefill(state, message)
-        turn.event(
-            "start",
-            "start",
-            "ok",
-            f"start {procedure.id}: filled {', '.join(filled)} from the first message"
-            if filled
-            else f"start {procedure.id}: nothing to fill from the first message",
-            started,
-            outputs={"slots": dict(state.slots)},
-        )
+        rule = f"start {procedure.id}: filled {', '.join(filled)} from the first message"
+        rule = rule if filled else f"start {procedure.id}: nothing to fill from the first message"
+        if after is not None and (carried := procedure.carry(state, after.slots)):
+            rule += f"; filled {', '.join(carried)} from procedure '{after.procedure_id}'"
+        turn.event("start", "start", "ok", rule, started, outputs={"slots": dict(state.slots)})
         return self._advance(turn)
 
     def resume(self, state: ProcedureState, message: str) -> StepOutcome:

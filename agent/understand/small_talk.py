@@ -20,9 +20,11 @@ for the question another way (NOT_HELPED), and said again right after, a person
 (agent/route.py). Bare "yes" and "no" are not small talk: they answer a question the
 agent asked. Searched with the conversation, "no" after an answer about shipping quoted
 three more shipping prices at confidence 0.96; to "Is there anything else I can help you
-with?" (ANYTHING_ELSE) and to a reply that asked nothing they get a line of their own
-(`yes_no_line`). A message without words ("?", an emoji) is `NOTHING`: the agent asks what
-the end user needs.
+with?" (ANYTHING_ELSE), to a clarifying question that named options ("Do you mean ...?")
+and to a reply that asked nothing they get a line of their own (`yes_no_line`); to a
+procedure's question for a value (an order number), a bare no says the end user cannot give
+it (`cannot_give`). A message without words ("?", an emoji) is `NOTHING`: the agent asks
+what the end user needs.
 
 The conversation a question is searched with (`conversation_so_far`) leaves small talk out,
 and starts after the last goodbye (the agent's too), also one after a stop phrase ("Forget

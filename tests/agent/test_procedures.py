@@ -243,6 +243,22 @@ def test_a_bare_no_to_a_value_question_is_taken_as_cannot_give_it(
     assert "credit card" in refused.text
 
 
+def test_a_procedure_started_after_another_takes_its_values_for_the_same_slots(
+    runner: ProcedureRunner, store: Store
+) -> None:
+    """Session 47: "Can I return it?" after the order lookup starts the return with the order
+    number and email the lookup was given; a value in the message itself comes first."""
+    looked_up = runner.start("order-status", "status of order 3348917502")
+    looked_up = runner.resume(looked_up.state, "cminh730@email.com")
+    assert looked_up.state.status == "done"
+    returning = runner.start("return-refund", "Can I return it?", after=looked_up.state)
+    assert returning.decision == "ask" and "refunded" in returning.text, returning.text
+    assert "filled order_id, email from procedure 'order-status'" in returning.events[0]["rule"]
+    other = runner.start("return-refund", "return order 1234567890", after=looked_up.state)
+    assert other.state.slots["order_id"] == "1234567890"  # named in the message
+    assert "order number" in runner.start("return-refund", "Can I return it?").text  # alone
+
+
 def test_refund_waits_for_approval_and_runs_only_after_it(
     runner: ProcedureRunner, store: Store
 ) -> None:

@@ -164,6 +164,31 @@ def test_a_question_with_nothing_to_search_for_stays_with_the_waiting_procedure(
 
 
 @pytest.mark.slow
+def test_asking_to_act_on_the_case_a_procedure_just_answered_starts_with_its_values(
+    demo: Any,
+) -> None:
+    """Found in session 47: "Can I return it?" right after the order lookup told the end user
+    their jeans were delivered was taken as a general question (no own-case words), searched
+    with the lookup's turns, and asked back ("Could you tell me a little more ..."). It
+    points back at the order just looked up, and its intent has a procedure: that procedure
+    starts, with the order number and email the end user gave the lookup."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "What's the status of order 3348917502?")
+    assert "delivered" in say(url, user, conversation, "cminh730@email.com")["text"]
+    reply = say(url, user, conversation, "Can I return it?")
+    assert "can be returned" in reply["text"] and "refunded" in reply["text"], reply
+    steps = {s["name"]: s for s in trace(url, keys, reply)["steps"]}
+    route = steps["route"]["outputs"]
+    assert (route["routed"], route["rule"]) == ("procedure:return-refund", "case"), route
+    started = steps["retrieve"]["outputs"]["events"][0]
+    assert "order_id, email from procedure 'order-status'" in started["rule"], started
+    # without such a procedure before, the same words are a general question, as before
+    general = say(url, user, start(url, keys), "Can I return it?")
+    assert "refunded" not in general["text"], general
+
+
+@pytest.mark.slow
 def test_a_new_subject_in_a_conversation_is_searched_on_its_own(demo: Any) -> None:
     """A question that names its own subject is searched without the earlier turns, and a
     follow-up that points back keeps them (agent/understand/subject.py). Before, after three
