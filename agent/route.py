@@ -52,8 +52,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    remembered while such questions go on (agent/turn.py), and forgotten after any other
    message;
    case: after a procedure finished with a reply, a message that points back at its case
-   ("Can I return it?") or asks to act, with another procedure's confident intent, starts
-   that procedure with the values the finished one was given (the order number, the email);
+   ("Can I return it?") or asks to act, with the confident intent of another procedure on
+   the same case (`Procedure.same_case`: it asks for the slot the finished one asked for
+   first, the order number), starts that procedure with the values the finished one was
+   given for the same slots (the order number, the email);
 5. request: an intent with a procedure starts it when the intent is confident and the message
    asks to act on the user's own case (agent.understand.request: "my order", "I forgot",
    "please ...", or a value the procedure asks for: "Where is order 7916676427?"); those
@@ -184,14 +186,15 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
         )
         return Route("small_talk", "again", "again", reason, signal, said=done.said)
     if (  # acts on the case a finished procedure answered: it points back, or asks to act
-        done is not None and target and target != done.procedure_id and confident
-        and not cannot and (starts or signal.pointing)
+        done is not None and procedure is not None and runner is not None and confident
+        and target != done.procedure_id and not cannot and (starts or signal.pointing)
+        and procedure.same_case(runner.procedures.get(done.procedure_id))
     ):  # fmt: skip
-        reason = procedure_reason(intent, config.thresholds.intent, target)
+        reason = procedure_reason(intent, config.thresholds.intent, procedure.id)
         reason += (
             f"; procedure '{done.procedure_id}' answered before and the message acts on its "
             f"case ({_words(signal) if starts else repr(signal.pointing)}): '{target}' starts "
-            "with the values given to it"
+            "with the values given to it for the same slots"
         )
         return Route("procedure", f"procedure:{target}", "case", reason, signal, after=done)
     if starts and target:

@@ -306,6 +306,13 @@ class Procedure(_Strict):
         state.slots.update(found)
         return list(found)
 
+    def same_case(self, other: Procedure) -> bool:
+        """Whether this procedure asks for the slot `other` asks for first, the one that names
+        its case (an order number; an account's email): "Can I return it?" after the order
+        lookup is about the same order, a password reset after it is about no order."""
+        first = next(iter(other.slots()), None)
+        return first is not None and first in self.slots()
+
     def carry(self, state: ProcedureState, values: dict[str, Any]) -> list[str]:
         """Fill still-unknown slots that read their value from any message (`values_in`) with
         the `values` of the same slots another procedure of the conversation was given; the

@@ -132,7 +132,8 @@ class ProcedureRunner:
         self, procedure_id: str, message: str, after: ProcedureState | None = None
     ) -> StepOutcome:
         """Run a procedure from its first step; `after`: one that finished in the conversation
-        just before, whose values for the same slots it takes (`Procedure.carry`)."""
+        just before on the same case (`Procedure.same_case`), whose values for the same slots
+        it takes (`Procedure.carry`)."""
         procedure = self.procedures.get(procedure_id)
         state = ProcedureState(procedure_id=procedure.id, step_id=procedure.steps[0].id)
         turn, started = _Turn(procedure, state), time.perf_counter()

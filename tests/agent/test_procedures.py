@@ -257,6 +257,10 @@ def test_a_procedure_started_after_another_takes_its_values_for_the_same_slots(
     other = runner.start("return-refund", "return order 1234567890", after=looked_up.state)
     assert other.state.slots["order_id"] == "1234567890"  # named in the message
     assert "order number" in runner.start("return-refund", "Can I return it?").text  # alone
+    procedures = runner.procedures
+    assert procedures.get("return-refund").same_case(procedures.get("order-status"))
+    assert not procedures.get("reset-password").same_case(procedures.get("order-status"))
+    assert not procedures.get("subscription-status").same_case(procedures.get("order-status"))
 
 
 def test_refund_waits_for_approval_and_runs_only_after_it(

@@ -186,6 +186,12 @@ def test_asking_to_act_on_the_case_a_procedure_just_answered_starts_with_its_val
     # without such a procedure before, the same words are a general question, as before
     general = say(url, user, start(url, keys), "Can I return it?")
     assert "refunded" not in general["text"], general
+    # a procedure about another case (the account, not the order) asks for its own values
+    conversation = start(url, keys)
+    say(url, user, conversation, "What's the status of order 3348917502?")
+    say(url, user, conversation, "cminh730@email.com")
+    account = say(url, user, conversation, "Is my subscription active?")
+    assert account["text"] == "What is the email address on your account?", account
 
 
 @pytest.mark.slow
