@@ -302,9 +302,7 @@ class Procedure(_Strict):
 
     def prefill(self, state: ProcedureState, message: str) -> list[str]:
         """Fill still-unknown slots from `values_in(message)`; the slots filled."""
-        found = {s: v for s, v in self.values_in(message).items() if s not in state.slots}
-        state.slots.update(found)
-        return list(found)
+        return self.carry(state, self.values_in(message))
 
     def same_case(self, other: Procedure) -> bool:
         """Whether this procedure asks for the slot `other` asks for first, the one that names
@@ -315,8 +313,8 @@ class Procedure(_Strict):
 
     def carry(self, state: ProcedureState, values: dict[str, Any]) -> list[str]:
         """Fill still-unknown slots that read their value from any message (`values_in`) with
-        the `values` of the same slots another procedure of the conversation was given; the
-        slots filled."""
+        `values` for them: a message's (`prefill`), or those another procedure of the
+        conversation was given; the slots filled."""
         readable = {slot for slot, ask in self.slots().items() if ask.prefills()}
         found = {s: v for s, v in values.items() if s in readable and s not in state.slots}
         state.slots.update(found)
