@@ -10,7 +10,7 @@ PORT ?= 8000
 # pytest-xdist workers for `make test`: one per core of the 2-core CI machine
 TEST_WORKERS ?= 2
 
-.PHONY: help install run test test-fast lint typecheck bench eval lock clean
+.PHONY: help install browser run test test-fast lint typecheck bench eval lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,13 +27,18 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## create .venv and install the locked dependencies and clearline
 
+browser: ## Debian's Chromium for the browser tests (tests/ui), installed when missing
+	@test -x /usr/bin/chromium || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "error: the browser tests (tests/ui) need Debian's chromium at /usr/bin/chromium: run 'sudo apt-get install -y chromium', then make test again" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 run: install ## ingest the sample knowledge base for tenant 'demo' and serve on $(HOST):$(PORT)
 	$(BIN)/clearline demo --host $(HOST) --port $(PORT)
 
-test: install ## run the whole test suite (what CI runs) in TEST_WORKERS (2) processes
+test: install browser ## run the whole test suite (what CI runs) in TEST_WORKERS (2) processes
 	$(BIN)/python -m pytest -q --durations=30 -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: install ## the suite without the slow tier
+test-fast: install browser ## the suite without the slow tier
 	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 lint: install ## ruff
