@@ -7,7 +7,8 @@ added to the reason when the queue is read (`QueueEntry.reasons`), while the rep
 rated down. So a comment the end user changes or removes, or that is redacted or erased, is
 changed or gone in the queue too. A reply the end user says did not help ("That's not what
 I asked") is queued with the reason `the end user said it did not help`, their words again
-not copied (`ReviewQueue.on_reply`).
+not copied (`ReviewQueue.on_reply`): when the queue is read, the reason shows the message
+they said it in, as the conversation holds it then (redacted or erased with it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,10 +55,18 @@ def _stored(reason: str) -> str:
     return RATED_DOWN if reason.startswith(f"{RATED_DOWN}: ") else reason
 
 
-def _shown(stored: Sequence[str], comment: str | None) -> list[str]:
+def _shown(stored: Sequence[str], comment: str | None, complaint: str | None) -> list[str]:
+    said = {RATED_DOWN: comment, NOT_HELPED: complaint}
     reasons = [_stored(str(r)) for r in stored]
-    shown = [f"{r}: {comment}" if r == RATED_DOWN and comment else r for r in reasons]
+    shown = [f"{r}: {said[r]}" if said.get(r) else r for r in reasons]
     return list(dict.fromkeys(shown))
+
+
+def _complains(trace: Trace) -> bool:
+    """The end user says the agent's last reply did not help (small talk `not_helped`)."""
+    understood = trace.ran("understand")
+    said = understood.outputs.get("small_talk", {}) if understood else {}
+    return isinstance(said, dict) and said.get("label") == "not_helped"
 
 
 @tenant_regions
@@ -94,9 +104,7 @@ class ReviewQueue:
         asked": small talk of kind `not_helped`) puts that reply in the queue: the last one
         before theirs that is not a line of the agent's own (small talk routes, such as the
         sorry line or "You're welcome"). Their words are not copied into the reason."""
-        understood = trace.ran("understand")
-        said = understood.outputs.get("small_talk", {}) if understood else {}
-        if said.get("label") != "not_helped" or trace.conversation_id is None:
+        if not _complains(trace) or trace.conversation_id is None:
             return
         complained = self._reply_before(trace.tenant, trace.conversation_id, trace.trace_id)
         if complained is not None:
@@ -150,15 +158,47 @@ class ReviewQueue:
                     )
                 )
             }
+            complaints = {
+                item.trace_id: self._complaint(session, traces[item.trace_id])
+                for item in items
+                if item.trace_id in traces and NOT_HELPED in json.loads(item.reasons)
+            }
         return [
             QueueEntry(
                 item,
                 Trace.model_validate_json(traces[item.trace_id].body),
-                _shown(json.loads(item.reasons), comments.get(item.trace_id)),
+                _shown(
+                    json.loads(item.reasons),
+                    comments.get(item.trace_id),
+                    complaints.get(item.trace_id),
+                ),
             )
             for item in items
             if item.trace_id in traces
         ]
+
+    @staticmethod
+    def _complaint(session: Session, reply: TraceRecord) -> str | None:
+        """The end user's first message after `reply` that said it did not help, as the
+        conversation holds it now; None if there is none (erased, or not visible)."""
+        messages = session.execute(
+            select(Message.role, Message.text, Message.trace_id)
+            .where(
+                Message.tenant == reply.tenant,
+                Message.conversation_id == reply.conversation_id,
+                Message.visible.is_(True),
+            )
+            .order_by(Message.created_at, Message.id)
+        ).all()
+        seen = False
+        for before, message in pairwise(messages):
+            seen = seen or before.trace_id == reply.id
+            if not seen or before.role != "user" or message.role != "assistant":
+                continue
+            row = session.get(TraceRecord, message.trace_id) if message.trace_id else None
+            if row is not None and _complains(Trace.model_validate_json(row.body)):
+                return str(before.text)
+        return None
 
     def review(
         self,

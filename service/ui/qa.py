@@ -57,7 +57,7 @@ def reason_kind(reason: str) -> str:
     help', ...)."""
     if match := _SCORE_REASON.match(reason):
         return f"low {match.group(1).replace('_', ' ')}"
-    if reason == NOT_HELPED:
+    if reason.startswith(NOT_HELPED):
         return "did not help"
     return reason.split(":", 1)[0].replace(" by the end user", "")
 

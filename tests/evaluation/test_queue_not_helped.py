@@ -1,7 +1,8 @@
 """A reply the end user says did not help enters the review queue (`ReviewQueue.on_reply`):
 the agent's last reply that went beyond small talk, never a line of its own, and never a
 reply a person from the team wrote after (the complaint is then about their words). The
-HTTP behaviour is in tests/agent/test_conversation_http.py."""
+reason shows what the end user said, read from the conversation when the queue is listed.
+The HTTP behaviour is in tests/agent/test_conversation_http.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.trace import Step, Trace
@@ -77,9 +79,10 @@ def test_the_answer_before_the_complaint_is_queued_past_the_agents_own_lines(cha
     answer = chat.agent("How much is it?", "Standard shipping is $5.", "knowledge")
     thanks = chat.agent("thanks", "You're welcome.", "small_talk", "thanks")
     sorry = chat.complain()
-    assert chat.reasons() == {answer.trace_id: [NOT_HELPED]}
+    said = f"{NOT_HELPED}: That's not what I asked"
+    assert chat.reasons() == {answer.trace_id: [said]}
     chat.complain("that doesn't help")  # said again: the same answer, still one reason
-    assert chat.reasons() == {answer.trace_id: [NOT_HELPED]}
+    assert chat.reasons() == {answer.trace_id: [said]}
     assert {earlier.trace_id, thanks.trace_id, sorry.trace_id}.isdisjoint(chat.reasons())
 
 
@@ -87,7 +90,7 @@ def test_a_procedures_question_is_queued_too(chat: Chat) -> None:
     """A procedure's question ("What is your order number?") may have been a wrong route."""
     asked = chat.agent("How long does shipping take?", "What is your order number?", "procedure")
     chat.complain()
-    assert chat.reasons() == {asked.trace_id: [NOT_HELPED]}
+    assert chat.reasons() == {asked.trace_id: [f"{NOT_HELPED}: That's not what I asked"]}
 
 
 def test_nothing_is_queued_after_a_person_wrote_or_with_no_earlier_reply(chat: Chat) -> None:
@@ -104,3 +107,18 @@ def test_other_messages_queue_nothing(chat: Chat) -> None:
     chat.queue.on_reply(chat.agent("thanks", "You're welcome.", "small_talk", "thanks"))
     chat.queue.on_reply(chat.agent("And returns?", "Within 30 days.", "knowledge"))
     assert chat.reasons() == {}
+
+
+def test_the_complaint_is_read_from_the_conversation_as_it_is_now(chat: Chat) -> None:
+    """The words are not copied into the queue: a redacted message shows redacted, and a
+    message no longer there leaves the bare reason (the reply stays queued)."""
+    answer = chat.agent("How much is shipping?", "Standard shipping is $5.", "knowledge")
+    chat.complain("Not what I asked, I'm Jo Bloggs")
+    assert chat.reasons() == {answer.trace_id: [f"{NOT_HELPED}: Not what I asked, I'm Jo Bloggs"]}
+    with chat.sessions.begin() as session:
+        where = Message.text == "Not what I asked, I'm Jo Bloggs"
+        session.execute(update(Message).where(where).values(text="Not what I asked, I'm [NAME]"))
+    assert chat.reasons() == {answer.trace_id: [f"{NOT_HELPED}: Not what I asked, I'm [NAME]"]}
+    with chat.sessions.begin() as session:
+        session.execute(delete(Message).where(Message.text == "Not what I asked, I'm [NAME]"))
+    assert chat.reasons() == {answer.trace_id: [NOT_HELPED]}

@@ -88,7 +88,7 @@ def serve(template: DemoTemplate, data_dir: Path) -> Iterator[Console]:
 def launch(playwright: Any) -> Any:
     assert Path(CHROMIUM).exists(), (
         f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; "
-        ".ci/run does this)"
+        "make test does this as root)"
     )
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 

@@ -26,7 +26,8 @@ CORRECTED = "We accept credit cards, debit cards, PayPal and Northwind gift card
 def test_a_reply_the_customer_says_did_not_help_is_found_by_its_reason(
     console: Console, new_context: Any
 ) -> None:
-    """Session 47: "That's not what I asked" queues the reply it was said about."""
+    """Session 47: "That's not what I asked" queues the reply it was said about; session 48:
+    the row shows what the customer said."""
     customer = sign_in(new_context(), console.url, console.keys["end_user"])
     send(customer, "How long does shipping take?")
     expect(customer.locator("li.msg-assistant").last.locator(".bubble")).to_contain_text("days")
@@ -39,7 +40,7 @@ def test_a_reply_the_customer_says_did_not_help_is_found_by_its_reason(
     rows = qa.locator("#queue tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("How long does shipping take?")
-    expect(rows.first).to_contain_text("the end user said it did not help")
+    expect(rows.first).to_contain_text("the end user said it did not help: That's not what I asked")
 
 
 def test_qa_lead_reviews_a_queued_trace_and_the_correction_joins_the_golden_set(
