@@ -29,9 +29,10 @@ Rules, in order (the trace's route step names the one that applied in `outputs["
    question about the case the procedure handles (it points back, "When will it arrive?",
    and its intent is the procedure's own) that the knowledge does not answer gets a line
    saying the procedure is finding it out, not a question back (`Route.procedures_own`);
-   any other question with no word to search for on its own ("How?", "What is it?"; an
-   interrupting question is searched alone) is the procedure's (it found nothing, and
-   ended the procedure);
+   any other question that names nothing but what the procedure's question names, what it
+   means, or a choice's options ("How?", "Which email?", "What do you mean?", "What are my
+   options?"; an interrupting question is searched alone, and found nothing or other
+   passages) is the procedure's (`about_the_question`: its hint says what it asks for);
    slot: anything else is the procedure's to judge (it asks again, then hands off);
 4. small_talk: a message that is only a greeting, thanks, an acknowledgement, a goodbye, a
    question about the agent ("What can you do?") or no words at all gets a line of its own,
@@ -75,7 +76,7 @@ from typing import Literal
 
 from agent.answer.reading import content_terms
 from agent.config import AgentConfig
-from agent.procedures.interrupted import Saved, resume_line, stopped_line
+from agent.procedures.interrupted import Saved, about_the_question, resume_line, stopped_line
 from agent.procedures.model import Procedure
 from agent.procedures.runner import ProcedureRunner, ProcedureState
 from agent.reasons import knowledge_reason, procedure_reason
@@ -154,16 +155,18 @@ def choose_route(ctx: TurnContext, saved: Saved, injection: str | None) -> Route
         other = target if starts else None
         route = _while_running(ctx, runner, running, signal, other, blocked)
         own = confident and target == running.procedure_id and bool(signal.pointing)
+        ask = runner.procedures.get(running.procedure_id).step(running.step_id or "").ask
         if route.rule == "question" and own:  # about the case the procedure handles
             reason = (
                 f"{route.reason}; it points back ('{signal.pointing}') and its intent "
                 f"'{intent.label}' ({intent.confidence:.2f}) is the procedure's own"
             )
             route = replace(route, procedures_own=intent.label, reason=reason)
-        elif route.rule == "question" and signal.question and not content_terms(ctx.message):
+        elif route.rule == "question" and signal.question and about_the_question(ctx.message, ask):
             reason = (
-                f"procedure '{running.procedure_id}' waits; the message is a question with no "
-                "word to search for on its own ('How?', 'What is it?'): the procedure's to "
+                f"procedure '{running.procedure_id}' waits; the message is a question that names "
+                "nothing but what its question names, what it means, or a choice's options "
+                "('How?', 'What do you mean?', 'What are my options?'): the procedure's to "
                 "judge, its hint says what it asks for"
             )
             route = Route("procedure", "slot", "slot", reason, signal, running=running)

@@ -1,12 +1,14 @@
-"""The procedure saved with a conversation, as a turn reads it, and the lines the agent says
-about a procedure it interrupted: closed, or its question again (agent/route.py
-`after_interruption`)."""
+"""The procedure saved with a conversation, as a turn reads it, whether a question asks
+about the procedure's own question, and the lines the agent says about a procedure it
+interrupted: closed, or its question again (agent/route.py `after_interruption`)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from agent.answer.reading import content_terms
 from agent.procedures.language import render
+from agent.procedures.model import Ask
 from agent.procedures.runner import ProcedureRunner, ProcedureState
 
 
@@ -27,6 +29,25 @@ def saved_procedure(procedure_state: str | None) -> Saved:
     if state is not None and state.status == "done" and state.said:
         return Saved(None, state)
     return Saved(None, None)
+
+
+# words that ask what the question means ("What do you mean?"), and what a choice offers
+# ("What are my options?")
+MEANING_WORDS = "mean meant"
+OPTION_WORDS = "option options choice choices choose alternative alternatives"
+
+
+def about_the_question(message: str, ask: Ask | None) -> bool:
+    """The message names nothing but what the waiting question names, what it means, or, for
+    a choice, its options ("How?", "Which email do you mean?", "What are my options?"): the
+    procedure's to judge, and its hint says what it asks for. A question with a word of its
+    own ("Which is fastest?") is searched in the knowledge. False when no question waits."""
+    if ask is None:
+        return False
+    named = set(content_terms(f"{ask.prompt} {MEANING_WORDS}"))
+    if ask.check.kind == "choice":
+        named |= set(content_terms(OPTION_WORDS))
+    return set(content_terms(message)) <= named
 
 
 def title(runner: ProcedureRunner, state: ProcedureState) -> str:

@@ -574,3 +574,26 @@ def test_how_long_the_reset_link_is_valid_is_answered_while_the_reset_waits(demo
     assert 'Back to "Reset a password"' in reply["text"], reply
     sent = say(url, user, conversation, "3052")  # Joyce Wu's PIN in the sample system
     assert "it works for 30 minutes" in sent["text"], sent
+
+
+@pytest.mark.slow
+def test_asking_what_a_choice_offers_gets_its_options_not_a_question_back(demo: Any) -> None:
+    """Found in session 48: "what are my options?" when the return asks how to refund was
+    searched on its own, found nothing fit to quote, and was asked back ("Could you tell me a
+    little more ..."). A question that names nothing but what the waiting question names, or
+    a choice's options, is the procedure's to judge: its hint lists the options, the question
+    comes again, and an option then goes on. "Which email?" at the email question the same."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "I want to return my jeans")
+    say(url, user, conversation, "3348917502")
+    which = say(url, user, conversation, "Which email?")
+    assert which["text"].startswith("That doesn't look like an email address"), which
+    assert which["text"].endswith("What email address did you use for that order?"), which
+    assert "refunded" in say(url, user, conversation, "cminh730@email.com")["text"]
+    reply = say(url, user, conversation, "what are my options?")
+    options = "Please answer with one of: credit card, gift card, paper check, store credit."
+    assert reply["text"].startswith(options) and reply["text"].endswith("store credit?"), reply
+    assert trace(url, keys, reply)["steps"][1]["outputs"]["routed"] == "slot"
+    done = say(url, user, conversation, "store credit")
+    assert "store credit" in done["text"] and "Could you tell me" not in done["text"], done

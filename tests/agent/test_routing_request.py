@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent.procedures.interrupted import about_the_question
 from agent.procedures.load import ProcedureSet
+from agent.procedures.model import Ask, Validation
 from agent.route import takes
 from agent.understand.request import (
     read_request,
@@ -214,3 +216,25 @@ def test_the_words_that_say_the_user_cannot_give_a_value(message: str, unable: s
 )  # fmt: skip
 def test_the_words_that_ask_why_a_value_is_needed(message: str, why: str) -> None:
     assert read_request(message).why == why
+
+
+EMAIL = Ask(slot="email", prompt="What email address did you use for that order?",
+            check=Validation(kind="email"))  # fmt: skip
+REFUND = Ask(slot="method", prompt="How would you like it refunded: card or store credit?",
+             check=Validation(kind="choice", choices=["card", "store credit"]))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ask", "message", "about"),
+    [(EMAIL, "How?", True), (EMAIL, "Which email?", True), (EMAIL, "What do you mean?", True),
+     (EMAIL, "What are my options?", False),  # only a choice offers options
+     (EMAIL, "What is the email address for support?", False),
+     (REFUND, "What are my options?", True), (REFUND, "what choices do I have?", True),
+     (REFUND, "Which one is fastest?", False), (REFUND, "How long does a card refund take?", False),
+     (None, "How?", False)],
+)  # fmt: skip
+def test_a_question_about_the_waiting_question(ask: Ask | None, message: str, about: bool) -> None:
+    """Session 48: a question that names nothing but what the waiting question names, what it
+    means, or a choice's options is the procedure's to judge (agent/route.py); one with a word
+    of its own is searched."""
+    assert about_the_question(message, ask) is about
