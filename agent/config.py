@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -195,6 +195,32 @@ class AgentConfig(BaseModel):
         if self.autonomy == "copilot":
             return False
         return intent is not None and intent in self.autonomous_intents
+
+
+READERS = {"model": "answerability model", "features": "feature reader"}
+
+
+def clarify_problem(
+    config: AgentConfig, stored: AgentConfig, own_threshold: Callable[[str], float]
+) -> str | None:
+    """Why a change leaves `thresholds.clarify` above the answer threshold in effect (with
+    `thresholds.answer` unset, the reader's own, `own_threshold(reader)`), or None. The
+    decide step takes the lower of the two, so the agent would never ask a clarifying
+    question, unnoticed. Only a change to the thresholds or the reader is checked: a
+    configuration stored so before this rule takes the admin's other changes."""
+    if config.thresholds.answer is not None:  # Thresholds refuses clarify > answer itself
+        return None
+    if config.thresholds == stored.thresholds and config.reader == stored.reader:
+        return None
+    clarify, own = config.thresholds.clarify, own_threshold(config.reader)
+    if clarify <= own:
+        return None
+    return (
+        f"{clarify} is above the answer threshold in effect, {own} (the "
+        f"{READERS.get(config.reader, config.reader)}'s own, as thresholds.answer is unset), "
+        f"so the agent would never ask a clarifying question; set it to at most {own}, or set "
+        "thresholds.answer as well"
+    )
 
 
 @dataclass(frozen=True)

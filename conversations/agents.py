@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, clarify_problem
 from agent.procedures.actions import ActionClient, HttpPool
 from agent.procedures.connections import Connection
 from agent.procedures.load import ProcedureSet
@@ -45,16 +45,18 @@ def config_error(error: ValidationError) -> BadRequest:
 
 @tenant_regions
 class TenantAgents:
-    """Loads, validates, stores and caches each tenant's agent setup."""
+    """Loads, validates, stores and caches each tenant's agent setup. `own_threshold`: a
+    reader's own answer threshold (agent.answer.judge.AnswerabilityJudge.own_threshold)."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         connections: ActionConnections,
         embedder: Embedder,
+        own_threshold: Callable[[str], float],
         actions_timeout_s: float = 5.0,
     ) -> None:
-        self._sessions = sessions
+        self._sessions, self._own_threshold = sessions, own_threshold
         self.connections = connections
         self._embedder = embedder
         self._actions_timeout_s = actions_timeout_s
@@ -95,6 +97,8 @@ class TenantAgents:
             except ValidationError as error:
                 raise config_error(error) from None
             self._check_intents(session, tenant, config, stored)
+            if problem := clarify_problem(config, stored, self._own_threshold):
+                raise BadRequest(f"invalid agent configuration at 'thresholds.clarify': {problem}")
             row.config = config.model_dump_json()
         return config
 
@@ -165,10 +169,6 @@ class TenantAgents:
         for intent, texts in procedures.intent_examples().items():
             examples.setdefault(intent, []).extend(texts)
         return examples
-
-    def _bump(self, tenant: str) -> None:
-        with self._sessions.begin() as session:
-            versions.bump(session, tenant)
 
     # -- procedures ------------------------------------------------------------------
 

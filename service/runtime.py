@@ -220,7 +220,10 @@ class Runtime:
         key = s.secrets_key.get_secret_value() if s.secrets_key else None
         box = SecretBox.from_settings(key, s.data_dir / "secrets.key")
         connections = ActionConnections(self.sessions, box, own_api_origins(s.host, s.port))
-        return TenantAgents(self.sessions, connections, self.embedder, s.actions_timeout_s)
+        return TenantAgents(
+            self.sessions, connections, self.embedder, self.answerability.own_threshold,
+            s.actions_timeout_s,
+        )
 
     def models(self) -> dict[str, str]:
         """The models every tenant's turns may use, by kind: the embedder, and the chat

@@ -86,6 +86,11 @@ class AnswerabilityJudge:
     def warm_up(self) -> None:
         self._model.warm_up()
 
+    def own_threshold(self, reader: str) -> float:
+        """The answer threshold of `reader` (`AgentConfig.reader`) when `thresholds.answer` is
+        unset: the model's from its manifest (loading the model), else the feature reader's."""
+        return self._model.threshold if reader == "model" else FEATURES_THRESHOLD
+
     def reader_name(self, config: AgentConfig) -> str:
         """What estimates P(answerable) for a tenant with `config`, as the trace's `models`
         and the AI hub name it: the feature reader, or the model's name and the start of
@@ -109,12 +114,10 @@ class AnswerabilityJudge:
             ordered = customers_first(chunks)
             estimate = self._model.score(query, ordered)
             read = tuple(c.chunk.chunk_id for c in ordered[: len(estimate.passages)])
-            own = self._model.threshold
             reply = self._model.reply_calibration
             reading = replace(reading, answerability=self._model.decided(estimate, reading))
-        else:
-            own = FEATURES_THRESHOLD
-        answer = config.thresholds.answer if config.thresholds.answer is not None else own
+        answer = config.thresholds.answer
+        answer = answer if answer is not None else self.own_threshold(config.reader)
         clarify = min(config.thresholds.clarify, answer)
         thresholds = config.thresholds.model_copy(update={"answer": answer, "clarify": clarify})
         return Judged(reading, thresholds, config.reader, features, estimate, reply, read)

@@ -1,8 +1,9 @@
 """Bad admin input over HTTP gets a clear refusal naming the field and changes nothing:
 training opt-outs address exactly the end-user ids conversations accept (slashes and
 non-ASCII included), a 405 says which methods the path allows, booleans are JSON booleans,
-`autonomous_intents` name intents that exist, and the disclosure and privacy notices are
-visible text without invisible format characters."""
+`autonomous_intents` name intents that exist, the clarify threshold is not above the answer
+threshold in effect, and the disclosure and privacy notices are visible text without
+invisible format characters."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.answer.judge import FEATURES_THRESHOLD
 from agent.config import DEFAULT_DISCLOSURE, DEFAULT_PRIVACY_NOTICE
 from conversations.connections import ConnectionSpec
 from tests.service.helpers import acme_server, auth
@@ -275,6 +277,41 @@ def test_a_configuration_with_an_unknown_autonomous_intent_stored_earlier_still_
     assert same.json()["thresholds"]["clarify"] == 0.25
     dropped = _patch(server, admin, {"autonomous_intents": ["shipping"]})
     assert dropped.status_code == 200 and dropped.json()["autonomous_intents"] == ["shipping"]
+
+
+def test_a_clarify_threshold_above_the_answer_threshold_in_effect_is_refused(server: Any) -> None:
+    """Found in session 48: with `thresholds.answer` unset (the default: the reader's own),
+    `thresholds.clarify` 0.95 was accepted, and the agent never asked a clarifying question
+    again (the decide step takes the lower of the two); so was switching to the feature
+    reader (its own threshold 0.39) with clarify at 0.5. Both are refused, saying the
+    threshold in effect, and change nothing; a configuration stored so before the rule
+    still takes other changes."""
+    tenants = server.runtime.tenants
+    tenants.create("clarify-high", "eu")
+    admin = tenants.create_key("clarify-high", "admin")
+    config = f"{server.url}/v1/agent/config"
+    before = httpx.get(config, headers=auth(admin)).json()
+    model = server.runtime.answerability.own_threshold("model")
+    refused(_patch(server, admin, {"thresholds": {"clarify": 0.95}}), 400,
+            "invalid agent configuration at 'thresholds.clarify': 0.95 is above the answer "
+            f"threshold in effect, {model} (the answerability model's own, as "
+            "thresholds.answer is unset), so the agent would never ask a clarifying question; "
+            f"set it to at most {model}, or set thresholds.answer as well")  # fmt: skip
+    assert httpx.get(config, headers=auth(admin)).json() == before
+    assert _patch(server, admin, {"thresholds": {"clarify": 0.5}}).status_code == 200
+    before = httpx.get(config, headers=auth(admin)).json()
+    own = FEATURES_THRESHOLD
+    refused(_patch(server, admin, {"reader": "features"}), 400,
+            "invalid agent configuration at 'thresholds.clarify': 0.5 is above the answer "
+            f"threshold in effect, {own} (the feature reader's own, as "
+            "thresholds.answer is unset), so the agent would never ask a clarifying question; "
+            f"set it to at most {own}, or set thresholds.answer as well")  # fmt: skip
+    assert httpx.get(config, headers=auth(admin)).json() == before
+    both = _patch(server, admin, {"reader": "features", "thresholds": {"answer": 0.6}})
+    assert both.status_code == 200, both.text
+    _store(server, "clarify-high", reader="model", thresholds={"clarify": 0.95})
+    other = _patch(server, admin, {"autonomy": "copilot"})
+    assert other.status_code == 200 and other.json()["thresholds"]["clarify"] == 0.95, other.text
 
 
 def _store(server: Any, tenant: str, **fields: Any) -> None:
