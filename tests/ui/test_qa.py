@@ -1,9 +1,9 @@
 """The QA console in a real browser: a reply the customer rated down is in the review
 queue (found with the filters), its trace reads as a timeline of steps with the deciding
 rule and the passages beside the answer (those the answerability model read marked with its
-P), and a correction submitted from the review form
-appears in the golden set. Markup in a question stays text on the trace page. A reply the
-customer said did not help is found by that reason."""
+P), and a correction submitted from the review form appears in the golden set; the form
+chooses no verdict for the lead. Markup in a question stays text on the trace page. A reply
+the customer said did not help is found by that reason."""
 
 from __future__ import annotations
 
@@ -93,6 +93,16 @@ def test_qa_lead_reviews_a_queued_trace_and_the_correction_joins_the_golden_set(
     expect(read).to_have_count(2)
     expect(read.first).to_contain_text(re.compile(r"read by the answerability model · P \d\.\d\d"))
     expect(qa.locator("#model-read .ref")).to_have_count(2)
+
+    # no verdict is chosen for the lead (it was "incorrect", sent by a click on Submit)
+    expect(qa.locator("input[name=verdict]:checked")).to_have_count(0)
+    qa.get_by_role("button", name="Submit review").click()
+    expect(qa.get_by_role("alert")).to_have_text("Not saved: choose a verdict first.")
+    reviews = httpx.get(f"{console.url}/v1/qa/reviews", timeout=30,
+                        headers={"Authorization": f"Bearer {console.keys['qa_lead']}"})  # fmt: skip
+    trace_id = qa.url.rsplit("/", 1)[-1]
+    assert reviews.status_code == 200, reviews.text
+    assert all(r["trace_id"] != trace_id for r in reviews.json()), reviews.text
 
     qa.get_by_label("incorrect", exact=True).check()
     qa.get_by_label("missing knowledge").check()

@@ -62,10 +62,13 @@ document.addEventListener('alpine:init', function () {
 
   window.Alpine.data('review', function () {
     return {
-      traceId: '', verdict: 'incorrect', labels: [], corrected: '', saved: '', error: '', working: false,
+      // no verdict is chosen for the lead: a review sent without one is refused here
+      traceId: '', verdict: '', labels: [], corrected: '', saved: '', error: '', working: false,
       init() { this.traceId = this.$el.dataset.trace; },
       async submit() {
-        this.working = true; this.error = ''; this.saved = '';
+        this.error = ''; this.saved = '';
+        if (!this.verdict) { this.error = 'Not saved: choose a verdict first.'; return; }
+        this.working = true;
         var body = { trace_id: this.traceId, verdict: this.verdict, labels: this.labels };
         if (this.corrected.trim()) body.corrected_answer = this.corrected.trim();
         var response = await api.post('/v1/qa/reviews', body);
