@@ -304,7 +304,9 @@ class Agent:
         # the agent's answer just before, past small talk ("thanks") and its line
         answered = state.last_decision == "answered" and bool(earlier)
         said = earlier[-1].text if answered and earlier[-1].role == "assistant" else ""
-        draft = compose_step(trace, config, self._chat, message, reading, result, said)
+        draft = compose_step(
+            trace, config, self._chat, message, reading, result, said, judged.unlikely()
+        )
         verifier = Verifier(self._embedder, config.thresholds.support)
         with trace.timed("verify") as step:
             verification: Verification = verifier.check(draft)

@@ -32,6 +32,7 @@ def compose_step(
     reading: Reading,
     result: SearchResult,
     said: str = "",
+    unlikely: frozenset[str] = frozenset(),
 ) -> Draft:
     """`said`: the agent's answer just before this message (past any small talk and its line:
     after "thanks", "How long does it take?" quoted the shipping price again), if it answered.
@@ -48,7 +49,12 @@ def compose_step(
     its content words in it, as the composer judges a second document's sentence) counts as
     said: "What about cash?" after "Valid payment methods are credit card, debit card and
     PayPal." quoted "We accept credit cards, debit cards and PayPal.", not "We do not accept
-    cash, bank transfers or cryptocurrency."."""
+    cash, bank transfers or cryptocurrency.".
+    `unlikely`: chunks the answerability model judged more likely not to answer, while
+    another it read is likely to (agent.answer.judge `Judged.unlikely`); their sentences are
+    not quoted. In the demo, "Do you sell gift cards?" quoted the refunds section's "A gift
+    card or paper check is mailed to your address." (its passage at P 0.46) after the gift
+    card section's answer (0.93)."""
     asked, before = set(content_terms(message)), set(content_terms(said))
 
     def again(sentence: str) -> bool:  # worth quoting again, though the answer just said it
@@ -65,7 +71,8 @@ def compose_step(
         e for e in reading.evidence if not (said and restates(e.sentence) and not again(e.sentence))
     ]
     repeated = len(reading.evidence) - len(fresh)
-    reading = replace(reading, evidence=fresh)
+    likely = [e for e in fresh if e.chunk.chunk.chunk_id not in unlikely] or fresh
+    reading = replace(reading, evidence=likely)
     composer: Composer = ExtractiveComposer()
     reason = "extractive: quotes the best-supported sentences"
     if config.enabled("generative_composition"):
@@ -86,6 +93,11 @@ def compose_step(
         extractive = draft.composer == ExtractiveComposer.name
         if repeated and extractive:  # the generative composer reads passages, not sentences
             reason += f"; {repeated} sentence(s) of the answer just before left out"
+        if len(likely) < len(fresh) and extractive:
+            reason += (
+                f"; {len(fresh) - len(likely)} sentence(s) of passages the answerability model "
+                "judged unlikely to answer left out"
+            )
         if extractive and not draft.sentences:
             reason += (
                 "; nothing to quote: no sentence as close to the question as "

@@ -34,6 +34,7 @@ from agent.config import AgentConfig, Thresholds
 from knowledge.query import Query
 from knowledge.records import ScoredChunk
 
+LIKELY = 0.5  # a passage's P at which it is more likely to answer than not
 FEATURES_THRESHOLD = 0.39  # the feature reader's own, chosen on ConditionalQA dev
 FEATURES_READER = "feature reader (similarity, coverage and agreement; agent/answer/reading.py)"
 FEATURES_REPLY = ReplyCalibration(
@@ -59,6 +60,17 @@ class Judged:
     def answer(self) -> float:
         assert self.thresholds.answer is not None
         return self.thresholds.answer
+
+    def unlikely(self) -> frozenset[str]:
+        """The chunks the model read and judged more likely not to answer (P < 0.5), when
+        another it read is more likely to: the extractive composer quotes none of their
+        sentences (agent.answer.compose_step)."""
+        if self.model is None:
+            return frozenset()
+        read = dict(zip(self.model_read, self.model.passages, strict=True))
+        if not any(p >= LIKELY for p in read.values()):
+            return frozenset()
+        return frozenset(chunk for chunk, p in read.items() if p < LIKELY)
 
     def reply_confidence(self, answered: bool) -> float:
         """P(the reply is right): an answer (answered) or a clarifying question or handoff

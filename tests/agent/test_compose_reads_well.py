@@ -13,9 +13,16 @@ from agent.answer.answer_shape import (
     is_navigation,
     short_answer,
 )
+from agent.answer.answerability import Answerability
 from agent.answer.compose import ExtractiveComposer
+from agent.answer.compose_step import compose_step
+from agent.answer.judge import FEATURES_REPLY, Judged
 from agent.answer.reading import Evidence, Reading, split_sentences
+from agent.config import AgentConfig, Thresholds
+from agent.trace import Trace
+from knowledge.query import ResolvedQuery
 from knowledge.records import Chunk, ScoredChunk
+from knowledge.retrieve import SearchResult
 
 DELIVERY = """Delivery Times
 Home > Help > Delivery
@@ -451,3 +458,37 @@ def test_a_line_that_repeats_its_documents_title_is_not_quoted() -> None:
         [page],
     )
     assert [s.text for s in draft.sentences] == ["The NYSE is not the only exchange in the world."]
+
+
+def _judged(read: dict[str, float], reading: Reading) -> Judged:
+    model = Answerability(max(read.values()), list(read.values()), [0.0] * len(read))
+    return Judged(reading, Thresholds(answer=0.5), "model", 0.5, model, FEATURES_REPLY,
+                  tuple(read))  # fmt: skip
+
+
+def test_a_passage_the_model_judged_unlikely_to_answer_is_not_quoted() -> None:
+    """Session 48: in the demo, "Do you sell gift cards?" quoted the refunds section's "A
+    gift card or paper check is mailed to your address." (its passage at P 0.46) after the
+    gift card section's answer (0.93). A passage the model read and judged more likely not
+    to answer is not quoted while another it read is likely to; when none is, or only the
+    unlikely ones have sentences left, nothing is left out."""
+    found = chunks()
+    reading = reading_of([("delivery", 2, "0.62"), ("prices", 0, "0.6")], found)
+    result = SearchResult(list(found.values()), [], ResolvedQuery("How fast is delivery?"),
+                          "hybrid", 0.0)  # fmt: skip
+    ids = {key: c.chunk.chunk_id for key, c in found.items()}
+
+    def quoted(read: dict[str, float]) -> list[str]:
+        unlikely = _judged({ids[k]: p for k, p in read.items()}, reading).unlikely()
+        trace = Trace(tenant="acme", question="How fast is delivery?")
+        config = AgentConfig()
+        draft = compose_step(trace, config, None, "How fast is delivery?", reading, result,
+                             unlikely=unlikely)  # fmt: skip
+        return [s.text for s in draft.sentences]
+
+    both = ["Parcels within the country arrive in 3-5 business days.",
+            "Members get free express delivery on every order."]  # fmt: skip
+    assert quoted({"delivery": 0.93, "prices": 0.9}) == both
+    assert quoted({"delivery": 0.93, "prices": 0.46}) == both[:1]
+    assert quoted({"delivery": 0.3, "prices": 0.46}) == both  # none likely: nothing left out
+    assert quoted({"delivery": 0.46, "prices": 0.93}) == both[1:]
