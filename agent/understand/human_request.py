@@ -3,8 +3,10 @@
 An explicit request always hands off, so this favours recall: a request verb ("talk",
 "parler", "sprechen", "hablar", ...) within a few words of a person noun ("someone", "agent",
 "conseiller", "Mitarbeiter", "asesor", ...) in either order (German and Dutch put the verb
-last) fires; a verb of wanting ("want", "quiero", "ich möchte") fires only before a noun
-for service staff ("agent", "human", not "person"). So does a service noun alone in a short
+last) fires; a verb of wanting ("want", "quiero", "ich möchte") fires before a noun for
+service staff ("agent", "human"), and before any person noun only where that noun ends the
+sentence ("I want a person.", "I need someone now"; not "I need someone to sign for my
+parcel"). So does a service noun alone in a short
 message ("agent please") and a phrase that only means a person ("real person"). Text is
 folded first: lower case, accents stripped, apostrophes and punctuation to spaces. Spans that
 name a person without asking for one ("human resources", "the agent told me") are blanked
@@ -27,11 +29,13 @@ WINDOW = 5  # words allowed between the verb and the person noun
 
 WORDS_FILE = Path(__file__).with_name("human_request_words.yaml")
 _SHORT = 4  # words: "agent please", "humain svp", "operatore per favore"
+_SENTENCE_END = re.compile(r"[.!?;\n]+")
 
 
 @dataclass(frozen=True)
 class _Patterns:
     request: re.Pattern[str]  # a verb and a person noun, close together
+    wanted: re.Pattern[str]  # a verb of wanting and a person noun that ends the sentence
     agent: re.Pattern[str]
     person: re.Pattern[str]
     strong: re.Pattern[str]
@@ -42,9 +46,11 @@ class _Patterns:
 def _patterns() -> _Patterns:
     """The word lists of `human_request_words.yaml`, compiled (read once per process)."""
     data = read_yaml(WORDS_FILE)
-    talk, want, agents, others, strong, exclude = (
+    talk, want, agents, others, articles, closing, strong, exclude = (
         "|".join(strings(WORDS_FILE, key, data[key]))
-        for key in ("talk", "want", "agents", "persons", "strong", "not_requests")
+        for key in (
+            "talk", "want", "agents", "persons", "articles", "closing", "strong", "not_requests"
+        )
     )
     persons = f"{agents}|{others}"
     gap = rf"(?:\s+\S+){{0,{WINDOW}}}?\s+"
@@ -54,6 +60,9 @@ def _patterns() -> _Patterns:
     )
     return _Patterns(
         request=request,
+        wanted=re.compile(
+            rf"\b(?:{want})\s+(?:(?:{articles})\s+)?(?:{others})(?:\s+(?:{closing}))?$"
+        ),
         agent=re.compile(rf"\b(?:{agents})\b"),
         person=re.compile(rf"\b(?:{persons})\b"),
         strong=re.compile(rf"\b(?:{strong})\b"),
@@ -72,6 +81,10 @@ def detect_human_request(text: str) -> Prediction:
     match = patterns.request.search(folded)
     if match:
         return Prediction(HUMAN, 0.95, {"rule": "verb + person", "matched": match.group(0)})
+    for sentence in _SENTENCE_END.split(text):
+        wanted = patterns.wanted.search(patterns.exclude.sub(" ", _fold(sentence)))
+        if wanted:
+            return Prediction(HUMAN, 0.9, {"rule": "wants a person", "matched": wanted.group(0)})
     strong = patterns.strong.search(folded)
     if strong:
         return Prediction(HUMAN, 0.9, {"rule": "person phrase", "matched": strong.group(0)})

@@ -17,6 +17,10 @@ REQUESTS = [
     "get me a human now",
     "the agent told me to ask for a supervisor",
     "Is there a human I can chat with?",
+    # a verb of wanting and a person noun that ends the sentence (session 48)
+    "I want a person.",
+    "It's been two weeks, this is ridiculous. I want a person.",
+    "I need someone now",
     # fr
     "parler à un humain",
     "je veux parler à un conseiller",
@@ -53,6 +57,8 @@ NOT_REQUESTS = [
     "Le conseiller m'a dit d'attendre",
     "the agent will call me back tomorrow",
     "I want the mens shoes in size 10",
+    "I need someone to sign for my parcel",
+    "Does the delivery need a person to sign for it?",
 ]
 
 

@@ -597,3 +597,21 @@ def test_asking_what_a_choice_offers_gets_its_options_not_a_question_back(demo: 
     assert trace(url, keys, reply)["steps"][1]["outputs"]["routed"] == "slot"
     done = say(url, user, conversation, "store credit")
     assert "store credit" in done["text"] and "Could you tell me" not in done["text"], done
+
+
+@pytest.mark.slow
+def test_i_want_a_person_hands_off_as_a_request_for_one(demo: Any) -> None:
+    """Found in session 48: after the order lookup, "It's been two weeks, this is ridiculous.
+    I want a person." was no request for a human ("want" counted only before "agent" or
+    "human"); it was searched, and handed off for a low P and the upset end user, so the
+    person taking over read "Why: P(answerable) 0.74 < answer threshold 0.78; ..." rather
+    than that the customer asked for them."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is order 7916676427?")
+    say(url, user, conversation, "aphoenix939@email.com")
+    upset = "It's been two weeks, this is ridiculous. I want a person."
+    reply = say(url, user, conversation, upset)
+    assert reply["decision"] == "handoff", reply
+    route = trace(url, keys, reply)["steps"][1]["outputs"]
+    assert route["rule"] == "human", route
