@@ -6,11 +6,11 @@ An explicit request always hands off, so this favours recall: a request verb ("t
 last) fires; a verb of wanting ("want", "quiero", "ich möchte") fires before a noun for
 service staff ("agent", "human"), and before any person noun only where that noun ends the
 sentence ("I want a person.", "I need someone now"; not "I need someone to sign for my
-parcel"). So does a service noun alone in a short
-message ("agent please") and a phrase that only means a person ("real person"). Text is
-folded first: lower case, accents stripped, apostrophes and punctuation to spaces. Spans that
-name a person without asking for one ("human resources", "the agent told me") are blanked
-before matching. Negated requests ("I don't want a human") still fire: handing off is the
+parcel"). So does a service noun alone in a short message ("agent please") and a phrase
+that only means a person, or passing to one ("real person", "escalate"). Text is folded
+first: lower case, accents stripped, apostrophes and punctuation to spaces. Spans that name
+a person without asking for one ("human resources", "the agent told me") are blanked before
+matching. Negated requests ("I don't want a human") still fire: handing off is the
 safe mistake. The word lists are data: `human_request_words.yaml` beside this module.
 """
 

@@ -21,6 +21,9 @@ REQUESTS = [
     "I want a person.",
     "It's been two weeks, this is ridiculous. I want a person.",
     "I need someone now",
+    "Let me speak to your boss",
+    "I would like to escalate this",
+    "transfer me",
     # fr
     "parler à un humain",
     "je veux parler à un conseiller",
@@ -59,6 +62,8 @@ NOT_REQUESTS = [
     "I want the mens shoes in size 10",
     "I need someone to sign for my parcel",
     "Does the delivery need a person to sign for it?",
+    "Who is your boss?",
+    "My order escalated into a mess",
 ]
 
 
