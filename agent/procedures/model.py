@@ -33,6 +33,19 @@ PATTERN_TIMEOUT_S = 0.05
 DEFAULT_ORDER_ID = r"\b\d{8,12}\b"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+# a space or dash between digits, as an order number is often typed; an order_id slot reads
+# the message without them when it finds no number as it is
+DIGIT_GAP = re.compile(r"(?<=\d)[ -](?=\d)")
+
+
+def _search(pattern: str, text: str) -> regex.Match[str] | None:
+    """`pattern`'s first match in `text`, or None, also when it runs out of time."""
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_TIMEOUT_S, concurrent=True)
+    except TimeoutError:
+        logger.warning("slot pattern %r ran out of time on a message of %d characters; "
+                       "taken as no value", pattern, len(text))  # fmt: skip
+        return None
 
 
 class ProcedureError(ClearlineError):
@@ -78,13 +91,9 @@ class Validation(_Strict):
             found = EMAIL.search(text)
             return found.group(0).lower() if found else None
         if self.kind in ("order_id", "regex"):
-            pattern = self.pattern or DEFAULT_ORDER_ID
-            try:
-                found = regex.search(pattern, text, timeout=PATTERN_TIMEOUT_S, concurrent=True)
-            except TimeoutError:
-                logger.warning("slot pattern %r ran out of time on a message of %d characters; "
-                               "taken as no value", pattern, len(text))  # fmt: skip
-                return None
+            found = _search(self.pattern or DEFAULT_ORDER_ID, text)
+            if found is None and self.kind == "order_id":  # "334-891-7502", "3348 917 502"
+                found = _search(self.pattern or DEFAULT_ORDER_ID, DIGIT_GAP.sub("", text))
             if found is None:
                 return None
             return found.group(1) if found.re.groups else found.group(0)

@@ -4,7 +4,8 @@ before its change: a message that names the order starts the order lookup; while
 waits, a question about its case is not asked back, an end user who cannot give the value is
 told how to reach a person, and "Why do you need that?" gets a reason; asking to be told
 about a topic ("Tell me about the premium subscription") starts no procedure, and a question
-about the case a procedure just answered gets that answer again."""
+about the case a procedure just answered gets that answer again; an order number typed in
+groups ("791-667-6427") is read (session 48)."""
 
 from __future__ import annotations
 
@@ -198,3 +199,20 @@ def test_a_question_about_the_case_a_procedure_just_answered_gets_its_answer_aga
     say(url, user, another, "aphoenix939@email.com")
     new = say(url, user, another, "When will order 3348917502 arrive, is it delivered?")
     assert new["text"] == "And the email address you used for that order?", new
+
+
+@pytest.mark.slow
+def test_an_order_number_typed_in_groups_is_read(demo: Any) -> None:
+    """Found in session 48: "791-667-6427" or "7916 676 427" at the order-number question
+    got "I couldn't find an order number in that", as if it were no number, and a third try
+    handed off. An order number slot reads the message without spaces or dashes between
+    digits when it finds no number as typed; a message that starts the lookup does too."""
+    url, keys = demo
+    user, conversation = keys["end-user"], start(url, keys)
+    say(url, user, conversation, "Where is my order?")
+    asked = say(url, user, conversation, "it's 791-667-6427")
+    assert asked["text"] == "And the email address you used for that order?", asked
+    found = say(url, user, conversation, "aphoenix939@email.com")
+    assert 'Order 7916676427 (Michael Kors shirt) has the status "in transit"' in found["text"]
+    named = say(url, user, start(url, keys), "Where is order 7916 676 427?")
+    assert named["text"] == "And the email address you used for that order?", named

@@ -238,3 +238,18 @@ def test_a_question_about_the_waiting_question(ask: Ask | None, message: str, ab
     means, or a choice's options is the procedure's to judge (agent/route.py); one with a word
     of its own is searched."""
     assert about_the_question(message, ask) is about
+
+
+@pytest.mark.parametrize(
+    ("message", "value"),
+    [("3348917502", "3348917502"), ("334-891-7502", "3348917502"),
+     ("order #3348 917 502 please", "3348917502"), ("no 33489", None),
+     ("I ordered 2 items on 12 3 2024", None), ("3348917502 and 12", "3348917502")],
+)  # fmt: skip
+def test_an_order_number_is_read_with_spaces_or_dashes_between_its_digits(
+    message: str, value: str | None
+) -> None:
+    """Session 48: an order_id slot reads the message without them when it finds no number
+    as typed; a regex slot (a PIN, an address) reads only what was typed."""
+    assert Validation(kind="order_id", pattern=r"\b(\d{10})\b").extract(message) == value
+    assert Validation(kind="regex", pattern=r"\b(\d{4})\b").extract("12 34") is None
