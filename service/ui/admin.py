@@ -27,10 +27,15 @@ ADMIN = ("admin",)
 
 @router.get("/ui/admin")
 def admin_page(request: Request) -> Response:
+    """The console; the answer threshold field, when unset, shows the reader's own."""
     access = page_access(request, ADMIN)
     if access.response is not None:
         return access.response
-    return render(request, "admin.html", {**access.context(), "roles": ROLES})
+    assert access.principal is not None
+    runtime: Runtime = request.app.state.runtime
+    reader = runtime.agents.config(access.principal.tenant).reader
+    own = runtime.answerability.own_threshold(reader)
+    return render(request, "admin.html", {**access.context(), "roles": ROLES, "own": own})
 
 
 class KeyPublic(BaseModel):

@@ -163,6 +163,13 @@ def test_thresholds_are_saved_from_the_form_and_a_bad_one_is_refused(
     form.get_by_role("button", name="Save").click()
     expect(switch).to_have_value("0.8")
     assert console.runtime.agents.config("demo").thresholds.switch == 0.8
+    own = console.runtime.answerability.own_threshold("model")
     expect(page.get_by_label("Answer at confidence ≥")).to_have_attribute(
-        "placeholder", "the reader's own"
+        "placeholder", f"the reader's own, {own}"
     )
+    clarify = page.get_by_label("Ask to clarify at ≥")  # session 48: above it, never asked
+    clarify.fill("0.95")
+    form.get_by_role("button", name="Save").click()
+    refused = f"above the answer threshold in effect, {own}"
+    expect(form.get_by_role("alert")).to_contain_text(refused)
+    assert console.runtime.agents.config("demo").thresholds.clarify == 0.3
