@@ -297,11 +297,12 @@ class AnswerabilityModel:
         assert self._card is not None
         return self._card
 
-    @property
+    @functools.cached_property
     def threshold(self) -> float:
         """The answer threshold on the P the agent decides with (the blend's when the
-        manifest has one), chosen on both dev sets."""
-        card = self.card
+        manifest has one), chosen on both dev sets; read from the manifest without loading
+        the model (the admin console and a configuration change ask for it)."""
+        card = self._card or read_card(self._directory)
         return card.blend.threshold if card.blend is not None else card.threshold
 
     def decided(self, estimate: Answerability, reading: Reading) -> float:

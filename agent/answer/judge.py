@@ -100,7 +100,7 @@ class AnswerabilityJudge:
 
     def own_threshold(self, reader: str) -> float:
         """The answer threshold of `reader` (`AgentConfig.reader`) when `thresholds.answer` is
-        unset: the model's from its manifest (loading the model), else the feature reader's."""
+        unset: the model's from its manifest, else the feature reader's."""
         return self._model.threshold if reader == "model" else FEATURES_THRESHOLD
 
     def reader_name(self, config: AgentConfig) -> str:
